@@ -1,0 +1,29 @@
+import { inTransaction } from '../src/db/pool.js';
+import { auditRepo } from '../src/db/repos/audit.js';
+import { clustersRepo } from '../src/db/repos/clusters.js';
+import { SophonError } from '../src/errors.js';
+import type { CreateClusterInput } from '../workflows/shared.js';
+import type { ActivityDeps } from './deps.js';
+
+export function createClusterActivities({ pool }: ActivityDeps) {
+  return {
+    /**
+     * Makes a reserved cluster ACTIVE and audits it. Idempotent: a retry after a crash at any
+     * line finds the cluster ACTIVE and the audit entry present, and changes nothing.
+     */
+    async createCluster(input: CreateClusterInput): Promise<void> {
+      await inTransaction(pool, async (tx) => {
+        const cluster = await clustersRepo(tx).find(input.clusterId);
+        if (!cluster) throw new SophonError('NOT_FOUND', `Cluster ${input.name} (${input.clusterId}) was removed before it was created`);
+        await clustersRepo(tx).setStatus(input.clusterId, 'ACTIVE');
+        await auditRepo(tx).record({
+          actor: 'workflow',
+          action: 'cluster.created',
+          target: input.name,
+          operationId: input.operationId,
+          details: { clusterId: input.clusterId },
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import { createClusterActivities } from './clusters.js';
+import type { ActivityDeps } from './deps.js';
+import { withFailureMapping } from './failures.js';
+import { createOperationActivities } from './operations.js';
+
+export type { ActivityDeps } from './deps.js';
+
+export function createActivities(deps: ActivityDeps) {
+  return withFailureMapping({
+    ...createOperationActivities(deps),
+    ...createClusterActivities(deps),
+  });
+}
+
+export type Activities = ReturnType<typeof createActivities>;

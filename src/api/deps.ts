@@ -1,0 +1,13 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config.js';
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../log.js';
+import type { OperationsService } from '../operations/service.js';
+
+export interface ApiDeps {
+  config: Config;
+  pool: Pool;
+  temporal: Client;
+  logger: Logger;
+  operations: OperationsService;
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { CreateClusterBody } from './routes/clusters.js';
+import { CreateTokenBody } from './routes/tokens.js';
+
+interface RouteDoc {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  path: string;
+  summary: string;
+  role: 'none' | 'viewer' | 'operator' | 'admin';
+  body?: z.ZodType;
+  success: number;
+}
+
+/** One line per endpoint; request schemas come from the same zod schemas the routes use. */
+const ROUTES: RouteDoc[] = [
+  { method: 'get', path: '/healthz', summary: 'Process is up', role: 'none', success: 200 },
+  { method: 'get', path: '/readyz', summary: 'Postgres and Temporal are reachable', role: 'none', success: 200 },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics of the API process', role: 'none', success: 200 },
+  { method: 'get', path: '/api/v1/tokens', summary: 'List API tokens', role: 'admin', success: 200 },
+  { method: 'post', path: '/api/v1/tokens', summary: 'Create an API token (shown once)', role: 'admin', body: CreateTokenBody, success: 201 },
+  { method: 'delete', path: '/api/v1/tokens/{id}', summary: 'Revoke an API token', role: 'admin', success: 200 },
+  { method: 'get', path: '/api/v1/clusters', summary: 'List clusters', role: 'viewer', success: 200 },
+  { method: 'post', path: '/api/v1/clusters', summary: 'Create a cluster (starts an operation)', role: 'operator', body: CreateClusterBody, success: 202 },
+  { method: 'get', path: '/api/v1/clusters/{cluster}', summary: 'Show a cluster by id or name', role: 'viewer', success: 200 },
+  { method: 'get', path: '/api/v1/operations', summary: 'List operations (filters: cluster, service, status)', role: 'viewer', success: 200 },
+  { method: 'get', path: '/api/v1/operations/{id}', summary: 'Show an operation with its steps and Temporal UI link', role: 'viewer', success: 200 },
+  { method: 'post', path: '/api/v1/operations/{id}/cancel', summary: 'Cancel a running operation', role: 'operator', success: 202 },
+  { method: 'get', path: '/api/v1/audit', summary: 'Audit log, newest first', role: 'admin', success: 200 },
+];
+
+const problem = {
+  description: 'Error (application/problem+json)',
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+};
+
+export function buildOpenApi(version: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of ROUTES) {
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    (paths[r.path] ??= {})[r.method] = {
+      summary: r.summary,
+      ...(r.role === 'none' ? { security: [] } : { 'x-sophon-role': r.role }),
+      ...(params.length ? { parameters: params } : {}),
+      ...(r.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input' }) } } } }
+        : {}),
+      responses: { [r.success]: { description: 'Success' }, default: problem },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Sophon API', version },
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            code: { type: 'string' },
+            detail: { type: 'string' },
+            errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+          },
+        },
+      },
+    },
+    paths,
+  };
+}

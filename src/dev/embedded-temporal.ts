@@ -1,0 +1,39 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Logger } from '../log.js';
+import { resolveTemporalCli } from './temporal-cli.js';
+
+export interface RunningTemporal {
+  address: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedTemporalOptions {
+  /** Directory for the SQLite file; omit for an in-memory server (tests). */
+  dataDir?: string;
+  ip?: string;
+  port?: number;
+  uiPort?: number;
+  namespace: string;
+  cli: string | undefined;
+}
+
+/** Starts `temporal server start-dev` (with its UI when a UI port is given). */
+export async function startEmbeddedTemporal(opts: EmbeddedTemporalOptions, logger: Logger): Promise<RunningTemporal> {
+  const executable = await resolveTemporalCli(opts.cli, logger);
+  if (opts.dataDir) await mkdir(opts.dataDir, { recursive: true });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable,
+      ip: opts.ip ?? '127.0.0.1',
+      ...(opts.port ? { port: opts.port } : {}),
+      ...(opts.uiPort ? { ui: true, uiPort: opts.uiPort } : { ui: false }),
+      ...(opts.dataDir ? { dbFilename: path.join(opts.dataDir, 'temporal.sqlite') } : {}),
+      namespace: opts.namespace,
+      log: { format: 'json', level: 'error' },
+    },
+  });
+  logger.child({ component: 'temporal' }).info({ address: env.address }, 'Temporal dev server ready');
+  return { address: env.address, stop: () => env.teardown() };
+}

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { Config } from '../config.js';
+import { inTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { auditRepo } from '../db/repos/audit.js';
+import { operationsRepo, type Operation } from '../db/repos/operations.js';
+import { notFound, SophonError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { temporalUiUrl } from '../temporal/client.js';
+import { SA_CLUSTER, SA_OPERATION_TYPE, SA_SERVICE } from '../../workflows/shared.js';
+
+export interface StartOperation {
+  /** Operation type shown to operators, e.g. `cluster.create`. */
+  type: string;
+  workflowType: string;
+  workflowId: (operationId: string) => string;
+  /** The workflow's single argument; receives the new operation's id. */
+  args: (operationId: string) => Record<string, unknown>;
+  cluster?: { id: string | null; name: string };
+  service?: string;
+  requestedBy: string;
+  requestId?: string;
+  /** Writes the intent in the same transaction as the operation row (may throw CONFLICT). */
+  prepare?: (tx: PoolClient, operationId: string) => Promise<void>;
+}
+
+export interface OperationsServiceDeps {
+  config: Config;
+  pool: Pool;
+  temporal: Client;
+  logger: Logger;
+}
+
+export type OperationsService = ReturnType<typeof createOperationsService>;
+
+export function createOperationsService({ config, pool, temporal, logger }: OperationsServiceDeps) {
+  const operations = operationsRepo(pool);
+
+  function view(op: Operation) {
+    return {
+      id: op.id,
+      type: op.type,
+      status: op.status,
+      cluster: op.clusterName,
+      service: op.service,
+      workflowId: op.workflowId,
+      runId: op.runId,
+      temporalUiUrl: temporalUiUrl(config, op.workflowId, op.runId),
+      requestedBy: op.requestedBy,
+      createdAt: op.createdAt,
+      startedAt: op.startedAt,
+      finishedAt: op.finishedAt,
+      result: op.result,
+      error: op.error,
+    };
+  }
+
+  /**
+   * Starts the operation's workflow. Idempotent: the workflow id is fixed by the operation,
+   * so starting twice finds the first run.
+   */
+  async function startWorkflow(op: Operation): Promise<Operation> {
+    let runId: string;
+    try {
+      const handle = await temporal.workflow.start(op.workflowType, {
+        taskQueue: config.temporal.taskQueue,
+        workflowId: op.workflowId,
+        args: [op.input],
+        typedSearchAttributes: new TypedSearchAttributes([
+          { key: SA_OPERATION_TYPE, value: op.type },
+          ...(op.clusterName ? [{ key: SA_CLUSTER, value: op.clusterName }] : []),
+          ...(op.service ? [{ key: SA_SERVICE, value: op.service }] : []),
+        ]),
+      });
+      runId = handle.firstExecutionRunId;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+        logger.warn({ operationId: op.id, err }, 'workflow start failed; the operation stays PENDING');
+        throw new SophonError(
+          'DEPENDENCY_UNAVAILABLE',
+          `Operation ${op.id} is recorded but Temporal did not accept its workflow (${(err as Error).message}); it starts automatically once Temporal is reachable`,
+        );
+      }
+      runId = (await temporal.workflow.getHandle(op.workflowId).describe()).runId;
+    }
+    await operations.setRunId(op.id, runId);
+    return { ...op, runId };
+  }
+
+  return {
+    view,
+
+    async start(req: StartOperation) {
+      const id = randomUUID();
+      await inTransaction(pool, async (tx) => {
+        await req.prepare?.(tx, id);
+        await operationsRepo(tx).insert({
+          id,
+          type: req.type,
+          clusterId: req.cluster?.id ?? null,
+          clusterName: req.cluster?.name ?? null,
+          service: req.service ?? null,
+          workflowId: req.workflowId(id),
+          workflowType: req.workflowType,
+          requestedBy: req.requestedBy,
+          input: req.args(id),
+        });
+        await auditRepo(tx).record({
+          actor: req.requestedBy,
+          action: `${req.type}.requested`,
+          target: [req.cluster?.name, req.service].filter(Boolean).join('/'),
+          requestId: req.requestId,
+          details: { operationId: id },
+        });
+      });
+      const op = await operations.get(id);
+      if (!op) throw notFound('Operation', id);
+      logger.info({ operationId: id, workflowId: op.workflowId, type: op.type }, 'operation requested');
+      return view(await startWorkflow(op));
+    },
+
+    async get(id: string) {
+      const op = await operations.get(id);
+      if (!op) throw notFound('Operation', id);
+      return { ...view(op), steps: await operations.steps(id) };
+    },
+
+    async list(filter: { cluster?: string; service?: string; status?: string; limit: number }) {
+      return (await operations.list(filter)).map(view);
+    },
+
+    async cancel(id: string, actor: string) {
+      const op = await operations.get(id);
+      if (!op) throw notFound('Operation', id);
+      if (op.finishedAt) {
+        throw new SophonError('CONFLICT', `Operation ${id} already finished with status ${op.status}; nothing to cancel`);
+      }
+      await temporal.workflow.getHandle(op.workflowId).cancel();
+      await auditRepo(pool).record({ actor, action: 'operation.cancel', target: op.workflowId, details: { operationId: id } });
+      return view(op);
+    },
+
+    /** Starts workflows of operations whose start was interrupted (crash or Temporal outage). */
+    async resumeUnstarted(olderThanSeconds = 15): Promise<number> {
+      const pending = await operations.unstarted(olderThanSeconds);
+      for (const op of pending) await startWorkflow(op);
+      return pending.length;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { createRequire } from 'node:module';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+
+const require = createRequire(import.meta.url);
+export const WORKFLOWS_PATH = require.resolve('../workflows/index.ts');
+
+let runtimeInstalled = false;
+
+/**
+ * Routes the Temporal SDK's own log lines into Sophon's logger. Must run before anything
+ * else touches the SDK runtime; later calls are no-ops.
+ */
+export function installRuntimeLogger(logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdkLogger = logger.child({ component: 'temporal-sdk' });
+  Runtime.install({
+    // Sophon decides the stop order itself (API first, then the worker, then servers).
+    shutdownSignals: [],
+    logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
+      const method = ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[level as LogLevel];
+      sdkLogger[method](meta ?? {}, message);
+    }),
+  });
+}
+
+export interface SophonWorkerOptions {
+  config: Config;
+  address: string;
+  deps: ActivityDeps;
+  /** Replaces activities, e.g. to inject a fault in a test; defaults to the real ones. */
+  activities?: object;
+}
+
+export async function createSophonWorker(opts: SophonWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installRuntimeLogger(opts.deps.logger);
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.config.temporal.namespace,
+    taskQueue: opts.config.temporal.taskQueue,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: opts.activities ?? createActivities(opts.deps),
+    shutdownGraceTime: opts.config.shutdownGraceMs,
+  });
+  return { worker, connection };
+}

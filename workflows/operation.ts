@@ -1,0 +1,45 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { OperationError } from './shared.js';
+
+const bookkeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/** Reads the stable code and message out of whatever failure reached the workflow. */
+export function describeFailure(err: unknown): OperationError {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    return { code: cause.type ?? 'FAILED', message: cause.message };
+  }
+  return { code: 'FAILED', message: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * Runs the body of an operation and keeps its row in Postgres in step: RUNNING when it
+ * starts, then SUCCEEDED, FAILED (with code and message) or CANCELLED. The final write runs
+ * outside cancellation so a cancelled operation is still recorded as such.
+ */
+export async function runOperation<T>(operationId: string, body: () => Promise<T>): Promise<T> {
+  await bookkeeping.markOperationRunning(operationId);
+  try {
+    const result = await body();
+    await bookkeeping.finishOperation(operationId, 'SUCCEEDED', { result });
+    return result;
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    await CancellationScope.nonCancellable(() =>
+      bookkeeping.finishOperation(operationId, cancelled ? 'CANCELLED' : 'FAILED', {
+        error: cancelled ? { code: 'CANCELLED', message: 'Cancelled by request' } : describeFailure(err),
+      }),
+    );
+    throw err;
+  }
+}
