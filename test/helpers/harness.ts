@@ -1,0 +1,148 @@
+/**
+ * Building blocks for integration tests: a fresh database on the run's Postgres, a worker
+ * with real activities on its own task queue, and the API on a free port. The servers come
+ * from test/run.ts through SOPHON_TEST_DATABASE_URL and SOPHON_TEST_TEMPORAL_ADDRESS.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Worker } from '@temporalio/worker';
+import pg from 'pg';
+import { loadConfig, type Config } from '../../src/config.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import { tokensRepo, type Role } from '../../src/db/repos/tokens.js';
+import { createLogger, type Logger } from '../../src/log.js';
+import { connectCore, startApi, type Core, type RunningApi } from '../../src/runtime.js';
+import { createSophonWorker, installRuntimeLogger } from '../../src/worker.js';
+
+export const logger: Logger = createLogger(process.env.SOPHON_TEST_LOG_LEVEL ?? 'silent');
+installRuntimeLogger(logger);
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run integration tests through 'npm test'`);
+  return value;
+}
+
+export const temporalAddress = () => required('SOPHON_TEST_TEMPORAL_ADDRESS');
+
+export interface TestDatabase {
+  url: string;
+  pool: Pool;
+  drop(): Promise<void>;
+}
+
+/** An empty database of its own on the run's Postgres server. */
+export async function createTestDatabase(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const serverUrl = required('SOPHON_TEST_DATABASE_URL');
+  const name = `sophon_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  if (opts.migrate !== false) await migrate(url.toString(), logger);
+  const pool = createPool(url.toString());
+  return {
+    url: url.toString(),
+    pool,
+    async drop() {
+      await pool.end();
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Configuration for a test: its own task queue, the run's servers. */
+export function testConfig(db: TestDatabase, env: NodeJS.ProcessEnv = {}): Config {
+  return loadConfig({
+    SOPHON_HOME: '/nonexistent-sophon-home',
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_TASK_QUEUE: `test-${randomBytes(6).toString('hex')}`,
+    SOPHON_API_PORT: '1',
+    SOPHON_SHUTDOWN_GRACE_SECONDS: '2',
+    SOPHON_LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+export interface TestWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** A running worker on the config's task queue; `activities` replaces the real ones. */
+export async function startTestWorker(config: Config, pool: Pool, activities?: object): Promise<TestWorker> {
+  const { worker, connection } = await createSophonWorker({
+    config,
+    address: temporalAddress(),
+    deps: { pool, logger },
+    ...(activities ? { activities } : {}),
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+export interface TestApi {
+  url: string;
+  core: Core;
+  api: RunningApi;
+  /** Creates a token of the given role and returns its secret. */
+  token(role: Role): Promise<string>;
+  call(method: string, path: string, opts?: { token?: string; body?: unknown; rawBody?: string }): Promise<{ status: number; type: string; body: any }>;
+  stop(): Promise<void>;
+}
+
+export async function startTestApi(config: Config, db: TestDatabase): Promise<TestApi> {
+  const core = await connectCore({ ...config, api: { host: '127.0.0.1', port: 0 } }, logger, {
+    databaseUrl: db.url,
+    temporalAddress: temporalAddress(),
+  });
+  const api = await startApi(core);
+  return {
+    url: api.url,
+    core,
+    api,
+    async token(role) {
+      return (await tokensRepo(db.pool).create({ name: `test-${role}`, role, createdBy: 'test' })).token;
+    },
+    async call(method, path, opts = {}) {
+      const headers: Record<string, string> = {};
+      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+      let body: string | undefined;
+      if (opts.rawBody !== undefined) body = opts.rawBody;
+      else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${api.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const text = await res.text();
+      const type = res.headers.get('content-type') ?? '';
+      return { status: res.status, type, body: type.includes('json') ? JSON.parse(text) : text };
+    },
+    async stop() {
+      await api.close();
+      await core.close();
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `npm test`: runs unit tests, then integration tests against one real Temporal dev server
+ * and one real Postgres (embedded, or the server of DATABASE_URL), started here once and
+ * stopped at the end. Test files get their own database and task queue each.
+ *
+ *   npm test                 all suites
+ *   npm test -- unit         one suite (unit | integration | e2e)
+ *   npm test -- test/x.test.ts   given files
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPostgres, type RunningPostgres } from '../src/dev/embedded-postgres.js';
+import { startEmbeddedTemporal, type RunningTemporal } from '../src/dev/embedded-temporal.js';
+import { createLogger } from '../src/log.js';
+import { freePort } from './helpers/ports.js';
+
+const SUITES = ['unit', 'integration', 'e2e'];
+const logger = createLogger(process.env.SOPHON_TEST_LOG_LEVEL ?? 'warn');
+
+async function testFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.test.ts'))
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+}
+
+function runNodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+      { stdio: 'inherit', env },
+    );
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const explicitFiles = args.filter((a) => a.endsWith('.ts'));
+  const suites = args.filter((a) => SUITES.includes(a));
+  const files = explicitFiles.length
+    ? explicitFiles
+    : (await Promise.all((suites.length ? suites : SUITES).map((s) => testFiles(path.join('test', s))))).flat();
+  if (files.length === 0) {
+    process.stderr.write('no test files found\n');
+    process.exit(1);
+  }
+
+  const needsServers = files.some((f) => !path.normalize(f).split(path.sep).includes('unit'));
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  let postgres: RunningPostgres | undefined;
+  let temporal: RunningTemporal | undefined;
+  let scratch: string | undefined;
+  const cleanup = async () => {
+    await temporal?.stop().catch(() => undefined);
+    await postgres?.stop().catch(() => undefined);
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+
+  try {
+    if (needsServers) {
+      if (!process.env.DATABASE_URL) {
+        scratch = await mkdtemp(path.join(tmpdir(), 'sophon-test-'));
+        await chmod(scratch, 0o755);
+        postgres = await startEmbeddedPostgres(path.join(scratch, 'postgres'), await freePort(), logger);
+      }
+      temporal = await startEmbeddedTemporal({ namespace: 'default', cli: process.env.TEMPORAL_CLI, port: await freePort() }, logger);
+      env.SOPHON_TEST_DATABASE_URL = process.env.DATABASE_URL ?? postgres!.url;
+      env.SOPHON_TEST_TEMPORAL_ADDRESS = temporal.address;
+    }
+    const code = await runNodeTest(files, env);
+    await cleanup();
+    process.exit(code);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+await main();
