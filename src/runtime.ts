@@ -10,6 +10,8 @@ import { tokensRepo } from './db/repos/tokens.js';
 import { SophonError } from './errors.js';
 import type { Logger } from './log.js';
 import { createOperationsService, type OperationsService } from './operations/service.js';
+import { createCredentialStore, type CredentialStore } from './credentials/store.js';
+import { createSecretBox } from './secrets/secret-box.js';
 import { connectClient, ensureSearchAttributes } from './temporal/client.js';
 
 /** What both the API and the worker need: Postgres and a Temporal client. */
@@ -20,10 +22,16 @@ export interface Core {
   temporal: Client;
   connection: Connection;
   operations: OperationsService;
+  credentials: CredentialStore;
   close(): Promise<void>;
 }
 
-export async function connectCore(config: Config, logger: Logger, where: { databaseUrl: string; temporalAddress: string }): Promise<Core> {
+export async function connectCore(
+  config: Config,
+  logger: Logger,
+  where: { databaseUrl: string; temporalAddress: string },
+  masterKey: Buffer,
+): Promise<Core> {
   const pool = createPool(where.databaseUrl);
   try {
     await pool.query('SELECT 1');
@@ -40,6 +48,7 @@ export async function connectCore(config: Config, logger: Logger, where: { datab
     temporal: client,
     connection,
     operations: createOperationsService({ config, pool, temporal: client, logger }),
+    credentials: createCredentialStore(pool, createSecretBox(masterKey)),
     async close() {
       await connection.close();
       await pool.end();

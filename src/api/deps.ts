@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
+import type { CredentialStore } from '../credentials/store.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { OperationsService } from '../operations/service.js';
@@ -10,4 +11,5 @@ export interface ApiDeps {
   temporal: Client;
   logger: Logger;
   operations: OperationsService;
+  credentials: CredentialStore;
 }

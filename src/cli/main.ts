@@ -34,8 +34,8 @@ async function runApi(config: Config, logger: Logger) {
   const databaseUrl = required(config.databaseUrl, 'DATABASE_URL', 'api');
   const temporalAddress = required(config.temporal.address, 'TEMPORAL_ADDRESS', 'api');
   await migrate(databaseUrl, logger);
-  await loadMasterKey(config, { generate: false });
-  const core = await connectCore(config, logger, { databaseUrl, temporalAddress });
+  const masterKey = await loadMasterKey(config, { generate: false });
+  const core = await connectCore(config, logger, { databaseUrl, temporalAddress }, masterKey);
   const api = await startApi(core);
   logger.info({ url: api.url }, 'Sophon API listening');
   await untilSignal(logger, async () => {

@@ -72,8 +72,8 @@ export async function runEmbedded(config: Config, logger: Logger): Promise<void>
     }
 
     await migrate(databaseUrl, logger);
-    await loadMasterKey(config, { generate: true });
-    const core = await connectCore(config, logger, { databaseUrl, temporalAddress });
+    const masterKey = await loadMasterKey(config, { generate: true });
+    const core = await connectCore(config, logger, { databaseUrl, temporalAddress }, masterKey);
     stoppers.push({ name: 'connections', stop: core.close });
     const tokenFile = await ensureAdminToken(core.pool, config.home);
     await chmod(tokenFile, 0o600);

@@ -12,6 +12,7 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import { tokensRepo, type Role } from '../../src/db/repos/tokens.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { connectCore, startApi, type Core, type RunningApi } from '../../src/runtime.js';
+import { loadMasterKey } from '../../src/secrets/master-key.js';
 import { createSophonWorker, installRuntimeLogger } from '../../src/worker.js';
 
 export const logger: Logger = createLogger(process.env.SOPHON_TEST_LOG_LEVEL ?? 'silent');
@@ -22,6 +23,9 @@ function required(name: string): string {
   if (!value) throw new Error(`${name} is not set: run integration tests through 'npm test'`);
   return value;
 }
+
+/** One master key per test process: API and workers of a test share it. */
+const MASTER_KEY = randomBytes(32).toString('hex');
 
 export const temporalAddress = () => required('SOPHON_TEST_TEMPORAL_ADDRESS');
 
@@ -66,6 +70,7 @@ export function testConfig(db: TestDatabase, env: NodeJS.ProcessEnv = {}): Confi
     SOPHON_API_PORT: '1',
     SOPHON_SHUTDOWN_GRACE_SECONDS: '2',
     SOPHON_LOG_LEVEL: 'silent',
+    SOPHON_MASTER_KEY: MASTER_KEY,
     ...env,
   });
 }
@@ -105,10 +110,12 @@ export interface TestApi {
 }
 
 export async function startTestApi(config: Config, db: TestDatabase): Promise<TestApi> {
-  const core = await connectCore({ ...config, api: { host: '127.0.0.1', port: 0 } }, logger, {
-    databaseUrl: db.url,
-    temporalAddress: temporalAddress(),
-  });
+  const core = await connectCore(
+    { ...config, api: { host: '127.0.0.1', port: 0 } },
+    logger,
+    { databaseUrl: db.url, temporalAddress: temporalAddress() },
+    await loadMasterKey(config, { generate: false }),
+  );
   const api = await startApi(core);
   return {
     url: api.url,
