@@ -11,9 +11,12 @@ export function fingerprint(key: Buffer | string): string {
 }
 
 function publicKeyBlob(line: string): Buffer {
-  const base64 = line.trim().split(/\s+/)[1];
-  if (base64 === undefined || !/^[A-Za-z0-9+/]+=*$/.test(base64)) {
+  const [type = '', base64 = ''] = line.trim().split(/\s+/);
+  const blob = Buffer.from(base64, 'base64');
+  // The blob starts with its own key type as a length-prefixed string.
+  const length = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
+  if (length !== type.length || blob.subarray(4, 4 + length).toString('latin1') !== type) {
     throw new TypeError('not an OpenSSH public key line (expected "<type> <base64> [comment]")');
   }
-  return Buffer.from(base64, 'base64');
+  return blob;
 }
