@@ -126,11 +126,11 @@ test('a connection lost mid-command is a retryable error, and the pool reconnect
   const local = poolFor(fleet);
   const target = targetFor(fleet, 4);
   const conn = await local.connect(target);
-  const running = conn.exec(sh`sleep 20`);
+  const running = rejection(conn.exec(sh`sleep 20`));
   await new Promise((resolve) => setTimeout(resolve, 300));
   await fleet.stopHost(4);
   try {
-    const error = await rejection(running);
+    const error = await running;
     assert.ok(error instanceof SshError);
     assert.equal(error.code, 'SSH_CONNECTION_LOST');
     assert.equal(error.retryable, true);
