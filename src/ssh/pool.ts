@@ -228,12 +228,14 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
 
         const timer = setTimeout(() => {
           timedOut = true;
+          const started = pgid !== undefined;
           void this.killGroup(pgid, options.killGraceMs ?? 2000).finally(() => {
             channel?.close();
+            const what = started ? 'did not finish' : 'did not start (no free channel or the host is not responding)';
             settle(
               new SshError(
                 'COMMAND_TIMEOUT',
-                `command on ${this.target.host} did not finish within ${timeoutMs} ms and was killed: ${command.text}` +
+                `command on ${this.target.host} ${what} within ${timeoutMs} ms${started ? ' and was killed' : ''}: ${command.text}` +
                   tails(stdout.text(), stderr.text()),
                 this.endpoint,
               ),

@@ -3,7 +3,7 @@
  * Prints each host's address and the client key path, then runs until Ctrl-C.
  */
 import { parseArgs } from 'node:util';
-import { startFleet } from './fleet.js';
+import { startFleet, type Fleet } from './fleet.js';
 
 const { values } = parseArgs({
   options: {
@@ -13,7 +13,26 @@ const { values } = parseArgs({
   },
 });
 
-const fleet = await startFleet({ hosts: Number(values.hosts), baseAddress: values.base, port: Number(values.port) });
+let fleet: Fleet | undefined;
+let stopping = false;
+// Registered before the fleet starts, so Ctrl-C stops it gracefully instead of by the exit hook.
+const shutdown = () => {
+  if (stopping) return;
+  stopping = true;
+  if (fleet === undefined) process.exit(130); // still starting: the fleet's exit hook kills what started
+  console.log('\nstopping fleet...');
+  fleet.stop().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
+
+fleet = await startFleet({ hosts: Number(values.hosts), baseAddress: values.base, port: Number(values.port) });
 
 console.log(`Sophon test fleet: ${fleet.hosts.length} hosts, user ${fleet.username}, state in ${fleet.dir}`);
 console.log(`client private key: ${fleet.clientKeyPath}`);
@@ -27,20 +46,5 @@ if (first !== undefined) {
 }
 console.log('Ctrl-C stops the fleet.');
 
-let stopping = false;
-const shutdown = () => {
-  if (stopping) return;
-  stopping = true;
-  console.log('\nstopping fleet...');
-  fleet.stop().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
 // Keep the process alive until a signal arrives.
 setInterval(() => undefined, 1 << 30);
