@@ -13,15 +13,15 @@ const { values } = parseArgs({
   },
 });
 
-let fleet: Fleet | undefined;
+const started: { fleet?: Fleet } = {};
 let stopping = false;
 // Registered before the fleet starts, so Ctrl-C stops it gracefully instead of by the exit hook.
 const shutdown = () => {
   if (stopping) return;
   stopping = true;
-  if (fleet === undefined) process.exit(130); // still starting: the fleet's exit hook kills what started
+  if (started.fleet === undefined) process.exit(130); // still starting: the fleet's exit hook kills what started
   console.log('\nstopping fleet...');
-  fleet.stop().then(
+  started.fleet.stop().then(
     () => process.exit(0),
     (error: unknown) => {
       console.error(error);
@@ -32,7 +32,8 @@ const shutdown = () => {
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
 
-fleet = await startFleet({ hosts: Number(values.hosts), baseAddress: values.base, port: Number(values.port) });
+const fleet = await startFleet({ hosts: Number(values.hosts), baseAddress: values.base, port: Number(values.port) });
+started.fleet = fleet;
 
 console.log(`Sophon test fleet: ${fleet.hosts.length} hosts, user ${fleet.username}, state in ${fleet.dir}`);
 console.log(`client private key: ${fleet.clientKeyPath}`);
