@@ -4,7 +4,7 @@
  * timeouts that kill the remote process group, bounded output capture and typed errors.
  */
 import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
-import { createOutputCapture } from './capture.js';
+import { createOutputCapture, type OutputCapture } from './capture.js';
 import { SshError } from './errors.js';
 import { fingerprint } from './fingerprint.js';
 import { createLimiter, type Limiter } from './limiter.js';
@@ -96,6 +96,9 @@ export interface SshPool {
 }
 
 const noopLogger: SshLogger = { debug: () => undefined, warn: () => undefined };
+
+const PGID_MARKER = '__SOPHON_PGID__';
+const PGID_LINE = new RegExp(`(^|\\n)${PGID_MARKER}=(\\d+)\\n`);
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
@@ -206,7 +209,6 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
         let release: (() => void) | undefined;
         let channel: ClientChannel | undefined;
         let pgid: number | undefined;
-        let pidLine: Buffer = Buffer.alloc(0);
         let exit: { code: number | null; signal: string | null } | undefined;
         let settled = false;
         let timedOut = false;
@@ -228,14 +230,14 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
 
         const timer = setTimeout(() => {
           timedOut = true;
-          const started = pgid !== undefined;
+          const running = pgid !== undefined;
           void this.killGroup(pgid, options.killGraceMs ?? 2000).finally(() => {
             channel?.close();
-            const what = started ? 'did not finish' : 'did not start (no free channel or the host is not responding)';
+            const what = running ? 'did not finish' : 'did not start (no free channel or the host is not responding)';
             settle(
               new SshError(
                 'COMMAND_TIMEOUT',
-                `command on ${this.target.host} ${what} within ${timeoutMs} ms${started ? ' and was killed' : ''}: ${command.text}` +
+                `command on ${this.target.host} ${what} within ${timeoutMs} ms${running ? ' and was killed' : ''}: ${command.text}` +
                   tails(stdout.text(), stderr.text()),
                 this.endpoint,
               ),
@@ -243,28 +245,43 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
           });
         }, timeoutMs);
 
-        const onStdout = (chunk: Buffer) => {
-          if (pgid === undefined) {
-            // The wrapper prints the process group id on the first line, before the command runs.
-            pidLine = Buffer.concat([pidLine, chunk]);
-            const newline = pidLine.indexOf(10);
-            if (newline < 0) return;
-            pgid = Number(pidLine.subarray(0, newline).toString('ascii'));
-            chunk = pidLine.subarray(newline + 1);
-            pidLine = Buffer.alloc(0);
-            if (chunk.length === 0) return;
+        const emit = (capture: OutputCapture, callback: ((chunk: Buffer) => void) | undefined, chunk: Buffer) => {
+          if (chunk.length === 0) return;
+          capture.write(chunk);
+          try {
+            callback?.(chunk);
+          } catch (error) {
+            // A broken progress consumer must not break the command or the connection.
+            logger.warn({ endpoint: this.endpoint, error: String(error) }, 'output callback failed');
           }
-          stdout.write(chunk);
-          options.onStdout?.(chunk);
         };
-        const onStderr = (chunk: Buffer) => {
-          stderr.write(chunk);
-          options.onStderr?.(chunk);
+        // The wrapper prints the process group id before the command runs. Shell start-up
+        // files may print first, so look for the marker line instead of taking line one.
+        let searching = true;
+        let pending: Buffer = Buffer.alloc(0);
+        const flushPending = () => {
+          searching = false;
+          emit(stdout, options.onStdout, pending);
+          pending = Buffer.alloc(0);
         };
+        const onStdout = (chunk: Buffer) => {
+          if (!searching) return emit(stdout, options.onStdout, chunk);
+          pending = Buffer.concat([pending, chunk]);
+          // latin1 maps bytes 1:1 to characters, so match offsets are byte offsets.
+          const match = PGID_LINE.exec(pending.toString('latin1'));
+          if (match !== null) {
+            pgid = Number(match[2]);
+            const rest = pending.subarray(match.index + match[0].length);
+            pending = pending.subarray(0, match.index + (match[1] as string).length);
+            flushPending();
+            emit(stdout, options.onStdout, rest);
+          } else if (pending.length > 64 * 1024) flushPending();
+        };
+        const onStderr = (chunk: Buffer) => emit(stderr, options.onStderr, chunk);
 
         // OpenSSH starts each session command as a session leader, so `$$` is the process
         // group id of everything the command starts; the timeout kills that whole group.
-        const wrapped = `echo $$; exec sh -c ${shellQuote(command.text)}`;
+        const wrapped = `echo ${PGID_MARKER}=$$; exec sh -c ${shellQuote(command.text)}`;
 
         this.slot()
           .then(async (r) => {
@@ -279,6 +296,7 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
             });
             channel.on('close', () => {
               if (timedOut) return;
+              if (searching) flushPending();
               if (exit === undefined) {
                 settle(
                   new SshError(

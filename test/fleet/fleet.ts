@@ -30,6 +30,8 @@ export interface FleetHost {
   port: number;
   installRoot: string;
   hostKeyFingerprint: string;
+  /** This host's authorized_keys; tests may add or remove keys. */
+  authorizedKeysPath: string;
   /** sshd's log (`-e`), one line per event; "Accepted publickey" counts logins. */
   logPath: string;
 }
@@ -152,7 +154,7 @@ function waitForPort(address: string, port: number, child: ChildProcess, logPath
   });
 }
 
-function writeConfig(state: HostState, authorizedKeysPath: string): void {
+function writeConfig(state: HostState): void {
   const { host } = state;
   writeFileSync(
     state.configPath,
@@ -160,7 +162,7 @@ function writeConfig(state: HostState, authorizedKeysPath: string): void {
       `ListenAddress ${host.address}:${host.port}`,
       `HostKey ${state.hostKeyPath}`,
       `PidFile ${join(state.dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${authorizedKeysPath}`,
+      `AuthorizedKeysFile ${host.authorizedKeysPath}`,
       'PermitRootLogin prohibit-password',
       'PubkeyAuthentication yes',
       'PasswordAuthentication no',
@@ -187,8 +189,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
   const clientKeyPath = join(dir, 'client_ed25519');
   generateKey(clientKeyPath, 'sophon-fleet-client');
-  const authorizedKeysPath = join(dir, 'authorized_keys');
-  writeFileSync(authorizedKeysPath, readFileSync(`${clientKeyPath}.pub`));
+  const clientPublicKey = readFileSync(`${clientKeyPath}.pub`);
 
   const states: HostState[] = [];
   for (let i = 0; i < options.hosts; i++) {
@@ -205,6 +206,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         port,
         installRoot,
         hostKeyFingerprint: fingerprint(readFileSync(`${hostKeyPath}.pub`, 'utf8')),
+        authorizedKeysPath: join(hostDir, 'authorized_keys'),
         logPath: join(hostDir, 'sshd.log'),
       },
       dir: hostDir,
@@ -212,7 +214,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       hostKeyPath,
       process: undefined,
     };
-    writeConfig(state, authorizedKeysPath);
+    writeFileSync(state.host.authorizedKeysPath, clientPublicKey);
+    writeConfig(state);
     states.push(state);
   }
 

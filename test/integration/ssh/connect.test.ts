@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
@@ -141,4 +141,31 @@ test('a connection lost mid-command is a retryable error, and the pool reconnect
   assert.equal((await local.exec(target, sh`echo back`)).stdout, 'back\n');
   assert.equal(local.stats().connectionsOpened, 2);
   local.closeAll();
+});
+
+test('a passphrase-protected key works; a wrong passphrase is a non-retryable credential error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sophon-passkey-'));
+  try {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', join(dir, 'k')]);
+    // Authorized on host1 only: authorized_keys are per host.
+    appendFileSync(fleet.hosts[0]?.authorizedKeysPath as string, readFileSync(join(dir, 'k.pub')));
+    const privateKey = readFileSync(join(dir, 'k'), 'utf8');
+    const withPassphrase = (passphrase: string) =>
+      createSshPool({ resolveCredential: () => Promise.resolve({ username: fleet.username, privateKey, passphrase }), connectTimeoutMs: 3000 });
+
+    const good = withPassphrase('correct horse');
+    assert.equal((await good.exec(targetFor(fleet, 0), sh`echo in`)).stdout, 'in\n');
+    good.closeAll();
+
+    const other = await rejection(withPassphrase('correct horse').connect(targetFor(fleet, 1)));
+    assert.equal(other.code, 'SSH_AUTH_REFUSED');
+
+    const wrong = await rejection(withPassphrase('battery staple').connect(targetFor(fleet, 0)));
+    assert.ok(wrong instanceof SshError);
+    assert.equal(wrong.code, 'SSH_CREDENTIAL_INVALID');
+    assert.equal(wrong.retryable, false);
+    assert.doesNotMatch(wrong.message, /correct horse|battery staple/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
