@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
 import { SshError, createSshPool, sh, type SshPool } from '../../../src/ssh/index.js';
-import { poolFor, rejection, targetFor } from './helpers.js';
+import { fleetBase, poolFor, rejection, targetFor } from './helpers.js';
 
 let fleet: Fleet;
 let pool: SshPool;
 
 before(async () => {
-  fleet = await startFleet({ hosts: 5, baseAddress: '127.0.11.1' });
+  fleet = await startFleet({ hosts: 5, baseAddress: fleetBase(11) });
   pool = poolFor(fleet);
 });
 
@@ -28,7 +28,7 @@ test('connects to 5 hosts in parallel and reports each host key (trust on first 
     fleet.hosts.map((h) => h.hostKeyFingerprint),
   );
   const outputs = await Promise.all(connections.map((c) => c.run(sh`echo "$SSH_CONNECTION"`)));
-  outputs.forEach((result, i) => assert.match(result.stdout, new RegExp(` ${fleet.hosts[i]?.address.replace(/\./g, '\\.')} 2222\\n$`)));
+  outputs.forEach((result, i) => assert.ok(result.stdout.endsWith(` ${fleet.hosts[i]?.address} 2222\n`), result.stdout));
 });
 
 test('one pooled connection serves many commands, parallel ones beyond OpenSSH MaxSessions queue', async () => {
@@ -62,7 +62,7 @@ test('a wrong private key is refused, not retryable, naming user and host', asyn
     assert.ok(error instanceof SshError);
     assert.equal(error.code, 'SSH_AUTH_REFUSED');
     assert.equal(error.retryable, false);
-    assert.match(error.message, new RegExp(`${fleet.username}@127\\.0\\.11\\.1:2222`));
+    assert.ok(error.message.includes(`${fleet.username}@${fleet.hosts[0]?.address}:2222`), error.message);
     assert.match(error.message, /credential 'ops-key'/);
     assert.doesNotMatch(error.message, /PRIVATE KEY/);
   } finally {
@@ -86,7 +86,7 @@ test('a host whose sshd is stopped is unreachable: retryable, and fails fast', a
     assert.ok(error instanceof SshError);
     assert.equal(error.code, 'SSH_UNREACHABLE');
     assert.equal(error.retryable, true);
-    assert.match(error.message, /host3 at 127\.0\.11\.3:2222 \(ECONNREFUSED\)/);
+    assert.ok(error.message.includes(`host3 at ${fleet.hosts[2]?.address}:2222 (ECONNREFUSED)`), error.message);
     // Refused connections must not wait for the connect timeout.
     assert.ok(Date.now() - started < 20_000);
   } finally {

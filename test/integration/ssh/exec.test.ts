@@ -6,14 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
 import { SshError, sh, type SshConnection, type SshPool } from '../../../src/ssh/index.js';
-import { poolFor, rejection, targetFor } from './helpers.js';
+import { fleetBase, poolFor, rejection, targetFor } from './helpers.js';
 
 let fleet: Fleet;
 let pool: SshPool;
 let conn: SshConnection;
 
 before(async () => {
-  fleet = await startFleet({ hosts: 1, baseAddress: '127.0.13.1' });
+  fleet = await startFleet({ hosts: 1, baseAddress: fleetBase(13) });
   pool = poolFor(fleet);
   conn = await pool.connect(targetFor(fleet, 0));
 });

@@ -5,13 +5,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
 import { checkPrerequisites, gatherFacts, type SshPool } from '../../../src/ssh/index.js';
-import { poolFor, targetFor } from './helpers.js';
+import { fleetBase, poolFor, targetFor } from './helpers.js';
 
 let fleet: Fleet;
 let pool: SshPool;
 
 before(async () => {
-  fleet = await startFleet({ hosts: 2, baseAddress: '127.0.15.1' });
+  fleet = await startFleet({ hosts: 2, baseAddress: fleetBase(15) });
   pool = poolFor(fleet);
 });
 

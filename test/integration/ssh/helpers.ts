@@ -26,3 +26,13 @@ export async function rejection(promise: Promise<unknown>): Promise<Error & Reco
   }
   throw new Error('expected a rejection');
 }
+
+/**
+ * Base address of a test file's fleet: 127.<net>.<block>.1. Each test file uses its own block;
+ * SOPHON_TEST_NET (second octet, default 0) separates whole test runs on one machine.
+ */
+export function fleetBase(block: number): string {
+  const net = Number(process.env.SOPHON_TEST_NET ?? '0');
+  if (!Number.isInteger(net) || net < 0 || net > 255) throw new Error(`SOPHON_TEST_NET must be 0-255, got ${process.env.SOPHON_TEST_NET}`);
+  return `127.${net}.${block}.1`;
+}

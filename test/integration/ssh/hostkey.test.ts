@@ -2,13 +2,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
 import { SshError, sh, type SshPool } from '../../../src/ssh/index.js';
-import { poolFor, rejection, targetFor } from './helpers.js';
+import { fleetBase, poolFor, rejection, targetFor } from './helpers.js';
 
 let fleet: Fleet;
 let pool: SshPool;
 
 before(async () => {
-  fleet = await startFleet({ hosts: 2, baseAddress: '127.0.12.1' });
+  fleet = await startFleet({ hosts: 2, baseAddress: fleetBase(12) });
   pool = poolFor(fleet);
 });
 

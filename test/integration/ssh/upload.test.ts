@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
 import { SshError, remoteSha256, uploadFile, type SshConnection, type SshPool } from '../../../src/ssh/index.js';
-import { poolFor, rejection, targetFor } from './helpers.js';
+import { fleetBase, poolFor, rejection, targetFor } from './helpers.js';
 
 let fleet: Fleet;
 let pool: SshPool;
@@ -16,7 +16,7 @@ let localFile: string;
 let localSha: string;
 
 before(async () => {
-  fleet = await startFleet({ hosts: 1, baseAddress: '127.0.14.1' });
+  fleet = await startFleet({ hosts: 1, baseAddress: fleetBase(14) });
   pool = poolFor(fleet);
   conn = await pool.connect(targetFor(fleet, 0));
   localDir = mkdtempSync(join(tmpdir(), 'sophon-upload-'));
