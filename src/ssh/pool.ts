@@ -112,7 +112,9 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
   const defaultTimeoutMs = deps.defaultCommandTimeoutMs ?? 600_000;
   const defaultCaptureBytes = deps.defaultMaxCaptureBytes ?? 64 * 1024;
 
+  /** Pending or established connection per key; a closed one is replaced on the next connect. */
   const connections = new Map<string, Promise<Connection>>();
+  const live = new Set<Connection>();
   let connectionsOpened = 0;
 
   const keyOf = (t: SshTarget) => [t.credential, t.address, t.port ?? 22, t.hostKeyFingerprint ?? 'tofu'].join('|');
@@ -129,8 +131,8 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
       readonly endpoint: string,
       readonly hostKeyFingerprint: string,
       private readonly client: Client,
-      private readonly poolKey: string,
     ) {
+      live.add(this);
       this.slots = createLimiter(maxChannels, () => this.armIdleTimer());
       this.armIdleTimer();
     }
@@ -152,7 +154,7 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
       if (this.closed) return;
       this.closed = true;
       clearTimeout(this.idleTimer);
-      if (connections.get(this.poolKey) !== undefined) connections.delete(this.poolKey);
+      live.delete(this);
       const error = new SshError(
         'SSH_CONNECTION_LOST',
         `connection to ${this.endpoint} (host ${this.target.host}) was lost: ${reason}; the step can be retried`,
@@ -329,18 +331,18 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
       if (pgid === undefined || !Number.isInteger(pgid) || pgid <= 1 || this.closed) return;
       const ticks = Math.max(1, Math.ceil(graceMs / 100));
       const script = sh`kill -TERM -- -${pgid} 2>/dev/null; i=0; while kill -0 -- -${pgid} 2>/dev/null; do i=$((i+1)); if [ "$i" -gt ${ticks} ]; then kill -KILL -- -${pgid} 2>/dev/null; break; fi; sleep 0.1; done; true`;
-      try {
+      const kill = async () => {
         // The timed-out command still holds its slot, so this channel is opened outside the queue.
-        const channel = await withTimeout(this.openChannel(script.text), graceMs + 5000);
-        await withTimeout(
-          new Promise<void>((resolve) => {
-            channel.on('close', () => resolve());
-            channel.resume();
-            channel.stderr.resume();
-            channel.end();
-          }),
-          graceMs + 5000,
-        );
+        const channel = await this.openChannel(script.text);
+        await new Promise<void>((resolve) => {
+          channel.on('close', () => resolve());
+          channel.resume();
+          channel.stderr.resume();
+          channel.end();
+        });
+      };
+      try {
+        await withTimeout(kill(), graceMs + 5000);
       } catch (error) {
         // A host that cannot even run kill is not healthy; start afresh next time.
         logger.warn({ endpoint: this.endpoint, pgid, error: String(error) }, 'could not kill timed-out command');
@@ -355,7 +357,15 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
       try {
         const work = (async () => {
           sftp = await new Promise<SFTPWrapper>((resolve, reject) =>
-            this.client.sftp((error, s) => (error ? reject(error) : resolve(s))),
+            this.client.sftp((error, s) =>
+              error
+                ? reject(
+                    new SshError('SSH_CHANNEL_FAILED', `${this.endpoint} (host ${this.target.host}) refused an SFTP session: ${error.message}`, this.endpoint, {
+                      cause: error,
+                    }),
+                  )
+                : resolve(s),
+            ),
           );
           return fn(sftp);
         })();
@@ -384,7 +394,7 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
     }
   }
 
-  async function open(target: SshTarget, poolKey: string): Promise<Connection> {
+  async function open(target: SshTarget): Promise<Connection> {
     const port = target.port ?? 22;
     const credential = await deps.resolveCredential(target.credential);
     const endpoint = `${credential.username}@${target.address}:${port}`;
@@ -424,7 +434,7 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
         connectionsOpened++;
         // Commands are small request/response exchanges; Nagle's algorithm only adds latency.
         client.setNoDelay(true);
-        connection = new Connection(target, endpoint, seen ?? '', client, poolKey);
+        connection = new Connection(target, endpoint, seen ?? '', client);
         logger.debug({ endpoint, hostKey: seen }, 'ssh connected');
         resolve(connection);
       });
@@ -515,7 +525,7 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
       if (!connection.closed) return connection;
       if (connections.get(key) === existing) connections.delete(key);
     }
-    const pending = connections.get(key) ?? open(target, key);
+    const pending = connections.get(key) ?? open(target);
     connections.set(key, pending);
     pending.catch(() => {
       if (connections.get(key) === pending) connections.delete(key);
@@ -538,7 +548,7 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
       connections.clear();
     },
     stats() {
-      return { connectionsOpened, open: connections.size };
+      return { connectionsOpened, open: live.size };
     },
   };
 }

@@ -68,7 +68,7 @@ export async function uploadFile(
               step: (sent, _chunk, total) => options.onProgress?.(sent, total),
               ...(options.mode !== undefined ? { mode: options.mode } : {}),
             },
-            (error) => (error ? reject(error) : resolve()),
+            (error) => (error ? reject(sftpError(conn, temp, error)) : resolve()),
           );
         }),
       options.timeoutMs ?? 600_000,
@@ -87,4 +87,12 @@ export async function uploadFile(
     if (!conn.closed) await conn.exec(sh`rm -f -- ${temp}`, { timeoutMs: 60_000 }).catch(() => undefined);
     throw error;
   }
+}
+
+/** SFTP status codes that retrying cannot fix: no such file (2), permission denied (3). */
+const DEFINITIVE_SFTP_CODES = new Set([2, 3]);
+
+function sftpError(conn: SshConnection, path: string, error: Error & { code?: unknown }): SshError {
+  const code = DEFINITIVE_SFTP_CODES.has(error.code as number) ? 'COMMAND_FAILED' : 'SSH_CHANNEL_FAILED';
+  return new SshError(code, `SFTP upload to ${conn.target.host}:${path} failed: ${error.message}`, conn.endpoint, { cause: error });
 }

@@ -71,3 +71,12 @@ test('a corrupted upload is detected, retryable, and never moved into place', as
   // The retry succeeds.
   assert.equal((await uploadFile(conn, localFile, remote)).sha256, localSha);
 });
+
+test('an upload into a path that cannot exist fails for good (not retryable)', async () => {
+  const blocker = join(fleet.hosts[0]?.installRoot as string, 'a-file');
+  writeFileSync(blocker, 'not a directory');
+  const error = await rejection(uploadFile(conn, localFile, join(blocker, 'package.tar.gz')));
+  assert.ok(error instanceof SshError);
+  assert.equal(error.code, 'COMMAND_FAILED');
+  assert.equal(error.retryable, false);
+});
