@@ -122,6 +122,21 @@ test('a host freezing under a running command: the command times out instead of 
   }
 });
 
+test('keepalive notices a frozen host on an idle pooled connection', { timeout: 30_000 }, async () => {
+  const local = poolFor(fleet, { keepaliveIntervalMs: 200, keepaliveCountMax: 2 });
+  const conn = await local.connect(targetFor(fleet, 3));
+  fleet.pauseHost(3);
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!conn.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(conn.closed, true);
+    assert.equal(local.stats().open, 0);
+  } finally {
+    fleet.resumeHost(3);
+    local.closeAll();
+  }
+});
+
 test('a connection lost mid-command is a retryable error, and the pool reconnects afterwards', { timeout: 30_000 }, async () => {
   const local = poolFor(fleet);
   const target = targetFor(fleet, 4);

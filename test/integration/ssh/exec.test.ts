@@ -117,3 +117,33 @@ test('shell metacharacters in labels, paths and parameters never execute', async
   }
   assert.equal(existsSync(canary), false, 'no value was executed');
 });
+
+test('a command still queued for a channel at its deadline times out without running', { timeout: 30_000 }, async () => {
+  const narrow = poolFor(fleet, { maxChannelsPerHost: 1 });
+  try {
+    const single = await narrow.connect(targetFor(fleet, 0));
+    const busy = single.exec(sh`sleep 1.5; echo busy`);
+    const error = await rejection(single.exec(sh`echo never`, { timeoutMs: 300 }));
+    assert.ok(error instanceof SshError);
+    assert.equal(error.code, 'COMMAND_TIMEOUT');
+    assert.match(error.message, /did not start/);
+    assert.equal((await busy).stdout, 'busy\n');
+  } finally {
+    narrow.closeAll();
+  }
+});
+
+test('idle connections are closed and transparently reopened', async () => {
+  const idle = poolFor(fleet, { idleTimeoutMs: 200 });
+  const target = targetFor(fleet, 0);
+  try {
+    await idle.exec(target, sh`true`);
+    assert.equal(idle.stats().open, 1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(idle.stats().open, 0);
+    assert.equal((await idle.exec(target, sh`echo again`)).stdout, 'again\n');
+    assert.equal(idle.stats().connectionsOpened, 2);
+  } finally {
+    idle.closeAll();
+  }
+});
