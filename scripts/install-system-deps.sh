@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the system packages Sophon's tests and test fleet need. Idempotent: installs
+# only what is missing, so CI can call it on every run.
+set -euo pipefail
+
+missing=()
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+command -v sha256sum >/dev/null 2>&1 || missing+=(coreutils)
+command -v pgrep >/dev/null 2>&1 || missing+=(procps)
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  echo "system dependencies present"
+fi
+
+# sshd refuses to start without its privilege separation directory.
+if [ ! -d /run/sshd ]; then
+  if [ "$(id -u)" -ne 0 ]; then sudo mkdir -p /run/sshd; else mkdir -p /run/sshd; fi
+fi

@@ -1,0 +1,54 @@
+import { SophonError, type ErrorCode } from '../errors.js';
+
+/** Error codes raised by the SSH layer. */
+export type SshErrorCode = Extract<
+  ErrorCode,
+  | 'SSH_AUTH_REFUSED'
+  | 'SSH_CREDENTIAL_INVALID'
+  | 'SSH_UNREACHABLE'
+  | 'SSH_TIMEOUT'
+  | 'SSH_CONNECTION_LOST'
+  | 'SSH_CHANNEL_FAILED'
+  | 'HOST_KEY_CHANGED'
+  | 'COMMAND_TIMEOUT'
+  | 'COMMAND_FAILED'
+  | 'UPLOAD_CORRUPT'
+>;
+
+/**
+ * Whether retrying can help. Activities map `false` to a non-retryable Temporal failure:
+ * retrying a refused key or a changed host key only hammers the host and hides the cause.
+ */
+export const SSH_RETRYABLE: Record<SshErrorCode, boolean> = {
+  SSH_AUTH_REFUSED: false,
+  SSH_CREDENTIAL_INVALID: false,
+  SSH_UNREACHABLE: true,
+  SSH_TIMEOUT: true,
+  SSH_CONNECTION_LOST: true,
+  SSH_CHANNEL_FAILED: true,
+  HOST_KEY_CHANGED: false,
+  COMMAND_TIMEOUT: true,
+  COMMAND_FAILED: false,
+  UPLOAD_CORRUPT: true,
+};
+
+export class SshError extends SophonError {
+  override readonly code: SshErrorCode;
+  readonly retryable: boolean;
+  /** `user@address:port`, for logs and operation steps. */
+  readonly endpoint: string;
+
+  constructor(code: SshErrorCode, message: string, endpoint: string, options?: { cause?: unknown }) {
+    super(code, message);
+    this.name = 'SshError';
+    this.code = code;
+    this.retryable = SSH_RETRYABLE[code];
+    this.endpoint = endpoint;
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/** True when the error is a transient SSH failure worth retrying with backoff. */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof SshError && error.retryable;
+}
