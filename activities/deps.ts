@@ -1,8 +1,12 @@
+import type { CredentialStore } from '../src/credentials/store.js';
 import type { Pool } from '../src/db/pool.js';
 import type { Logger } from '../src/log.js';
+import type { SshPool } from '../src/ssh/index.js';
 
 /** What activities may touch; tests pass real instances of each. */
 export interface ActivityDeps {
   pool: Pool;
   logger: Logger;
+  credentials: CredentialStore;
+  ssh: SshPool;
 }

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { SophonError } from '../src/errors.js';
 
 /** Codes of failures that retrying cannot fix: the operator has to change something. */
-const DEFINITIVE = new Set(['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'FORBIDDEN', 'SECRET_UNREADABLE']);
+const DEFINITIVE = new Set(['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'FORBIDDEN', 'SECRET_UNREADABLE', 'PREREQUISITES_FAILED']);
 
 /**
  * Converts a SophonError into a Temporal failure carrying its stable code as the type;

@@ -1,6 +1,7 @@
 import { createClusterActivities } from './clusters.js';
 import type { ActivityDeps } from './deps.js';
 import { withFailureMapping } from './failures.js';
+import { createHostActivities } from './hosts.js';
 import { createOperationActivities } from './operations.js';
 
 export type { ActivityDeps } from './deps.js';
@@ -9,6 +10,7 @@ export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
     ...createOperationActivities(deps),
     ...createClusterActivities(deps),
+    ...createHostActivities(deps),
   });
 }
 

@@ -47,6 +47,22 @@ const EnvSchema = z.object({
     .max(3600, 'expected at most 3600 seconds')
     .default(20),
   SOPHON_PACKAGE_REPO: optionalString,
+  SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .min(1, 'expected at least 1 second')
+    .max(600, 'expected at most 600 seconds')
+    .default(15),
+  SOPHON_SSH_MAX_CHANNELS: z.coerce
+    .number({ error: 'expected a number of channels' })
+    .int('expected a whole number')
+    .min(1, 'expected 1 to 10: OpenSSH allows 10 sessions per connection by default')
+    .max(10, 'expected 1 to 10: OpenSSH allows 10 sessions per connection by default')
+    .default(8),
+  SOPHON_HOST_CHECK_INTERVAL_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int('expected a whole number')
+    .min(10, 'expected at least 10 seconds')
+    .default(60),
 });
 
 export interface Config {
@@ -68,6 +84,8 @@ export interface Config {
   logLevel: string;
   shutdownGraceMs: number;
   packageRepo: string;
+  ssh: { connectTimeoutMs: number; maxChannelsPerHost: number };
+  hostCheckIntervalSeconds: number;
 }
 
 /**
@@ -113,5 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.SOPHON_LOG_LEVEL,
     shutdownGraceMs: e.SOPHON_SHUTDOWN_GRACE_SECONDS * 1000,
     packageRepo: e.SOPHON_PACKAGE_REPO ?? path.join(home, 'packages'),
+    ssh: { connectTimeoutMs: e.SOPHON_SSH_CONNECT_TIMEOUT_SECONDS * 1000, maxChannelsPerHost: e.SOPHON_SSH_MAX_CHANNELS },
+    hostCheckIntervalSeconds: e.SOPHON_HOST_CHECK_INTERVAL_SECONDS,
   };
 }

@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'COMMAND_TIMEOUT'
   | 'COMMAND_FAILED'
   | 'UPLOAD_CORRUPT'
+  | 'PREREQUISITES_FAILED'
+  | 'HOSTS_FAILED'
   | 'INTERNAL';
 
 export interface FieldError {
@@ -53,6 +55,8 @@ const STATUS: Record<ErrorCode, number> = {
   COMMAND_TIMEOUT: 504,
   COMMAND_FAILED: 502,
   UPLOAD_CORRUPT: 502,
+  PREREQUISITES_FAILED: 422,
+  HOSTS_FAILED: 500,
   INTERNAL: 500,
 };
 

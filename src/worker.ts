@@ -2,7 +2,11 @@ import { createRequire } from 'node:module';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Config } from './config.js';
+import { createCredentialStore } from './credentials/store.js';
+import type { Pool } from './db/pool.js';
 import type { Logger } from './log.js';
+import { createSecretBox } from './secrets/secret-box.js';
+import { createSshPool } from './ssh/index.js';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('../workflows/index.ts');
@@ -25,6 +29,18 @@ export function installRuntimeLogger(logger: Logger): void {
       sdkLogger[method](meta ?? {}, message);
     }),
   });
+}
+
+/** The real dependencies of activities: Postgres, sealed credentials and the SSH pool. */
+export function createActivityDeps(config: Config, pool: Pool, logger: Logger, masterKey: Buffer): ActivityDeps {
+  const credentials = createCredentialStore(pool, createSecretBox(masterKey));
+  const ssh = createSshPool({
+    resolveCredential: (id) => credentials.resolve(id),
+    logger: logger.child({ component: 'ssh' }),
+    connectTimeoutMs: config.ssh.connectTimeoutMs,
+    maxChannelsPerHost: config.ssh.maxChannelsPerHost,
+  });
+  return { pool, logger, credentials, ssh };
 }
 
 export interface SophonWorkerOptions {

@@ -1,2 +1,4 @@
 // Every workflow the worker runs. The worker bundles this file.
+export { bootstrapHostsWorkflow, bootstrapHostWorkflow } from './bootstrap-hosts.js';
 export { createClusterWorkflow } from './create-cluster.js';
+export { hostReachabilityWorkflow } from './host-reachability.js';

@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ChildWorkflowFailure,
   isCancellation,
   proxyActivities,
 } from '@temporalio/workflow';
@@ -13,11 +14,14 @@ const bookkeeping = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
-/** Reads the stable code and message out of whatever failure reached the workflow. */
+/**
+ * Reads the stable code and message out of whatever failure reached the workflow, looking
+ * through activity and child-workflow wrappers to the failure that says what went wrong.
+ */
 export function describeFailure(err: unknown): OperationError {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    return { code: cause.type ?? 'FAILED', message: cause.message };
+  for (let current: unknown = err; current instanceof Error; current = current.cause) {
+    if (current instanceof ApplicationFailure) return { code: current.type ?? 'FAILED', message: current.message };
+    if (!(current instanceof ActivityFailure || current instanceof ChildWorkflowFailure)) break;
   }
   return { code: 'FAILED', message: err instanceof Error ? err.message : String(err) };
 }

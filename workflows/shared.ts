@@ -21,6 +21,23 @@ export interface CreateClusterInput {
   name: string;
 }
 
+export interface BootstrapHostsInput {
+  operationId: string;
+  cluster: string;
+  hostIds: string[];
+}
+
+export const BOOTSTRAP_STEPS = ['connect', 'facts', 'prerequisites', 'install-root'] as const;
+export type BootstrapStep = (typeof BOOTSTRAP_STEPS)[number];
+
+export interface BootstrapHostInput {
+  operationId: string;
+  hostId: string;
+}
+
 export const workflowIds = {
   createCluster: (cluster: string, operationId: string) => `cluster-create/${cluster}/${operationId}`,
+  bootstrapHosts: (cluster: string, operationId: string) => `hosts-bootstrap/${cluster}/${operationId}`,
+  bootstrapHost: (parentWorkflowId: string, hostname: string) => `${parentWorkflowId}/${hostname}`,
+  hostReachabilitySchedule: 'sophon-host-reachability',
 };

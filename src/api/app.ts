@@ -8,6 +8,8 @@ import { buildOpenApi } from './openapi.js';
 import { errorHandler, notFoundHandler } from './problem.js';
 import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/clusters.js';
+import { credentialRoutes } from './routes/credentials.js';
+import { hostRoutes } from './routes/hosts.js';
 import { healthRoutes } from './routes/health.js';
 import { operationRoutes } from './routes/operations.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -44,6 +46,8 @@ export function createApp(deps: ApiDeps) {
   const v1 = Router();
   v1.use(authenticate(deps.pool), roleByMethod);
   v1.use('/tokens', tokenRoutes(deps));
+  v1.use('/credentials', credentialRoutes(deps));
+  v1.use('/clusters/:cluster/hosts', hostRoutes(deps));
   v1.use('/clusters', clusterRoutes(deps));
   v1.use('/operations', operationRoutes(deps));
   v1.use('/audit', auditRoutes(deps));

@@ -9,7 +9,7 @@ import { SophonError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { connectCore, startApi } from '../runtime.js';
 import { loadMasterKey } from '../secrets/master-key.js';
-import { createSophonWorker, installRuntimeLogger } from '../worker.js';
+import { createActivityDeps, createSophonWorker, installRuntimeLogger } from '../worker.js';
 
 function required(value: string | undefined, variable: string, command: string): string {
   if (!value) {
@@ -48,9 +48,10 @@ async function runWorker(config: Config, logger: Logger) {
   const databaseUrl = required(config.databaseUrl, 'DATABASE_URL', 'worker');
   const address = required(config.temporal.address, 'TEMPORAL_ADDRESS', 'worker');
   installRuntimeLogger(logger);
-  await loadMasterKey(config, { generate: false });
+  const masterKey = await loadMasterKey(config, { generate: false });
   const pool = createPool(databaseUrl);
-  const { worker, connection } = await createSophonWorker({ config, address, deps: { pool, logger } });
+  const deps = createActivityDeps(config, pool, logger, masterKey);
+  const { worker, connection } = await createSophonWorker({ config, address, deps });
   logger.info({ taskQueue: config.temporal.taskQueue, address }, 'Sophon worker running');
   const running = worker.run();
   await Promise.race([
@@ -60,6 +61,7 @@ async function runWorker(config: Config, logger: Logger) {
       await running;
     }),
   ]);
+  deps.ssh.closeAll();
   await connection.close();
   await pool.end();
 }

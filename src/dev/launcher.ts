@@ -5,7 +5,7 @@ import { migrate } from '../db/migrate.js';
 import type { Logger } from '../log.js';
 import { connectCore, ensureAdminToken, startApi } from '../runtime.js';
 import { loadMasterKey } from '../secrets/master-key.js';
-import { createSophonWorker, installRuntimeLogger } from '../worker.js';
+import { createActivityDeps, createSophonWorker, installRuntimeLogger } from '../worker.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { startEmbeddedTemporal } from './embedded-temporal.js';
 import { assertPortFree } from './ports.js';
@@ -78,13 +78,15 @@ export async function runEmbedded(config: Config, logger: Logger): Promise<void>
     const tokenFile = await ensureAdminToken(core.pool, config.home);
     await chmod(tokenFile, 0o600);
 
-    const { worker, connection } = await createSophonWorker({ config, address: temporalAddress, deps: { pool: core.pool, logger } });
+    const deps = createActivityDeps(config, core.pool, logger, masterKey);
+    const { worker, connection } = await createSophonWorker({ config, address: temporalAddress, deps });
     const running = worker.run();
     stoppers.push({
       name: 'worker',
       stop: async () => {
         worker.shutdown();
         await running;
+        deps.ssh.closeAll();
         await connection.close();
       },
     });

@@ -13,7 +13,8 @@ import { tokensRepo, type Role } from '../../src/db/repos/tokens.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { connectCore, startApi, type Core, type RunningApi } from '../../src/runtime.js';
 import { loadMasterKey } from '../../src/secrets/master-key.js';
-import { createSophonWorker, installRuntimeLogger } from '../../src/worker.js';
+import { createActivityDeps, createSophonWorker, installRuntimeLogger } from '../../src/worker.js';
+import { createActivities, type Activities, type ActivityDeps } from '../../activities/index.js';
 
 export const logger: Logger = createLogger(process.env.SOPHON_TEST_LOG_LEVEL ?? 'silent');
 installRuntimeLogger(logger);
@@ -80,13 +81,26 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-/** A running worker on the config's task queue; `activities` replaces the real ones. */
-export async function startTestWorker(config: Config, pool: Pool, activities?: object): Promise<TestWorker> {
+/** The real activity dependencies for a test database. */
+export async function activityDeps(config: Config, pool: Pool): Promise<ActivityDeps> {
+  return createActivityDeps(config, pool, logger, await loadMasterKey(config, { generate: false }));
+}
+
+/**
+ * A running worker on the config's task queue with real activities; `override` replaces
+ * some of them (to inject a fault).
+ */
+export async function startTestWorker(
+  config: Config,
+  pool: Pool,
+  override?: (real: Activities, deps: ActivityDeps) => object,
+): Promise<TestWorker> {
+  const deps = await activityDeps(config, pool);
   const { worker, connection } = await createSophonWorker({
     config,
     address: temporalAddress(),
-    deps: { pool, logger },
-    ...(activities ? { activities } : {}),
+    deps,
+    ...(override ? { activities: override(createActivities(deps), deps) } : {}),
   });
   const running = worker.run();
   return {
@@ -94,6 +108,7 @@ export async function startTestWorker(config: Config, pool: Pool, activities?: o
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
+      deps.ssh.closeAll();
       await connection.close();
     },
   };

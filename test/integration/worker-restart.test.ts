@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Context } from '@temporalio/activity';
-import { createActivities } from '../../activities/index.js';
 import type { CreateClusterInput } from '../../workflows/shared.js';
-import { createTestDatabase, eventually, logger, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
+import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
 
 let db: TestDatabase | undefined;
 let api: TestApi | undefined;
@@ -16,20 +15,19 @@ test('a workflow survives a worker stopped mid-activity; the side effect happens
   db = await createTestDatabase();
   const config = testConfig(db);
   api = await startTestApi(config, db);
-  const real = createActivities({ pool: db.pool, logger });
 
   // The first worker's activity does its work, then hangs as if the process died before
   // reporting completion.
   let reached!: () => void;
   const sideEffectDone = new Promise<void>((resolve) => (reached = resolve));
-  const firstWorker = await startTestWorker(config, db.pool, {
+  const firstWorker = await startTestWorker(config, db.pool, (real) => ({
     ...real,
     async createCluster(input: CreateClusterInput) {
       await real.createCluster(input);
       reached();
       await Context.current().cancelled;
     },
-  });
+  }));
 
   const token = await api.token('operator');
   const res = await api.call('POST', '/api/v1/clusters', { token, body: { name: 'survivor' } });

@@ -1,0 +1,100 @@
+import { hostsRepo, type Host, type HostStatus } from '../src/db/repos/hosts.js';
+import { notFound, SophonError } from '../src/errors.js';
+import { checkPrerequisites, gatherFacts, sh, type HostFacts, type SshTarget } from '../src/ssh/index.js';
+import type { BootstrapStep } from '../workflows/shared.js';
+import type { ActivityDeps } from './deps.js';
+import { trackStep } from './steps.js';
+
+
+export interface BootstrapStepInput {
+  operationId: string;
+  hostId: string;
+  step: BootstrapStep;
+}
+
+/** What every host must offer before Sophon installs anything on it. */
+export const HOST_REQUIREMENTS = {
+  minFreeBytes: 512 * 2 ** 20,
+  commands: ['sh', 'tar', 'gzip', 'sha256sum', 'mkdir', 'kill'],
+};
+
+export const targetOf = (host: Host): SshTarget => ({
+  host: host.hostname,
+  address: host.address,
+  port: host.port,
+  credential: host.credentialId,
+  cluster: host.clusterName,
+  ...(host.hostKeyFingerprint ? { hostKeyFingerprint: host.hostKeyFingerprint } : {}),
+});
+
+export function createHostActivities({ pool, ssh }: ActivityDeps) {
+  const hosts = hostsRepo(pool);
+
+  async function load(hostId: string): Promise<Host> {
+    const host = await hosts.get(hostId);
+    if (!host) throw notFound('Host', hostId);
+    return host;
+  }
+
+  const steps: Record<BootstrapStep, (host: Host) => Promise<{ message: string }>> = {
+    // Trust on first use: the key seen now is pinned; later connections must present it.
+    async connect(host) {
+      const conn = await ssh.connect(targetOf(host));
+      const pinned = await hosts.pinHostKey(host.id, conn.hostKeyFingerprint);
+      return { message: `connected to ${conn.endpoint}; host key ${pinned}` };
+    },
+    async facts(host) {
+      const facts = await gatherFacts(await ssh.connect(targetOf(host)), host.installRoot);
+      await hosts.setFacts(host.id, facts);
+      return { message: `${facts.os.prettyName}, ${facts.arch}, ${facts.cpus} CPUs, clock offset ${facts.clockOffsetMs} ms` };
+    },
+    async prerequisites(host) {
+      if (!host.facts) throw new SophonError('PREREQUISITES_FAILED', `No facts recorded for ${host.hostname}; run the facts step first`);
+      const { ok, problems } = checkPrerequisites(host.facts as unknown as HostFacts, HOST_REQUIREMENTS);
+      if (!ok) {
+        throw new SophonError('PREREQUISITES_FAILED', `${host.hostname} does not meet the prerequisites: ${problems.map((p) => p.message).join('; ')}`);
+      }
+      return { message: 'all prerequisites met' };
+    },
+    async 'install-root'(host) {
+      const conn = await ssh.connect(targetOf(host));
+      await conn.run(sh`mkdir -p -- ${host.installRoot} && test -w ${host.installRoot}`, { timeoutMs: 30_000 });
+      return { message: `install root ${host.installRoot} ready` };
+    },
+  };
+
+  return {
+    async bootstrapHostStep(input: BootstrapStepInput): Promise<void> {
+      const host = await load(input.hostId);
+      await trackStep(pool, { operationId: input.operationId, host: host.hostname, step: input.step }, async () => {
+        const { message } = await steps[input.step](host);
+        return { outcome: { message } };
+      });
+    },
+
+    async setHostStatus(hostId: string, status: HostStatus, reason: string | null): Promise<void> {
+      await hosts.setStatus(hostId, status, reason);
+    },
+
+    /** Checks every bootstrapped host with a trivial command and records READY or UNREACHABLE. */
+    async probeHosts(): Promise<{ ready: number; unreachable: number }> {
+      const monitored = await hosts.monitored();
+      const counts = { ready: 0, unreachable: 0 };
+      const queue = [...monitored];
+      const probeNext = async (): Promise<void> => {
+        for (let host = queue.shift(); host; host = queue.shift()) {
+          try {
+            await ssh.exec(targetOf(host), sh`true`, { timeoutMs: 10_000 });
+            await hosts.setStatus(host.id, 'READY', null);
+            counts.ready++;
+          } catch (err) {
+            await hosts.setStatus(host.id, 'UNREACHABLE', err instanceof Error ? err.message : String(err));
+            counts.unreachable++;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(16, queue.length) }, probeNext));
+      return counts;
+    },
+  };
+}

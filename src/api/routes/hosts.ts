@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import { z } from 'zod';
+import { auditRepo } from '../../db/repos/audit.js';
+import { clustersRepo, type Cluster } from '../../db/repos/clusters.js';
+import { credentialsRepo } from '../../db/repos/credentials.js';
+import { hostsRepo, type Host, type NewHost } from '../../db/repos/hosts.js';
+import { conflict, notFound, SophonError } from '../../errors.js';
+import { expandHostSpec } from '../../hosts/ranges.js';
+import type { Pool } from '../../db/pool.js';
+import { parseInput } from '../../validation.js';
+import { workflowIds } from '../../../workflows/shared.js';
+import { actorOf } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
+const Labels = z.record(
+  z.string().regex(LABEL_KEY, 'expected label keys of letters, digits, ".", "_", "/", "-" (at most 63)'),
+  z.string().max(255, 'expected label values of at most 255 characters'),
+);
+
+const HostSpec = z.strictObject({
+  hostname: z.string().min(1, 'expected a hostname or a range like node[1-3]').max(253),
+  address: z.string().min(1).max(253).optional(),
+  port: z.number().int().min(1).max(65535).default(22),
+  credential: z.string().min(1, 'expected a credential id or name'),
+  installRoot: z
+    .string()
+    .regex(/^\/[^\0\n\r]*$/, 'expected an absolute path without line breaks')
+    .max(1024)
+    .default('/opt/sophon'),
+  labels: Labels.default({}),
+});
+
+export const AddHostsBody = z.strictObject({
+  hosts: z.array(HostSpec).min(1, 'expected at least one host').max(1000, 'expected at most 1000 entries'),
+});
+
+export const PatchHostBody = z
+  .strictObject({ labels: Labels.optional(), maintenance: z.boolean().optional() })
+  .refine((b) => b.labels !== undefined || b.maintenance !== undefined, 'expected labels or maintenance');
+
+const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+
+/** The API view of a host: no credential material, only its name. */
+const view = (h: Host) => ({
+  id: h.id,
+  cluster: h.clusterName,
+  hostname: h.hostname,
+  address: h.address,
+  port: h.port,
+  credential: h.credentialName,
+  installRoot: h.installRoot,
+  labels: h.labels,
+  status: h.status,
+  statusReason: h.statusReason,
+  maintenance: h.maintenance,
+  hostKeyFingerprint: h.hostKeyFingerprint,
+  facts: h.facts,
+  lastSeenAt: h.lastSeenAt,
+  createdAt: h.createdAt,
+});
+
+/** The `:cluster` segment of the parent route (merged params are not typed by Express). */
+const clusterParam = (req: { params: object }) => (req.params as Record<string, string>).cluster ?? '';
+
+async function clusterOf(pool: Pool, idOrName: string): Promise<Cluster> {
+  const cluster = await clustersRepo(pool).find(idOrName);
+  if (!cluster) throw notFound('Cluster', idOrName);
+  return cluster;
+}
+
+export function hostRoutes({ pool, operations }: ApiDeps): Router {
+  const router = Router({ mergeParams: true });
+  const hosts = hostsRepo(pool);
+
+  async function hostOf(clusterParam: string, hostParam: string) {
+    const cluster = await clusterOf(pool, clusterParam);
+    const host = await hosts.find(cluster.id, hostParam);
+    if (!host) throw notFound('Host', `${cluster.name}/${hostParam}`);
+    return { cluster, host };
+  }
+
+  function startBootstrap(cluster: Cluster, hostIds: string[], req: { principal?: unknown; id: unknown }, prepare?: Parameters<typeof operations.start>[0]['prepare']) {
+    return operations.start({
+      type: 'hosts.bootstrap',
+      workflowType: 'bootstrapHostsWorkflow',
+      workflowId: (opId) => workflowIds.bootstrapHosts(cluster.name, opId),
+      args: (opId) => ({ operationId: opId, cluster: cluster.name, hostIds }),
+      cluster: { id: cluster.id, name: cluster.name },
+      requestedBy: actorOf(req as Parameters<typeof actorOf>[0]),
+      requestId: String(req.id),
+      ...(prepare ? { prepare } : {}),
+    });
+  }
+
+  router.get('/', async (req, res) => {
+    const cluster = await clusterOf(pool, clusterParam(req));
+    res.json({ hosts: (await hosts.list(cluster.id)).map(view) });
+  });
+
+  router.get('/:host', async (req, res) => {
+    res.json(view((await hostOf(clusterParam(req), req.params.host!)).host));
+  });
+
+  router.post('/', async (req, res) => {
+    const cluster = await clusterOf(pool, clusterParam(req));
+    if (cluster.status !== 'ACTIVE') throw conflict(`Cluster ${cluster.name} is ${cluster.status}; hosts can be added once it is ACTIVE`);
+    const body = parseInput(AddHostsBody, req.body, 'request body');
+    const credentials = credentialsRepo(pool);
+    const expanded: NewHost[] = [];
+    for (const [i, spec] of body.hosts.entries()) {
+      const credential = await credentials.find(spec.credential);
+      if (!credential) {
+        throw new SophonError('VALIDATION_FAILED', `Invalid request body: hosts.${i}.credential: no credential '${spec.credential}'`, [
+          { path: `hosts.${i}.credential`, message: `no credential '${spec.credential}'` },
+        ]);
+      }
+      for (const { hostname, address } of expandHostSpec(spec.hostname, spec.address, `hosts.${i}`)) {
+        for (const [field, value] of [['hostname', hostname], ['address', address]] as const) {
+          if (!HOST_NAME.test(value)) {
+            const message = `expected a host name or IP address (letters, digits, ".", "-"), got "${value}"`;
+            throw new SophonError('VALIDATION_FAILED', `Invalid request body: hosts.${i}.${field}: ${message}`, [{ path: `hosts.${i}.${field}`, message }]);
+          }
+        }
+        expanded.push({ id: randomUUID(), clusterId: cluster.id, hostname, address, port: spec.port, credentialId: credential.id, installRoot: spec.installRoot, labels: spec.labels });
+      }
+    }
+    const names = expanded.map((h) => h.hostname);
+    const repeated = names.filter((n, i) => names.indexOf(n) !== i);
+    if (repeated.length) throw new SophonError('VALIDATION_FAILED', `The request names ${[...new Set(repeated)].join(', ')} more than once`, [{ path: 'hosts', message: 'duplicate hostnames' }]);
+
+    const operation = await startBootstrap(cluster, expanded.map((h) => h.id), req, async (tx) => {
+      const clashes = await hostsRepo(tx).insertMany(expanded);
+      if (clashes.length) throw conflict(`Cluster ${cluster.name} already has ${clashes.join(', ')}`);
+    });
+    res.status(202).json({ operation, hosts: expanded.map((h) => ({ id: h.id, hostname: h.hostname, address: h.address, status: 'PENDING' })) });
+  });
+
+  router.patch('/:host', async (req, res) => {
+    const { host } = await hostOf(clusterParam(req), req.params.host!);
+    const body = parseInput(PatchHostBody, req.body, 'request body');
+    await hosts.update(host.id, body);
+    await auditRepo(pool).record({ actor: actorOf(req), action: 'host.update', target: `${host.clusterName}/${host.hostname}`, requestId: String(req.id), details: body });
+    res.json(view((await hosts.get(host.id))!));
+  });
+
+  router.delete('/:host', async (req, res) => {
+    const { host } = await hostOf(clusterParam(req), req.params.host!);
+    const instances = await hosts.instancesOn(host.id);
+    if (instances.length) {
+      throw conflict(
+        `Host ${host.hostname} still runs ${instances.map((i) => `${i.service}/${i.role}`).join(', ')}; remove or move them first`,
+      );
+    }
+    await hosts.remove(host.id);
+    await auditRepo(pool).record({ actor: actorOf(req), action: 'host.delete', target: `${host.clusterName}/${host.hostname}`, requestId: String(req.id) });
+    res.status(204).end();
+  });
+
+  // After an intended host key change (reinstall): forget the pin and bootstrap again,
+  // which pins the key the host presents now.
+  router.post('/:host/repin-host-key', async (req, res) => {
+    const { cluster, host } = await hostOf(clusterParam(req), req.params.host!);
+    const operation = await startBootstrap(cluster, [host.id], req, async (tx) => {
+      await hostsRepo(tx).clearHostKey(host.id);
+      await auditRepo(tx).record({ actor: actorOf(req), action: 'host.repin', target: `${cluster.name}/${host.hostname}`, details: { previous: host.hostKeyFingerprint } });
+    });
+    res.status(202).json({ operation });
+  });
+  return router;
+}

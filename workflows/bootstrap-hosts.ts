@@ -1,0 +1,57 @@
+import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { describeFailure, runOperation } from './operation.js';
+import { mapBounded } from './concurrency.js';
+import { BOOTSTRAP_STEPS, workflowIds, type BootstrapHostInput, type BootstrapHostsInput } from './shared.js';
+
+/** Hosts bootstrapped at once by one operation. */
+const HOST_CONCURRENCY = 20;
+
+// Each step retries transient trouble (unreachable, timeout, lost connection) with backoff;
+// definitive failures (key refused, host key changed) are non-retryable and stop at once.
+const { bootstrapHostStep } = proxyActivities<Activities>({
+  startToCloseTimeout: '3 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 4 },
+});
+const { setHostStatus } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/** One host: connect and pin its key, gather facts, check prerequisites, create the install root. */
+export async function bootstrapHostWorkflow(input: BootstrapHostInput): Promise<void> {
+  await setHostStatus(input.hostId, 'BOOTSTRAPPING', null);
+  try {
+    for (const step of BOOTSTRAP_STEPS) await bootstrapHostStep({ ...input, step });
+  } catch (err) {
+    await setHostStatus(input.hostId, 'FAILED', describeFailure(err).message);
+    throw err;
+  }
+  await setHostStatus(input.hostId, 'READY', null);
+}
+
+/** Bootstraps hosts in parallel; one host failing does not stop the others. */
+export async function bootstrapHostsWorkflow(input: BootstrapHostsInput): Promise<{ ready: number }> {
+  return runOperation(input.operationId, async () => {
+    const parent = workflowInfo().workflowId;
+    const outcomes = await mapBounded(input.hostIds, HOST_CONCURRENCY, async (hostId) => {
+      try {
+        await executeChild(bootstrapHostWorkflow, {
+          workflowId: workflowIds.bootstrapHost(parent, hostId),
+          args: [{ operationId: input.operationId, hostId }],
+        });
+        return undefined;
+      } catch (err) {
+        return describeFailure(err).message;
+      }
+    });
+    const failures = outcomes.filter((o): o is string => o !== undefined);
+    if (failures.length > 0) {
+      throw ApplicationFailure.nonRetryable(
+        `${failures.length} of ${input.hostIds.length} hosts failed: ${failures.join('; ')}`,
+        'HOSTS_FAILED',
+      );
+    }
+    return { ready: input.hostIds.length };
+  });
+}
