@@ -13,6 +13,7 @@ import { createOperationsService, type OperationsService } from './operations/se
 import { createCredentialStore, type CredentialStore } from './credentials/store.js';
 import { createSecretBox } from './secrets/secret-box.js';
 import { connectClient, ensureSearchAttributes } from './temporal/client.js';
+import { ensureSchedules } from './temporal/schedules.js';
 
 /** What both the API and the worker need: Postgres and a Temporal client. */
 export interface Core {
@@ -61,8 +62,12 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-/** Serves the API and, every 30 s, starts operations whose start was interrupted. */
+/**
+ * Serves the API after making sure Sophon's schedules exist; every 30 s it also starts
+ * operations whose start was interrupted.
+ */
 export async function startApi(core: Core): Promise<RunningApi> {
+  await ensureSchedules(core.temporal, core.config);
   const app = createApp(core);
   const { host, port } = core.config.api;
   const server = await new Promise<Server>((resolve, reject) => {

@@ -39,5 +39,7 @@ export const workflowIds = {
   createCluster: (cluster: string, operationId: string) => `cluster-create/${cluster}/${operationId}`,
   bootstrapHosts: (cluster: string, operationId: string) => `hosts-bootstrap/${cluster}/${operationId}`,
   bootstrapHost: (parentWorkflowId: string, hostname: string) => `${parentWorkflowId}/${hostname}`,
-  hostReachabilitySchedule: 'sophon-host-reachability',
+  // One per task queue: each Sophon installation sharing a Temporal namespace has its own.
+  hostReachabilitySchedule: (taskQueue: string) => `sophon-host-reachability/${taskQueue}`,
+  hostReachability: (taskQueue: string) => `host-reachability/${taskQueue}`,
 };

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { CreateClusterBody } from './routes/clusters.js';
+import { CreateCredentialBody } from './routes/credentials.js';
+import { AddHostsBody, PatchHostBody } from './routes/hosts.js';
 import { CreateTokenBody } from './routes/tokens.js';
 
 interface RouteDoc {
@@ -22,6 +24,14 @@ const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/api/v1/clusters', summary: 'List clusters', role: 'viewer', success: 200 },
   { method: 'post', path: '/api/v1/clusters', summary: 'Create a cluster (starts an operation)', role: 'operator', body: CreateClusterBody, success: 202 },
   { method: 'get', path: '/api/v1/clusters/{cluster}', summary: 'Show a cluster by id or name', role: 'viewer', success: 200 },
+  { method: 'get', path: '/api/v1/credentials', summary: 'List SSH credentials (never their keys)', role: 'admin', success: 200 },
+  { method: 'post', path: '/api/v1/credentials', summary: 'Store an SSH credential, encrypted at rest', role: 'admin', body: CreateCredentialBody, success: 201 },
+  { method: 'get', path: '/api/v1/clusters/{cluster}/hosts', summary: 'List the hosts of a cluster', role: 'viewer', success: 200 },
+  { method: 'post', path: '/api/v1/clusters/{cluster}/hosts', summary: 'Add hosts (ranges such as node[1-3]) and bootstrap them', role: 'operator', body: AddHostsBody, success: 202 },
+  { method: 'get', path: '/api/v1/clusters/{cluster}/hosts/{host}', summary: 'Show a host with its facts and status', role: 'viewer', success: 200 },
+  { method: 'patch', path: '/api/v1/clusters/{cluster}/hosts/{host}', summary: 'Change labels or maintenance mode', role: 'operator', body: PatchHostBody, success: 200 },
+  { method: 'delete', path: '/api/v1/clusters/{cluster}/hosts/{host}', summary: 'Remove a host that runs no service instances', role: 'operator', success: 204 },
+  { method: 'post', path: '/api/v1/clusters/{cluster}/hosts/{host}/repin-host-key', summary: 'Forget the pinned host key and bootstrap again', role: 'operator', success: 202 },
   { method: 'get', path: '/api/v1/operations', summary: 'List operations (filters: cluster, service, status)', role: 'viewer', success: 200 },
   { method: 'get', path: '/api/v1/operations/{id}', summary: 'Show an operation with its steps and Temporal UI link', role: 'viewer', success: 200 },
   { method: 'post', path: '/api/v1/operations/{id}/cancel', summary: 'Cancel a running operation', role: 'operator', success: 202 },
