@@ -47,7 +47,7 @@ const call = async (method: string, route: string, body?: unknown) => {
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  return (await res.json()) as any;
+  return (await res.json()) as { operation: { id: string; status: string; finishedAt: string | null; error: unknown } };
 };
 const waitFor = async (operationId: string) => {
   for (;;) {
