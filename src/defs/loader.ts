@@ -356,7 +356,8 @@ function checkTemplates(d: ServiceDefinition, file: string, templatesDir: string
     });
   });
   if (d.rolling.leader) inline(['rolling', 'leader', 'run'], d.rolling.leader.run, d.rolling.leader.role);
-  d.decommission.forEach((s, i) => inline(['decommission', i, 'run'], s.run, s.where === 'role' ? s.on : s.role));
+  // `instance` in a decommission step is always the instance being removed.
+  d.decommission.forEach((s, i) => inline(['decommission', i, 'run'], s.run, s.role));
 
   const usedBy = new Map<string, Array<string | undefined>>();
   d.configFiles.forEach((f, i) => {
