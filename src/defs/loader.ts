@@ -102,13 +102,14 @@ export async function loadDefinition(folder: string, folderName: string): Promis
     return { issues: [{ file, path: '', message: `missing service.yaml: every folder under service-defs/ describes one service` }] };
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  // Only the first syntax error: the ones after it are usually its echoes.
   if (doc.errors.length > 0) {
     return {
-      issues: doc.errors.map((e) => ({
+      issues: doc.errors.slice(0, 1).map((e) => ({
         file,
         path: '',
-        message: `YAML syntax: ${e.message.split('\n')[0]}`,
+        message: `YAML syntax: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
         ...(e.linePos ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}),
       })),
     };
