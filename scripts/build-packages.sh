@@ -70,6 +70,8 @@ pack() {
 
 need dpkg-deb dpkg
 need unzip unzip
+# apt-cache answers from the local lists: fetch them once if this machine has none yet.
+apt-cache show zookeeper >/dev/null 2>&1 || apt-get update -q >/dev/null
 
 # --- node-exporter, prometheus, alertmanager: static Go binaries ---------------------------
 build_go() {

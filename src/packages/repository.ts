@@ -8,6 +8,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { SophonError } from '../errors.js';
@@ -51,13 +52,18 @@ export function createPackageRepository(location: string): PackageRepository {
     if (!res.ok || !res.body) {
       throw new SophonError('PACKAGE_INVALID', `Package repository ${base} answered ${res.status} for ${file}; check SOPHON_PACKAGE_REPO and that the file was published`);
     }
-    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+    return Readable.fromWeb(res.body as WebReadableStream);
   };
 
   const loadIndex = async (): Promise<PackageIndex> => {
     let text: string;
     try {
-      text = remote ? await (await open('index.json')).toArray().then((c) => Buffer.concat(c as Buffer[]).toString('utf8')) : await readFile(join(base, 'index.json'), 'utf8');
+      if (!remote) text = await readFile(join(base, 'index.json'), 'utf8');
+      else {
+        const chunks: Buffer[] = [];
+        for await (const chunk of await open('index.json')) chunks.push(chunk as Buffer);
+        text = Buffer.concat(chunks).toString('utf8');
+      }
     } catch (err) {
       if (err instanceof SophonError) throw err;
       throw new SophonError('PACKAGE_INVALID', `Cannot read index.json of the package repository ${base}; build it with scripts/build-packages.sh or check SOPHON_PACKAGE_REPO`);

@@ -85,13 +85,13 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
   return out;
 }
 
-test('the catalog validates with no problem at all', async () => {
+void test('the catalog validates with no problem at all', async () => {
   const { definitions, issues } = await validateDefinitionsDir(defsDir);
   assert.deepEqual(issues.map(formatIssue), []);
   assert.deepEqual(definitions.map((d) => d.name).sort(), [...RUNNABLE, ...FAITHFUL].sort());
 });
 
-test('loadCatalog lists summaries and gets definitions by name', async () => {
+void test('loadCatalog lists summaries and gets definitions by name', async () => {
   const catalog = await loadCatalog(defsDir);
   const zk = catalog.list().find((s) => s.name === 'zookeeper');
   assert.equal(zk?.defaultVersion, '3.8.0-deb12u2');
@@ -100,7 +100,7 @@ test('loadCatalog lists summaries and gets definitions by name', async () => {
   assert.throws(() => catalog.get('nope'), { code: 'NOT_FOUND' });
 });
 
-test('the runnable five reference two builds of zookeeper and redis', async () => {
+void test('the runnable five reference two builds of zookeeper and redis', async () => {
   const catalog = await loadCatalog(defsDir);
   assert.equal(catalog.get('zookeeper').versions.length, 2);
   assert.equal(catalog.get('redis').versions.length, 2);
@@ -111,7 +111,7 @@ test('the runnable five reference two builds of zookeeper and redis', async () =
   }
 });
 
-test('every definition renders, deterministically, as its golden files say', async () => {
+void test('every definition renders, deterministically, as its golden files say', async () => {
   const catalog = await loadCatalog(defsDir);
   const all = new Map(catalog.list().map((s) => [s.name, catalog.get(s.name)]));
   for (const def of all.values()) {
@@ -131,7 +131,7 @@ test('every definition renders, deterministically, as its golden files say', asy
   }
 });
 
-test('a ZooKeeper ensemble gets its myid and the server list', async () => {
+void test('a ZooKeeper ensemble gets its myid and the server list', async () => {
   const catalog = await loadCatalog(defsDir);
   const def = catalog.get('zookeeper');
   const placement = { server: [1, 2, 3].map((i) => ({ hostname: `zk${i}`, address: `127.0.0.${i + 10}` })) };
@@ -148,7 +148,7 @@ test('a ZooKeeper ensemble gets its myid and the server list', async () => {
   assert.equal(myid.content, '2\n');
 });
 
-test('rendering refuses an undefined variable', async () => {
+void test('rendering refuses an undefined variable', async () => {
   const catalog = await loadCatalog(defsDir);
   const def = catalog.get('redis');
   const placement = { master: [{ hostname: 'r1', address: '127.0.0.2' }] };
@@ -159,7 +159,7 @@ test('rendering refuses an undefined variable', async () => {
   assert.throws(() => renderString(def, '{{ params.nothere }}', ctx), { code: 'DEFINITION_INVALID' });
 });
 
-test('parameters are checked all at once', async () => {
+void test('parameters are checked all at once', async () => {
   const def = (await loadCatalog(defsDir)).get('zookeeper');
   assert.throws(
     () => resolveParameters(def, { tickTime: 'fast', clientPort: 80, bogus: 1 }),
@@ -169,4 +169,23 @@ test('parameters are checked all at once', async () => {
       return true;
     },
   );
+});
+
+void test('HDFS with two NameNodes renders the HA nameservice, JournalNode quorum and ZooKeeper quorum', async () => {
+  const catalog = await loadCatalog(defsDir);
+  const all = new Map(catalog.list().map((s) => [s.name, catalog.get(s.name)]));
+  const def = catalog.get('hdfs');
+  const h = (i: number) => ({ hostname: `n${i}`, address: `127.0.20.${i}` });
+  const placement = { namenode: [h(1), h(2)], zkfc: [h(1), h(2)], journalnode: [h(3), h(4), h(5)], datanode: [h(3), h(4), h(5)] };
+  const ctx = buildContext({
+    definition: def, version: '3.3.6', clusterName: 'prod', placement, role: 'namenode', hostname: 'n2',
+    params: resolveParameters(def), installRoot: '/opt/sophon', deps: sampleDeps(def, all),
+  });
+  const files = Object.fromEntries(renderConfigFiles(def, ctx).map((f) => [f.path.split('/').pop(), f.content]));
+  assert.match(files['core-site.xml']!, /<value>hdfs:\/\/sophon<\/value>/);
+  assert.match(files['hdfs-site.xml']!, /dfs.ha.namenodes.sophon<\/name><value>nn1,nn2</);
+  assert.match(files['hdfs-site.xml']!, /dfs.namenode.rpc-address.sophon.nn2<\/name><value>127.0.20.2:8020</);
+  assert.match(files['hdfs-site.xml']!, /qjournal:\/\/127.0.20.3:8485;127.0.20.4:8485;127.0.20.5:8485\/sophon/);
+  assert.match(files['hdfs-site.xml']!, /dfs.replication<\/name><value>3</);
+  assert.equal(files['workers'], 'n3\nn4\nn5\n');
 });

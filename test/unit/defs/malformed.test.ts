@@ -183,7 +183,7 @@ async function withDefs(files: Record<string, string>, fn: (dir: string) => Prom
 
 const demo = (yaml = BASE, template = TEMPLATE) => ({ 'demo/service.yaml': yaml, 'demo/templates/demo.conf.njk': template });
 
-test('the base definition used below is valid', async () => {
+void test('the base definition used below is valid', async () => {
   await withDefs(demo(), async (dir) => {
     const { issues } = await validateDefinitionsDir(dir);
     assert.deepEqual(issues.map(formatIssue), []);
@@ -191,7 +191,7 @@ test('the base definition used below is valid', async () => {
 });
 
 for (const c of cases) {
-  test(`malformed: ${c.name}`, async () => {
+  void test(`malformed: ${c.name}`, async () => {
     await withDefs(demo(c.edit ? c.edit(BASE) : BASE, c.template ?? TEMPLATE), async (dir) => {
       const { issues } = await validateDefinitionsDir(dir);
       assert.equal(issues.length, 1, `one issue expected, got:\n${issues.map(formatIssue).join('\n')}`);
@@ -204,7 +204,7 @@ for (const c of cases) {
   });
 }
 
-test('a folder without service.yaml is reported', async () => {
+void test('a folder without service.yaml is reported', async () => {
   await withDefs({ ...demo(), 'empty/README': 'nothing' }, async (dir) => {
     const { issues } = await validateDefinitionsDir(dir);
     assert.equal(issues.length, 1);
@@ -212,7 +212,7 @@ test('a folder without service.yaml is reported', async () => {
   });
 });
 
-test('every problem in every definition is reported in one run, and the catalog refuses to load', async () => {
+void test('every problem in every definition is reported in one run, and the catalog refuses to load', async () => {
   const broken = BASE.replace('cardinality: 3+', 'cardinality: two').replace('kind: master', 'kind: boss');
   const other = BASE.replace('name: demo\n', 'name: other\n').replace('{ type: tcp, port: client }', '{ type: tcp, port: admin }');
   await withDefs({ ...demo(broken), 'other/service.yaml': other, 'other/templates/demo.conf.njk': TEMPLATE }, async (dir) => {
@@ -226,7 +226,7 @@ test('every problem in every definition is reported in one run, and the catalog 
   });
 });
 
-test('runDefsValidate prints every problem and returns non-zero, or zero when all is well', async () => {
+void test('runDefsValidate prints every problem and returns non-zero, or zero when all is well', async () => {
   const capture = () => {
     const chunks: string[] = [];
     const out = new Writable({ write: (c: Buffer, _e, done) => { chunks.push(c.toString()); done(); } });
