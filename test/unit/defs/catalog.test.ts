@@ -78,6 +78,10 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
       for (const h of role.healthChecks) {
         if (h.type === 'command') parts.push(`### health command\n${renderString(def, h.run, ctx)}\n`);
       }
+      if (def.rolling.leader?.role === role.name) parts.push(`### leader check\n${renderString(def, def.rolling.leader.run, ctx)}\n`);
+      for (const step of def.decommission.filter((d) => d.role === role.name)) {
+        parts.push(`### decommission: ${step.name}\n${renderString(def, step.run, ctx)}\n`);
+      }
       for (const f of renderConfigFiles(def, ctx)) parts.push(`### file ${f.path} (${f.mode}, sha256 ${f.sha256})\n${f.content}`);
       out.set(`${role.name}-${host.hostname}.txt`, parts.join('\n'));
     }
