@@ -81,6 +81,11 @@ build_go() {
   extract "$name" "$debver" "$root"
   mkdir -p "$stage/bin"
   while [ $# -gt 0 ]; do cp "$root/usr/bin/$1" "$stage/bin/$2"; shift 2; done
+  # Debian's alertmanager reads its notification templates from a fixed path; ship them along.
+  if [ "$service" = alertmanager ]; then
+    mkdir -p "$stage/share/alertmanager"
+    cp -r "$root"/usr/share/prometheus/alertmanager/*.tmpl "$root/usr/share/prometheus/alertmanager/no-ui" "$stage/share/alertmanager/"
+  fi
   pack "$stage" "$service-$version-$arch.tar.gz" "$service" "$version" "$arch"
 }
 build_go node-exporter "${NODE_EXPORTER[@]}" prometheus-node-exporter node_exporter
@@ -139,8 +144,9 @@ for entry in "${ZK_VERSIONS[@]}"; do
   extract zookeeper "$debver" "$root"
   extract libzookeeper-java "$debver" "$root"
   mkdir -p "$stage/bin" "$stage/lib" "$stage/conf"
-  # Closure over manifest Class-Path entries, starting from the server jar and a logging binding.
-  queue=(zookeeper.jar slf4j-simple.jar)
+  # Closure over manifest Class-Path entries, starting from the server jar, a logging binding and
+  # the servlet API the AdminServer's Jetty needs (Debian's jetty jars do not list it).
+  queue=(zookeeper.jar slf4j-simple.jar servlet-api.jar)
   declare -A seen=()
   while [ ${#queue[@]} -gt 0 ]; do
     jar=${queue[0]}; queue=("${queue[@]:1}")

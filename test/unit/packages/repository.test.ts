@@ -126,7 +126,7 @@ const RUNNABLE: Record<string, string[]> = {
   zookeeper: ['bin/zkServer.sh', 'bin/zkEnv.sh', 'lib/zookeeper.jar', 'lib/zookeeper-jute.jar'],
   redis: ['bin/redis-server', 'bin/redis-cli', 'lib/libjemalloc.so.2'],
   prometheus: ['bin/prometheus', 'bin/promtool'],
-  alertmanager: ['bin/alertmanager', 'bin/amtool'],
+  alertmanager: ['bin/alertmanager', 'bin/amtool', 'share/alertmanager/default.tmpl'],
 };
 
 void test('the built repository holds every runnable version, and every sha256 verifies', { skip: built ? false : 'SOPHON_TEST_PACKAGE_REPO is not set' }, async () => {
