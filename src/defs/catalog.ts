@@ -19,6 +19,12 @@ export interface Catalog {
   has(name: string): boolean;
 }
 
+/** A definition as the API shows it: everything but where it lives on the server's disk. */
+export function publicDefinition(def: ServiceDefinition): Omit<ServiceDefinition, 'dir'> {
+  const { dir: _dir, ...rest } = def;
+  return rest;
+}
+
 /** The version used when a request names none: the one marked default, else the last listed. */
 export function defaultVersion(def: ServiceDefinition): string {
   const v = def.versions.find((x) => x.default) ?? def.versions[def.versions.length - 1];

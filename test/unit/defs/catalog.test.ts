@@ -8,6 +8,8 @@ import {
   defaultVersion,
   formatIssue,
   loadCatalog,
+  publicDefinition,
+  restartNeeded,
   renderConfigFiles,
   renderString,
   resolveParameters,
@@ -192,4 +194,15 @@ void test('HDFS with two NameNodes renders the HA nameservice, JournalNode quoru
   assert.match(files['hdfs-site.xml']!, /qjournal:\/\/127.0.20.3:8485;127.0.20.4:8485;127.0.20.5:8485\/sophon/);
   assert.match(files['hdfs-site.xml']!, /dfs.replication<\/name><value>3</);
   assert.equal(files['workers'], 'n3\nn4\nn5\n');
+});
+
+void test('the API view hides the server path; restartNeeded names only restart-bound changes', async () => {
+  const catalog = await loadCatalog(defsDir);
+  const redis = catalog.get('redis');
+  const view = publicDefinition(redis);
+  assert.equal('dir' in view, false);
+  assert.deepEqual(Object.keys(view.templates), ['redis.conf.njk']);
+  const before = resolveParameters(redis);
+  const after = resolveParameters(redis, { maxmemoryMb: 512, appendonly: false });
+  assert.deepEqual(restartNeeded(redis, before, after), ['appendonly']);
 });
