@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the system packages Sophon's tests and test fleet need. Idempotent: installs
+# Installs the system packages Sophon's tests, test fleet and test packages need. Idempotent: installs
 # only what is missing, so CI can call it on every run.
 set -euo pipefail
 
@@ -8,6 +8,10 @@ missing=()
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 command -v sha256sum >/dev/null 2>&1 || missing+=(coreutils)
 command -v pgrep >/dev/null 2>&1 || missing+=(procps)
+# The ZooKeeper test packages run on the host's Java.
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+# scripts/build-packages.sh unpacks Debian packages.
+command -v dpkg-deb >/dev/null 2>&1 || missing+=(dpkg)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""

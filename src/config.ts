@@ -1,6 +1,10 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SophonError } from './errors.js';
+
+/** The catalog shipped with Sophon, beside src/. */
+const BUNDLED_SERVICE_DEFS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'service-defs');
 
 const port = z.coerce
   .number({ error: 'expected a TCP port number' })
@@ -47,6 +51,7 @@ const EnvSchema = z.object({
     .max(3600, 'expected at most 3600 seconds')
     .default(20),
   SOPHON_PACKAGE_REPO: optionalString,
+  SOPHON_SERVICE_DEFS: optionalString,
   SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: z.coerce
     .number({ error: 'expected a number of seconds' })
     .min(1, 'expected at least 1 second')
@@ -84,6 +89,7 @@ export interface Config {
   logLevel: string;
   shutdownGraceMs: number;
   packageRepo: string;
+  serviceDefsDir: string;
   ssh: { connectTimeoutMs: number; maxChannelsPerHost: number };
   hostCheckIntervalSeconds: number;
 }
@@ -131,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.SOPHON_LOG_LEVEL,
     shutdownGraceMs: e.SOPHON_SHUTDOWN_GRACE_SECONDS * 1000,
     packageRepo: e.SOPHON_PACKAGE_REPO ?? path.join(home, 'packages'),
+    serviceDefsDir: path.resolve(e.SOPHON_SERVICE_DEFS ?? BUNDLED_SERVICE_DEFS),
     ssh: { connectTimeoutMs: e.SOPHON_SSH_CONNECT_TIMEOUT_SECONDS * 1000, maxChannelsPerHost: e.SOPHON_SSH_MAX_CHANNELS },
     hostCheckIntervalSeconds: e.SOPHON_HOST_CHECK_INTERVAL_SECONDS,
   };

@@ -11,6 +11,7 @@ import { SophonError } from './errors.js';
 import type { Logger } from './log.js';
 import { createOperationsService, type OperationsService } from './operations/service.js';
 import { createCredentialStore, type CredentialStore } from './credentials/store.js';
+import { loadCatalog, type Catalog } from './defs/index.js';
 import { createSecretBox } from './secrets/secret-box.js';
 import { connectClient, ensureSearchAttributes } from './temporal/client.js';
 import { ensureSchedules } from './temporal/schedules.js';
@@ -24,6 +25,7 @@ export interface Core {
   connection: Connection;
   operations: OperationsService;
   credentials: CredentialStore;
+  catalog: Catalog;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,8 @@ export async function connectCore(
   where: { databaseUrl: string; temporalAddress: string },
   masterKey: Buffer,
 ): Promise<Core> {
+  // A broken definition stops start-up with every problem listed, before anything connects.
+  const catalog = await loadCatalog(config.serviceDefsDir);
   const pool = createPool(where.databaseUrl);
   try {
     await pool.query('SELECT 1');
@@ -50,6 +54,7 @@ export async function connectCore(
     connection,
     operations: createOperationsService({ config, pool, temporal: client, logger }),
     credentials: createCredentialStore(pool, createSecretBox(masterKey)),
+    catalog,
     async close() {
       await connection.close();
       await pool.end();

@@ -8,6 +8,7 @@
  *   npm test -- test/x.test.ts   given files
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,15 +28,24 @@ async function testFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-function runNodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
-      { stdio: 'inherit', env },
-    );
+    const child = spawn(command, args, { stdio: 'inherit', env });
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });
+}
+
+/**
+ * The package repository of real components built from Debian packages, which the catalog
+ * tests deploy. Built once into .sophon/test-packages unless SOPHON_TEST_PACKAGE_REPO names one.
+ */
+async function ensureTestPackages(env: NodeJS.ProcessEnv): Promise<string> {
+  const repo = path.resolve(env.SOPHON_TEST_PACKAGE_REPO ?? path.join('.sophon', 'test-packages'));
+  if (!existsSync(path.join(repo, 'index.json'))) {
+    process.stdout.write(`building the test package repository in ${repo} (once)\n`);
+    if ((await run('bash', ['scripts/build-packages.sh', repo], env)) !== 0) throw new Error('scripts/build-packages.sh failed');
+  }
+  return repo;
 }
 
 async function main() {
@@ -64,6 +74,7 @@ async function main() {
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
   try {
+    env.SOPHON_TEST_PACKAGE_REPO = await ensureTestPackages(env);
     if (needsServers) {
       if (!process.env.DATABASE_URL) {
         scratch = await mkdtemp(path.join(tmpdir(), 'sophon-test-'));
@@ -74,7 +85,7 @@ async function main() {
       env.SOPHON_TEST_DATABASE_URL = process.env.DATABASE_URL ?? postgres!.url;
       env.SOPHON_TEST_TEMPORAL_ADDRESS = temporal.address;
     }
-    const code = await runNodeTest(files, env);
+    const code = await run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], env);
     await cleanup();
     process.exit(code);
   } catch (err) {

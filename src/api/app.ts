@@ -10,6 +10,7 @@ import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { hostRoutes } from './routes/hosts.js';
+import { serviceDefRoutes } from './routes/service-defs.js';
 import { healthRoutes } from './routes/health.js';
 import { operationRoutes } from './routes/operations.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -47,6 +48,7 @@ export function createApp(deps: ApiDeps) {
   v1.use(authenticate(deps.pool), roleByMethod);
   v1.use('/tokens', tokenRoutes(deps));
   v1.use('/credentials', credentialRoutes(deps));
+  v1.use('/service-defs', serviceDefRoutes(deps));
   v1.use('/clusters/:cluster/hosts', hostRoutes(deps));
   v1.use('/clusters', clusterRoutes(deps));
   v1.use('/operations', operationRoutes(deps));

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { CredentialStore } from '../credentials/store.js';
+import type { Catalog } from '../defs/index.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { OperationsService } from '../operations/service.js';
@@ -12,4 +13,5 @@ export interface ApiDeps {
   logger: Logger;
   operations: OperationsService;
   credentials: CredentialStore;
+  catalog: Catalog;
 }

@@ -24,6 +24,8 @@ const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/api/v1/clusters', summary: 'List clusters', role: 'viewer', success: 200 },
   { method: 'post', path: '/api/v1/clusters', summary: 'Create a cluster (starts an operation)', role: 'operator', body: CreateClusterBody, success: 202 },
   { method: 'get', path: '/api/v1/clusters/{cluster}', summary: 'Show a cluster by id or name', role: 'viewer', success: 200 },
+  { method: 'get', path: '/api/v1/service-defs', summary: 'List the service definitions of the catalog', role: 'viewer', success: 200 },
+  { method: 'get', path: '/api/v1/service-defs/{name}', summary: 'Show one service definition', role: 'viewer', success: 200 },
   { method: 'get', path: '/api/v1/credentials', summary: 'List SSH credentials (never their keys)', role: 'admin', success: 200 },
   { method: 'post', path: '/api/v1/credentials', summary: 'Store an SSH credential, encrypted at rest', role: 'admin', body: CreateCredentialBody, success: 201 },
   { method: 'get', path: '/api/v1/clusters/{cluster}/hosts', summary: 'List the hosts of a cluster', role: 'viewer', success: 200 },

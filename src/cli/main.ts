@@ -4,6 +4,7 @@ import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { ROLES, tokensRepo, type Role } from '../db/repos/tokens.js';
 import { runEmbedded } from '../dev/launcher.js';
+import { runDefsValidate } from '../defs/index.js';
 import { ensureTemporalCli } from '../dev/temporal-cli.js';
 import { SophonError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
@@ -105,6 +106,15 @@ export function buildProgram(): Command {
       } finally {
         await pool.end();
       }
+    });
+  program
+    .command('defs')
+    .description('service definitions')
+    .command('validate')
+    .description('check every definition in a directory; prints all problems, exits 1 when there are any')
+    .argument('[dir]', 'directory of service definitions', 'service-defs')
+    .action(async (dir: string) => {
+      process.exitCode = await runDefsValidate(dir, process.stdout);
     });
   program
     .command('tools')

@@ -113,6 +113,20 @@ describe('problem+json for bad requests', () => {
   });
 });
 
+describe('service definitions', () => {
+  test('the catalog is listed and one definition is shown', async () => {
+    const list = await api.call('GET', '/api/v1/service-defs', { token: viewer });
+    assert.equal(list.status, 200);
+    const names = list.body.serviceDefs.map((d: { name: string }) => d.name);
+    for (const name of ['zookeeper', 'kafka', 'hdfs', 'redis', 'prometheus']) assert.ok(names.includes(name), `${name} missing`);
+    const zk = await api.call('GET', '/api/v1/service-defs/zookeeper', { token: viewer });
+    assert.equal(zk.status, 200);
+    assert.ok(zk.body.roles.length >= 1);
+    assert.equal(zk.body.dir, undefined, 'server paths stay private');
+    assertProblem(await api.call('GET', '/api/v1/service-defs/nope', { token: viewer }), 404, 'NOT_FOUND');
+  });
+});
+
 describe('creating a cluster through a workflow', () => {
   test('202 with the operation, which succeeds and links to the Temporal UI', async () => {
     const res = await api.call('POST', '/api/v1/clusters', { token: operator, body: { name: 'analytics', description: 'batch jobs' } });

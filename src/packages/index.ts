@@ -1,0 +1,2 @@
+export * from './repository.js';
+export * from './extract.js';

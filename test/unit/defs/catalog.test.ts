@@ -1,0 +1,208 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  buildContext,
+  defaultVersion,
+  formatIssue,
+  loadCatalog,
+  publicDefinition,
+  restartNeeded,
+  renderConfigFiles,
+  renderString,
+  resolveParameters,
+  validateDefinitionsDir,
+  type HostRef,
+  type ServiceDefinition,
+  type TemplateContext,
+} from '../../../src/defs/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const defsDir = join(root, 'service-defs');
+const goldenDir = join(root, 'test/golden');
+// UPDATE_GOLDEN=1 rewrites the golden files after an intended change.
+const update = process.env.UPDATE_GOLDEN === '1';
+
+const RUNNABLE = ['node-exporter', 'zookeeper', 'redis', 'prometheus', 'alertmanager'];
+const FAITHFUL = ['kafka', 'hdfs', 'yarn', 'spark', 'flink', 'doris', 'grafana', 'inference'];
+
+/** A sample placement: as many hosts as the role's cardinality asks for, at least one. */
+function samplePlacement(def: ServiceDefinition): Record<string, HostRef[]> {
+  const out: Record<string, HostRef[]> = {};
+  let next = 1;
+  for (const role of def.roles) {
+    const m = /^(\d+)/.exec(role.cardinality);
+    const n = role.cardinality === 'odd' ? 3 : Math.max(1, Number(m?.[1] ?? 1));
+    out[role.name] = Array.from({ length: n }, () => {
+      const i = next++;
+      return { hostname: `node${i}`, address: `127.0.10.${i}` };
+    });
+  }
+  return out;
+}
+
+function sampleDeps(def: ServiceDefinition, all: Map<string, ServiceDefinition>): TemplateContext['deps'] {
+  const deps: TemplateContext['deps'] = {};
+  for (const name of def.dependencies) {
+    const dep = all.get(name);
+    assert.ok(dep, `${def.name} depends on ${name}`);
+    const params = resolveParameters(dep);
+    const placement = samplePlacement(dep);
+    const anyRole = dep.roles[0]!.name;
+    const ctx = buildContext({
+      definition: dep, version: defaultVersion(dep), clusterName: 'prod', placement, role: anyRole,
+      hostname: placement[anyRole]![0]!.hostname, params, installRoot: '/opt/sophon',
+    });
+    deps[name] = { roles: ctx.cluster.roles };
+  }
+  return deps;
+}
+
+/** Every file and command of every instance, as one text per instance. */
+function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>): Map<string, string> {
+  const params = resolveParameters(def);
+  const placement = samplePlacement(def);
+  const deps = sampleDeps(def, all);
+  const out = new Map<string, string>();
+  for (const role of def.roles) {
+    for (const host of placement[role.name]!) {
+      const ctx = buildContext({
+        definition: def, version: defaultVersion(def), clusterName: 'prod', placement, role: role.name,
+        hostname: host.hostname, params, installRoot: '/opt/sophon', deps,
+      });
+      const parts: string[] = [];
+      for (const cmd of ['start', 'stop', 'status'] as const) {
+        const c = role[cmd];
+        if (c) parts.push(`### command ${cmd} (timeout ${c.timeout}s)\n${renderString(def, c.run, ctx)}\n`);
+      }
+      for (const h of role.healthChecks) {
+        if (h.type === 'command') parts.push(`### health command\n${renderString(def, h.run, ctx)}\n`);
+      }
+      if (def.rolling.leader?.role === role.name) parts.push(`### leader check\n${renderString(def, def.rolling.leader.run, ctx)}\n`);
+      for (const step of def.decommission.filter((d) => d.role === role.name)) {
+        parts.push(`### decommission: ${step.name}\n${renderString(def, step.run, ctx)}\n`);
+      }
+      for (const f of renderConfigFiles(def, ctx)) parts.push(`### file ${f.path} (${f.mode}, sha256 ${f.sha256})\n${f.content}`);
+      out.set(`${role.name}-${host.hostname}.txt`, parts.join('\n'));
+    }
+  }
+  return out;
+}
+
+void test('the catalog validates with no problem at all', async () => {
+  const { definitions, issues } = await validateDefinitionsDir(defsDir);
+  assert.deepEqual(issues.map(formatIssue), []);
+  assert.deepEqual(definitions.map((d) => d.name).sort(), [...RUNNABLE, ...FAITHFUL].sort());
+});
+
+void test('loadCatalog lists summaries and gets definitions by name', async () => {
+  const catalog = await loadCatalog(defsDir);
+  const zk = catalog.list().find((s) => s.name === 'zookeeper');
+  assert.equal(zk?.defaultVersion, '3.8.0-deb12u2');
+  assert.deepEqual(zk?.versions, ['3.8.0-deb12u1', '3.8.0-deb12u2']);
+  assert.deepEqual(catalog.get('kafka').dependencies, ['zookeeper']);
+  assert.throws(() => catalog.get('nope'), { code: 'NOT_FOUND' });
+});
+
+void test('the runnable five reference two builds of zookeeper and redis', async () => {
+  const catalog = await loadCatalog(defsDir);
+  assert.equal(catalog.get('zookeeper').versions.length, 2);
+  assert.equal(catalog.get('redis').versions.length, 2);
+  for (const name of RUNNABLE) {
+    for (const v of catalog.get(name).versions) {
+      for (const p of v.packages) assert.equal(p.file, `${name}-${v.version}-${p.arch}.tar.gz`);
+    }
+  }
+});
+
+void test('every definition renders, deterministically, as its golden files say', async () => {
+  const catalog = await loadCatalog(defsDir);
+  const all = new Map(catalog.list().map((s) => [s.name, catalog.get(s.name)]));
+  for (const def of all.values()) {
+    const first = renderAll(def, all);
+    const second = renderAll(def, all);
+    assert.deepEqual(second, first, `${def.name} renders the same twice`);
+    for (const [name, text] of first) {
+      const file = join(goldenDir, def.name, name);
+      if (update) {
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, text);
+        continue;
+      }
+      const golden = await readFile(file, 'utf8').catch(() => null);
+      assert.equal(text, golden, `${def.name}/${name} differs from ${file} (UPDATE_GOLDEN=1 to accept)`);
+    }
+  }
+});
+
+void test('a ZooKeeper ensemble gets its myid and the server list', async () => {
+  const catalog = await loadCatalog(defsDir);
+  const def = catalog.get('zookeeper');
+  const placement = { server: [1, 2, 3].map((i) => ({ hostname: `zk${i}`, address: `127.0.0.${i + 10}` })) };
+  const ctx = buildContext({
+    definition: def, version: '3.8.0-deb12u2', clusterName: 'c', placement, role: 'server', hostname: 'zk2',
+    params: resolveParameters(def, { clientPort: 12181 }), installRoot: '/srv',
+  });
+  const files = renderConfigFiles(def, ctx);
+  const zoo = files.find((f) => f.path.endsWith('/zoo.cfg'))!;
+  assert.match(zoo.content, /^clientPort=12181$/m);
+  assert.match(zoo.content, /^server\.3=127\.0\.0\.13:2888:3888$/m);
+  const myid = files.find((f) => f.path.endsWith('/myid'))!;
+  assert.equal(myid.path, '/srv/zookeeper/data/server/myid');
+  assert.equal(myid.content, '2\n');
+});
+
+void test('rendering refuses an undefined variable', async () => {
+  const catalog = await loadCatalog(defsDir);
+  const def = catalog.get('redis');
+  const placement = { master: [{ hostname: 'r1', address: '127.0.0.2' }] };
+  const ctx = buildContext({
+    definition: def, version: '7.0.15-deb12u10', clusterName: 'c', placement, role: 'master', hostname: 'r1',
+    params: resolveParameters(def), installRoot: '/srv',
+  });
+  assert.throws(() => renderString(def, '{{ params.nothere }}', ctx), { code: 'DEFINITION_INVALID' });
+});
+
+void test('parameters are checked all at once', async () => {
+  const def = (await loadCatalog(defsDir)).get('zookeeper');
+  assert.throws(
+    () => resolveParameters(def, { tickTime: 'fast', clientPort: 80, bogus: 1 }),
+    (err: { code: string; errors: Array<{ path: string }> }) => {
+      assert.equal(err.code, 'VALIDATION_FAILED');
+      assert.deepEqual(err.errors.map((e) => e.path).sort(), ['config.bogus', 'config.clientPort', 'config.tickTime']);
+      return true;
+    },
+  );
+});
+
+void test('HDFS with two NameNodes renders the HA nameservice, JournalNode quorum and ZooKeeper quorum', async () => {
+  const catalog = await loadCatalog(defsDir);
+  const all = new Map(catalog.list().map((s) => [s.name, catalog.get(s.name)]));
+  const def = catalog.get('hdfs');
+  const h = (i: number) => ({ hostname: `n${i}`, address: `127.0.20.${i}` });
+  const placement = { namenode: [h(1), h(2)], zkfc: [h(1), h(2)], journalnode: [h(3), h(4), h(5)], datanode: [h(3), h(4), h(5)] };
+  const ctx = buildContext({
+    definition: def, version: '3.3.6', clusterName: 'prod', placement, role: 'namenode', hostname: 'n2',
+    params: resolveParameters(def), installRoot: '/opt/sophon', deps: sampleDeps(def, all),
+  });
+  const files = Object.fromEntries(renderConfigFiles(def, ctx).map((f) => [f.path.split('/').pop(), f.content]));
+  assert.match(files['core-site.xml']!, /<value>hdfs:\/\/sophon<\/value>/);
+  assert.match(files['hdfs-site.xml']!, /dfs.ha.namenodes.sophon<\/name><value>nn1,nn2</);
+  assert.match(files['hdfs-site.xml']!, /dfs.namenode.rpc-address.sophon.nn2<\/name><value>127.0.20.2:8020</);
+  assert.match(files['hdfs-site.xml']!, /qjournal:\/\/127.0.20.3:8485;127.0.20.4:8485;127.0.20.5:8485\/sophon/);
+  assert.match(files['hdfs-site.xml']!, /dfs.replication<\/name><value>3</);
+  assert.equal(files['workers'], 'n3\nn4\nn5\n');
+});
+
+void test('the API view hides the server path; restartNeeded names only restart-bound changes', async () => {
+  const catalog = await loadCatalog(defsDir);
+  const redis = catalog.get('redis');
+  const view = publicDefinition(redis);
+  assert.equal('dir' in view, false);
+  assert.deepEqual(Object.keys(view.templates), ['redis.conf.njk']);
+  const before = resolveParameters(redis);
+  const after = resolveParameters(redis, { maxmemoryMb: 512, appendonly: false });
+  assert.deepEqual(restartNeeded(redis, before, after), ['appendonly']);
+});
