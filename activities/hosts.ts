@@ -3,7 +3,7 @@ import { notFound, SophonError } from '../src/errors.js';
 import { checkPrerequisites, gatherFacts, sh, type HostFacts, type SshTarget } from '../src/ssh/index.js';
 import type { BootstrapStep } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
-import { trackStep } from './steps.js';
+import { trackStep, type StepOutput } from './steps.js';
 
 
 export interface BootstrapStepInput {
@@ -36,7 +36,7 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
     return host;
   }
 
-  const steps: Record<BootstrapStep, (host: Host) => Promise<{ message: string }>> = {
+  const steps: Record<BootstrapStep, (host: Host, output: StepOutput) => Promise<{ message: string }>> = {
     // Trust on first use: the key seen now is pinned; later connections must present it.
     async connect(host) {
       const conn = await ssh.connect(targetOf(host));
@@ -56,9 +56,9 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
       }
       return { message: 'all prerequisites met' };
     },
-    async 'install-root'(host) {
+    async 'install-root'(host, output) {
       const conn = await ssh.connect(targetOf(host));
-      await conn.run(sh`mkdir -p -- ${host.installRoot} && test -w ${host.installRoot}`, { timeoutMs: 30_000 });
+      await conn.run(sh`mkdir -p -- ${host.installRoot} && test -w ${host.installRoot}`, { timeoutMs: 30_000, ...output });
       return { message: `install root ${host.installRoot} ready` };
     },
   };
@@ -66,8 +66,8 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
   return {
     async bootstrapHostStep(input: BootstrapStepInput): Promise<void> {
       const host = await load(input.hostId);
-      await trackStep(pool, { operationId: input.operationId, host: host.hostname, step: input.step }, async () => {
-        const { message } = await steps[input.step](host);
+      await trackStep(pool, { operationId: input.operationId, host: host.hostname, step: input.step }, async (output) => {
+        const { message } = await steps[input.step](host, output);
         return { outcome: { message } };
       });
     },

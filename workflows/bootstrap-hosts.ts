@@ -1,4 +1,11 @@
-import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { describeFailure, runOperation } from './operation.js';
 import { mapBounded } from './concurrency.js';
@@ -24,7 +31,9 @@ export async function bootstrapHostWorkflow(input: BootstrapHostInput): Promise<
   try {
     for (const step of BOOTSTRAP_STEPS) await bootstrapHostStep({ ...input, step });
   } catch (err) {
-    await setHostStatus(input.hostId, 'FAILED', describeFailure(err).message);
+    // Recorded even when the bootstrap was cancelled, so the host never stays BOOTSTRAPPING.
+    const reason = isCancellation(err) ? 'bootstrap cancelled by request' : describeFailure(err).message;
+    await CancellationScope.nonCancellable(() => setHostStatus(input.hostId, 'FAILED', reason));
     throw err;
   }
   await setHostStatus(input.hostId, 'READY', null);
@@ -42,6 +51,7 @@ export async function bootstrapHostsWorkflow(input: BootstrapHostsInput): Promis
         });
         return undefined;
       } catch (err) {
+        if (isCancellation(err)) throw err;
         return describeFailure(err).message;
       }
     });

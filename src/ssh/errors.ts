@@ -37,13 +37,16 @@ export class SshError extends SophonError {
   readonly retryable: boolean;
   /** `user@address:port`, for logs and operation steps. */
   readonly endpoint: string;
+  /** For COMMAND_FAILED: the command's exit code (null when a signal ended it). */
+  readonly exitCode: number | null | undefined;
 
-  constructor(code: SshErrorCode, message: string, endpoint: string, options?: { cause?: unknown }) {
+  constructor(code: SshErrorCode, message: string, endpoint: string, options?: { cause?: unknown; exitCode?: number | null }) {
     super(code, message);
     this.name = 'SshError';
     this.code = code;
     this.retryable = SSH_RETRYABLE[code];
     this.endpoint = endpoint;
+    this.exitCode = options?.exitCode;
     if (options?.cause !== undefined) this.cause = options.cause;
   }
 }

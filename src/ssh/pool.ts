@@ -197,6 +197,7 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
         'COMMAND_FAILED',
         `command on ${this.target.host} ${how}: ${command.text}\n${result.stderr.trim()}`,
         this.endpoint,
+        { exitCode: result.exitCode },
       );
     }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ssh2 from 'ssh2';
@@ -158,6 +158,43 @@ describe('bootstrap', () => {
     } finally {
       fleet.resumeHost(5);
     }
+  });
+
+  test('a bootstrap stuck on a hung host can be cancelled; the host says so', async () => {
+    fleet.pauseHost(5);
+    try {
+      const res = await api.call('POST', '/api/v1/clusters/lab/hosts', { token: operator, body: { hosts: [{ ...spec(5), hostname: 'stuck' }] } });
+      assert.equal(res.status, 202);
+      await eventually(async () => ((await host('stuck')).status === 'BOOTSTRAPPING' ? true : undefined), 'the bootstrap to start');
+      const cancel = await api.call('POST', `/api/v1/operations/${res.body.operation.id}/cancel`, { token: operator });
+      assert.equal(cancel.status, 202);
+      const op = await finished(res.body.operation.id);
+      assert.equal(op.status, 'CANCELLED');
+      const stuck = await host('stuck');
+      assert.equal(stuck.status, 'FAILED');
+      assert.equal(stuck.statusReason, 'bootstrap cancelled by request');
+      const again = await api.call('POST', `/api/v1/operations/${res.body.operation.id}/cancel`, { token: operator });
+      assert.equal(again.status, 409);
+    } finally {
+      fleet.resumeHost(5);
+    }
+  });
+
+  test('a failing command keeps its exit code and output on the step', async () => {
+    const blocker = path.join(fleet.hosts[6]!.installRoot, 'not-a-dir');
+    writeFileSync(blocker, 'a file where a directory should be');
+    const res = await api.call('POST', '/api/v1/clusters/lab/hosts', {
+      token: operator,
+      body: { hosts: [{ ...spec(6), hostname: 'blocked', installRoot: `${blocker}/sophon` }] },
+    });
+    const op = await finished(res.body.operation.id);
+    assert.equal(op.status, 'FAILED');
+    const step = op.steps.find((s: { step: string }) => s.step === 'install-root');
+    assert.equal(step.status, 'FAILED');
+    assert.equal(step.exitCode, 1);
+    assert.equal(step.attempt, 1, 'a failing command is not retried blindly');
+    assert.match(step.stderrTail, /mkdir: .*not-a-dir/);
+    assert.match((await host('blocked')).statusReason, /exited with 1/);
   });
 
   test('a private key the host does not accept fails at once, naming user and host', async () => {
