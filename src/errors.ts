@@ -3,6 +3,8 @@
  * that tells the operator what to do. Anything thrown that is not a SophonError is a bug
  * and is reported as INTERNAL without leaking its details.
  */
+import type { SshErrorCode } from './ssh/errors.js';
+
 export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'VALIDATION_FAILED'
@@ -14,16 +16,7 @@ export type ErrorCode =
   | 'PORT_IN_USE'
   | 'DEPENDENCY_UNAVAILABLE'
   | 'SECRET_UNREADABLE'
-  | 'SSH_AUTH_REFUSED'
-  | 'SSH_CREDENTIAL_INVALID'
-  | 'SSH_UNREACHABLE'
-  | 'SSH_TIMEOUT'
-  | 'SSH_CONNECTION_LOST'
-  | 'SSH_CHANNEL_FAILED'
-  | 'HOST_KEY_CHANGED'
-  | 'COMMAND_TIMEOUT'
-  | 'COMMAND_FAILED'
-  | 'UPLOAD_CORRUPT'
+  | SshErrorCode
   | 'PREREQUISITES_FAILED'
   | 'HOSTS_FAILED'
   | 'DEFINITION_INVALID'

@@ -4,7 +4,7 @@ import { pinoHttp } from 'pino-http';
 import { authenticate, roleByMethod } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { createMetrics } from './metrics.js';
-import { buildOpenApi } from './openapi.js';
+import { buildOpenApi, renderDocs } from './openapi.js';
 import { errorHandler, notFoundHandler } from './problem.js';
 import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/clusters.js';
@@ -40,8 +40,12 @@ export function createApp(deps: ApiDeps) {
 
   app.use(healthRoutes(deps, metrics.registry));
   const openapi = buildOpenApi('1');
+  const docs = renderDocs(openapi);
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);
+  });
+  app.get('/docs', (_req, res) => {
+    res.type('html').send(docs);
   });
 
   const v1 = Router();

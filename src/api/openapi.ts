@@ -18,6 +18,8 @@ const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/healthz', summary: 'Process is up', role: 'none', success: 200 },
   { method: 'get', path: '/readyz', summary: 'Postgres and Temporal are reachable', role: 'none', success: 200 },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics of the API process', role: 'none', success: 200 },
+  { method: 'get', path: '/docs', summary: 'This list of endpoints as a page', role: 'none', success: 200 },
+  { method: 'get', path: '/api/openapi.json', summary: 'OpenAPI 3.1 description of the API', role: 'none', success: 200 },
   { method: 'get', path: '/api/v1/tokens', summary: 'List API tokens', role: 'admin', success: 200 },
   { method: 'post', path: '/api/v1/tokens', summary: 'Create an API token (shown once)', role: 'admin', body: CreateTokenBody, success: 201 },
   { method: 'delete', path: '/api/v1/tokens/{id}', summary: 'Revoke an API token', role: 'admin', success: 200 },
@@ -81,4 +83,25 @@ export function buildOpenApi(version: string) {
     },
     paths,
   };
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** `/docs`: the endpoint list as a page, readable without any script or outside asset. */
+export function renderDocs(doc: ReturnType<typeof buildOpenApi>): string {
+  const rows = Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => {
+      const { summary, 'x-sophon-role': role } = op as { summary: string; 'x-sophon-role'?: string };
+      return `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(role ?? 'none')}</td><td>${escapeHtml(summary)}</td></tr>`;
+    }),
+  );
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sophon API</title>
+<style>body{font-family:sans-serif;margin:2rem}td,th{padding:.3rem .8rem;text-align:left;border-bottom:1px solid #ddd}</style></head>
+<body><h1>Sophon API ${escapeHtml(doc.info.version)}</h1>
+<p>Send <code>Authorization: Bearer &lt;token&gt;</code> on everything under <code>/api</code>. Errors are
+<code>application/problem+json</code>. The machine-readable description is <a href="/api/openapi.json">/api/openapi.json</a>.</p>
+<table><thead><tr><th>method</th><th>path</th><th>role</th><th>what it does</th></tr></thead><tbody>
+${rows.join('\n')}
+</tbody></table></body></html>`;
 }

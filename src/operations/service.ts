@@ -136,7 +136,12 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
       if (op.finishedAt) {
         throw new SophonError('CONFLICT', `Operation ${id} already finished with status ${op.status}; nothing to cancel`);
       }
-      await temporal.workflow.getHandle(op.workflowId).cancel();
+      if (op.runId) {
+        await temporal.workflow.getHandle(op.workflowId).cancel();
+      } else {
+        // Its workflow never started (Temporal was unreachable): nothing runs, so close it here.
+        await operations.finish(id, 'CANCELLED', { error: { code: 'CANCELLED', message: 'Cancelled before it started' } });
+      }
       await auditRepo(pool).record({ actor, action: 'operation.cancel', target: op.workflowId, details: { operationId: id } });
       return view(op);
     },

@@ -1,25 +1,11 @@
-import { SophonError, type ErrorCode } from '../errors.js';
-
-/** Error codes raised by the SSH layer. */
-export type SshErrorCode = Extract<
-  ErrorCode,
-  | 'SSH_AUTH_REFUSED'
-  | 'SSH_CREDENTIAL_INVALID'
-  | 'SSH_UNREACHABLE'
-  | 'SSH_TIMEOUT'
-  | 'SSH_CONNECTION_LOST'
-  | 'SSH_CHANNEL_FAILED'
-  | 'HOST_KEY_CHANGED'
-  | 'COMMAND_TIMEOUT'
-  | 'COMMAND_FAILED'
-  | 'UPLOAD_CORRUPT'
->;
+import { SophonError } from '../errors.js';
 
 /**
- * Whether retrying can help. Activities map `false` to a non-retryable Temporal failure:
- * retrying a refused key or a changed host key only hammers the host and hides the cause.
+ * The SSH layer's error codes and whether retrying can help. Activities map `false` to a
+ * non-retryable Temporal failure: retrying a refused key or a changed host key only
+ * hammers the host and hides the cause.
  */
-export const SSH_RETRYABLE: Record<SshErrorCode, boolean> = {
+export const SSH_RETRYABLE = {
   SSH_AUTH_REFUSED: false,
   SSH_CREDENTIAL_INVALID: false,
   SSH_UNREACHABLE: true,
@@ -30,7 +16,9 @@ export const SSH_RETRYABLE: Record<SshErrorCode, boolean> = {
   COMMAND_TIMEOUT: true,
   COMMAND_FAILED: false,
   UPLOAD_CORRUPT: true,
-};
+} as const satisfies Record<string, boolean>;
+
+export type SshErrorCode = keyof typeof SSH_RETRYABLE;
 
 export class SshError extends SophonError {
   override readonly code: SshErrorCode;

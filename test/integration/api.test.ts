@@ -57,6 +57,9 @@ describe('health, metrics and the OpenAPI document', () => {
     assert.equal(res.body.openapi, '3.1.0');
     const post = res.body.paths['/api/v1/clusters'].post;
     assert.equal(post.requestBody.content['application/json'].schema.properties.name.type, 'string');
+    const docs = await api.call('GET', '/docs');
+    assert.equal(docs.status, 200);
+    assert.match(docs.body, /<code>\/api\/v1\/clusters\/\{cluster\}\/hosts<\/code>/);
   });
 });
 

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
 import { Context } from '@temporalio/activity';
-import type { CreateClusterInput } from '../../workflows/shared.js';
+import { clustersRepo } from '../../src/db/repos/clusters.js';
+import { operationsRepo } from '../../src/db/repos/operations.js';
+import { workflowIds, type CreateClusterInput } from '../../workflows/shared.js';
 import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
 
 let db: TestDatabase | undefined;
@@ -64,4 +67,43 @@ test('a workflow survives a worker stopped mid-activity; the side effect happens
   const final = await db.pool.query(`SELECT status, updated_at FROM clusters WHERE name = 'survivor'`);
   assert.equal(final.rows[0].status, 'ACTIVE');
   assert.deepEqual(final.rows[0].updated_at, afterFirst.rows[0].updated_at);
+});
+
+test('an operation recorded before a crash, whose workflow never started, is started once later', async () => {
+  const db2 = await createTestDatabase();
+  const config = testConfig(db2);
+  const api2 = await startTestApi(config, db2);
+  const worker = await startTestWorker(config, db2.pool);
+  try {
+    // What the API had committed when it died: the reserved cluster and the PENDING operation.
+    const opId = randomUUID();
+    const clusterId = randomUUID();
+    await clustersRepo(db2.pool).insertIntent({ id: clusterId, name: 'orphan', description: '', operationId: opId });
+    await operationsRepo(db2.pool).insert({
+      id: opId,
+      type: 'cluster.create',
+      clusterId: null,
+      clusterName: 'orphan',
+      service: null,
+      workflowId: workflowIds.createCluster('orphan', opId),
+      workflowType: 'createClusterWorkflow',
+      requestedBy: 'test',
+      input: { operationId: opId, clusterId, name: 'orphan' },
+    });
+    await db2.pool.query(`UPDATE operations SET created_at = now() - interval '1 minute' WHERE id = $1`, [opId]);
+
+    assert.equal(await api2.core.operations.resumeUnstarted(), 1);
+    assert.equal(await api2.core.operations.resumeUnstarted(), 0, 'a started operation is not started again');
+    const token = await api2.token('viewer');
+    const op = await eventually(async () => {
+      const r = await api2.call('GET', `/api/v1/operations/${opId}`, { token });
+      return r.body.operation.finishedAt ? r.body.operation : undefined;
+    }, 'the resumed operation to finish');
+    assert.equal(op.status, 'SUCCEEDED');
+    assert.equal((await api2.call('GET', '/api/v1/clusters/orphan', { token })).body.status, 'ACTIVE');
+  } finally {
+    await worker.stop();
+    await api2.stop();
+    await db2.drop();
+  }
 });
