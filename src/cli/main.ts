@@ -19,13 +19,15 @@ function required(value: string | undefined, variable: string, command: string):
   return value;
 }
 
-/** Runs until SIGINT/SIGTERM, then calls `stop`. */
+/** Runs until SIGINT/SIGTERM, then calls `stop` once, however many signals arrive. */
 function untilSignal(logger: Logger, stop: () => Promise<void>): Promise<void> {
+  let stopping: Promise<void> | undefined;
   return new Promise((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => {
-        logger.info({ signal }, 'stopping');
-        void stop().then(resolve);
+      process.on(signal, () => {
+        if (!stopping) logger.info({ signal }, 'stopping');
+        stopping ??= stop();
+        void stopping.then(resolve);
       });
     }
   });

@@ -5,6 +5,7 @@ import { userInfo } from 'node:os';
 import path from 'node:path';
 import { SophonError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { commandLine, isAlive, stopProcess, waitForExit } from './leftovers.js';
 
 export interface RunningPostgres {
   url: string;
@@ -97,5 +98,32 @@ export async function startEmbeddedPostgres(dir: string, port: number, logger: L
     await client.end();
   }
   log.info({ port, dataDir }, 'embedded Postgres ready');
-  return { url, stop: () => pg.stop() };
+  return {
+    url,
+    async stop() {
+      // Ctrl-C in a terminal signals Postgres too, and it may be gone already: waiting for
+      // its exit event would then wait forever. Watch its pid instead.
+      const pid = await postmasterPid(dataDir);
+      if (pid === undefined || !isAlive(pid)) return;
+      void pg.stop();
+      await waitForExit(pid, 'Postgres');
+    },
+  };
+}
+
+/** Stops a Postgres on this data directory that an earlier, killed Sophon left running. */
+export async function stopLeftoverPostgres(dir: string, logger: Logger): Promise<void> {
+  const dataDir = path.join(dir, 'data');
+  const pid = await postmasterPid(dataDir);
+  if (pid === undefined || !isAlive(pid)) return;
+  const argv = await commandLine(pid);
+  if (!argv[0]?.endsWith('postgres') || !argv.includes(dataDir)) return;
+  logger.warn({ pid, dataDir }, 'stopping the Postgres an earlier Sophon left running');
+  await stopProcess(pid, 'Postgres');
+}
+
+async function postmasterPid(dataDir: string): Promise<number | undefined> {
+  const text = await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '');
+  const pid = Number(text.split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Logger } from '../log.js';
+import { findProcesses, stopProcess } from './leftovers.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 
 export interface RunningTemporal {
@@ -19,6 +20,18 @@ export interface EmbeddedTemporalOptions {
   cli: string | undefined;
 }
 
+const sqliteFile = (dataDir: string) => path.join(dataDir, 'temporal.sqlite');
+
+/** Stops a Temporal dev server on this data directory that an earlier, killed Sophon left running. */
+export async function stopLeftoverTemporal(dataDir: string, logger: Logger): Promise<void> {
+  const file = sqliteFile(dataDir);
+  const pids = await findProcesses((argv) => argv.includes('start-dev') && argv[argv.indexOf('--db-filename') + 1] === file);
+  for (const pid of pids) {
+    logger.warn({ pid, file }, 'stopping the Temporal dev server an earlier Sophon left running');
+    await stopProcess(pid, 'Temporal dev server');
+  }
+}
+
 /** Starts `temporal server start-dev` (with its UI when a UI port is given). */
 export async function startEmbeddedTemporal(opts: EmbeddedTemporalOptions, logger: Logger): Promise<RunningTemporal> {
   const executable = await resolveTemporalCli(opts.cli, logger);
@@ -29,7 +42,7 @@ export async function startEmbeddedTemporal(opts: EmbeddedTemporalOptions, logge
       ip: opts.ip ?? '127.0.0.1',
       ...(opts.port ? { port: opts.port } : {}),
       ...(opts.uiPort ? { ui: true, uiPort: opts.uiPort } : { ui: false }),
-      ...(opts.dataDir ? { dbFilename: path.join(opts.dataDir, 'temporal.sqlite') } : {}),
+      ...(opts.dataDir ? { dbFilename: sqliteFile(opts.dataDir) } : {}),
       namespace: opts.namespace,
       log: { format: 'json', level: 'error' },
     },

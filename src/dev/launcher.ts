@@ -6,8 +6,8 @@ import type { Logger } from '../log.js';
 import { connectCore, ensureAdminToken, startApi } from '../runtime.js';
 import { loadMasterKey } from '../secrets/master-key.js';
 import { createActivityDeps, createSophonWorker, installRuntimeLogger } from '../worker.js';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
-import { startEmbeddedTemporal } from './embedded-temporal.js';
+import { startEmbeddedPostgres, stopLeftoverPostgres } from './embedded-postgres.js';
+import { startEmbeddedTemporal, stopLeftoverTemporal } from './embedded-temporal.js';
 import { assertPortFree } from './ports.js';
 
 type Stopper = { name: string; stop: () => Promise<unknown> };
@@ -21,30 +21,35 @@ export async function runEmbedded(config: Config, logger: Logger): Promise<void>
   installRuntimeLogger(logger);
   await mkdir(config.home, { recursive: true });
   const stoppers: Stopper[] = [];
-  let stopping = false;
-  const stopAll = async (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ reason }, 'stopping Sophon');
-    for (const s of stoppers.reverse()) {
-      try {
-        await s.stop();
-        logger.info(`${s.name} stopped`);
-      } catch (err) {
-        logger.error({ err }, `${s.name} did not stop cleanly`);
+  let stopped: Promise<void> | undefined;
+  // Ctrl-C reaches the whole process group, and npm adds a SIGTERM of its own: every signal
+  // joins the one orderly stop instead of cutting it short.
+  const stopAll = (reason: string) =>
+    (stopped ??= (async () => {
+      logger.info({ reason }, 'stopping Sophon');
+      for (const s of stoppers.reverse()) {
+        try {
+          await s.stop();
+          logger.info(`${s.name} stopped`);
+        } catch (err) {
+          logger.error({ err }, `${s.name} did not stop cleanly`);
+        }
       }
-    }
-  };
+    })());
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
       void stopAll(signal).then(() => process.exit(0));
     });
   }
 
   try {
     await assertPortFree(config.api.host, config.api.port, 'Sophon API', 'SOPHON_API_PORT');
-    if (!config.databaseUrl) await assertPortFree('127.0.0.1', config.postgresPort, 'embedded Postgres', 'SOPHON_POSTGRES_PORT');
+    if (!config.databaseUrl) {
+      await stopLeftoverPostgres(path.join(config.home, 'postgres'), logger);
+      await assertPortFree('127.0.0.1', config.postgresPort, 'embedded Postgres', 'SOPHON_POSTGRES_PORT');
+    }
     if (!config.temporal.address) {
+      await stopLeftoverTemporal(path.join(config.home, 'temporal'), logger);
       await assertPortFree('127.0.0.1', config.temporal.port, 'Temporal dev server', 'TEMPORAL_PORT');
       await assertPortFree('127.0.0.1', config.temporal.uiPort, 'Temporal UI', 'TEMPORAL_UI_PORT');
     }

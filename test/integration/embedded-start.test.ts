@@ -32,7 +32,15 @@ before(async () => {
 });
 
 after(async () => {
-  for (const child of started) if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
+  // Whatever a failed test left of the runs it started (each run is its own process group).
+  for (const child of started) {
+    if (!child.pid) continue;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // that group is gone already
+    }
+  }
   await rm(home, { recursive: true, force: true });
 });
 
@@ -112,8 +120,20 @@ test('npm start brings everything up, stops cleanly and finds its data after a r
   assert.match(clash.output(), new RegExp(`sophon: Port ${env.SOPHON_API_PORT} on 127.0.0.1 \\(Sophon API\\) is already in use`));
   assert.doesNotMatch(clash.output(), /\n\s+at /);
 
-  second.child.kill('SIGTERM');
-  assert.equal(await second.exited, 0, second.output());
+  // Killed outright, Sophon leaves Postgres and Temporal running; the next start stops
+  // exactly those and carries on with the same data.
+  second.child.kill('SIGKILL');
+  await second.exited;
+  const third = sophon(['start']);
+  await third.ready;
+  assert.match(third.output(), /stopping the Postgres an earlier Sophon left running/);
+  assert.match(third.output(), /stopping the Temporal dev server an earlier Sophon left running/);
+  assert.equal((await call('GET', '/api/v1/clusters/persisted', token)).body.status, 'ACTIVE');
+  third.child.kill('SIGTERM');
+  assert.equal(await third.exited, 0, third.output());
+  for (const port of [env.SOPHON_API_PORT!, env.SOPHON_POSTGRES_PORT!, env.TEMPORAL_PORT!, env.TEMPORAL_UI_PORT!]) {
+    assert.ok(await portIsFree(port), `port ${port} still taken after stop\n${third.output()}`);
+  }
 });
 
 test('a bad configuration value stops start-up with one line naming it', async () => {
