@@ -150,6 +150,39 @@ export function renderString(def: ServiceDefinition, src: string, ctx: TemplateC
   }
 }
 
+/** Characters a value may have to be placed in a shell command without quoting. */
+const SHELL_SAFE = /^[A-Za-z0-9._/:@%+=,-]*$/;
+
+function unsafeLeaf(value: unknown, path: string): { path: string; value: string } | undefined {
+  if (typeof value === 'string') return SHELL_SAFE.test(value) ? undefined : { path, value };
+  if (value && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) {
+      const found = unsafeLeaf(child, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Renders a command (start, stop, status, health check, leader check, decommission step).
+ * Commands run in a shell on the host, so every value they read must be a plain word:
+ * a parameter or path holding a space, quote, `;`, `$` or the like is refused here, before
+ * anything reaches a host, instead of being spliced into the command line.
+ */
+export function renderCommand(def: ServiceDefinition, src: string, ctx: TemplateContext, where = 'a command'): string {
+  for (const ref of templateReferences(src)) {
+    let value: unknown = ctx;
+    for (const key of ref.path) value = (value as Record<string, unknown> | undefined)?.[key];
+    const unsafe = unsafeLeaf(value, ref.path.join('.'));
+    if (unsafe) {
+      const message = `${unsafe.path} is ${JSON.stringify(unsafe.value)}, which cannot go into a shell command: use only letters, digits and . _ / : @ % + = , -`;
+      throw new SophonError('VALIDATION_FAILED', `${def.name}: ${where}: ${message}`, [{ path: unsafe.path, message }]);
+    }
+  }
+  return renderString(def, src, ctx, where);
+}
+
 function renderTemplateFile(def: ServiceDefinition, name: string, ctx: TemplateContext): string {
   try {
     return environment(def).render(name, ctx);

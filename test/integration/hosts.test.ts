@@ -89,9 +89,7 @@ describe('credentials', () => {
 describe('bootstrap', () => {
   test('five hosts bootstrap in parallel: key pinned, facts gathered, install root created', async () => {
     const canary = path.join(fleet.dir, 'pwned');
-    const hosts = MAIN.map((i) =>
-      spec(i, i === 0 ? { installRoot: `${fleet.hosts[0]!.installRoot}/a b;touch ${canary};$(touch ${canary})`, labels: { rack: '`touch ' + canary + '`' } } : {}),
-    );
+    const hosts = MAIN.map((i) => spec(i, i === 0 ? { labels: { rack: '`touch ' + canary + '`', 'zone.a': `$(touch ${canary});'"` } } : {}));
     const res = await api.call('POST', '/api/v1/clusters/lab/hosts', { token: operator, body: { hosts } });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.hosts.length, 5);
@@ -108,8 +106,9 @@ describe('bootstrap', () => {
       assert.match(h.facts.os.prettyName, /\S/);
       assert.equal(typeof h.facts.clockOffsetMs, 'number');
     }
-    assert.ok(existsSync(`${fleet.hosts[0]!.installRoot}/a b;touch ${canary};$(touch ${canary})`), 'the odd install root exists literally');
     assert.ok(!existsSync(canary), 'shell metacharacters never execute');
+    assert.equal((await host('node0')).labels.rack, '`touch ' + canary + '`');
+    assert.ok(existsSync(fleet.hosts[1]!.installRoot));
   });
 
   test('bootstrapping a READY host again is safe', async () => {
@@ -121,7 +120,7 @@ describe('bootstrap', () => {
     assert.equal(h.hostKeyFingerprint, fleet.hosts[1]!.hostKeyFingerprint);
   });
 
-  test('adding an existing hostname → 409; a range that does not pair up → 400 with the field path', async () => {
+  test('adding an existing hostname → 409; a bad range or install root → 400 with the field path', async () => {
     const dup = await api.call('POST', '/api/v1/clusters/lab/hosts', { token: operator, body: { hosts: [spec(1)] } });
     assert.equal(dup.status, 409);
     assert.match(dup.body.detail, /already has node1/);
@@ -131,6 +130,12 @@ describe('bootstrap', () => {
     });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.errors[0].path, 'hosts.0.address');
+    const odd = await api.call('POST', '/api/v1/clusters/lab/hosts', {
+      token: operator,
+      body: { hosts: [spec(1, { hostname: 'odd' }), spec(2, { hostname: 'odder', installRoot: '/opt/a b;touch /tmp/x' })] },
+    });
+    assert.equal(odd.status, 400);
+    assert.deepEqual(odd.body.errors.map((e: { path: string }) => e.path), ['hosts.1.installRoot']);
   });
 
   test('unreachable and hung hosts fail with the reason while a healthy host in the batch finishes', async () => {

@@ -24,9 +24,10 @@ const HostSpec = z.strictObject({
   address: z.string().min(1).max(253).optional(),
   port: z.number().int().min(1).max(65535).default(22),
   credential: z.string().min(1, 'expected a credential id or name'),
+  // Install paths end up in service commands, which take only plain words (see renderCommand).
   installRoot: z
     .string()
-    .regex(/^\/[^\0\n\r]*$/, 'expected an absolute path without line breaks')
+    .regex(/^\/[A-Za-z0-9._/-]*$/, 'expected an absolute path of letters, digits and . _ - /')
     .max(1024)
     .default('/opt/sophon'),
   labels: Labels.default({}),

@@ -17,7 +17,7 @@ import {
   defaultVersion,
   loadCatalog,
   renderConfigFiles,
-  renderString,
+  renderCommand,
   resolveParameters,
   type HealthCheck,
   type HostRef,
@@ -52,7 +52,7 @@ async function healthy(def: ServiceDefinition, check: HealthCheck, ctx: Template
       const body = await res.text();
       return res.status === check.expectStatus && (check.expectBody === undefined || body.includes(check.expectBody));
     }
-    const out = await run(renderString(def, check.run, ctx), check.timeout);
+    const out = await run(renderCommand(def, check.run, ctx), check.timeout);
     return check.expectOutput === undefined || out.includes(check.expectOutput);
   } catch {
     return false;
@@ -83,7 +83,7 @@ async function deployAndStop(def: ServiceDefinition, version: string, placement:
       }
     }
     for (const { ctx, role } of instances.sort((a, b) => a.role.startOrder - b.role.startOrder)) {
-      await run(renderString(def, role.start!.run, ctx), role.start!.timeout);
+      await run(renderCommand(def, role.start!.run, ctx), role.start!.timeout);
     }
     for (const { ctx, role } of instances) {
       for (const check of role.healthChecks) {
@@ -94,20 +94,20 @@ async function deployAndStop(def: ServiceDefinition, version: string, placement:
         }
         assert.ok(ok, `${def.name} ${role.name} on ${ctx.instance.hostname}: ${check.type} check passes`);
       }
-      if (role.status) await run(renderString(def, role.status.run, ctx), role.status.timeout);
+      if (role.status) await run(renderCommand(def, role.status.run, ctx), role.status.timeout);
     }
     const leader = def.rolling.leader;
     // A lone server leads nothing (ZooKeeper says 'standalone').
     if (leader && instances.filter((i) => i.role.name === leader.role).length > 1) {
       const outputs = await Promise.all(
-        instances.filter((i) => i.role.name === leader.role).map((i) => run(renderString(def, leader.run, i.ctx), leader.timeout).catch(() => '')),
+        instances.filter((i) => i.role.name === leader.role).map((i) => run(renderCommand(def, leader.run, i.ctx), leader.timeout).catch(() => '')),
       );
       assert.equal(outputs.filter((o) => o.includes(leader.expectOutput)).length, 1, `exactly one ${def.name} leader`);
     }
     return instances;
   } finally {
     for (const { ctx, role } of instances.reverse()) {
-      if (role.stop) await run(renderString(def, role.stop.run, ctx), role.stop.timeout).catch(() => undefined);
+      if (role.stop) await run(renderCommand(def, role.stop.run, ctx), role.stop.timeout).catch(() => undefined);
     }
     await rm(base, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ import {
   publicDefinition,
   restartNeeded,
   renderConfigFiles,
+  renderCommand,
   renderString,
   resolveParameters,
   validateDefinitionsDir,
@@ -75,14 +76,14 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
       const parts: string[] = [];
       for (const cmd of ['start', 'stop', 'status'] as const) {
         const c = role[cmd];
-        if (c) parts.push(`### command ${cmd} (timeout ${c.timeout}s)\n${renderString(def, c.run, ctx)}\n`);
+        if (c) parts.push(`### command ${cmd} (timeout ${c.timeout}s)\n${renderCommand(def, c.run, ctx)}\n`);
       }
       for (const h of role.healthChecks) {
-        if (h.type === 'command') parts.push(`### health command\n${renderString(def, h.run, ctx)}\n`);
+        if (h.type === 'command') parts.push(`### health command\n${renderCommand(def, h.run, ctx)}\n`);
       }
-      if (def.rolling.leader?.role === role.name) parts.push(`### leader check\n${renderString(def, def.rolling.leader.run, ctx)}\n`);
+      if (def.rolling.leader?.role === role.name) parts.push(`### leader check\n${renderCommand(def, def.rolling.leader.run, ctx)}\n`);
       for (const step of def.decommission.filter((d) => d.role === role.name)) {
-        parts.push(`### decommission: ${step.name}\n${renderString(def, step.run, ctx)}\n`);
+        parts.push(`### decommission: ${step.name}\n${renderCommand(def, step.run, ctx)}\n`);
       }
       for (const f of renderConfigFiles(def, ctx)) parts.push(`### file ${f.path} (${f.mode}, sha256 ${f.sha256})\n${f.content}`);
       out.set(`${role.name}-${host.hostname}.txt`, parts.join('\n'));
@@ -163,6 +164,24 @@ void test('rendering refuses an undefined variable', async () => {
     params: resolveParameters(def), installRoot: '/srv',
   });
   assert.throws(() => renderString(def, '{{ params.nothere }}', ctx), { code: 'DEFINITION_INVALID' });
+});
+
+void test('a value with shell metacharacters never reaches a command; config files still render', async () => {
+  const def = (await loadCatalog(defsDir)).get('zookeeper');
+  const placement = { server: [{ hostname: 'z1', address: '127.0.0.11' }] };
+  const ctx = buildContext({
+    definition: def, version: '3.8.0-deb12u2', clusterName: 'c', placement, role: 'server', hostname: 'z1',
+    params: resolveParameters(def), installRoot: '/srv/x;touch /tmp/pwned',
+  });
+  const start = def.roles.find((r) => r.name === 'server')!.start!.run;
+  assert.throws(() => renderCommand(def, start, ctx, 'server start'), (err: { code: string; message: string; errors: Array<{ path: string }> }) => {
+    assert.equal(err.code, 'VALIDATION_FAILED');
+    assert.match(err.message, /zookeeper: server start: paths\.\w+ is "\/srv\/x;touch \/tmp\/pwned\/zookeeper\/.*", which cannot go into a shell command/);
+    assert.match(err.errors[0]!.path, /^paths\./);
+    return true;
+  });
+  const zoo = renderConfigFiles(def, ctx).find((f) => f.path.endsWith('/zoo.cfg'))!;
+  assert.match(zoo.content, /^dataDir=\/srv\/x;touch \/tmp\/pwned\/zookeeper\/data\/server$/m);
 });
 
 void test('parameters are checked all at once', async () => {
