@@ -1,6 +1,7 @@
 import { hostsRepo, type Host, type HostStatus } from '../src/db/repos/hosts.js';
 import { notFound, SophonError } from '../src/errors.js';
 import { checkPrerequisites, gatherFacts, sh, type HostFacts, type SshTarget } from '../src/ssh/index.js';
+import { mapBounded } from '../workflows/concurrency.js';
 import type { BootstrapStep } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 import { trackStep, type StepOutput } from './steps.js';
@@ -78,22 +79,17 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
 
     /** Checks every bootstrapped host with a trivial command and records READY or UNREACHABLE. */
     async probeHosts(): Promise<{ ready: number; unreachable: number }> {
-      const monitored = await hosts.monitored();
       const counts = { ready: 0, unreachable: 0 };
-      const queue = [...monitored];
-      const probeNext = async (): Promise<void> => {
-        for (let host = queue.shift(); host; host = queue.shift()) {
-          try {
-            await ssh.exec(targetOf(host), sh`true`, { timeoutMs: 10_000 });
-            await hosts.setStatus(host.id, 'READY', null);
-            counts.ready++;
-          } catch (err) {
-            await hosts.setStatus(host.id, 'UNREACHABLE', err instanceof Error ? err.message : String(err));
-            counts.unreachable++;
-          }
+      await mapBounded(await hosts.monitored(), 16, async (host) => {
+        try {
+          await ssh.exec(targetOf(host), sh`true`, { timeoutMs: 10_000 });
+          await hosts.setStatus(host.id, 'READY', null);
+          counts.ready++;
+        } catch (err) {
+          await hosts.setStatus(host.id, 'UNREACHABLE', err instanceof Error ? err.message : String(err));
+          counts.unreachable++;
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(16, queue.length) }, probeNext));
+      });
       return counts;
     },
   };

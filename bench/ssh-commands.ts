@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { startFleet, type Fleet } from '../test/fleet/fleet.js';
 import { createSshPool, gatherFacts, sh, type SshPool, type SshTarget } from '../src/ssh/index.js';
+import { mapBounded } from '../workflows/concurrency.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,20 +26,6 @@ const target = (fleet: Fleet, i: number): SshTarget => {
 
 const newPool = (fleet: Fleet): SshPool =>
   createSshPool({ resolveCredential: () => Promise.resolve({ username: fleet.username, privateKey: fleet.clientKey }) });
-
-/** Runs fn over items with at most `limit` in flight. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
@@ -80,7 +67,7 @@ try {
   for (const n of [1, 10, 50].filter((n) => n <= hostCount)) {
     const pool = newPool(fleet);
     ms = await timed(() =>
-      mapLimit(
+      mapBounded(
         Array.from({ length: n }, (_, i) => i),
         concurrency,
         async (i) => gatherFacts(await pool.connect(target(fleet, i)), fleet.hosts[i]?.installRoot as string),

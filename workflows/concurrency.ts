@@ -1,6 +1,6 @@
 /**
  * Runs `fn` over `items` with at most `limit` in flight, keeping results in input order.
- * Deterministic: only workflow-safe promises are involved.
+ * Pure and deterministic, so workflows, activities and benchmarks share it.
  */
 export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { auditRepo } from '../../db/repos/audit.js';
 import { clustersRepo, type Cluster } from '../../db/repos/clusters.js';
@@ -8,6 +8,7 @@ import { hostsRepo, type Host, type NewHost } from '../../db/repos/hosts.js';
 import { conflict, notFound, SophonError } from '../../errors.js';
 import { expandHostSpec } from '../../hosts/ranges.js';
 import type { Pool } from '../../db/pool.js';
+import type { StartOperation } from '../../operations/service.js';
 import { parseInput } from '../../validation.js';
 import { workflowIds } from '../../../workflows/shared.js';
 import { actorOf } from '../auth.js';
@@ -82,16 +83,16 @@ export function hostRoutes({ pool, operations }: ApiDeps): Router {
     return { cluster, host };
   }
 
-  function startBootstrap(cluster: Cluster, hostIds: string[], req: { principal?: unknown; id: unknown }, prepare?: Parameters<typeof operations.start>[0]['prepare']) {
+  function startBootstrap(cluster: Cluster, hostIds: string[], req: Request, prepare: StartOperation['prepare']) {
     return operations.start({
       type: 'hosts.bootstrap',
       workflowType: 'bootstrapHostsWorkflow',
       workflowId: (opId) => workflowIds.bootstrapHosts(cluster.name, opId),
       args: (opId) => ({ operationId: opId, cluster: cluster.name, hostIds }),
       cluster: { id: cluster.id, name: cluster.name },
-      requestedBy: actorOf(req as Parameters<typeof actorOf>[0]),
+      requestedBy: actorOf(req),
       requestId: String(req.id),
-      ...(prepare ? { prepare } : {}),
+      prepare,
     });
   }
 
