@@ -57,6 +57,10 @@ const spec = (i: number, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** A history as text, with payloads decoded (they are JSON bytes). */
+const historyText = (history: unknown) =>
+  JSON.stringify(history, (_key, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value));
+
 /** Triggers the reachability schedule now and waits for the round it starts. */
 async function probeReachability() {
   const schedule = api.core.temporal.schedule.getHandle(workflowIds.hostReachabilitySchedule(config.temporal.taskQueue));
@@ -107,6 +111,13 @@ describe('bootstrap', () => {
       assert.equal(typeof h.facts.clockOffsetMs, 'number');
     }
     assert.ok(!existsSync(canary), 'shell metacharacters never execute');
+    // Workflows carry credential ids only: no key material in the runs' histories.
+    const keyLine = fleet.clientKey.split('\n')[1]!;
+    for (const workflowId of [res.body.operation.workflowId, `${res.body.operation.workflowId}/${res.body.hosts[0].id}`]) {
+      const text = historyText(await api.core.temporal.workflow.getHandle(workflowId).fetchHistory());
+      assert.ok(text.includes(res.body.hosts[0].id), 'payloads were decoded');
+      assert.ok(!text.includes(keyLine) && !text.includes('PRIVATE KEY'), `key material in the history of ${workflowId}`);
+    }
     assert.equal((await host('node0')).labels.rack, '`touch ' + canary + '`');
     assert.ok(existsSync(fleet.hosts[1]!.installRoot));
   });
@@ -171,6 +182,10 @@ describe('bootstrap', () => {
       const res = await api.call('POST', '/api/v1/clusters/lab/hosts', { token: operator, body: { hosts: [{ ...spec(5), hostname: 'stuck' }] } });
       assert.equal(res.status, 202);
       await eventually(async () => ((await host('stuck')).status === 'BOOTSTRAPPING' ? true : undefined), 'the bootstrap to start');
+      const busy = await api.call('POST', '/api/v1/clusters/lab/hosts/stuck/repin-host-key', { token: operator });
+      assert.equal(busy.status, 409);
+      assert.match(busy.body.detail, /stuck is being bootstrapped/);
+      assert.equal((await api.call('DELETE', '/api/v1/clusters/lab/hosts/stuck', { token: operator })).status, 409);
       const cancel = await api.call('POST', `/api/v1/operations/${res.body.operation.id}/cancel`, { token: operator });
       assert.equal(cancel.status, 202);
       const op = await finished(res.body.operation.id);

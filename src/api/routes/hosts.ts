@@ -63,6 +63,13 @@ const view = (h: Host) => ({
   createdAt: h.createdAt,
 });
 
+/** One bootstrap at a time per host: a second one would race the first over the pinned key. */
+function refuseWhileBootstrapping(host: Host) {
+  if (host.status === 'BOOTSTRAPPING') {
+    throw conflict(`Host ${host.hostname} is being bootstrapped; wait for that operation to finish or cancel it`);
+  }
+}
+
 /** The `:cluster` segment of the parent route (merged params are not typed by Express). */
 const clusterParam = (req: { params: object }) => (req.params as Record<string, string>).cluster ?? '';
 
@@ -149,6 +156,7 @@ export function hostRoutes({ pool, operations }: ApiDeps): Router {
 
   router.delete('/:host', async (req, res) => {
     const { host } = await hostOf(clusterParam(req), req.params.host!);
+    refuseWhileBootstrapping(host);
     const instances = await hosts.instancesOn(host.id);
     if (instances.length) {
       throw conflict(
@@ -164,6 +172,7 @@ export function hostRoutes({ pool, operations }: ApiDeps): Router {
   // which pins the key the host presents now.
   router.post('/:host/repin-host-key', async (req, res) => {
     const { cluster, host } = await hostOf(clusterParam(req), req.params.host!);
+    refuseWhileBootstrapping(host);
     const operation = await startBootstrap(cluster, [host.id], req, async (tx) => {
       await hostsRepo(tx).clearHostKey(host.id);
       await auditRepo(tx).record({ actor: actorOf(req), action: 'host.repin', target: `${cluster.name}/${host.hostname}`, details: { previous: host.hostKeyFingerprint } });
