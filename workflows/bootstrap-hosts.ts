@@ -48,6 +48,8 @@ export async function bootstrapHostsWorkflow(input: BootstrapHostsInput): Promis
         await executeChild(bootstrapHostWorkflow, {
           workflowId: workflowIds.bootstrapHost(parent, hostId),
           args: [{ operationId: input.operationId, hostId }],
+          // Per-host runs show up under the same cluster filter in the Temporal UI.
+          typedSearchAttributes: workflowInfo().typedSearchAttributes,
         });
         return undefined;
       } catch (err) {

@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Config } from '../config.js';
 import { SophonError } from '../errors.js';
-import { SEARCH_ATTRIBUTES } from '../../workflows/shared.js';
+import { SA_CLUSTER, SEARCH_ATTRIBUTES } from '../../workflows/shared.js';
 
 export async function connectClient(address: string, namespace: string): Promise<{ client: Client; connection: Connection }> {
   try {
@@ -33,9 +33,16 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   });
 }
 
+const uiWorkflows = (config: Pick<Config, 'temporal'>) =>
+  `${(config.temporal.uiUrl ?? `http://localhost:${config.temporal.uiPort}`).replace(/\/$/, '')}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows`;
+
 /** The Temporal UI page of one workflow run. */
 export function temporalUiUrl(config: Pick<Config, 'temporal'>, workflowId: string, runId?: string | null): string {
-  const base = (config.temporal.uiUrl ?? `http://localhost:${config.temporal.uiPort}`).replace(/\/$/, '');
   const run = runId ? `/${encodeURIComponent(runId)}` : '';
-  return `${base}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}${run}/history`;
+  return `${uiWorkflows(config)}/${encodeURIComponent(workflowId)}${run}/history`;
+}
+
+/** The Temporal UI's list of every run that touched a cluster. */
+export function temporalUiClusterUrl(config: Pick<Config, 'temporal'>, cluster: string): string {
+  return `${uiWorkflows(config)}?query=${encodeURIComponent(`${SA_CLUSTER.name}="${cluster}"`)}`;
 }

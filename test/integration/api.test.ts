@@ -149,6 +149,7 @@ describe('creating a cluster through a workflow', () => {
     const cluster = await api.call('GET', '/api/v1/clusters/analytics', { token: viewer });
     assert.equal(cluster.body.status, 'ACTIVE');
     assert.equal(cluster.body.description, 'batch jobs');
+    assert.equal(cluster.body.temporalUiUrl, 'http://localhost:8233/namespaces/default/workflows?query=SophonCluster%3D%22analytics%22');
     const byId = await api.call('GET', `/api/v1/clusters/${cluster.body.id}`, { token: viewer });
     assert.equal(byId.body.name, 'analytics');
 

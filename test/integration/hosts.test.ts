@@ -113,7 +113,9 @@ describe('bootstrap', () => {
     assert.ok(!existsSync(canary), 'shell metacharacters never execute');
     // Workflows carry credential ids only: no key material in the runs' histories.
     const keyLine = fleet.clientKey.split('\n')[1]!;
-    for (const workflowId of [res.body.operation.workflowId, `${res.body.operation.workflowId}/${res.body.hosts[0].id}`]) {
+    const childId = `${res.body.operation.workflowId}/${res.body.hosts[0].id}`;
+    assert.deepEqual((await api.core.temporal.workflow.getHandle(childId).describe()).searchAttributes.SophonCluster, ['lab']);
+    for (const workflowId of [res.body.operation.workflowId, childId]) {
       const text = historyText(await api.core.temporal.workflow.getHandle(workflowId).fetchHistory());
       assert.ok(text.includes(res.body.hosts[0].id), 'payloads were decoded');
       assert.ok(!text.includes(keyLine) && !text.includes('PRIVATE KEY'), `key material in the history of ${workflowId}`);

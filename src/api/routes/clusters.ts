@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { clustersRepo } from '../../db/repos/clusters.js';
 import { conflict, notFound } from '../../errors.js';
+import { temporalUiClusterUrl } from '../../temporal/client.js';
 import { parseInput } from '../../validation.js';
 import { workflowIds } from '../../../workflows/shared.js';
 import { actorOf } from '../auth.js';
@@ -20,7 +21,7 @@ export const CreateClusterBody = z.strictObject({
   description: z.string().max(1000, 'expected at most 1000 characters').default(''),
 });
 
-export function clusterRoutes({ pool, operations }: ApiDeps): Router {
+export function clusterRoutes({ config, pool, operations }: ApiDeps): Router {
   const router = Router();
   const clusters = clustersRepo(pool);
 
@@ -31,7 +32,7 @@ export function clusterRoutes({ pool, operations }: ApiDeps): Router {
   router.get('/:cluster', async (req, res) => {
     const cluster = await clusters.find(req.params.cluster);
     if (!cluster) throw notFound('Cluster', req.params.cluster);
-    res.json(cluster);
+    res.json({ ...cluster, temporalUiUrl: temporalUiClusterUrl(config, cluster.name) });
   });
 
   router.post('/', async (req, res) => {
