@@ -60,7 +60,7 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
    * Starts the operation's workflow. Idempotent: the workflow id is fixed by the operation,
    * so starting twice finds the first run.
    */
-  async function startWorkflow(op: Operation): Promise<Operation> {
+  async function startWorkflow(op: Operation, requestId?: string): Promise<Operation> {
     let runId: string;
     try {
       const handle = await temporal.workflow.start(op.workflowType, {
@@ -76,7 +76,7 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
       runId = handle.firstExecutionRunId;
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
-        logger.warn({ operationId: op.id, err }, 'workflow start failed; the operation stays PENDING');
+        logger.warn({ operationId: op.id, requestId, err }, 'workflow start failed; the operation stays PENDING');
         throw new SophonError(
           'DEPENDENCY_UNAVAILABLE',
           `Operation ${op.id} is recorded but Temporal did not accept its workflow (${(err as Error).message}); it starts automatically once Temporal is reachable`,
@@ -116,8 +116,8 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
       });
       const op = await operations.get(id);
       if (!op) throw notFound('Operation', id);
-      logger.info({ operationId: id, workflowId: op.workflowId, type: op.type }, 'operation requested');
-      return view(await startWorkflow(op));
+      logger.info({ operationId: id, workflowId: op.workflowId, type: op.type, requestId: req.requestId }, 'operation requested');
+      return view(await startWorkflow(op, req.requestId));
     },
 
     async get(id: string) {
@@ -149,7 +149,10 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
     /** Starts workflows of operations whose start was interrupted (crash or Temporal outage). */
     async resumeUnstarted(olderThanSeconds = 15): Promise<number> {
       const pending = await operations.unstarted(olderThanSeconds);
-      for (const op of pending) await startWorkflow(op);
+      for (const op of pending) {
+        await startWorkflow(op);
+        logger.info({ operationId: op.id, workflowId: op.workflowId }, 'started an operation whose start had been interrupted');
+      }
       return pending.length;
     },
   };
