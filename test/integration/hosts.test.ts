@@ -6,14 +6,15 @@ import ssh2 from 'ssh2';
 import { workflowIds } from '../../workflows/shared.js';
 import type { Config } from '../../src/config.js';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
-import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase, type TestWorker } from '../helpers/harness.js';
+import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
+import type { RunningWorker } from '../../src/worker.js';
 import { fleetBase } from './ssh/helpers.js';
 
 let fleet: Fleet;
 let db: TestDatabase;
 let config: Config;
 let api: TestApi;
-let worker: TestWorker;
+let worker: RunningWorker;
 let admin: string;
 let operator: string;
 
@@ -61,8 +62,14 @@ const spec = (i: number, extra: Record<string, unknown> = {}) => ({
 const historyText = (history: unknown) =>
   JSON.stringify(history, (_key, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value));
 
-/** Triggers the reachability schedule now and waits for the round it starts. */
+/**
+ * Triggers the reachability schedule now and waits for the round it starts. Scheduled runs are
+ * named by the second they start in, so two triggers within one second would collide.
+ */
+let lastTrigger = 0;
 async function probeReachability() {
+  await new Promise((r) => setTimeout(r, Math.max(0, lastTrigger + 1100 - Date.now())));
+  lastTrigger = Date.now();
   const schedule = api.core.temporal.schedule.getHandle(workflowIds.hostReachabilitySchedule(config.temporal.taskQueue));
   const seen = (await schedule.describe()).info.recentActions.length;
   await schedule.trigger();
