@@ -16,7 +16,7 @@ import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
 import { startEmbeddedTemporal } from '../src/dev/embedded-temporal.js';
 import { createLogger } from '../src/log.js';
 import { connectCore, startApi } from '../src/runtime.js';
-import { createActivityDeps, createSophonWorker, installRuntimeLogger } from '../src/worker.js';
+import { createActivityDeps, installRuntimeLogger, startSophonWorker } from '../src/worker.js';
 import { startFleet } from '../test/fleet/fleet.js';
 import { freePort } from '../test/helpers/ports.js';
 
@@ -36,8 +36,7 @@ const config = loadConfig({ SOPHON_HOME: scratch, DATABASE_URL: postgres.url, TE
 await migrate(postgres.url, logger);
 const core = await connectCore({ ...config, api: { host: '127.0.0.1', port: 0 } }, logger, { databaseUrl: postgres.url, temporalAddress: temporal.address }, masterKey);
 const deps = createActivityDeps(config, core.pool, logger, masterKey);
-const { worker, connection } = await createSophonWorker({ config, address: temporal.address, deps });
-const running = worker.run();
+const worker = await startSophonWorker({ config, address: temporal.address, deps });
 const api = await startApi(core);
 
 const { token } = await tokensRepo(core.pool).create({ name: 'bench', role: 'admin', createdBy: 'bench' });
@@ -75,10 +74,7 @@ try {
   }
 } finally {
   await api.close();
-  worker.shutdown();
-  await running;
-  deps.ssh.closeAll();
-  await connection.close();
+  await worker.stop();
   await core.close();
   await temporal.stop();
   await postgres.stop();

@@ -17,3 +17,8 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what:
   const summary = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
   throw new SophonError('VALIDATION_FAILED', `Invalid ${what}: ${summary}`, errors);
 }
+
+/** One bad field of a request body found after parsing (a lookup or a cross-field check). */
+export function invalidField(path: string, message: string): SophonError {
+  return new SophonError('VALIDATION_FAILED', `Invalid request body: ${path}: ${message}`, [{ path, message }]);
+}

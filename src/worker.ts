@@ -51,7 +51,15 @@ export interface SophonWorkerOptions {
   activities?: object;
 }
 
-export async function createSophonWorker(opts: SophonWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+export interface RunningWorker {
+  worker: Worker;
+  /** Settles when the worker has stopped; rejects if it failed. */
+  done: Promise<void>;
+  /** Lets running activities finish (within the grace time), then releases SSH and Temporal connections; idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startSophonWorker(opts: SophonWorkerOptions): Promise<RunningWorker> {
   installRuntimeLogger(opts.deps.logger);
   const connection = await NativeConnection.connect({ address: opts.address });
   const worker = await Worker.create({
@@ -62,5 +70,17 @@ export async function createSophonWorker(opts: SophonWorkerOptions): Promise<{ w
     activities: opts.activities ?? createActivities(opts.deps),
     shutdownGraceTime: opts.config.shutdownGraceMs,
   });
-  return { worker, connection };
+  const done = worker.run();
+  let stopped: Promise<void> | undefined;
+  const stop = async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    try {
+      await done;
+    } finally {
+      opts.deps.ssh.closeAll();
+      await connection.close();
+    }
+  };
+  // Callers may stop from a signal handler and again on the way out: one stop serves both.
+  return { worker, done, stop: () => (stopped ??= stop()) };
 }

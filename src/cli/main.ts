@@ -10,7 +10,7 @@ import { SophonError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { connectCore, startApi } from '../runtime.js';
 import { loadMasterKey } from '../secrets/master-key.js';
-import { createActivityDeps, createSophonWorker, installRuntimeLogger } from '../worker.js';
+import { createActivityDeps, installRuntimeLogger, startSophonWorker } from '../worker.js';
 
 function required(value: string | undefined, variable: string, command: string): string {
   if (!value) {
@@ -54,18 +54,10 @@ async function runWorker(config: Config, logger: Logger) {
   const masterKey = await loadMasterKey(config, { generate: false });
   const pool = createPool(databaseUrl);
   const deps = createActivityDeps(config, pool, logger, masterKey);
-  const { worker, connection } = await createSophonWorker({ config, address, deps });
+  const running = await startSophonWorker({ config, address, deps });
   logger.info({ taskQueue: config.temporal.taskQueue, address }, 'Sophon worker running');
-  const running = worker.run();
-  await Promise.race([
-    running,
-    untilSignal(logger, async () => {
-      worker.shutdown();
-      await running;
-    }),
-  ]);
-  deps.ssh.closeAll();
-  await connection.close();
+  await Promise.race([running.done, untilSignal(logger, running.stop)]);
+  await running.stop();
   await pool.end();
 }
 

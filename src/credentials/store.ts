@@ -4,6 +4,7 @@ import type { Pool } from '../db/pool.js';
 import { credentialsRepo, type CredentialInfo } from '../db/repos/credentials.js';
 import { notFound, SophonError } from '../errors.js';
 import type { SecretBox } from '../secrets/secret-box.js';
+import { invalidField } from '../validation.js';
 
 export interface NewCredential {
   name: string;
@@ -38,7 +39,7 @@ export function createCredentialStore(pool: Pool, box: SecretBox) {
             ? 'the passphrase does not decrypt the private key'
             : 'the private key is encrypted: give its passphrase'
           : `expected an OpenSSH or PEM private key (${parsed.message})`;
-        throw new SophonError('VALIDATION_FAILED', `Invalid request body: ${path}: ${message}`, [{ path, message }]);
+        throw invalidField(path, message);
       }
       const key = Array.isArray(parsed) ? (parsed[0] as ssh2.ParsedKey) : parsed;
       const publicKeyFingerprint = `SHA256:${createHash('sha256').update(key.getPublicSSH()).digest('base64').replace(/=+$/, '')}`;

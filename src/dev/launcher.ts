@@ -5,7 +5,7 @@ import { migrate } from '../db/migrate.js';
 import type { Logger } from '../log.js';
 import { connectCore, ensureAdminToken, startApi } from '../runtime.js';
 import { loadMasterKey } from '../secrets/master-key.js';
-import { createActivityDeps, createSophonWorker, installRuntimeLogger } from '../worker.js';
+import { createActivityDeps, installRuntimeLogger, startSophonWorker } from '../worker.js';
 import { startEmbeddedPostgres, stopLeftoverPostgres } from './embedded-postgres.js';
 import { startEmbeddedTemporal, stopLeftoverTemporal } from './embedded-temporal.js';
 import { assertPortFree } from './ports.js';
@@ -84,18 +84,9 @@ export async function runEmbedded(config: Config, logger: Logger): Promise<void>
     await chmod(tokenFile, 0o600);
 
     const deps = createActivityDeps(config, core.pool, logger, masterKey);
-    const { worker, connection } = await createSophonWorker({ config, address: temporalAddress, deps });
-    const running = worker.run();
-    stoppers.push({
-      name: 'worker',
-      stop: async () => {
-        worker.shutdown();
-        await running;
-        deps.ssh.closeAll();
-        await connection.close();
-      },
-    });
-    running.catch(async (err: unknown) => {
+    const worker = await startSophonWorker({ config, address: temporalAddress, deps });
+    stoppers.push({ name: 'worker', stop: worker.stop });
+    worker.done.catch(async (err: unknown) => {
       logger.fatal({ err }, 'worker failed');
       await stopAll('worker failed');
       process.exit(1);

@@ -1,4 +1,4 @@
-import { SophonError } from '../errors.js';
+import { invalidField } from '../validation.js';
 
 const RANGE = /\[(\d+)-(\d+)\]/;
 const MAX_EXPANSION = 1000;
@@ -30,9 +30,7 @@ export function expandRange(pattern: string, field: string): string[] {
   return values;
 }
 
-function rangeError(field: string, pattern: string, message: string) {
-  return new SophonError('VALIDATION_FAILED', `${field}: ${message} (got "${pattern}")`, [{ path: field, message }]);
-}
+const rangeError = (field: string, pattern: string, message: string) => invalidField(field, `${message} (got "${pattern}")`);
 
 /**
  * Expands a hostname pattern and an optional address pattern in step: both ranges must

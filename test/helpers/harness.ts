@@ -4,7 +4,6 @@
  * from test/run.ts through SOPHON_TEST_DATABASE_URL and SOPHON_TEST_TEMPORAL_ADDRESS.
  */
 import { randomBytes } from 'node:crypto';
-import type { Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -13,7 +12,7 @@ import { tokensRepo, type Role } from '../../src/db/repos/tokens.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { connectCore, startApi, type Core, type RunningApi } from '../../src/runtime.js';
 import { loadMasterKey } from '../../src/secrets/master-key.js';
-import { createActivityDeps, createSophonWorker, installRuntimeLogger } from '../../src/worker.js';
+import { createActivityDeps, installRuntimeLogger, startSophonWorker, type RunningWorker } from '../../src/worker.js';
 import { createActivities, type Activities, type ActivityDeps } from '../../activities/index.js';
 
 export const logger: Logger = createLogger(process.env.SOPHON_TEST_LOG_LEVEL ?? 'silent');
@@ -76,10 +75,6 @@ export function testConfig(db: TestDatabase, env: NodeJS.ProcessEnv = {}): Confi
   });
 }
 
-export interface TestWorker {
-  worker: Worker;
-  stop(): Promise<void>;
-}
 
 /** The real activity dependencies for a test database. */
 export async function activityDeps(config: Config, pool: Pool): Promise<ActivityDeps> {
@@ -94,24 +89,14 @@ export async function startTestWorker(
   config: Config,
   pool: Pool,
   override?: (real: Activities, deps: ActivityDeps) => object,
-): Promise<TestWorker> {
+): Promise<RunningWorker> {
   const deps = await activityDeps(config, pool);
-  const { worker, connection } = await createSophonWorker({
+  return startSophonWorker({
     config,
     address: temporalAddress(),
     deps,
     ...(override ? { activities: override(createActivities(deps), deps) } : {}),
   });
-  const running = worker.run();
-  return {
-    worker,
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      deps.ssh.closeAll();
-      await connection.close();
-    },
-  };
 }
 
 export interface TestApi {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Config } from '../../src/config.js';
-import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase, type TestWorker } from '../helpers/harness.js';
+import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
+import type { RunningWorker } from '../../src/worker.js';
 
 let db: TestDatabase;
 let config: Config;
 let api: TestApi;
-let worker: TestWorker;
+let worker: RunningWorker;
 let admin: string;
 let operator: string;
 let viewer: string;

@@ -5,11 +5,11 @@ import { auditRepo } from '../../db/repos/audit.js';
 import { clustersRepo, type Cluster } from '../../db/repos/clusters.js';
 import { credentialsRepo } from '../../db/repos/credentials.js';
 import { hostsRepo, type Host, type NewHost } from '../../db/repos/hosts.js';
-import { conflict, notFound, SophonError } from '../../errors.js';
+import { conflict, notFound } from '../../errors.js';
 import { expandHostSpec } from '../../hosts/ranges.js';
 import type { Pool } from '../../db/pool.js';
 import type { StartOperation } from '../../operations/service.js';
-import { parseInput } from '../../validation.js';
+import { invalidField, parseInput } from '../../validation.js';
 import { workflowIds } from '../../../workflows/shared.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
@@ -121,15 +121,12 @@ export function hostRoutes({ pool, operations }: ApiDeps): Router {
     for (const [i, spec] of body.hosts.entries()) {
       const credential = await credentials.find(spec.credential);
       if (!credential) {
-        throw new SophonError('VALIDATION_FAILED', `Invalid request body: hosts.${i}.credential: no credential '${spec.credential}'`, [
-          { path: `hosts.${i}.credential`, message: `no credential '${spec.credential}'` },
-        ]);
+        throw invalidField(`hosts.${i}.credential`, `no credential '${spec.credential}'`);
       }
       for (const { hostname, address } of expandHostSpec(spec.hostname, spec.address, `hosts.${i}`)) {
         for (const [field, value] of [['hostname', hostname], ['address', address]] as const) {
           if (!HOST_NAME.test(value)) {
-            const message = `expected a host name or IP address (letters, digits, ".", "-"), got "${value}"`;
-            throw new SophonError('VALIDATION_FAILED', `Invalid request body: hosts.${i}.${field}: ${message}`, [{ path: `hosts.${i}.${field}`, message }]);
+            throw invalidField(`hosts.${i}.${field}`, `expected a host name or IP address (letters, digits, ".", "-"), got "${value}"`);
           }
         }
         expanded.push({ id: randomUUID(), clusterId: cluster.id, hostname, address, port: spec.port, credentialId: credential.id, installRoot: spec.installRoot, labels: spec.labels });
@@ -137,7 +134,7 @@ export function hostRoutes({ pool, operations }: ApiDeps): Router {
     }
     const names = expanded.map((h) => h.hostname);
     const repeated = names.filter((n, i) => names.indexOf(n) !== i);
-    if (repeated.length) throw new SophonError('VALIDATION_FAILED', `The request names ${[...new Set(repeated)].join(', ')} more than once`, [{ path: 'hosts', message: 'duplicate hostnames' }]);
+    if (repeated.length) throw invalidField('hosts', `${[...new Set(repeated)].join(', ')} named more than once`);
 
     const operation = await startBootstrap(cluster, expanded.map((h) => h.id), req, async (tx) => {
       const clashes = await hostsRepo(tx).insertMany(expanded);

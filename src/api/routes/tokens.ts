@@ -31,7 +31,7 @@ export function tokenRoutes({ pool }: ApiDeps): Router {
   });
 
   router.delete('/:id', async (req, res) => {
-    const existing = (await tokens.list()).find((t) => t.id === req.params.id);
+    const existing = await tokens.get(req.params.id);
     if (!existing) throw notFound('Token', req.params.id);
     if (existing.role === 'admin' && !existing.revokedAt && (await tokens.countLiveAdmins()) <= 1) {
       throw new SophonError('CONFLICT', 'This is the last admin token; create another admin token before revoking it');

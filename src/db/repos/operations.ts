@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from '../pool.js';
+import { isUuid, type Pool, type PoolClient } from '../pool.js';
 
 export const OPERATION_STATUSES = [
   'PENDING',
@@ -75,7 +75,7 @@ export function operationsRepo(db: Db) {
     },
 
     async get(id: string): Promise<Operation | undefined> {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+      if (!isUuid(id)) return undefined;
       return (await db.query<Operation>(`SELECT ${COLUMNS} FROM operations WHERE id = $1`, [id])).rows[0];
     },
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from '../pool.js';
+import { isUuid, type Pool, type PoolClient } from '../pool.js';
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -49,8 +49,13 @@ export function tokensRepo(db: Db) {
       return (await db.query<ApiToken>(`SELECT ${COLUMNS} FROM api_tokens ORDER BY created_at`)).rows;
     },
 
+    async get(id: string): Promise<ApiToken | undefined> {
+      if (!isUuid(id)) return undefined;
+      return (await db.query<ApiToken>(`SELECT ${COLUMNS} FROM api_tokens WHERE id = $1`, [id])).rows[0];
+    },
+
     async revoke(id: string): Promise<ApiToken | undefined> {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+      if (!isUuid(id)) return undefined;
       const res = await db.query<ApiToken>(
         `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`,
         [id],
