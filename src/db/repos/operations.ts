@@ -10,7 +10,6 @@ export const OPERATION_STATUSES = [
   'ROLLED_BACK',
 ] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
-export const FINAL_STATUSES: readonly OperationStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'];
 
 export interface Operation {
   id: string;
