@@ -1,90 +1,84 @@
 /**
- * Bootstrap wall time through the whole stack — API, Temporal workflows, worker, SSH —
- * against a real sshd fleet, on embedded Postgres and a Temporal dev server it starts itself:
- *   npx tsx bench/bootstrap.ts [--base 127.0.30.1]
- * Compares each batch with running its hosts one after another (n × the 1-host time).
+ * Bootstrap through the whole stack — API, Temporal workflows, worker, SSH — against a real
+ * sshd fleet, on embedded Postgres and a Temporal dev server it starts itself, next to
+ * Ansible's fact gathering (`ansible all -m setup -f N`) on the same hosts in the same run:
+ *   npx tsx bench/bootstrap.ts [--hosts 1,10,50] [--runs 3] [--base 127.0.101.1] [--profile]
+ * Both start from cold SSH connections in every run. Controller CPU: Sophon's worker + API
+ * (this process), Temporal and Postgres; Ansible's process tree and its ControlMaster
+ * processes. `--profile` prints where the time of the largest bootstrap went, step by step.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.js';
-import { migrate } from '../src/db/migrate.js';
-import { tokensRepo } from '../src/db/repos/tokens.js';
-import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
-import { startEmbeddedTemporal } from '../src/dev/embedded-temporal.js';
-import { createLogger } from '../src/log.js';
-import { connectCore, startApi } from '../src/runtime.js';
-import { createActivityDeps, installRuntimeLogger, startSophonWorker } from '../src/worker.js';
-import { startFleet } from '../test/fleet/fleet.js';
-import { freePort } from '../test/helpers/ports.js';
+import { createAnsible } from './lib/ansible.js';
+import { printStepProfile } from './lib/profile.js';
+import { startStack, type Operation } from './lib/stack.js';
+import { median, parseSizes, positiveInt, printTable } from './lib/table.js';
 
-const { values } = parseArgs({ options: { base: { type: 'string', default: '127.0.30.1' } } });
-const SIZES = [1, 10, 50];
-const logger = createLogger('warn');
-installRuntimeLogger(logger);
+const { values } = parseArgs({
+  options: {
+    hosts: { type: 'string', default: process.env.BENCH_HOSTS ?? '1,10,50' },
+    runs: { type: 'string', default: process.env.BENCH_RUNS ?? '3' },
+    base: { type: 'string', default: '127.0.101.1' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const sizes = parseSizes(values.hosts, 200);
+const runs = positiveInt(values.runs, '--runs');
 
-const scratch = await mkdtemp(path.join(tmpdir(), 'sophon-bench-'));
-await chmod(scratch, 0o755);
-console.log(`starting Postgres, Temporal and ${Math.max(...SIZES)} sshd hosts...`);
-const fleet = await startFleet({ hosts: Math.max(...SIZES), baseAddress: values.base });
-const postgres = await startEmbeddedPostgres(path.join(scratch, 'postgres'), await freePort(), logger);
-const temporal = await startEmbeddedTemporal({ namespace: 'default', cli: process.env.TEMPORAL_CLI, port: await freePort() }, logger);
-const masterKey = randomBytes(32);
-const config = loadConfig({ SOPHON_HOME: scratch, DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporal.address, SOPHON_API_PORT: '1' });
-await migrate(postgres.url, logger);
-const core = await connectCore({ ...config, api: { host: '127.0.0.1', port: 0 } }, logger, { databaseUrl: postgres.url, temporalAddress: temporal.address }, masterKey);
-const deps = createActivityDeps(config, core.pool, logger, masterKey);
-const worker = await startSophonWorker({ config, address: temporal.address, deps });
-const api = await startApi(core);
+console.log(`starting Postgres, Temporal and ${Math.max(...sizes)} sshd hosts...`);
+const stack = await startStack({ hosts: Math.max(...sizes), base: values.base });
+const ansible = createAnsible(stack.fleet);
+console.log(`${ansible.version}; ${runs} run(s) per size`);
 
-const { token } = await tokensRepo(core.pool).create({ name: 'bench', role: 'admin', createdBy: 'bench' });
-const call = async (method: string, route: string, body?: unknown) => {
-  const res = await fetch(`${api.url}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return (await res.json()) as { operation: { id: string; status: string; finishedAt: string | null; error: unknown } };
-};
-const waitFor = async (operationId: string) => {
-  for (;;) {
-    const { operation } = await call('GET', `/api/v1/operations/${operationId}`);
-    if (operation.finishedAt) return operation;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
-
-const rows: string[][] = [];
+interface Sample {
+  sophonMs: number;
+  sophonCpu: number;
+  ansibleMs: number;
+  ansibleCpu: number;
+}
+const results = new Map<number, Sample[]>();
+let largest: Operation | undefined;
 try {
-  await call('POST', '/api/v1/credentials', { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey });
-  let oneHostMs = 0;
-  for (const size of SIZES) {
-    const cluster = `bench-${size}`;
-    await waitFor((await call('POST', '/api/v1/clusters', { name: cluster })).operation.id);
-    const hosts = fleet.hosts.slice(0, size).map((h) => ({ hostname: h.name, address: h.address, port: h.port, credential: 'fleet', installRoot: h.installRoot }));
-    const started = performance.now();
-    const op = await waitFor((await call('POST', `/api/v1/clusters/${cluster}/hosts`, { hosts })).operation.id);
-    const ms = performance.now() - started;
-    if (op.status !== 'SUCCEEDED') throw new Error(`bootstrap of ${size} hosts ended ${op.status}: ${JSON.stringify(op.error)}`);
-    if (size === 1) oneHostMs = ms;
-    const sequential = oneHostMs * size;
-    rows.push([String(size), ms.toFixed(0), sequential.toFixed(0), (sequential / ms).toFixed(1) + 'x', (ms / size).toFixed(0)]);
+  for (const size of sizes) {
+    const inventory = ansible.inventory(size);
+    for (let run = 1; run <= runs; run++) {
+      stack.closeSshConnections();
+      const cpuBefore = stack.controllerCpuSeconds();
+      const { ms, operation } = await stack.bootstrap(`bench-${size}-${run}`, size);
+      const sophonCpu = stack.controllerCpuSeconds() - cpuBefore;
+      largest = operation;
+
+      await ansible.closeConnections();
+      const setup = await ansible.run('ansible', ['all', '-i', inventory, '-m', 'setup', '-f', String(Math.min(size, 50))]);
+      results.set(size, [...(results.get(size) ?? []), { sophonMs: ms, sophonCpu, ansibleMs: setup.ms, ansibleCpu: setup.cpuSeconds }]);
+      console.log(
+        `${size} host(s), run ${run}: Sophon ${(ms / 1000).toFixed(1)} s, ${sophonCpu.toFixed(1)} CPU-s; ` +
+          `Ansible ${(setup.ms / 1000).toFixed(1)} s, ${setup.cpuSeconds.toFixed(1)} CPU-s`,
+      );
+    }
   }
 } finally {
-  await api.close();
-  await worker.stop();
-  await core.close();
-  await temporal.stop();
-  await postgres.stop();
-  await fleet.stop();
-  await rm(scratch, { recursive: true, force: true });
+  await ansible.stop();
+  await stack.stop();
 }
 
-const header = ['hosts', 'bootstrap ms', 'one-by-one ms (n × 1 host)', 'speed-up', 'ms per host'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
-console.log('\nbootstrapHosts through API + Temporal + SSH (connect, pin, facts, prerequisites, install root)');
-console.log(line(header));
-for (const r of rows) console.log(line(r));
+const med = (size: number, key: keyof Sample) => median(results.get(size)!.map((s) => s[key]));
+const one = { sophon: med(sizes[0]!, 'sophonMs'), ansible: med(sizes[0]!, 'ansibleMs') };
+const rows = sizes.map((n) => {
+  const [sophon, setup] = [med(n, 'sophonMs'), med(n, 'ansibleMs')];
+  return [
+    String(n),
+    (sophon / 1000).toFixed(1),
+    (sophon / one.sophon).toFixed(1),
+    (setup / 1000).toFixed(1),
+    (setup / one.ansible).toFixed(1),
+    (sophon / setup).toFixed(2),
+    (med(n, 'sophonCpu') / n).toFixed(2),
+    (med(n, 'ansibleCpu') / n).toFixed(2),
+  ];
+});
+printTable(
+  `Bootstrap (connect, pin, facts, prerequisites, install root) vs Ansible setup; medians of ${runs} run(s); time(N)/time(${sizes[0]})`,
+  ['N', 'Sophon bootstrap s', 'x', 'Ansible setup s', 'x', 'Sophon/Ansible', 'CPU-s/host Sophon', 'CPU-s/host Ansible'],
+  rows,
+);
+if (values.profile && largest) printStepProfile(`Where the time went: the last bootstrap (${sizes.at(-1)} hosts)`, largest);

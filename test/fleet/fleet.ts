@@ -95,7 +95,7 @@ function generateKey(path: string, comment: string): void {
 }
 
 /** Pids of all descendants of `pid`, from /proc. */
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

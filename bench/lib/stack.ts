@@ -1,0 +1,177 @@
+/**
+ * The whole of Sophon in one process for benchmarks: embedded Postgres, a Temporal dev
+ * server, the worker and the API, plus a fleet of real sshd hosts. Also measures the
+ * controller's CPU: this process (API + worker) and the Temporal and Postgres process trees.
+ * The fleet's sshd processes are the hosts' side and are left out.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { migrate } from '../../src/db/migrate.js';
+import { tokensRepo } from '../../src/db/repos/tokens.js';
+import { startEmbeddedPostgres } from '../../src/dev/embedded-postgres.js';
+import { startEmbeddedTemporal } from '../../src/dev/embedded-temporal.js';
+import { findProcesses } from '../../src/dev/leftovers.js';
+import { createLogger } from '../../src/log.js';
+import type { SshPool } from '../../src/ssh/index.js';
+import { connectCore, startApi, type Core } from '../../src/runtime.js';
+import { createActivityDeps, installRuntimeLogger, startSophonWorker } from '../../src/worker.js';
+import { descendants, startFleet, type Fleet } from '../../test/fleet/fleet.js';
+import { freePort } from '../../test/helpers/ports.js';
+import { treeCpuSeconds } from './cpu.js';
+
+export interface OperationStep {
+  host: string;
+  step: string;
+  status: string;
+  attempt: number;
+  durationMs: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface Operation {
+  id: string;
+  type: string;
+  status: string;
+  error: { code: string; message: string } | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  steps?: OperationStep[];
+}
+
+export interface BenchStack {
+  fleet: Fleet;
+  /** Name of the credential that holds the fleet's client key. */
+  credential: string;
+  call<T>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** Starts an operation (expects 202) and polls it until it SUCCEEDED; throws, printing it, otherwise. */
+  runOperation(method: string, route: string, body?: unknown): Promise<{ ms: number; operation: Operation }>;
+  /** Creates a cluster and bootstraps the first `size` fleet hosts into it. */
+  bootstrap(cluster: string, size: number): Promise<{ ms: number; operation: Operation }>;
+  /** CPU seconds used so far by the worker + API (this process), Temporal and Postgres. */
+  controllerCpuSeconds(): number;
+  /** Closes the worker's pooled SSH connections, so the next operation connects afresh. */
+  closeSshConnections(): void;
+  stop(): Promise<void>;
+}
+
+const STOPPED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK', 'HOLDING']);
+
+export async function startStack(opts: { hosts: number; base: string; packageRepo?: string }): Promise<BenchStack> {
+  const logger = createLogger('warn');
+  installRuntimeLogger(logger);
+  const scratch = await mkdtemp(path.join(tmpdir(), 'sophon-bench-'));
+  await chmod(scratch, 0o755);
+  // Whatever started is stopped again, in reverse, on the way out or when start-up fails.
+  const stops: (() => Promise<void>)[] = [() => rm(scratch, { recursive: true, force: true })];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    const fleet = await startFleet({ hosts: opts.hosts, baseAddress: opts.base });
+    stops.push(() => fleet.stop());
+    const postgresDir = path.join(scratch, 'postgres');
+    const postgres = await startEmbeddedPostgres(postgresDir, await freePort(), logger);
+    stops.push(() => postgres.stop());
+    const temporal = await startEmbeddedTemporal({ namespace: 'default', cli: process.env.TEMPORAL_CLI, port: await freePort() }, logger);
+    stops.push(() => temporal.stop());
+    const masterKey = randomBytes(32);
+    const config = loadConfig({
+      SOPHON_HOME: scratch,
+      DATABASE_URL: postgres.url,
+      TEMPORAL_ADDRESS: temporal.address,
+      SOPHON_API_PORT: '1',
+      ...(opts.packageRepo ? { SOPHON_PACKAGE_REPO: opts.packageRepo } : {}),
+      // The reachability probe would add SSH traffic of its own to the timings.
+      SOPHON_HOST_CHECK_INTERVAL_SECONDS: '3600',
+    });
+    await migrate(postgres.url, logger);
+    const core = await connectCore({ ...config, api: { host: '127.0.0.1', port: 0 } }, logger, { databaseUrl: postgres.url, temporalAddress: temporal.address }, masterKey);
+    stops.push(() => core.close());
+    const deps = createActivityDeps(config, core.pool, logger, masterKey);
+    const worker = await startSophonWorker({ config, address: temporal.address, deps });
+    stops.push(() => worker.stop());
+    const api = await startApi(core);
+    stops.push(() => api.close());
+
+    const mine = new Set(descendants(process.pid));
+    const temporalPid = (await findProcesses((argv) => argv.includes('start-dev'))).find((pid) => mine.has(pid));
+    const postgresPid = Number(readFileSync(path.join(postgresDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (temporalPid === undefined || !mine.has(postgresPid)) {
+      throw new Error(`could not find the Temporal (${temporalPid}) and Postgres (${postgresPid}) processes this benchmark started`);
+    }
+    return await connect(fleet, api.url, core, deps.ssh, temporalPid, postgresPid, stopAll);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function connect(
+  fleet: Fleet,
+  apiUrl: string,
+  core: Core,
+  ssh: SshPool,
+  temporalPid: number,
+  postgresPid: number,
+  stop: () => Promise<void>,
+): Promise<BenchStack> {
+  const { token } = await tokensRepo(core.pool).create({ name: 'bench', role: 'admin', createdBy: 'bench' });
+  const call = async <T>(method: string, route: string, body?: unknown) => {
+    const res = await fetch(`${apiUrl}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  };
+
+  const runOperation = async (method: string, route: string, body?: unknown) => {
+    const started = performance.now();
+    const answer = await call<{ operation?: Operation }>(method, route, body);
+    if (answer.status !== 202 || !answer.body.operation) {
+      throw new Error(`${method} ${route} answered ${answer.status}: ${JSON.stringify(answer.body, null, 2)}`);
+    }
+    for (;;) {
+      const { body: polled } = await call<{ operation: Operation }>('GET', `/api/v1/operations/${answer.body.operation.id}`);
+      const { operation } = polled;
+      if (STOPPED.has(operation.status)) {
+        const ms = performance.now() - started;
+        if (operation.status !== 'SUCCEEDED') {
+          throw new Error(`${method} ${route} ended ${operation.status}:\n${JSON.stringify(operation, null, 2)}`);
+        }
+        return { ms, operation };
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  const credential = 'fleet';
+  const created = await call('POST', '/api/v1/credentials', { name: credential, username: fleet.username, privateKey: fleet.clientKey });
+  if (created.status !== 201) throw new Error(`creating the fleet credential answered ${created.status}: ${JSON.stringify(created.body)}`);
+
+  return {
+    fleet,
+    credential,
+    call,
+    runOperation,
+    async bootstrap(cluster, size) {
+      await runOperation('POST', '/api/v1/clusters', { name: cluster });
+      const hosts = fleet.hosts
+        .slice(0, size)
+        .map((h) => ({ hostname: h.name, address: h.address, port: h.port, credential, installRoot: h.installRoot }));
+      return runOperation('POST', `/api/v1/clusters/${cluster}/hosts`, { hosts });
+    },
+    controllerCpuSeconds() {
+      const self = process.cpuUsage();
+      return (self.user + self.system) / 1e6 + treeCpuSeconds(temporalPid) + treeCpuSeconds(postgresPid);
+    },
+    closeSshConnections: () => ssh.closeAll(),
+    stop,
+  };
+}
