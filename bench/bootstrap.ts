@@ -5,7 +5,8 @@
  *   npx tsx bench/bootstrap.ts [--hosts 1,10,50] [--runs 3] [--base 127.0.101.1] [--profile]
  * Both start from cold SSH connections in every run. Controller CPU: Sophon's worker + API
  * (this process), Temporal and Postgres; Ansible's process tree and its ControlMaster
- * processes. `--profile` prints where the time of the largest bootstrap went, step by step.
+ * processes. Host-side CPU: the fleet's sshd processes and the commands they ran (all on this
+ * machine, so it competes with the controller). `--profile` prints where the time of the largest bootstrap went, step by step.
  */
 import { parseArgs } from 'node:util';
 import { createAnsible } from './lib/ansible.js';
@@ -32,8 +33,10 @@ console.log(`${ansible.version}; ${runs} run(s) per size`);
 interface Sample {
   sophonMs: number;
   sophonCpu: number;
+  sophonHostCpu: number;
   ansibleMs: number;
   ansibleCpu: number;
+  ansibleHostCpu: number;
 }
 const results = new Map<number, Sample[]>();
 let largest: Operation | undefined;
@@ -42,17 +45,20 @@ try {
     const inventory = ansible.inventory(size);
     for (let run = 1; run <= runs; run++) {
       stack.closeSshConnections();
-      const cpuBefore = stack.controllerCpuSeconds();
+      const [cpu, sophonHostBefore] = [stack.controllerCpuSeconds(), stack.hostCpuSeconds()];
       const { ms, operation } = await stack.bootstrap(`bench-${size}-${run}`, size);
-      const sophonCpu = stack.controllerCpuSeconds() - cpuBefore;
+      const [sophonCpu, sophonHostCpu] = [stack.controllerCpuSeconds() - cpu, stack.hostCpuSeconds() - sophonHostBefore];
       largest = operation;
 
       await ansible.closeConnections();
+      const ansibleHostBefore = stack.hostCpuSeconds();
       const setup = await ansible.run('ansible', ['all', '-i', inventory, '-m', 'setup', '-f', String(Math.min(size, 50))]);
-      results.set(size, [...(results.get(size) ?? []), { sophonMs: ms, sophonCpu, ansibleMs: setup.ms, ansibleCpu: setup.cpuSeconds }]);
+      const ansibleHostCpu = stack.hostCpuSeconds() - ansibleHostBefore;
+      const sample = { sophonMs: ms, sophonCpu, sophonHostCpu, ansibleMs: setup.ms, ansibleCpu: setup.cpuSeconds, ansibleHostCpu };
+      results.set(size, [...(results.get(size) ?? []), sample]);
       console.log(
-        `${size} host(s), run ${run}: Sophon ${(ms / 1000).toFixed(1)} s, ${sophonCpu.toFixed(1)} CPU-s; ` +
-          `Ansible ${(setup.ms / 1000).toFixed(1)} s, ${setup.cpuSeconds.toFixed(1)} CPU-s`,
+        `${size} host(s), run ${run}: Sophon ${(ms / 1000).toFixed(1)} s, ${sophonCpu.toFixed(1)} CPU-s, hosts ${sophonHostCpu.toFixed(1)} CPU-s; ` +
+          `Ansible ${(setup.ms / 1000).toFixed(1)} s, ${setup.cpuSeconds.toFixed(1)} CPU-s, hosts ${ansibleHostCpu.toFixed(1)} CPU-s`,
       );
     }
   }
@@ -74,11 +80,13 @@ const rows = sizes.map((n) => {
     (sophon / setup).toFixed(2),
     (med(n, 'sophonCpu') / n).toFixed(2),
     (med(n, 'ansibleCpu') / n).toFixed(2),
+    (med(n, 'sophonHostCpu') / n).toFixed(2),
+    (med(n, 'ansibleHostCpu') / n).toFixed(2),
   ];
 });
 printTable(
   `Bootstrap (connect, pin, facts, prerequisites, install root) vs Ansible setup; medians of ${runs} run(s); time(N)/time(${sizes[0]})`,
-  ['N', 'Sophon bootstrap s', 'x', 'Ansible setup s', 'x', 'Sophon/Ansible', 'CPU-s/host Sophon', 'CPU-s/host Ansible'],
+  ['N', 'Sophon bootstrap s', 'x', 'Ansible setup s', 'x', 'Sophon/Ansible', 'CPU-s/host Sophon', 'CPU-s/host Ansible', 'host-side CPU-s/host Sophon', 'Ansible'],
   rows,
 );
 if (values.profile && largest) printStepProfile(`Where the time went: the last bootstrap (${sizes.at(-1)} hosts)`, largest);

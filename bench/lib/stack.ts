@@ -14,7 +14,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { tokensRepo } from '../../src/db/repos/tokens.js';
 import { startEmbeddedPostgres } from '../../src/dev/embedded-postgres.js';
 import { startEmbeddedTemporal } from '../../src/dev/embedded-temporal.js';
-import { findProcesses } from '../../src/dev/leftovers.js';
+import { commandLine, findProcesses } from '../../src/dev/leftovers.js';
 import { createLogger } from '../../src/log.js';
 import type { SshPool } from '../../src/ssh/index.js';
 import { connectCore, startApi, type Core } from '../../src/runtime.js';
@@ -55,6 +55,8 @@ export interface BenchStack {
   bootstrap(cluster: string, size: number): Promise<{ ms: number; operation: Operation }>;
   /** CPU seconds used so far by the worker + API (this process), Temporal and Postgres. */
   controllerCpuSeconds(): number;
+  /** CPU seconds used so far on the hosts' side: the fleet's sshd processes and what they ran. */
+  hostCpuSeconds(): number;
   /** Closes the worker's pooled SSH connections, so the next operation connects afresh. */
   closeSshConnections(): void;
   stop(): Promise<void>;
@@ -105,7 +107,14 @@ export async function startStack(opts: { hosts: number; base: string; packageRep
     if (temporalPid === undefined || !mine.has(postgresPid)) {
       throw new Error(`could not find the Temporal (${temporalPid}) and Postgres (${postgresPid}) processes this benchmark started`);
     }
-    return await connect(fleet, api.url, core, deps.ssh, temporalPid, postgresPid, stopAll);
+    const sshdPids: number[] = [];
+    for (const pid of mine) {
+      // The listener names itself "sshd: /usr/sbin/sshd -D -e -f <fleet dir>/hostN/sshd_config [listener] ..."; sessions do not.
+      const argv = (await commandLine(pid)).join(' ');
+      if (argv.includes(`${fleet.dir}/`) && argv.includes('sshd_config')) sshdPids.push(pid);
+    }
+    if (sshdPids.length !== fleet.hosts.length) throw new Error(`found ${sshdPids.length} sshd processes for ${fleet.hosts.length} hosts`);
+    return await connect(fleet, api.url, core, deps.ssh, { temporal: temporalPid, postgres: postgresPid, sshd: sshdPids }, stopAll);
   } catch (err) {
     await stopAll();
     throw err;
@@ -117,8 +126,7 @@ async function connect(
   apiUrl: string,
   core: Core,
   ssh: SshPool,
-  temporalPid: number,
-  postgresPid: number,
+  pids: { temporal: number; postgres: number; sshd: number[] },
   stop: () => Promise<void>,
 ): Promise<BenchStack> {
   const { token } = await tokensRepo(core.pool).create({ name: 'bench', role: 'admin', createdBy: 'bench' });
@@ -169,8 +177,9 @@ async function connect(
     },
     controllerCpuSeconds() {
       const self = process.cpuUsage();
-      return (self.user + self.system) / 1e6 + treeCpuSeconds(temporalPid) + treeCpuSeconds(postgresPid);
+      return (self.user + self.system) / 1e6 + treeCpuSeconds(pids.temporal) + treeCpuSeconds(pids.postgres);
     },
+    hostCpuSeconds: () => pids.sshd.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0),
     closeSshConnections: () => ssh.closeAll(),
     stop,
   };
