@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { createAnsible } from './lib/ansible.js';
 import { printStepProfile } from './lib/profile.js';
-import { startStack, type Operation } from './lib/stack.js';
+import { startStack, type Operation, type Usage } from './lib/stack.js';
 import { median, parseSizes, positiveInt, printTable } from './lib/table.js';
 
 const { values } = parseArgs({
@@ -30,36 +30,28 @@ const stack = await startStack({ hosts: Math.max(...sizes), base: values.base })
 const ansible = createAnsible(stack.fleet);
 console.log(`${ansible.version}; ${runs} run(s) per size`);
 
-interface Sample {
-  sophonMs: number;
-  sophonCpu: number;
-  sophonHostCpu: number;
-  ansibleMs: number;
-  ansibleCpu: number;
-  ansibleHostCpu: number;
-}
-const results = new Map<number, Sample[]>();
+type Side = 'sophon' | 'ansible';
+const results = new Map<string, Usage[]>();
+const parts = ({ cpuParts: p }: Usage) => (p ? ` (worker ${p.worker.toFixed(1)}, Temporal ${p.temporal.toFixed(1)}, Postgres ${p.postgres.toFixed(1)})` : '');
+const record = (side: Side, size: number, usage: Usage) => {
+  results.set(`${side}/${size}`, [...(results.get(`${side}/${size}`) ?? []), usage]);
+  return `${side} ${(usage.ms / 1000).toFixed(1)} s, controller ${usage.cpuSeconds.toFixed(1)} CPU-s${parts(usage)}, hosts ${usage.hostCpuSeconds.toFixed(1)} CPU-s, ${usage.sshSessions} SSH sessions`;
+};
 let largest: Operation | undefined;
 try {
   for (const size of sizes) {
     const inventory = ansible.inventory(size);
     for (let run = 1; run <= runs; run++) {
       stack.closeSshConnections();
-      const [cpu, sophonHostBefore] = [stack.controllerCpuSeconds(), stack.hostCpuSeconds()];
-      const { ms, operation } = await stack.bootstrap(`bench-${size}-${run}`, size);
-      const [sophonCpu, sophonHostCpu] = [stack.controllerCpuSeconds() - cpu, stack.hostCpuSeconds() - sophonHostBefore];
-      largest = operation;
+      let used = stack.meter();
+      largest = await stack.bootstrap(`bench-${size}-${run}`, size);
+      const sophon = record('sophon', size, used());
 
       await ansible.closeConnections();
-      const ansibleHostBefore = stack.hostCpuSeconds();
+      used = stack.meter();
       const setup = await ansible.run('ansible', ['all', '-i', inventory, '-m', 'setup', '-f', String(Math.min(size, 50))]);
-      const ansibleHostCpu = stack.hostCpuSeconds() - ansibleHostBefore;
-      const sample = { sophonMs: ms, sophonCpu, sophonHostCpu, ansibleMs: setup.ms, ansibleCpu: setup.cpuSeconds, ansibleHostCpu };
-      results.set(size, [...(results.get(size) ?? []), sample]);
-      console.log(
-        `${size} host(s), run ${run}: Sophon ${(ms / 1000).toFixed(1)} s, ${sophonCpu.toFixed(1)} CPU-s, hosts ${sophonHostCpu.toFixed(1)} CPU-s; ` +
-          `Ansible ${(setup.ms / 1000).toFixed(1)} s, ${setup.cpuSeconds.toFixed(1)} CPU-s, hosts ${ansibleHostCpu.toFixed(1)} CPU-s`,
-      );
+      const theirs = record('ansible', size, { ...used(), ms: setup.ms, cpuSeconds: setup.cpuSeconds, cpuParts: undefined });
+      console.log(`${size} host(s), run ${run}: ${sophon}; ${theirs}`);
     }
   }
 } finally {
@@ -67,26 +59,25 @@ try {
   await stack.stop();
 }
 
-const med = (size: number, key: keyof Sample) => median(results.get(size)!.map((s) => s[key]));
-const one = { sophon: med(sizes[0]!, 'sophonMs'), ansible: med(sizes[0]!, 'ansibleMs') };
-const rows = sizes.map((n) => {
-  const [sophon, setup] = [med(n, 'sophonMs'), med(n, 'ansibleMs')];
-  return [
-    String(n),
-    (sophon / 1000).toFixed(1),
-    (sophon / one.sophon).toFixed(1),
-    (setup / 1000).toFixed(1),
-    (setup / one.ansible).toFixed(1),
-    (sophon / setup).toFixed(2),
-    (med(n, 'sophonCpu') / n).toFixed(2),
-    (med(n, 'ansibleCpu') / n).toFixed(2),
-    (med(n, 'sophonHostCpu') / n).toFixed(2),
-    (med(n, 'ansibleHostCpu') / n).toFixed(2),
-  ];
-});
+const med = (side: Side, size: number, key: Exclude<keyof Usage, 'cpuParts'>) => median(results.get(`${side}/${size}`)!.map((u) => u[key]));
+const perHost = (side: Side, size: number, key: Exclude<keyof Usage, 'cpuParts'>) => (med(side, size, key) / size).toFixed(2);
+const first = sizes[0]!;
 printTable(
-  `Bootstrap (connect, pin, facts, prerequisites, install root) vs Ansible setup; medians of ${runs} run(s); time(N)/time(${sizes[0]})`,
-  ['N', 'Sophon bootstrap s', 'x', 'Ansible setup s', 'x', 'Sophon/Ansible', 'CPU-s/host Sophon', 'CPU-s/host Ansible', 'host-side CPU-s/host Sophon', 'Ansible'],
-  rows,
+  `Bootstrap (connect, pin, facts, prerequisites, install root) vs Ansible setup; medians of ${runs} run(s); x = time(N)/time(${first})`,
+  ['N', 'Sophon bootstrap s', 'x', 'Ansible setup s', 'x', 'Sophon/Ansible', 'CPU-s/host Sophon', 'Ansible', 'host-side CPU-s/host Sophon', 'Ansible', 'SSH sessions/host Sophon', 'Ansible'],
+  sizes.map((n) => [
+    String(n),
+    (med('sophon', n, 'ms') / 1000).toFixed(1),
+    (med('sophon', n, 'ms') / med('sophon', first, 'ms')).toFixed(1),
+    (med('ansible', n, 'ms') / 1000).toFixed(1),
+    (med('ansible', n, 'ms') / med('ansible', first, 'ms')).toFixed(1),
+    (med('sophon', n, 'ms') / med('ansible', n, 'ms')).toFixed(2),
+    perHost('sophon', n, 'cpuSeconds'),
+    perHost('ansible', n, 'cpuSeconds'),
+    perHost('sophon', n, 'hostCpuSeconds'),
+    perHost('ansible', n, 'hostCpuSeconds'),
+    (med('sophon', n, 'sshSessions') / n).toFixed(1),
+    (med('ansible', n, 'sshSessions') / n).toFixed(1),
+  ]),
 );
 if (values.profile && largest) printStepProfile(`Where the time went: the last bootstrap (${sizes.at(-1)} hosts)`, largest);

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAnsible } from './lib/ansible.js';
 import { printStepProfile } from './lib/profile.js';
-import { startStack, type BenchStack, type Operation } from './lib/stack.js';
+import { startStack, type Operation, type Usage } from './lib/stack.js';
 import { median, parseSizes, positiveInt, printTable } from './lib/table.js';
 
 const { values } = parseArgs({
@@ -43,32 +43,24 @@ const SOPHON_PORT = 19100;
 const ANSIBLE_PORT = 19200;
 
 type Phase = 'deploy' | 'restart' | 'remove';
-interface Sample {
-  ms: number;
-  /** The controller's CPU. */
-  cpuSeconds: number;
-  /** CPU on the hosts' side (sshd sessions and what they ran). */
-  hostCpuSeconds: number;
-}
-const results = { sophon: new Map<string, Sample[]>(), ansible: new Map<string, Sample[]>() };
-const record = (side: keyof typeof results, size: number, phase: Phase, sample: Sample) => {
-  const key = `${size}/${phase}`;
-  results[side].set(key, [...(results[side].get(key) ?? []), sample]);
-  console.log(`  ${side} ${phase}: ${(sample.ms / 1000).toFixed(1)} s, controller ${sample.cpuSeconds.toFixed(1)} CPU-s, hosts ${sample.hostCpuSeconds.toFixed(1)} CPU-s`);
+type Side = 'sophon' | 'ansible';
+const results = new Map<string, Usage[]>();
+const parts = ({ cpuParts: p }: Usage) => (p ? ` (worker ${p.worker.toFixed(1)}, Temporal ${p.temporal.toFixed(1)}, Postgres ${p.postgres.toFixed(1)})` : '');
+const record = (side: Side, size: number, phase: Phase, usage: Usage) => {
+  results.set(`${side}/${size}/${phase}`, [...(results.get(`${side}/${size}/${phase}`) ?? []), usage]);
+  console.log(
+    `  ${side} ${phase}: ${(usage.ms / 1000).toFixed(1)} s, controller ${usage.cpuSeconds.toFixed(1)} CPU-s${parts(usage)}, ` +
+      `hosts ${usage.hostCpuSeconds.toFixed(1)} CPU-s, ${usage.sshSessions} SSH sessions`,
+  );
 };
-
-/** Runs one operation and measures its wall time and the controller's and hosts' CPU over it. */
-async function measured(stack: BenchStack, method: string, route: string, body?: unknown): Promise<Sample & { operation: Operation }> {
-  const [cpu, hostCpu] = [stack.controllerCpuSeconds(), stack.hostCpuSeconds()];
-  const { ms, operation } = await stack.runOperation(method, route, body);
-  return { ms, cpuSeconds: stack.controllerCpuSeconds() - cpu, hostCpuSeconds: stack.hostCpuSeconds() - hostCpu, operation };
-}
 
 console.log(`starting Postgres, Temporal and ${Math.max(...sizes)} sshd hosts...`);
 const stack = await startStack({ hosts: Math.max(...sizes), base: values.base, packageRepo });
 const ansible = createAnsible(stack.fleet);
 console.log(`${ansible.version}; package repository ${packageRepo}`);
 let lastDeploy: Operation | undefined;
+// A failed operation or playbook stops the runs, but the numbers gathered so far are still printed.
+let failure: unknown;
 try {
   for (const [i, size] of sizes.entries()) {
     const batchSize = Math.max(1, Math.round(size / 5));
@@ -78,28 +70,31 @@ try {
     if (sides.has('sophon')) await stack.bootstrap(cluster, size);
     if (sides.has('ansible')) await ansible.run('ansible', ['all', '-i', inventory, '-m', 'ping', '-f', forks]);
     const service = `/api/v1/clusters/${cluster}/services`;
-    const playbook = async (...args: string[]): Promise<Sample> => {
-      const hostCpu = stack.hostCpuSeconds();
+    const operation = async (method: string, route: string, body?: unknown) => {
+      const used = stack.meter();
+      const op = await stack.runOperation(method, route, body);
+      return { op, usage: used() };
+    };
+    const playbook = async (...args: string[]): Promise<Usage> => {
+      const used = stack.meter();
       const run = await ansible.run('ansible-playbook', ['-i', inventory, '-f', forks, '-e', `package_repo=${packageRepo}`, '-e', `exporter_port=${ANSIBLE_PORT}`, ...args, PLAYBOOK]);
-      return { ...run, hostCpuSeconds: stack.hostCpuSeconds() - hostCpu };
+      return { ...used(), ms: run.ms, cpuSeconds: run.cpuSeconds, cpuParts: undefined };
     };
 
     for (let run = 1; run <= runsFor(i); run++) {
       console.log(`${size} host(s), run ${run} of ${runsFor(i)}:`);
       if (sides.has('sophon')) {
-        const deploy = await measured(stack, 'POST', service, {
+        const deploy = await operation('POST', service, {
           service: 'node-exporter',
           version: '1.5.0',
           placement: { exporter: stack.fleet.hosts.slice(0, size).map((h) => h.name) },
           config: { port: SOPHON_PORT },
         });
-        record('sophon', size, 'deploy', deploy);
-        lastDeploy = deploy.operation;
-        record('sophon', size, 'restart', await measured(stack, 'POST', `${service}/node-exporter/actions`, {
-          action: 'restart',
-          rolling: { batchSize, maxFailures: 0, pauseSeconds: 0 },
-        }));
-        record('sophon', size, 'remove', await measured(stack, 'DELETE', `${service}/node-exporter`));
+        record('sophon', size, 'deploy', deploy.usage);
+        lastDeploy = deploy.op;
+        const rolling = { batchSize, maxFailures: 0, pauseSeconds: 0 };
+        record('sophon', size, 'restart', (await operation('POST', `${service}/node-exporter/actions`, { action: 'restart', rolling })).usage);
+        record('sophon', size, 'remove', (await operation('DELETE', `${service}/node-exporter`)).usage);
       }
       if (sides.has('ansible')) {
         record('ansible', size, 'deploy', await playbook());
@@ -108,50 +103,56 @@ try {
       }
     }
   }
+} catch (err) {
+  failure = err;
 } finally {
   await ansible.stop();
   await stack.stop();
 }
 
-const med = (side: keyof typeof results, size: number, phase: Phase, key: keyof Sample) => {
-  const samples = results[side].get(`${size}/${phase}`);
-  return samples ? median(samples.map((s) => s[key])) : NaN;
+const med = (side: Side, size: number, phase: Phase, key: Exclude<keyof Usage, 'cpuParts'>) => {
+  const samples = results.get(`${side}/${size}/${phase}`);
+  return samples ? median(samples.map((u) => u[key])) : NaN;
 };
 const fmt = (n: number, digits = 1) => (Number.isNaN(n) ? '-' : n.toFixed(digits));
+const perHost = (side: Side, size: number, phase: Phase, key: Exclude<keyof Usage, 'cpuParts'>) => fmt(med(side, size, phase, key) / size, 2);
 const first = sizes[0]!;
 printTable(
-  `node-exporter deploy and rolling restart (batch N/5), Sophon vs Ansible; medians; x = time(N)/time(${first}); CPU = controller CPU of the deploy`,
-  ['N', 'runs', 'Sophon deploy s', 'x', 'Ansible deploy s', 'x', 'Sophon/Ansible', 'Sophon restart s', 'Ansible restart s', 'CPU-s/host Sophon', 'CPU-s/host Ansible', 'host-side CPU-s/host Sophon', 'Ansible'],
+  `node-exporter deploy and rolling restart (batch N/5), Sophon vs Ansible; medians; x = time(N)/time(${first}); CPU = of the deploy`,
+  ['N', 'runs', 'Sophon deploy s', 'x', 'Ansible deploy s', 'x', 'Sophon/Ansible', 'Sophon restart s', 'Ansible restart s', 'CPU-s/host Sophon', 'Ansible'],
   sizes.map((n, i) => {
-    const [sophon, ans] = [med('sophon', n, 'deploy', 'ms'), med('ansible', n, 'deploy', 'ms')];
+    const [sophon, theirs] = [med('sophon', n, 'deploy', 'ms'), med('ansible', n, 'deploy', 'ms')];
     return [
       String(n),
       String(runsFor(i)),
       fmt(sophon / 1000),
       fmt(sophon / med('sophon', first, 'deploy', 'ms')),
-      fmt(ans / 1000),
-      fmt(ans / med('ansible', first, 'deploy', 'ms')),
-      fmt(sophon / ans, 2),
+      fmt(theirs / 1000),
+      fmt(theirs / med('ansible', first, 'deploy', 'ms')),
+      fmt(sophon / theirs, 2),
       fmt(med('sophon', n, 'restart', 'ms') / 1000),
       fmt(med('ansible', n, 'restart', 'ms') / 1000),
-      fmt(med('sophon', n, 'deploy', 'cpuSeconds') / n, 2),
-      fmt(med('ansible', n, 'deploy', 'cpuSeconds') / n, 2),
-      fmt(med('sophon', n, 'deploy', 'hostCpuSeconds') / n, 2),
-      fmt(med('ansible', n, 'deploy', 'hostCpuSeconds') / n, 2),
+      perHost('sophon', n, 'deploy', 'cpuSeconds'),
+      perHost('ansible', n, 'deploy', 'cpuSeconds'),
     ];
   }),
 );
+const phases: Phase[] = ['deploy', 'restart', 'remove'];
 printTable(
-  'Restart and removal: controller CPU per host, and removal wall time',
-  ['N', 'restart CPU-s/host Sophon', 'Ansible', 'Sophon remove s', 'Ansible cleanup s', 'remove CPU-s/host Sophon', 'Ansible'],
+  'Per host and phase, Sophon / Ansible: controller CPU-s, host-side CPU-s, SSH sessions; and removal wall time',
+  ['N', ...phases.flatMap((p) => [`${p} CPU-s`, 'host CPU-s', 'sessions']), 'remove s'],
   sizes.map((n) => [
     String(n),
-    fmt(med('sophon', n, 'restart', 'cpuSeconds') / n, 2),
-    fmt(med('ansible', n, 'restart', 'cpuSeconds') / n, 2),
-    fmt(med('sophon', n, 'remove', 'ms') / 1000),
-    fmt(med('ansible', n, 'remove', 'ms') / 1000),
-    fmt(med('sophon', n, 'remove', 'cpuSeconds') / n, 2),
-    fmt(med('ansible', n, 'remove', 'cpuSeconds') / n, 2),
+    ...phases.flatMap((p) => [
+      `${perHost('sophon', n, p, 'cpuSeconds')} / ${perHost('ansible', n, p, 'cpuSeconds')}`,
+      `${perHost('sophon', n, p, 'hostCpuSeconds')} / ${perHost('ansible', n, p, 'hostCpuSeconds')}`,
+      `${fmt(med('sophon', n, p, 'sshSessions') / n)} / ${fmt(med('ansible', n, p, 'sshSessions') / n)}`,
+    ]),
+    `${fmt(med('sophon', n, 'remove', 'ms') / 1000)} / ${fmt(med('ansible', n, 'remove', 'ms') / 1000)}`,
   ]),
 );
 if (values.profile && lastDeploy) printStepProfile(`Where the time went: the last Sophon deploy (${sizes.at(-1)} hosts)`, lastDeploy);
+if (failure !== undefined) {
+  console.error('\nstopped early:', failure);
+  process.exitCode = 1;
+}

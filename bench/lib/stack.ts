@@ -44,19 +44,30 @@ export interface Operation {
   steps?: OperationStep[];
 }
 
+/** What some work cost: wall time, the controller's CPU, the hosts' CPU and SSH sessions. */
+export interface Usage {
+  ms: number;
+  /** Worker + API (this process), Temporal and Postgres. */
+  cpuSeconds: number;
+  /** The same, part by part (Sophon only). */
+  cpuParts?: { worker: number; temporal: number; postgres: number };
+  /** The fleet's sshd processes and what they ran. */
+  hostCpuSeconds: number;
+  /** Commands and SFTP sessions started on the hosts, from their sshd logs. */
+  sshSessions: number;
+}
+
 export interface BenchStack {
   fleet: Fleet;
   /** Name of the credential that holds the fleet's client key. */
   credential: string;
   call<T>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }>;
   /** Starts an operation (expects 202) and polls it until it SUCCEEDED; throws, printing it, otherwise. */
-  runOperation(method: string, route: string, body?: unknown): Promise<{ ms: number; operation: Operation }>;
+  runOperation(method: string, route: string, body?: unknown): Promise<Operation>;
   /** Creates a cluster and bootstraps the first `size` fleet hosts into it. */
-  bootstrap(cluster: string, size: number): Promise<{ ms: number; operation: Operation }>;
-  /** CPU seconds used so far by the worker + API (this process), Temporal and Postgres. */
-  controllerCpuSeconds(): number;
-  /** CPU seconds used so far on the hosts' side: the fleet's sshd processes and what they ran. */
-  hostCpuSeconds(): number;
+  bootstrap(cluster: string, size: number): Promise<Operation>;
+  /** Starts measuring; the function it returns tells what was used since. */
+  meter(): () => Usage;
   /** Closes the worker's pooled SSH connections, so the next operation connects afresh. */
   closeSshConnections(): void;
   stop(): Promise<void>;
@@ -140,7 +151,6 @@ async function connect(
   };
 
   const runOperation = async (method: string, route: string, body?: unknown) => {
-    const started = performance.now();
     const answer = await call<{ operation?: Operation }>(method, route, body);
     if (answer.status !== 202 || !answer.body.operation) {
       throw new Error(`${method} ${route} answered ${answer.status}: ${JSON.stringify(answer.body, null, 2)}`);
@@ -149,11 +159,10 @@ async function connect(
       const { body: polled } = await call<{ operation: Operation }>('GET', `/api/v1/operations/${answer.body.operation.id}`);
       const { operation } = polled;
       if (STOPPED.has(operation.status)) {
-        const ms = performance.now() - started;
         if (operation.status !== 'SUCCEEDED') {
           throw new Error(`${method} ${route} ended ${operation.status}:\n${JSON.stringify(operation, null, 2)}`);
         }
-        return { ms, operation };
+        return operation;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -175,11 +184,26 @@ async function connect(
         .map((h) => ({ hostname: h.name, address: h.address, port: h.port, credential, installRoot: h.installRoot }));
       return runOperation('POST', `/api/v1/clusters/${cluster}/hosts`, { hosts });
     },
-    controllerCpuSeconds() {
-      const self = process.cpuUsage();
-      return (self.user + self.system) / 1e6 + treeCpuSeconds(pids.temporal) + treeCpuSeconds(pids.postgres);
+    meter() {
+      const parts = () => {
+        const self = process.cpuUsage();
+        return { worker: (self.user + self.system) / 1e6, temporal: treeCpuSeconds(pids.temporal), postgres: treeCpuSeconds(pids.postgres) };
+      };
+      const hostCpu = () => pids.sshd.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
+      const sessions = () => fleet.hosts.reduce((sum, h) => sum + (readFileSync(h.logPath, 'utf8').match(/^Starting session: /gm)?.length ?? 0), 0);
+      const start = { at: performance.now(), cpu: parts(), host: hostCpu(), sessions: sessions() };
+      return () => {
+        const now = parts();
+        const cpuParts = { worker: now.worker - start.cpu.worker, temporal: now.temporal - start.cpu.temporal, postgres: now.postgres - start.cpu.postgres };
+        return {
+          ms: performance.now() - start.at,
+          cpuSeconds: cpuParts.worker + cpuParts.temporal + cpuParts.postgres,
+          cpuParts,
+          hostCpuSeconds: hostCpu() - start.host,
+          sshSessions: sessions() - start.sessions,
+        };
+      };
     },
-    hostCpuSeconds: () => pids.sshd.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0),
     closeSshConnections: () => ssh.closeAll(),
     stop,
   };
