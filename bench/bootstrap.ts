@@ -35,7 +35,7 @@ const results = new Map<string, Usage[]>();
 const parts = ({ cpuParts: p }: Usage) => (p ? ` (worker ${p.worker.toFixed(1)}, Temporal ${p.temporal.toFixed(1)}, Postgres ${p.postgres.toFixed(1)})` : '');
 const record = (side: Side, size: number, usage: Usage) => {
   results.set(`${side}/${size}`, [...(results.get(`${side}/${size}`) ?? []), usage]);
-  return `${side} ${(usage.ms / 1000).toFixed(1)} s, controller ${usage.cpuSeconds.toFixed(1)} CPU-s${parts(usage)}, hosts ${usage.hostCpuSeconds.toFixed(1)} CPU-s, ${usage.sshSessions} SSH sessions`;
+  return `${side} ${(usage.ms / 1000).toFixed(1)} s, controller ${usage.cpuSeconds.toFixed(1)} CPU-s${parts(usage)}, hosts ${usage.hostCpuSeconds.toFixed(1)} CPU-s, ${usage.sshSessions} SSH sessions, ${usage.sshLogins} logins`;
 };
 let largest: Operation | undefined;
 try {

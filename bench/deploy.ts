@@ -50,7 +50,7 @@ const record = (side: Side, size: number, phase: Phase, usage: Usage) => {
   results.set(`${side}/${size}/${phase}`, [...(results.get(`${side}/${size}/${phase}`) ?? []), usage]);
   console.log(
     `  ${side} ${phase}: ${(usage.ms / 1000).toFixed(1)} s, controller ${usage.cpuSeconds.toFixed(1)} CPU-s${parts(usage)}, ` +
-      `hosts ${usage.hostCpuSeconds.toFixed(1)} CPU-s, ${usage.sshSessions} SSH sessions`,
+      `hosts ${usage.hostCpuSeconds.toFixed(1)} CPU-s, ${usage.sshSessions} SSH sessions, ${usage.sshLogins} logins`,
   );
 };
 

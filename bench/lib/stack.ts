@@ -55,6 +55,8 @@ export interface Usage {
   hostCpuSeconds: number;
   /** Commands and SFTP sessions started on the hosts, from their sshd logs. */
   sshSessions: number;
+  /** SSH logins (connections) the hosts accepted. */
+  sshLogins: number;
 }
 
 export interface BenchStack {
@@ -190,8 +192,10 @@ async function connect(
         return { worker: (self.user + self.system) / 1e6, temporal: treeCpuSeconds(pids.temporal), postgres: treeCpuSeconds(pids.postgres) };
       };
       const hostCpu = () => pids.sshd.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
-      const sessions = () => fleet.hosts.reduce((sum, h) => sum + (readFileSync(h.logPath, 'utf8').match(/^Starting session: /gm)?.length ?? 0), 0);
-      const start = { at: performance.now(), cpu: parts(), host: hostCpu(), sessions: sessions() };
+      const logged = (line: RegExp) => fleet.hosts.reduce((sum, h) => sum + (readFileSync(h.logPath, 'utf8').match(line)?.length ?? 0), 0);
+      const sessions = () => logged(/^Starting session: /gm);
+      const logins = () => logged(/^Accepted publickey /gm);
+      const start = { at: performance.now(), cpu: parts(), host: hostCpu(), sessions: sessions(), logins: logins() };
       return () => {
         const now = parts();
         const cpuParts = { worker: now.worker - start.cpu.worker, temporal: now.temporal - start.cpu.temporal, postgres: now.postgres - start.cpu.postgres };
@@ -201,6 +205,7 @@ async function connect(
           cpuParts,
           hostCpuSeconds: hostCpu() - start.host,
           sshSessions: sessions() - start.sessions,
+          sshLogins: logins() - start.logins,
         };
       };
     },
