@@ -528,9 +528,18 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
     }
     const pending = connections.get(key) ?? open(target);
     connections.set(key, pending);
-    pending.catch(() => {
-      if (connections.get(key) === pending) connections.delete(key);
-    });
+    pending.then(
+      (connection) => {
+        // A first-use connection also serves the key it presented: once that key is pinned,
+        // the next step reuses it instead of opening a second connection to the same host.
+        if (target.hostKeyFingerprint !== undefined) return;
+        const pinnedKey = keyOf({ ...target, hostKeyFingerprint: connection.hostKeyFingerprint });
+        if (!connections.has(pinnedKey)) connections.set(pinnedKey, pending);
+      },
+      () => {
+        if (connections.get(key) === pending) connections.delete(key);
+      },
+    );
     return pending;
   }
 

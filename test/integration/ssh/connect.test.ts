@@ -50,6 +50,21 @@ test('one pooled connection serves many commands, parallel ones beyond OpenSSH M
   }
 });
 
+test('a first-use connection serves the host once its key is pinned: one login, not two', async () => {
+  const local = poolFor(fleet);
+  const loginsBefore = fleet.loginCount(2);
+  try {
+    const first = await local.connect(targetFor(fleet, 2));
+    const pinned = await local.connect(targetFor(fleet, 2, { hostKeyFingerprint: first.hostKeyFingerprint }));
+    assert.equal(pinned, first);
+    assert.equal((await pinned.run(sh`echo pinned`)).stdout, 'pinned\n');
+    assert.equal(local.stats().connectionsOpened, 1);
+    assert.equal(fleet.loginCount(2) - loginsBefore, 1);
+  } finally {
+    local.closeAll();
+  }
+});
+
 test('a wrong private key is refused, not retryable, naming user and host', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sophon-wrongkey-'));
   try {
