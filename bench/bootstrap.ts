@@ -6,7 +6,8 @@
  * Both start from cold SSH connections in every run. Controller CPU: Sophon's worker + API
  * (this process), Temporal and Postgres; Ansible's process tree and its ControlMaster
  * processes. Host-side CPU: the fleet's sshd processes and the commands they ran (all on this
- * machine, so it competes with the controller). `--profile` prints where the time of the largest bootstrap went, step by step.
+ * machine, so it competes with the controller). Sophon's wall time is the operation's own
+ * (created → finished). `--profile` prints where the last bootstrap's time went, step by step.
  */
 import { parseArgs } from 'node:util';
 import { createAnsible } from './lib/ansible.js';
@@ -43,12 +44,14 @@ try {
     const inventory = ansible.inventory(size);
     for (let run = 1; run <= runs; run++) {
       stack.closeSshConnections();
-      let used = stack.meter();
-      largest = await stack.bootstrap(`bench-${size}-${run}`, size);
-      const sophon = record('sophon', size, used());
+      const cluster = `bench-${size}-${run}`;
+      await stack.runOperation('POST', '/api/v1/clusters', { name: cluster });
+      const bootstrap = await stack.measureOperation('POST', `/api/v1/clusters/${cluster}/hosts`, stack.hostsBody(size));
+      largest = bootstrap.operation;
+      const sophon = record('sophon', size, bootstrap.usage);
 
       await ansible.closeConnections();
-      used = stack.meter();
+      const used = stack.meter();
       const setup = await ansible.run('ansible', ['all', '-i', inventory, '-m', 'setup', '-f', String(Math.min(size, 50))]);
       const theirs = record('ansible', size, { ...used(), ms: setup.ms, cpuSeconds: setup.cpuSeconds, cpuParts: undefined });
       console.log(`${size} host(s), run ${run}: ${sophon}; ${theirs}`);

@@ -11,6 +11,7 @@
  * Controller CPU: Sophon's worker + API (this process), Temporal and Postgres; Ansible's
  * process tree and its ControlMaster processes. Host-side CPU: the fleet's sshd processes and
  * the commands they ran (all on this machine, so it competes with the controller).
+ * Sophon's wall time is the operation's own (created → finished); Ansible's is the playbook run.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -70,11 +71,6 @@ try {
     if (sides.has('sophon')) await stack.bootstrap(cluster, size);
     if (sides.has('ansible')) await ansible.run('ansible', ['all', '-i', inventory, '-m', 'ping', '-f', forks]);
     const service = `/api/v1/clusters/${cluster}/services`;
-    const operation = async (method: string, route: string, body?: unknown) => {
-      const used = stack.meter();
-      const op = await stack.runOperation(method, route, body);
-      return { op, usage: used() };
-    };
     const playbook = async (...args: string[]): Promise<Usage> => {
       const used = stack.meter();
       const run = await ansible.run('ansible-playbook', ['-i', inventory, '-f', forks, '-e', `package_repo=${packageRepo}`, '-e', `exporter_port=${ANSIBLE_PORT}`, ...args, PLAYBOOK]);
@@ -84,17 +80,17 @@ try {
     for (let run = 1; run <= runsFor(i); run++) {
       console.log(`${size} host(s), run ${run} of ${runsFor(i)}:`);
       if (sides.has('sophon')) {
-        const deploy = await operation('POST', service, {
+        const deploy = await stack.measureOperation('POST', service, {
           service: 'node-exporter',
           version: '1.5.0',
           placement: { exporter: stack.fleet.hosts.slice(0, size).map((h) => h.name) },
           config: { port: SOPHON_PORT },
         });
         record('sophon', size, 'deploy', deploy.usage);
-        lastDeploy = deploy.op;
+        lastDeploy = deploy.operation;
         const rolling = { batchSize, maxFailures: 0, pauseSeconds: 0 };
-        record('sophon', size, 'restart', (await operation('POST', `${service}/node-exporter/actions`, { action: 'restart', rolling })).usage);
-        record('sophon', size, 'remove', (await operation('DELETE', `${service}/node-exporter`)).usage);
+        record('sophon', size, 'restart', (await stack.measureOperation('POST', `${service}/node-exporter/actions`, { action: 'restart', rolling })).usage);
+        record('sophon', size, 'remove', (await stack.measureOperation('DELETE', `${service}/node-exporter`)).usage);
       }
       if (sides.has('ansible')) {
         record('ansible', size, 'deploy', await playbook());

@@ -66,6 +66,13 @@ export interface BenchStack {
   call<T>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }>;
   /** Starts an operation (expects 202) and polls it until it SUCCEEDED; throws, printing it, otherwise. */
   runOperation(method: string, route: string, body?: unknown): Promise<Operation>;
+  /**
+   * Runs an operation and tells what it cost. Its wall time is the operation's own (row
+   * created → finished), so polling can be slow and cost the controller next to nothing.
+   */
+  measureOperation(method: string, route: string, body?: unknown): Promise<{ operation: Operation; usage: Usage }>;
+  /** The body of POST /api/v1/clusters/:cluster/hosts for the fleet's first `size` hosts. */
+  hostsBody(size: number): unknown;
   /** Creates a cluster and bootstraps the first `size` fleet hosts into it. */
   bootstrap(cluster: string, size: number): Promise<Operation>;
   /** Starts measuring; the function it returns tells what was used since. */
@@ -166,7 +173,7 @@ async function connect(
         }
         return operation;
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 250));
     }
   };
 
@@ -174,41 +181,50 @@ async function connect(
   const created = await call('POST', '/api/v1/credentials', { name: credential, username: fleet.username, privateKey: fleet.clientKey });
   if (created.status !== 201) throw new Error(`creating the fleet credential answered ${created.status}: ${JSON.stringify(created.body)}`);
 
+  const hostsBody = (size: number) => ({
+    hosts: fleet.hosts.slice(0, size).map((h) => ({ hostname: h.name, address: h.address, port: h.port, credential, installRoot: h.installRoot })),
+  });
+
+  const meter = () => {
+    const parts = () => {
+      const self = process.cpuUsage();
+      return { worker: (self.user + self.system) / 1e6, temporal: treeCpuSeconds(pids.temporal), postgres: treeCpuSeconds(pids.postgres) };
+    };
+    const hostCpu = () => pids.sshd.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
+    const logged = (line: RegExp) => fleet.hosts.reduce((sum, h) => sum + (readFileSync(h.logPath, 'utf8').match(line)?.length ?? 0), 0);
+    const sessions = () => logged(/^Starting session: /gm);
+    const logins = () => logged(/^Accepted publickey /gm);
+    const start = { at: performance.now(), cpu: parts(), host: hostCpu(), sessions: sessions(), logins: logins() };
+    return () => {
+      const now = parts();
+      const cpuParts = { worker: now.worker - start.cpu.worker, temporal: now.temporal - start.cpu.temporal, postgres: now.postgres - start.cpu.postgres };
+      return {
+        ms: performance.now() - start.at,
+        cpuSeconds: cpuParts.worker + cpuParts.temporal + cpuParts.postgres,
+        cpuParts,
+        hostCpuSeconds: hostCpu() - start.host,
+        sshSessions: sessions() - start.sessions,
+        sshLogins: logins() - start.logins,
+      };
+    };
+  };
+
   return {
     fleet,
     credential,
     call,
     runOperation,
+    async measureOperation(method, route, body) {
+      const used = meter();
+      const operation = await runOperation(method, route, body);
+      return { operation, usage: { ...used(), ms: Date.parse(operation.finishedAt!) - Date.parse(operation.createdAt) } };
+    },
+    hostsBody,
     async bootstrap(cluster, size) {
       await runOperation('POST', '/api/v1/clusters', { name: cluster });
-      const hosts = fleet.hosts
-        .slice(0, size)
-        .map((h) => ({ hostname: h.name, address: h.address, port: h.port, credential, installRoot: h.installRoot }));
-      return runOperation('POST', `/api/v1/clusters/${cluster}/hosts`, { hosts });
+      return runOperation('POST', `/api/v1/clusters/${cluster}/hosts`, hostsBody(size));
     },
-    meter() {
-      const parts = () => {
-        const self = process.cpuUsage();
-        return { worker: (self.user + self.system) / 1e6, temporal: treeCpuSeconds(pids.temporal), postgres: treeCpuSeconds(pids.postgres) };
-      };
-      const hostCpu = () => pids.sshd.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
-      const logged = (line: RegExp) => fleet.hosts.reduce((sum, h) => sum + (readFileSync(h.logPath, 'utf8').match(line)?.length ?? 0), 0);
-      const sessions = () => logged(/^Starting session: /gm);
-      const logins = () => logged(/^Accepted publickey /gm);
-      const start = { at: performance.now(), cpu: parts(), host: hostCpu(), sessions: sessions(), logins: logins() };
-      return () => {
-        const now = parts();
-        const cpuParts = { worker: now.worker - start.cpu.worker, temporal: now.temporal - start.cpu.temporal, postgres: now.postgres - start.cpu.postgres };
-        return {
-          ms: performance.now() - start.at,
-          cpuSeconds: cpuParts.worker + cpuParts.temporal + cpuParts.postgres,
-          cpuParts,
-          hostCpuSeconds: hostCpu() - start.host,
-          sshSessions: sessions() - start.sessions,
-          sshLogins: logins() - start.logins,
-        };
-      };
-    },
+    meter,
     closeSshConnections: () => ssh.closeAll(),
     stop,
   };
