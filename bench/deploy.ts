@@ -59,7 +59,7 @@ console.log(`starting Postgres, Temporal and ${Math.max(...sizes)} sshd hosts...
 const stack = await startStack({ hosts: Math.max(...sizes), base: values.base, packageRepo });
 const ansible = createAnsible(stack.fleet);
 console.log(`${ansible.version}; package repository ${packageRepo}`);
-let lastDeploy: Operation | undefined;
+const last: { size?: number; deploy?: Operation; restart?: Operation } = {};
 // A failed operation or playbook stops the runs, but the numbers gathered so far are still printed.
 let failure: unknown;
 try {
@@ -87,9 +87,11 @@ try {
           config: { port: SOPHON_PORT },
         });
         record('sophon', size, 'deploy', deploy.usage);
-        lastDeploy = deploy.operation;
+        Object.assign(last, { size, deploy: deploy.operation, restart: undefined });
         const rolling = { batchSize, maxFailures: 0, pauseSeconds: 0 };
-        record('sophon', size, 'restart', (await stack.measureOperation('POST', `${service}/node-exporter/actions`, { action: 'restart', rolling })).usage);
+        const restart = await stack.measureOperation('POST', `${service}/node-exporter/actions`, { action: 'restart', rolling });
+        record('sophon', size, 'restart', restart.usage);
+        last.restart = restart.operation;
         record('sophon', size, 'remove', (await stack.measureOperation('DELETE', `${service}/node-exporter`)).usage);
       }
       if (sides.has('ansible')) {
@@ -147,7 +149,8 @@ printTable(
     `${fmt(med('sophon', n, 'remove', 'ms') / 1000)} / ${fmt(med('ansible', n, 'remove', 'ms') / 1000)}`,
   ]),
 );
-if (values.profile && lastDeploy) printStepProfile(`Where the time went: the last Sophon deploy (${sizes.at(-1)} hosts)`, lastDeploy);
+if (values.profile && last.deploy) printStepProfile(`Where the time went: the last Sophon deploy (${last.size} hosts)`, last.deploy);
+if (values.profile && last.restart) printStepProfile(`Where the time went: the last Sophon rolling restart (${last.size} hosts)`, last.restart);
 if (failure !== undefined) {
   console.error('\nstopped early:', failure);
   process.exitCode = 1;

@@ -18,7 +18,8 @@ export function printStepProfile(title: string, operation: Operation): void {
     return;
   }
   const opStart = at(operation.startedAt ?? operation.createdAt);
-  const names = [...new Set(steps.map((s) => s.step))];
+  const nameOf = (s: OperationStep) => (s.phase ? `${s.phase}: ${s.step}` : s.step);
+  const names = [...new Set(steps.map(nameOf))];
   const byHost = new Map<string, typeof steps>();
   for (const s of steps) byHost.set(s.host, [...(byHost.get(s.host) ?? []), s]);
   for (const list of byHost.values()) list.sort((a, b) => at(a.startedAt) - at(b.startedAt));
@@ -28,11 +29,11 @@ export function printStepProfile(title: string, operation: Operation): void {
   for (const list of byHost.values()) {
     list.forEach((s, i) => {
       const previousEnd = i === 0 ? opStart : at(list[i - 1]!.finishedAt);
-      gaps.set(s.step, [...(gaps.get(s.step) ?? []), at(s.startedAt) - previousEnd]);
+      gaps.set(nameOf(s), [...(gaps.get(nameOf(s)) ?? []), at(s.startedAt) - previousEnd]);
     });
   }
   const rows = names.map((name) => {
-    const durations = steps.filter((s) => s.step === name).map((s) => s.durationMs ?? at(s.finishedAt) - at(s.startedAt));
+    const durations = steps.filter((s) => nameOf(s) === name).map((s) => s.durationMs ?? at(s.finishedAt) - at(s.startedAt));
     const waits = gaps.get(name) ?? [];
     return [name, String(durations.length), ms(median(durations)), ms(percentile(durations, 0.9)), ms(Math.max(...durations)), ms(median(waits)), ms(percentile(waits, 0.9)), ms(Math.max(...waits))];
   });

@@ -25,6 +25,8 @@ import { treeCpuSeconds } from './cpu.js';
 
 export interface OperationStep {
   host: string;
+  /** Service steps only: e.g. `deploy`, `restart batch 2`. */
+  phase?: string;
   step: string;
   status: string;
   attempt: number;
