@@ -52,6 +52,7 @@ const EnvSchema = z.object({
     .default(20),
   SOPHON_PACKAGE_REPO: optionalString,
   SOPHON_SERVICE_DEFS: optionalString,
+  SOPHON_PACKAGE_CACHE: optionalString,
   SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: z.coerce
     .number({ error: 'expected a number of seconds' })
     .min(1, 'expected at least 1 second')
@@ -89,6 +90,8 @@ export interface Config {
   logLevel: string;
   shutdownGraceMs: number;
   packageRepo: string;
+  /** The worker's copy of verified packages, uploaded from here to hosts. */
+  packageCache: string;
   serviceDefsDir: string;
   ssh: { connectTimeoutMs: number; maxChannelsPerHost: number };
   hostCheckIntervalSeconds: number;
@@ -137,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.SOPHON_LOG_LEVEL,
     shutdownGraceMs: e.SOPHON_SHUTDOWN_GRACE_SECONDS * 1000,
     packageRepo: e.SOPHON_PACKAGE_REPO ?? path.join(home, 'packages'),
+    packageCache: path.resolve(e.SOPHON_PACKAGE_CACHE ?? path.join(home, 'cache', 'packages')),
     serviceDefsDir: path.resolve(e.SOPHON_SERVICE_DEFS ?? BUNDLED_SERVICE_DEFS),
     ssh: { connectTimeoutMs: e.SOPHON_SSH_CONNECT_TIMEOUT_SECONDS * 1000, maxChannelsPerHost: e.SOPHON_SSH_MAX_CHANNELS },
     hostCheckIntervalSeconds: e.SOPHON_HOST_CHECK_INTERVAL_SECONDS,

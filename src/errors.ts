@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'PLACEMENT_INVALID'
   | 'PACKAGE_INVALID'
   | 'ARCHIVE_UNSAFE'
+  | 'HEALTH_CHECK_FAILED'
   | 'INTERNAL';
 
 export interface FieldError {
@@ -58,6 +59,7 @@ const STATUS: Record<ErrorCode, number> = {
   PLACEMENT_INVALID: 422,
   PACKAGE_INVALID: 502,
   ARCHIVE_UNSAFE: 502,
+  HEALTH_CHECK_FAILED: 502,
   INTERNAL: 500,
 };
 

@@ -4,6 +4,8 @@ import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Config } from './config.js';
 import { createCredentialStore } from './credentials/store.js';
 import type { Pool } from './db/pool.js';
+import { loadCatalog } from './defs/index.js';
+import { createPackageRepository } from './packages/index.js';
 import type { Logger } from './log.js';
 import { createSecretBox } from './secrets/secret-box.js';
 import { createSshPool } from './ssh/index.js';
@@ -31,8 +33,8 @@ export function installRuntimeLogger(logger: Logger): void {
   });
 }
 
-/** The real dependencies of activities: Postgres, sealed credentials and the SSH pool. */
-export function createActivityDeps(config: Config, pool: Pool, logger: Logger, masterKey: Buffer): ActivityDeps {
+/** The real dependencies of activities: Postgres, sealed credentials, the SSH pool, the catalog and the package repository. */
+export async function createActivityDeps(config: Config, pool: Pool, logger: Logger, masterKey: Buffer): Promise<ActivityDeps> {
   const credentials = createCredentialStore(pool, createSecretBox(masterKey));
   const ssh = createSshPool({
     resolveCredential: (id) => credentials.resolve(id),
@@ -40,7 +42,15 @@ export function createActivityDeps(config: Config, pool: Pool, logger: Logger, m
     connectTimeoutMs: config.ssh.connectTimeoutMs,
     maxChannelsPerHost: config.ssh.maxChannelsPerHost,
   });
-  return { pool, logger, credentials, ssh };
+  return {
+    pool,
+    logger,
+    credentials,
+    ssh,
+    catalog: await loadCatalog(config.serviceDefsDir),
+    packages: createPackageRepository(config.packageRepo),
+    packageCacheDir: config.packageCache,
+  };
 }
 
 export interface SophonWorkerOptions {

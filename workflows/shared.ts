@@ -35,9 +35,55 @@ export interface BootstrapHostInput {
   hostId: string;
 }
 
+/** Input of every service operation: ids only; activities read the rest from Postgres. */
+export interface ServiceOperationInput {
+  operationId: string;
+  serviceId: string;
+}
+
+export const SERVICE_ACTIONS = ['start', 'stop', 'restart'] as const;
+export type ServiceAction = (typeof SERVICE_ACTIONS)[number];
+
+export interface RollingPolicy {
+  batchSize: number;
+  maxFailures: number;
+  pauseSeconds: number;
+}
+
+export interface ServiceActionInput extends ServiceOperationInput {
+  action: ServiceAction;
+  roles?: string[];
+  hosts?: string[];
+  /** Rolling overrides; absent fields come from the definition. Absent: all at once. */
+  rolling?: Partial<RollingPolicy>;
+}
+
+export interface ActionPlanInput {
+  serviceId: string;
+  action: ServiceAction;
+  roles?: string[];
+  hosts?: string[];
+}
+
+export interface InstanceRef {
+  id: string;
+  role: string;
+  host: string;
+  hostId: string;
+  startOrder: number;
+}
+
+export interface ServicePlan {
+  hosts: Array<{ hostId: string; hostname: string }>;
+  instances: InstanceRef[];
+}
+
 export const workflowIds = {
   createCluster: (cluster: string, operationId: string) => `cluster-create/${cluster}/${operationId}`,
   bootstrapHosts: (cluster: string, operationId: string) => `hosts-bootstrap/${cluster}/${operationId}`,
+  deployService: (cluster: string, service: string, operationId: string) => `deploy/${cluster}/${service}/${operationId}`,
+  serviceAction: (cluster: string, service: string, action: string, operationId: string) => `${action}/${cluster}/${service}/${operationId}`,
+  removeService: (cluster: string, service: string, operationId: string) => `remove/${cluster}/${service}/${operationId}`,
   bootstrapHost: (parentWorkflowId: string, hostname: string) => `${parentWorkflowId}/${hostname}`,
   // One per task queue: each Sophon installation sharing a Temporal namespace has its own.
   hostReachabilitySchedule: (taskQueue: string) => `sophon-host-reachability/${taskQueue}`,

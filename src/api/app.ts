@@ -14,6 +14,8 @@ import { serviceDefRoutes } from './routes/service-defs.js';
 import { healthRoutes } from './routes/health.js';
 import { operationRoutes } from './routes/operations.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { discoveryRoutes, serviceRoutes } from '../services/routes.js';
+import { createServicesService } from '../services/service.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -54,6 +56,9 @@ export function createApp(deps: ApiDeps) {
   v1.use('/credentials', credentialRoutes(deps));
   v1.use('/service-defs', serviceDefRoutes(deps));
   v1.use('/clusters/:cluster/hosts', hostRoutes(deps));
+  const services = createServicesService(deps);
+  v1.use('/clusters/:cluster/services', serviceRoutes(services));
+  v1.use('/clusters/:cluster/discovery', discoveryRoutes(services));
   v1.use('/clusters', clusterRoutes(deps));
   v1.use('/operations', operationRoutes(deps));
   v1.use('/audit', auditRoutes(deps));

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Config } from '../config.js';
 import { inTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { auditRepo } from '../db/repos/audit.js';
 import { operationsRepo, type Operation } from '../db/repos/operations.js';
-import { notFound, SophonError } from '../errors.js';
+import { conflict, notFound, SophonError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { temporalUiUrl } from '../temporal/client.js';
+import { decideUpdate, type DecisionAction } from '../../workflows/messages.js';
 import { SA_CLUSTER, SA_OPERATION_TYPE, SA_SERVICE } from '../../workflows/shared.js';
 
 export interface StartOperation {
@@ -19,6 +20,11 @@ export interface StartOperation {
   args: (operationId: string) => Record<string, unknown>;
   cluster?: { id: string | null; name: string };
   service?: string;
+  /**
+   * Takes the one-mutating-operation lock of the cluster's service (`service`), or of the
+   * whole cluster (`''`); a request while another operation holds it is a 409 naming it.
+   */
+  lock?: { service: string };
   requestedBy: string;
   requestId?: string;
   /** Writes the intent in the same transaction as the operation row (may throw CONFLICT). */
@@ -47,6 +53,9 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
       workflowId: op.workflowId,
       runId: op.runId,
       temporalUiUrl: temporalUiUrl(config, op.workflowId, op.runId),
+      phase: op.phase,
+      holding: op.holding,
+      canRollback: op.canRollback,
       requestedBy: op.requestedBy,
       createdAt: op.createdAt,
       startedAt: op.startedAt,
@@ -106,6 +115,14 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
           requestedBy: req.requestedBy,
           input: req.args(id),
         });
+        if (req.lock) {
+          if (!req.cluster?.id) throw new Error(`operation ${req.type} takes a lock but names no cluster`);
+          const holder = await operationsRepo(tx).acquireLock(req.cluster.id, req.lock.service, id);
+          if (holder) {
+            const what = req.lock.service ? `${req.cluster.name}/${req.lock.service}` : `cluster ${req.cluster.name}`;
+            throw conflict(`Operation ${holder.id} (${holder.type}, ${holder.status}) is already changing ${what}; wait for it, or cancel it`);
+          }
+        }
         await auditRepo(tx).record({
           actor: req.requestedBy,
           action: `${req.type}.requested`,
@@ -120,10 +137,31 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
       return view(await startWorkflow(op, req.requestId));
     },
 
-    async get(id: string) {
+    async get(id: string, opts: { attempts?: boolean } = {}) {
       const op = await operations.get(id);
       if (!op) throw notFound('Operation', id);
-      return { ...view(op), steps: await operations.steps(id) };
+      const latest = await operations.steps(id);
+      const finished = latest.filter((s) => s.status === 'SUCCEEDED' || s.status === 'SKIPPED').length;
+      const percent = op.status === 'SUCCEEDED' ? 100 : op.progress?.total ? Math.min(99, Math.floor((100 * finished) / op.progress.total)) : null;
+      return { ...view(op), percent, input: op.input, steps: opts.attempts ? await operations.attempts(id) : latest };
+    },
+
+    /** Delivers an operator decision to a HOLDING operation as a Temporal Update; its validator says no when it does not fit. */
+    async decide(id: string, action: DecisionAction, actor: string) {
+      const op = await operations.get(id);
+      if (!op) throw notFound('Operation', id);
+      if (op.finishedAt) throw conflict(`Operation ${id} already finished with status ${op.status}; there is nothing to decide`);
+      try {
+        await temporal.workflow.getHandle(op.workflowId).executeUpdate(decideUpdate, { args: [{ action }] });
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) {
+          throw conflict(`Operation ${id} refused '${action}': ${(err.cause as Error | undefined)?.message ?? err.message}`);
+        }
+        if (err instanceof WorkflowNotFoundError) throw conflict(`Operation ${id} has no running workflow to take the decision`);
+        throw err;
+      }
+      await auditRepo(pool).record({ actor, action: 'operation.decision', target: op.workflowId, details: { operationId: id, decision: action } });
+      return view((await operations.get(id)) ?? op);
     },
 
     async list(filter: { cluster?: string; service?: string; status?: string; limit: number }) {

@@ -4,6 +4,8 @@
  * from test/run.ts through SOPHON_TEST_DATABASE_URL and SOPHON_TEST_TEMPORAL_ADDRESS.
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -26,6 +28,7 @@ function required(name: string): string {
 
 /** One master key per test process: API and workers of a test share it. */
 const MASTER_KEY = randomBytes(32).toString('hex');
+const PACKAGE_CACHE = path.join(tmpdir(), `sophon-test-package-cache-${process.pid}`);
 
 export const temporalAddress = () => required('SOPHON_TEST_TEMPORAL_ADDRESS');
 
@@ -71,6 +74,8 @@ export function testConfig(db: TestDatabase, env: NodeJS.ProcessEnv = {}): Confi
     SOPHON_SHUTDOWN_GRACE_SECONDS: '2',
     SOPHON_LOG_LEVEL: 'silent',
     SOPHON_MASTER_KEY: MASTER_KEY,
+    SOPHON_PACKAGE_CACHE: PACKAGE_CACHE,
+    ...(process.env.SOPHON_TEST_PACKAGE_REPO ? { SOPHON_PACKAGE_REPO: process.env.SOPHON_TEST_PACKAGE_REPO } : {}),
     ...env,
   });
 }

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { OPERATION_STATUSES } from '../../db/repos/operations.js';
 import { parseInput } from '../../validation.js';
+import { DECISION_ACTIONS } from '../../../workflows/messages.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 
@@ -12,6 +13,12 @@ const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
+const GetQuery = z.object({ attempts: z.enum(['latest', 'all']).default('latest') });
+
+export const DecisionBody = z.strictObject({
+  action: z.enum(DECISION_ACTIONS, { error: `expected one of ${DECISION_ACTIONS.join(', ')}` }),
+});
+
 export function operationRoutes({ operations }: ApiDeps): Router {
   const router = Router();
   router.get('/', async (req, res) => {
@@ -20,7 +27,13 @@ export function operationRoutes({ operations }: ApiDeps): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    res.json({ operation: await operations.get(req.params.id) });
+    const { attempts } = parseInput(GetQuery, req.query, 'query');
+    res.json({ operation: await operations.get(req.params.id, { attempts: attempts === 'all' }) });
+  });
+
+  router.post('/:id/decision', async (req, res) => {
+    const { action } = parseInput(DecisionBody, req.body, 'request body');
+    res.status(202).json({ operation: await operations.decide(req.params.id, action, actorOf(req)) });
   });
 
   router.post('/:id/cancel', async (req, res) => {
