@@ -4,8 +4,8 @@ import { checkPrerequisites, gatherFacts, sh, type HostFacts, type SshTarget } f
 import { mapBounded } from '../workflows/concurrency.js';
 import type { BootstrapStep } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
+import { hostActivity } from './host-activity.js';
 import { trackStep, type StepOutput } from './steps.js';
-
 
 export interface BootstrapStepInput {
   operationId: string;
@@ -37,15 +37,18 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
     return host;
   }
 
-  const steps: Record<BootstrapStep, (host: Host, output: StepOutput) => Promise<{ message: string }>> = {
+  /** What a step hands to its SSH calls: the step's output callbacks and the cancellation signal. */
+  type StepIo = StepOutput & { signal: AbortSignal };
+
+  const steps: Record<BootstrapStep, (host: Host, io: StepIo) => Promise<{ message: string }>> = {
     // Trust on first use: the key seen now is pinned; later connections must present it.
     async connect(host) {
       const conn = await ssh.connect(targetOf(host));
       const pinned = await hosts.pinHostKey(host.id, conn.hostKeyFingerprint);
       return { message: `connected to ${conn.endpoint}; host key ${pinned}` };
     },
-    async facts(host) {
-      const facts = await gatherFacts(await ssh.connect(targetOf(host)), host.installRoot);
+    async facts(host, { signal }) {
+      const facts = await gatherFacts(await ssh.connect(targetOf(host)), host.installRoot, { signal });
       await hosts.setFacts(host.id, facts);
       return { message: `${facts.os.prettyName}, ${facts.arch}, ${facts.cpus} CPUs, clock offset ${facts.clockOffsetMs} ms` };
     },
@@ -57,19 +60,29 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
       }
       return { message: 'all prerequisites met' };
     },
-    async 'install-root'(host, output) {
+    async 'install-root'(host, io) {
       const conn = await ssh.connect(targetOf(host));
-      await conn.run(sh`mkdir -p -- ${host.installRoot} && test -w ${host.installRoot}`, { timeoutMs: 30_000, ...output });
+      await conn.run(sh`mkdir -p -- ${host.installRoot} && test -w ${host.installRoot}`, { timeoutMs: 30_000, ...io });
       return { message: `install root ${host.installRoot} ready` };
     },
   };
 
   return {
     async bootstrapHostStep(input: BootstrapStepInput): Promise<void> {
-      const host = await load(input.hostId);
-      await trackStep(pool, { operationId: input.operationId, host: host.hostname, step: input.step }, async (output) => {
-        const { message } = await steps[input.step](host, output);
-        return { outcome: { message } };
+      await hostActivity(async ({ signal, progress }) => {
+        const host = await load(input.hostId);
+        await trackStep(pool, { operationId: input.operationId, host: host.hostname, step: input.step }, async (output) => {
+          let outputBytes = 0;
+          progress({ step: input.step, outputBytes });
+          const counted = (write: (chunk: Buffer) => void) => (chunk: Buffer) => {
+            outputBytes += chunk.length;
+            progress({ step: input.step, outputBytes });
+            write(chunk);
+          };
+          const io = { signal, onStdout: counted(output.onStdout), onStderr: counted(output.onStderr) };
+          const { message } = await steps[input.step](host, io);
+          return { outcome: { message } };
+        });
       });
     },
 

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { HEARTBEAT_EVERY_MS } from '../activities/host-activity.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Config } from './config.js';
 import { createCredentialStore } from './credentials/store.js';
@@ -79,6 +80,9 @@ export async function startSophonWorker(opts: SophonWorkerOptions): Promise<Runn
     workflowsPath: WORKFLOWS_PATH,
     activities: opts.activities ?? createActivities(opts.deps),
     shutdownGraceTime: opts.config.shutdownGraceMs,
+    // A cancellation reaches an activity only in the answer to a heartbeat the worker sends on;
+    // by default it holds them back for 80% of the heartbeat timeout (16 s for host steps).
+    maxHeartbeatThrottleInterval: HEARTBEAT_EVERY_MS,
   });
   const done = worker.run();
   let stopped: Promise<void> | undefined;

@@ -16,8 +16,10 @@ const HOST_CONCURRENCY = 20;
 
 // Each step retries transient trouble (unreachable, timeout, lost connection) with backoff;
 // definitive failures (key refused, host key changed) are non-retryable and stop at once.
+// Steps heartbeat every few seconds (hostActivity), which is also how a cancellation reaches them.
 const { bootstrapHostStep } = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 4 },
 });
 const { setHostStatus } = proxyActivities<Activities>({
