@@ -4,7 +4,6 @@ import { checkPrerequisites, gatherFacts, sh, type HostFacts, type SshTarget } f
 import { mapBounded } from '../workflows/concurrency.js';
 import type { BootstrapStep } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
-import { hostActivity } from './host-activity.js';
 import { trackStep, type StepOutput } from './steps.js';
 
 export interface BootstrapStepInput {
@@ -37,10 +36,7 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
     return host;
   }
 
-  /** What a step hands to its SSH calls: the step's output callbacks and the cancellation signal. */
-  type StepIo = StepOutput & { signal: AbortSignal };
-
-  const steps: Record<BootstrapStep, (host: Host, io: StepIo) => Promise<{ message: string }>> = {
+  const steps: Record<BootstrapStep, (host: Host, output: StepOutput) => Promise<{ message: string }>> = {
     // Trust on first use: the key seen now is pinned; later connections must present it.
     async connect(host) {
       const conn = await ssh.connect(targetOf(host));
@@ -69,20 +65,10 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
 
   return {
     async bootstrapHostStep(input: BootstrapStepInput): Promise<void> {
-      await hostActivity(async ({ signal, progress }) => {
-        const host = await load(input.hostId);
-        await trackStep(pool, { operationId: input.operationId, host: host.hostname, step: input.step }, async (output) => {
-          let outputBytes = 0;
-          progress({ step: input.step, outputBytes });
-          const counted = (write: (chunk: Buffer) => void) => (chunk: Buffer) => {
-            outputBytes += chunk.length;
-            progress({ step: input.step, outputBytes });
-            write(chunk);
-          };
-          const io = { signal, onStdout: counted(output.onStdout), onStderr: counted(output.onStderr) };
-          const { message } = await steps[input.step](host, io);
-          return { outcome: { message } };
-        });
+      const host = await load(input.hostId);
+      await trackStep(pool, { operationId: input.operationId, host: host.hostname, step: input.step }, async (output) => {
+        const { message } = await steps[input.step](host, output);
+        return { outcome: { message } };
       });
     },
 

@@ -3,7 +3,7 @@
  * Every host touch is a step of the engine, so each can be retried, skipped, aborted or
  * rolled back by the operator, and every step is idempotent on the host.
  */
-import { proxyActivities, sleep } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { createEngine, type Engine } from './engine.js';
 import { runOperation } from './operation.js';
@@ -12,11 +12,13 @@ import type { InstanceRef, ServiceActionInput, ServiceOperationInput, ServicePla
 /** Hosts worked on at once by one operation. */
 const HOST_CONCURRENCY = 50;
 
-// Host steps heartbeat every 2 s: a dead worker or a hung host is noticed within 20 s.
+// Host steps heartbeat every few seconds: a dead worker or a hung host is noticed within 20 s.
 // Transient failures retry here; once retries are spent the engine holds for a decision.
+// A cancel waits for the step to confirm that its remote process is gone.
 const host = proxyActivities<Activities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '20 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3 },
 });
 const db = proxyActivities<Activities>({

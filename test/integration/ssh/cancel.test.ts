@@ -201,7 +201,7 @@ test('cancelling a bootstrap operation kills the remote command of its running s
     // The cancellation reached the activity through its heartbeats, and the activity the host.
     const step = await eventually(async () => {
       const { rows } = await db.pool.query(`SELECT status, message FROM operation_steps WHERE operation_id = $1 AND step = 'install-root'`, [op.id]);
-      return rows[0]?.status === 'FAILED' ? (rows[0] as { message: string }) : undefined;
+      return rows[0]?.status === 'CANCELLED' ? (rows[0] as { message: string }) : undefined;
     }, 'the install-root step to record its cancellation');
     assert.match(step.message, /was cancelled and killed/);
     assert.deepEqual(pgrep(sleep), []);
