@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { CredentialStore } from '../src/credentials/store.js';
 import type { Pool } from '../src/db/pool.js';
 import type { Logger } from '../src/log.js';
@@ -9,4 +10,6 @@ export interface ActivityDeps {
   logger: Logger;
   credentials: CredentialStore;
   ssh: SshPool;
+  /** For activities that look at workflows themselves (the reconciler). */
+  temporal: Client;
 }

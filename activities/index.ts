@@ -3,6 +3,7 @@ import type { ActivityDeps } from './deps.js';
 import { withFailureMapping } from './failures.js';
 import { createHostActivities } from './hosts.js';
 import { createOperationActivities } from './operations.js';
+import { createReconcileActivities } from './reconcile.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOperationActivities(deps),
     ...createClusterActivities(deps),
     ...createHostActivities(deps),
+    ...createReconcileActivities(deps),
   });
 }
 

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Config } from './config.js';
@@ -31,8 +32,8 @@ export function installRuntimeLogger(logger: Logger): void {
   });
 }
 
-/** The real dependencies of activities: Postgres, sealed credentials and the SSH pool. */
-export function createActivityDeps(config: Config, pool: Pool, logger: Logger, masterKey: Buffer): ActivityDeps {
+/** The real dependencies of activities: Postgres, sealed credentials, the SSH pool and a Temporal client. */
+export function createActivityDeps(config: Config, pool: Pool, logger: Logger, masterKey: Buffer, temporalAddress: string): ActivityDeps {
   const credentials = createCredentialStore(pool, createSecretBox(masterKey));
   const ssh = createSshPool({
     resolveCredential: (id) => credentials.resolve(id),
@@ -40,7 +41,9 @@ export function createActivityDeps(config: Config, pool: Pool, logger: Logger, m
     connectTimeoutMs: config.ssh.connectTimeoutMs,
     maxChannelsPerHost: config.ssh.maxChannelsPerHost,
   });
-  return { pool, logger, credentials, ssh };
+  // Connects on first use (the reconciler's), so building deps stays synchronous.
+  const temporal = new Client({ connection: Connection.lazy({ address: temporalAddress }), namespace: config.temporal.namespace });
+  return { pool, logger, credentials, ssh, temporal };
 }
 
 export interface SophonWorkerOptions {
@@ -55,7 +58,7 @@ export interface RunningWorker {
   worker: Worker;
   /** Settles when the worker has stopped; rejects if it failed. */
   done: Promise<void>;
-  /** Lets running activities finish (within the grace time), then releases SSH and Temporal connections; idempotent. */
+  /** Lets running activities finish (within the grace time), then releases the SSH and Temporal connections of the worker and its deps; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -78,6 +81,7 @@ export async function startSophonWorker(opts: SophonWorkerOptions): Promise<Runn
       await done;
     } finally {
       opts.deps.ssh.closeAll();
+      await opts.deps.temporal.connection.close();
       await connection.close();
     }
   };

@@ -2,3 +2,4 @@
 export { bootstrapHostsWorkflow, bootstrapHostWorkflow } from './bootstrap-hosts.js';
 export { createClusterWorkflow } from './create-cluster.js';
 export { hostReachabilityWorkflow } from './host-reachability.js';
+export { reconcileOperationsWorkflow } from './reconcile.js';

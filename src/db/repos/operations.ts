@@ -108,6 +108,18 @@ export function operationsRepo(db: Db) {
       ).rows;
     },
 
+    /** Operations a workflow should be running (oldest first), for the reconciler. */
+    async live(limit: number): Promise<Operation[]> {
+      return (
+        await db.query<Operation>(
+          `SELECT ${COLUMNS} FROM operations
+           WHERE finished_at IS NULL AND (status IN ('RUNNING', 'HOLDING') OR (status = 'PENDING' AND run_id IS NOT NULL))
+           ORDER BY created_at LIMIT $1`,
+          [limit],
+        )
+      ).rows;
+    },
+
     async setRunId(id: string, runId: string): Promise<void> {
       await db.query(`UPDATE operations SET run_id = $2 WHERE id = $1`, [id, runId]);
     },
