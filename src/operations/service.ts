@@ -26,7 +26,7 @@ export interface StartOperation<A extends Record<string, unknown> = Record<never
   prepare?: (tx: PoolClient, operationId: string) => Promise<void>;
   /** From `idempotencyOf(req)`: a repeated request gets the first operation back instead of a new one. */
   idempotency?: IdempotencyRequest | undefined;
-  /** The rest of the 202 answer besides `operation`; kept with the idempotency key, so a replay answers the same. */
+  /** The rest of the 202 answer besides `operation`; stored with the idempotency key (so never secrets), so a replay answers the same. */
   answer?: A;
 }
 

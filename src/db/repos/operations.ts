@@ -108,13 +108,16 @@ export function operationsRepo(db: Db) {
       ).rows;
     },
 
-    /** Operations a workflow should be running (oldest first), for the reconciler. */
+    /**
+     * Up to `limit` operations a workflow should be running, for the reconciler. Picked at
+     * random, so long-held operations cannot keep newer ones from ever being looked at.
+     */
     async live(limit: number): Promise<Operation[]> {
       return (
         await db.query<Operation>(
           `SELECT ${COLUMNS} FROM operations
            WHERE finished_at IS NULL AND (status IN ('RUNNING', 'HOLDING') OR (status = 'PENDING' AND run_id IS NOT NULL))
-           ORDER BY created_at LIMIT $1`,
+           ORDER BY random() LIMIT $1`,
           [limit],
         )
       ).rows;
