@@ -30,17 +30,19 @@ export interface StartOperation<A extends Record<string, unknown> = Record<never
   answer?: A;
 }
 
+/** Names of the top-level fields whose hashes differ between two bodies. */
+const differingFields = (a: Record<string, string>, b: Record<string, string>) =>
+  [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((f) => a[f] !== b[f]).sort();
+
 /** A request that reused a key the same token had used for a different request. */
 function keyReused(req: IdempotencyRequest, first: StoredIdempotencyKey): SophonError {
+  const fields = differingFields(first.fieldHashes, req.fieldHashes);
   const what =
     first.method !== req.method || first.path !== req.path
       ? `${first.method} ${first.path}, not ${req.method} ${req.path}`
-      : (() => {
-          const fields = [...new Set([...Object.keys(first.fieldHashes), ...Object.keys(req.fieldHashes)])]
-            .filter((f) => first.fieldHashes[f] !== req.fieldHashes[f])
-            .sort();
-          return fields.length ? `a body that differs in ${fields.join(', ')}` : 'a different body';
-        })();
+      : fields.length
+        ? `a body that differs in ${fields.join(', ')}`
+        : 'a different body';
   return new SophonError(
     'IDEMPOTENCY_KEY_REUSED',
     `Idempotency-Key '${req.key}' was used at ${first.createdAt.toISOString()} for ${what} (operation ${first.operationId}); ` +
