@@ -15,6 +15,10 @@ export function createClusterActivities({ pool }: ActivityDeps) {
       await inTransaction(pool, async (tx) => {
         const cluster = await clustersRepo(tx).find(input.clusterId);
         if (!cluster) throw new SophonError('NOT_FOUND', `Cluster ${input.name} (${input.clusterId}) was removed before it was created`);
+        // A run the reconciler gave up on (terminated in Temporal) must not revive its cluster.
+        if (cluster.status !== 'CREATING' && cluster.status !== 'ACTIVE') {
+          throw new SophonError('CONFLICT', `Cluster ${input.name} is ${cluster.status}; its creation was given up`);
+        }
         await clustersRepo(tx).setStatus(input.clusterId, 'ACTIVE');
         await auditRepo(tx).record({
           actor: 'workflow',

@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { CredentialStore } from '../src/credentials/store.js';
 import type { Catalog } from '../src/defs/index.js';
 import type { PackageRepository } from '../src/packages/index.js';
@@ -15,4 +16,6 @@ export interface ActivityDeps {
   packages: PackageRepository;
   /** Where the worker keeps verified packages before uploading them to hosts. */
   packageCacheDir: string;
+  /** For activities that look at workflows themselves (the reconciler). */
+  temporal: Client;
 }

@@ -4,6 +4,7 @@ import { withFailureMapping } from './failures.js';
 import { createHostActivities } from './hosts.js';
 import { createOperationActivities } from './operations.js';
 import { createServiceActivities } from './services.js';
+import { createReconcileActivities } from './reconcile.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createClusterActivities(deps),
     ...createHostActivities(deps),
     ...createServiceActivities(deps),
+    ...createReconcileActivities(deps),
   });
 }
 

@@ -69,6 +69,11 @@ const EnvSchema = z.object({
     .int('expected a whole number')
     .min(10, 'expected at least 10 seconds')
     .default(60),
+  SOPHON_RECONCILE_INTERVAL_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int('expected a whole number')
+    .min(10, 'expected at least 10 seconds')
+    .default(60),
 });
 
 export interface Config {
@@ -95,6 +100,7 @@ export interface Config {
   serviceDefsDir: string;
   ssh: { connectTimeoutMs: number; maxChannelsPerHost: number };
   hostCheckIntervalSeconds: number;
+  reconcileIntervalSeconds: number;
 }
 
 /**
@@ -144,5 +150,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     serviceDefsDir: path.resolve(e.SOPHON_SERVICE_DEFS ?? BUNDLED_SERVICE_DEFS),
     ssh: { connectTimeoutMs: e.SOPHON_SSH_CONNECT_TIMEOUT_SECONDS * 1000, maxChannelsPerHost: e.SOPHON_SSH_MAX_CHANNELS },
     hostCheckIntervalSeconds: e.SOPHON_HOST_CHECK_INTERVAL_SECONDS,
+    reconcileIntervalSeconds: e.SOPHON_RECONCILE_INTERVAL_SECONDS,
   };
 }

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { HEARTBEAT_EVERY_MS } from '../activities/host-activity.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
@@ -34,8 +35,8 @@ export function installRuntimeLogger(logger: Logger): void {
   });
 }
 
-/** The real dependencies of activities: Postgres, sealed credentials, the SSH pool, the catalog and the package repository. */
-export async function createActivityDeps(config: Config, pool: Pool, logger: Logger, masterKey: Buffer): Promise<ActivityDeps> {
+/** The real dependencies of activities: Postgres, sealed credentials, the SSH pool, the catalog, the package repository and a Temporal client. */
+export async function createActivityDeps(config: Config, pool: Pool, logger: Logger, masterKey: Buffer, temporalAddress: string): Promise<ActivityDeps> {
   const credentials = createCredentialStore(pool, createSecretBox(masterKey));
   const ssh = createSshPool({
     resolveCredential: (id) => credentials.resolve(id),
@@ -43,11 +44,14 @@ export async function createActivityDeps(config: Config, pool: Pool, logger: Log
     connectTimeoutMs: config.ssh.connectTimeoutMs,
     maxChannelsPerHost: config.ssh.maxChannelsPerHost,
   });
+  // Connects on first use (the reconciler's).
+  const temporal = new Client({ connection: Connection.lazy({ address: temporalAddress }), namespace: config.temporal.namespace });
   return {
     pool,
     logger,
     credentials,
     ssh,
+    temporal,
     catalog: await loadCatalog(config.serviceDefsDir),
     packages: createPackageRepository(config.packageRepo),
     packageCacheDir: config.packageCache,
@@ -66,7 +70,7 @@ export interface RunningWorker {
   worker: Worker;
   /** Settles when the worker has stopped; rejects if it failed. */
   done: Promise<void>;
-  /** Lets running activities finish (within the grace time), then releases SSH and Temporal connections; idempotent. */
+  /** Lets running activities finish (within the grace time), then releases the SSH and Temporal connections of the worker and its deps; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -92,6 +96,7 @@ export async function startSophonWorker(opts: SophonWorkerOptions): Promise<Runn
       await done;
     } finally {
       opts.deps.ssh.closeAll();
+      await opts.deps.temporal.connection.close();
       await connection.close();
     }
   };

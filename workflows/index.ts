@@ -3,3 +3,4 @@ export { bootstrapHostsWorkflow, bootstrapHostWorkflow } from './bootstrap-hosts
 export { createClusterWorkflow } from './create-cluster.js';
 export { hostReachabilityWorkflow } from './host-reachability.js';
 export { deployServiceWorkflow, removeServiceWorkflow, serviceActionWorkflow } from './services.js';
+export { reconcileOperationsWorkflow } from './reconcile.js';

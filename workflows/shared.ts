@@ -88,4 +88,6 @@ export const workflowIds = {
   // One per task queue: each Sophon installation sharing a Temporal namespace has its own.
   hostReachabilitySchedule: (taskQueue: string) => `sophon-host-reachability/${taskQueue}`,
   hostReachability: (taskQueue: string) => `host-reachability/${taskQueue}`,
+  reconcileSchedule: (taskQueue: string) => `sophon-reconcile/${taskQueue}`,
+  reconcile: (taskQueue: string) => `reconcile-operations/${taskQueue}`,
 };

@@ -11,6 +11,8 @@ interface RouteDoc {
   role: 'none' | 'viewer' | 'operator' | 'admin';
   body?: z.ZodType;
   success: number;
+  /** Starts work and takes an Idempotency-Key (see idempotencyOf). */
+  idempotent?: true;
 }
 
 /** One line per endpoint; request schemas come from the same zod schemas the routes use. */
@@ -24,23 +26,33 @@ const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/api/v1/tokens', summary: 'Create an API token (shown once)', role: 'admin', body: CreateTokenBody, success: 201 },
   { method: 'delete', path: '/api/v1/tokens/{id}', summary: 'Revoke an API token', role: 'admin', success: 200 },
   { method: 'get', path: '/api/v1/clusters', summary: 'List clusters', role: 'viewer', success: 200 },
-  { method: 'post', path: '/api/v1/clusters', summary: 'Create a cluster (starts an operation)', role: 'operator', body: CreateClusterBody, success: 202 },
+  { method: 'post', path: '/api/v1/clusters', summary: 'Create a cluster (starts an operation)', role: 'operator', body: CreateClusterBody, success: 202, idempotent: true },
   { method: 'get', path: '/api/v1/clusters/{cluster}', summary: 'Show a cluster by id or name', role: 'viewer', success: 200 },
   { method: 'get', path: '/api/v1/service-defs', summary: 'List the service definitions of the catalog', role: 'viewer', success: 200 },
   { method: 'get', path: '/api/v1/service-defs/{name}', summary: 'Show one service definition', role: 'viewer', success: 200 },
   { method: 'get', path: '/api/v1/credentials', summary: 'List SSH credentials (never their keys)', role: 'admin', success: 200 },
   { method: 'post', path: '/api/v1/credentials', summary: 'Store an SSH credential, encrypted at rest', role: 'admin', body: CreateCredentialBody, success: 201 },
   { method: 'get', path: '/api/v1/clusters/{cluster}/hosts', summary: 'List the hosts of a cluster', role: 'viewer', success: 200 },
-  { method: 'post', path: '/api/v1/clusters/{cluster}/hosts', summary: 'Add hosts (ranges such as node[1-3]) and bootstrap them', role: 'operator', body: AddHostsBody, success: 202 },
+  { method: 'post', path: '/api/v1/clusters/{cluster}/hosts', summary: 'Add hosts (ranges such as node[1-3]) and bootstrap them', role: 'operator', body: AddHostsBody, success: 202, idempotent: true },
   { method: 'get', path: '/api/v1/clusters/{cluster}/hosts/{host}', summary: 'Show a host with its facts and status', role: 'viewer', success: 200 },
   { method: 'patch', path: '/api/v1/clusters/{cluster}/hosts/{host}', summary: 'Change labels or maintenance mode', role: 'operator', body: PatchHostBody, success: 200 },
   { method: 'delete', path: '/api/v1/clusters/{cluster}/hosts/{host}', summary: 'Remove a host that runs no service instances', role: 'operator', success: 204 },
-  { method: 'post', path: '/api/v1/clusters/{cluster}/hosts/{host}/repin-host-key', summary: 'Forget the pinned host key and bootstrap again', role: 'operator', success: 202 },
+  { method: 'post', path: '/api/v1/clusters/{cluster}/hosts/{host}/repin-host-key', summary: 'Forget the pinned host key and bootstrap again', role: 'operator', success: 202, idempotent: true },
   { method: 'get', path: '/api/v1/operations', summary: 'List operations (filters: cluster, service, status)', role: 'viewer', success: 200 },
   { method: 'get', path: '/api/v1/operations/{id}', summary: 'Show an operation with its steps and Temporal UI link', role: 'viewer', success: 200 },
   { method: 'post', path: '/api/v1/operations/{id}/cancel', summary: 'Cancel a running operation', role: 'operator', success: 202 },
   { method: 'get', path: '/api/v1/audit', summary: 'Audit log, newest first', role: 'admin', success: 200 },
 ];
+
+const IDEMPOTENCY_PARAM = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Up to 255 characters, no control characters. Repeating the request with the same key and body within 24 hours ' +
+    'answers the first operation again instead of starting another; the same key with a different request is refused (422 IDEMPOTENCY_KEY_REUSED).',
+  schema: { type: 'string', maxLength: 255 },
+};
 
 const problem = {
   description: 'Error (application/problem+json)',
@@ -51,6 +63,7 @@ export function buildOpenApi(version: string) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of ROUTES) {
     const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    if (r.idempotent) params.push(IDEMPOTENCY_PARAM);
     (paths[r.path] ??= {})[r.method] = {
       summary: r.summary,
       ...(r.role === 'none' ? { security: [] } : { 'x-sophon-role': r.role }),

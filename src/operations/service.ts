@@ -4,6 +4,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { Config } from '../config.js';
 import { inTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { auditRepo } from '../db/repos/audit.js';
+import { idempotencyRepo, type IdempotencyRequest, type StoredIdempotencyKey } from '../db/repos/idempotency.js';
 import { operationsRepo, type Operation } from '../db/repos/operations.js';
 import { conflict, notFound, SophonError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -11,7 +12,7 @@ import { temporalUiUrl } from '../temporal/client.js';
 import { decideUpdate, type DecisionAction } from '../../workflows/messages.js';
 import { SA_CLUSTER, SA_OPERATION_TYPE, SA_SERVICE } from '../../workflows/shared.js';
 
-export interface StartOperation {
+export interface StartOperation<A extends Record<string, unknown> = Record<never, never>> {
   /** Operation type shown to operators, e.g. `cluster.create`. */
   type: string;
   workflowType: string;
@@ -29,6 +30,35 @@ export interface StartOperation {
   requestId?: string;
   /** Writes the intent in the same transaction as the operation row (may throw CONFLICT). */
   prepare?: (tx: PoolClient, operationId: string) => Promise<void>;
+  /** From `idempotencyOf(req)`: a repeated request gets the first operation back instead of a new one. */
+  idempotency?: IdempotencyRequest | undefined;
+  /** The rest of the 202 answer besides `operation`; stored with the idempotency key (so never secrets), so a replay answers the same. */
+  answer?: A;
+}
+
+/** Names of the top-level fields whose hashes differ between two bodies. */
+const differingFields = (a: Record<string, string>, b: Record<string, string>) =>
+  [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((f) => a[f] !== b[f]).sort();
+
+/** A request that reused a key the same token had used for a different request. */
+function keyReused(req: IdempotencyRequest, first: StoredIdempotencyKey): SophonError {
+  const fields = differingFields(first.fieldHashes, req.fieldHashes);
+  const what =
+    first.method !== req.method || first.path !== req.path
+      ? `${first.method} ${first.path}, not ${req.method} ${req.path}`
+      : fields.length
+        ? `a body that differs in ${fields.join(', ')}`
+        : 'a different body';
+  return new SophonError(
+    'IDEMPOTENCY_KEY_REUSED',
+    `Idempotency-Key '${req.key}' was used at ${first.createdAt.toISOString()} for ${what} (operation ${first.operationId}); ` +
+      'send a new key for a different request',
+  );
+}
+
+/** Thrown inside the start transaction to roll it back when the key names an earlier operation. */
+class KeyTaken {
+  constructor(readonly first: StoredIdempotencyKey) {}
 }
 
 export interface OperationsServiceDeps {
@@ -97,44 +127,92 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
     return { ...op, runId };
   }
 
+  /** Writes the operation, its intent (`prepare`), its audit entry and its idempotency key at once. */
+  async function record(req: StartOperation<Record<string, unknown>>, id: string, answer: Record<string, unknown>) {
+    await inTransaction(pool, async (tx) => {
+      if (req.idempotency && !(await idempotencyRepo(tx).claim(req.idempotency, id, answer))) {
+        // Read committed: this statement sees the key of the request that won.
+        const first = await idempotencyRepo(tx).find(req.idempotency.actor, req.idempotency.key);
+        if (!first) throw new SophonError('CONFLICT', `Idempotency-Key '${req.idempotency.key}' changed while this request ran; send it again`);
+        throw new KeyTaken(first);
+      }
+      await req.prepare?.(tx, id);
+      await operationsRepo(tx).insert({
+        id,
+        type: req.type,
+        clusterId: req.cluster?.id ?? null,
+        clusterName: req.cluster?.name ?? null,
+        service: req.service ?? null,
+        workflowId: req.workflowId(id),
+        workflowType: req.workflowType,
+        requestedBy: req.requestedBy,
+        input: req.args(id),
+      });
+      if (req.lock) {
+        if (!req.cluster?.id) throw new Error(`operation ${req.type} takes a lock but names no cluster`);
+        const holder = await operationsRepo(tx).acquireLock(req.cluster.id, req.lock.service, id);
+        if (holder) {
+          const what = req.lock.service ? `${req.cluster.name}/${req.lock.service}` : `cluster ${req.cluster.name}`;
+          throw conflict(`Operation ${holder.id} (${holder.type}, ${holder.status}) is already changing ${what}; wait for it, or cancel it`);
+        }
+      }
+      await auditRepo(tx).record({
+        actor: req.requestedBy,
+        action: `${req.type}.requested`,
+        target: [req.cluster?.name, req.service].filter(Boolean).join('/'),
+        requestId: req.requestId,
+        details: { operationId: id },
+      });
+    });
+  }
+
+  /** The first answer again for a repeated request; a different request under the key is refused. */
+  async function replay(req: IdempotencyRequest, first: StoredIdempotencyKey) {
+    if (first.method !== req.method || first.path !== req.path || first.requestHash !== req.requestHash) {
+      throw keyReused(req, first);
+    }
+    let op = await operations.get(first.operationId);
+    if (!op) throw notFound('Operation', first.operationId);
+    // The first request may have answered 503 with its workflow unstarted: start it now.
+    if (!op.runId && !op.finishedAt) op = await startWorkflow(op);
+    logger.info({ operationId: op.id, idempotencyKey: req.key }, 'repeated request answered with its first operation');
+    return { operation: view(op), ...first.answer };
+  }
+
   return {
     view,
 
-    async start(req: StartOperation) {
+    /**
+     * The first answer to a repeated request (same Idempotency-Key), if there was one. Services
+     * ask before their own checks, which the first request's effects would now fail.
+     */
+    async replayed(req: IdempotencyRequest | undefined): Promise<{ operation: ReturnType<typeof view> } | undefined> {
+      if (!req) return undefined;
+      const first = await idempotencyRepo(pool).find(req.actor, req.key);
+      return first ? replay(req, first) : undefined;
+    },
+
+    /**
+     * Records an operation and starts its workflow; answers `{ operation, ...answer }`. With
+     * `idempotency`, the key is claimed first in the same transaction: a request repeating a
+     * live key gets the first operation (and answer) back, a different request under the
+     * key a 422.
+     */
+    async start<A extends Record<string, unknown> = Record<never, never>>(
+      req: StartOperation<A>,
+    ): Promise<{ operation: ReturnType<typeof view> } & A> {
       const id = randomUUID();
-      await inTransaction(pool, async (tx) => {
-        await req.prepare?.(tx, id);
-        await operationsRepo(tx).insert({
-          id,
-          type: req.type,
-          clusterId: req.cluster?.id ?? null,
-          clusterName: req.cluster?.name ?? null,
-          service: req.service ?? null,
-          workflowId: req.workflowId(id),
-          workflowType: req.workflowType,
-          requestedBy: req.requestedBy,
-          input: req.args(id),
-        });
-        if (req.lock) {
-          if (!req.cluster?.id) throw new Error(`operation ${req.type} takes a lock but names no cluster`);
-          const holder = await operationsRepo(tx).acquireLock(req.cluster.id, req.lock.service, id);
-          if (holder) {
-            const what = req.lock.service ? `${req.cluster.name}/${req.lock.service}` : `cluster ${req.cluster.name}`;
-            throw conflict(`Operation ${holder.id} (${holder.type}, ${holder.status}) is already changing ${what}; wait for it, or cancel it`);
-          }
-        }
-        await auditRepo(tx).record({
-          actor: req.requestedBy,
-          action: `${req.type}.requested`,
-          target: [req.cluster?.name, req.service].filter(Boolean).join('/'),
-          requestId: req.requestId,
-          details: { operationId: id },
-        });
-      });
+      const answer = req.answer ?? ({} as A);
+      try {
+        await record(req, id, answer);
+      } catch (err) {
+        if (!(err instanceof KeyTaken)) throw err;
+        return replay(req.idempotency!, err.first) as Promise<{ operation: ReturnType<typeof view> } & A>;
+      }
       const op = await operations.get(id);
       if (!op) throw notFound('Operation', id);
       logger.info({ operationId: id, workflowId: op.workflowId, type: op.type, requestId: req.requestId }, 'operation requested');
-      return view(await startWorkflow(op, req.requestId));
+      return { operation: view(await startWorkflow(op, req.requestId)), ...answer };
     },
 
     async get(id: string, opts: { attempts?: boolean } = {}) {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseInput } from '../validation.js';
 import { SERVICE_ACTIONS } from '../../workflows/shared.js';
 import { actorOf } from '../api/auth.js';
+import { idempotencyOf } from '../api/idempotency.js';
 import type { ServicesService } from './service.js';
 
 const NAME_LIST = z.array(z.string().min(1).max(253)).max(1000);
@@ -28,7 +29,7 @@ export const ServiceActionBody = z.strictObject({
     .optional(),
 });
 
-const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id) });
+const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id), idempotency: idempotencyOf(req) });
 const params = (req: { params: object }) => req.params as Record<string, string>;
 
 export function serviceRoutes(services: ServicesService): Router {
@@ -40,7 +41,7 @@ export function serviceRoutes(services: ServicesService): Router {
 
   router.post('/', async (req, res) => {
     const body = parseInput(DeployServiceBody, req.body, 'request body');
-    res.status(202).json({ operation: await services.deploy(params(req).cluster!, body, who(req)) });
+    res.status(202).json(await services.deploy(params(req).cluster!, body, who(req)));
   });
 
   router.get('/:service', async (req, res) => {
@@ -49,11 +50,11 @@ export function serviceRoutes(services: ServicesService): Router {
 
   router.post('/:service/actions', async (req, res) => {
     const body = parseInput(ServiceActionBody, req.body, 'request body');
-    res.status(202).json({ operation: await services.action(params(req).cluster!, req.params.service!, body, who(req)) });
+    res.status(202).json(await services.action(params(req).cluster!, req.params.service!, body, who(req)));
   });
 
   router.delete('/:service', async (req, res) => {
-    res.status(202).json({ operation: await services.remove(params(req).cluster!, req.params.service!, who(req)) });
+    res.status(202).json(await services.remove(params(req).cluster!, req.params.service!, who(req)));
   });
   return router;
 }

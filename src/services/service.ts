@@ -9,6 +9,7 @@ import { hostsRepo } from '../db/repos/hosts.js';
 import type { Pool } from '../db/pool.js';
 import { defaultVersion, resolveParameters, rolePorts, validatePlacement, type Catalog } from '../defs/index.js';
 import { conflict, notFound } from '../errors.js';
+import type { IdempotencyRequest } from '../db/repos/idempotency.js';
 import type { OperationsService } from '../operations/service.js';
 import { invalidField } from '../validation.js';
 import { workflowIds, type RollingPolicy, type ServiceAction } from '../../workflows/shared.js';
@@ -32,6 +33,7 @@ export interface ActionRequest {
 export interface Requester {
   actor: string;
   requestId: string;
+  idempotency: IdempotencyRequest | undefined;
 }
 
 export type ServicesService = ReturnType<typeof createServicesService>;
@@ -91,6 +93,7 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       lock: { service },
       requestedBy: who.actor,
       requestId: who.requestId,
+      idempotency: who.idempotency,
       ...(prepare ? { prepare } : {}),
     });
   }
@@ -117,6 +120,8 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
     },
 
     async deploy(clusterRef: string, req: DeployRequest, who: Requester) {
+      const replay = await operations.replayed(who.idempotency);
+      if (replay) return replay;
       const cluster = await clusterOf(clusterRef);
       if (cluster.status !== 'ACTIVE') throw conflict(`Cluster ${cluster.name} is ${cluster.status}; services can be deployed once it is ACTIVE`);
       if (!catalog.has(req.service)) {
@@ -179,6 +184,8 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
     },
 
     async action(clusterRef: string, serviceRef: string, req: ActionRequest, who: Requester) {
+      const replay = await operations.replayed(who.idempotency);
+      if (replay) return replay;
       const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
       if (svc.status === 'DEPLOYING' || svc.status === 'REMOVING') throw conflict(`${svc.name} is ${svc.status}; wait for that operation to end`);
       const def = catalog.get(svc.name);
@@ -198,6 +205,8 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
     },
 
     async remove(clusterRef: string, serviceRef: string, who: Requester) {
+      const replay = await operations.replayed(who.idempotency);
+      if (replay) return replay;
       const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
       const dependents = (await services.list(cluster.id)).filter((s) => s.id !== svc.id && catalog.has(s.name) && catalog.get(s.name).dependencies.includes(svc.name));
       if (dependents.length) {

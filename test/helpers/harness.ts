@@ -83,7 +83,7 @@ export function testConfig(db: TestDatabase, env: NodeJS.ProcessEnv = {}): Confi
 
 /** The real activity dependencies for a test database. */
 export async function activityDeps(config: Config, pool: Pool): Promise<ActivityDeps> {
-  return createActivityDeps(config, pool, logger, await loadMasterKey(config, { generate: false }));
+  return createActivityDeps(config, pool, logger, await loadMasterKey(config, { generate: false }), temporalAddress());
 }
 
 /**

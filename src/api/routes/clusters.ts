@@ -7,6 +7,7 @@ import { temporalUiClusterUrl } from '../../temporal/client.js';
 import { parseInput } from '../../validation.js';
 import { workflowIds } from '../../../workflows/shared.js';
 import { actorOf } from '../auth.js';
+import { idempotencyOf } from '../idempotency.js';
 import type { ApiDeps } from '../deps.js';
 
 export const CLUSTER_NAME = z
@@ -38,7 +39,7 @@ export function clusterRoutes({ config, pool, operations }: ApiDeps): Router {
   router.post('/', async (req, res) => {
     const body = parseInput(CreateClusterBody, req.body, 'request body');
     const clusterId = randomUUID();
-    const operation = await operations.start({
+    const answer = await operations.start({
       type: 'cluster.create',
       workflowType: 'createClusterWorkflow',
       workflowId: (opId) => workflowIds.createCluster(body.name, opId),
@@ -50,8 +51,10 @@ export function clusterRoutes({ config, pool, operations }: ApiDeps): Router {
         const reserved = await clustersRepo(tx).insertIntent({ id: clusterId, name: body.name, description: body.description, operationId: opId });
         if (!reserved) throw conflict(`A cluster named '${body.name}' already exists`);
       },
+      idempotency: idempotencyOf(req),
+      answer: { cluster: { id: clusterId, name: body.name, status: 'CREATING' } },
     });
-    res.status(202).json({ operation, cluster: { id: clusterId, name: body.name, status: 'CREATING' } });
+    res.status(202).json(answer);
   });
   return router;
 }

@@ -12,6 +12,7 @@ import type { StartOperation } from '../../operations/service.js';
 import { invalidField, parseInput } from '../../validation.js';
 import { workflowIds } from '../../../workflows/shared.js';
 import { actorOf } from '../auth.js';
+import { idempotencyOf } from '../idempotency.js';
 import type { ApiDeps } from '../deps.js';
 
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
@@ -90,7 +91,13 @@ export function hostRoutes({ pool, operations }: ApiDeps): Router {
     return { cluster, host };
   }
 
-  function startBootstrap(cluster: Cluster, hostIds: string[], req: Request, prepare: StartOperation['prepare']) {
+  function startBootstrap<A extends Record<string, unknown>>(
+    cluster: Cluster,
+    hostIds: string[],
+    req: Request,
+    prepare: StartOperation['prepare'],
+    answer: A,
+  ) {
     return operations.start({
       type: 'hosts.bootstrap',
       workflowType: 'bootstrapHostsWorkflow',
@@ -100,6 +107,8 @@ export function hostRoutes({ pool, operations }: ApiDeps): Router {
       requestedBy: actorOf(req),
       requestId: String(req.id),
       prepare,
+      idempotency: idempotencyOf(req),
+      answer,
     });
   }
 
@@ -136,11 +145,17 @@ export function hostRoutes({ pool, operations }: ApiDeps): Router {
     const repeated = names.filter((n, i) => names.indexOf(n) !== i);
     if (repeated.length) throw invalidField('hosts', `${[...new Set(repeated)].join(', ')} named more than once`);
 
-    const operation = await startBootstrap(cluster, expanded.map((h) => h.id), req, async (tx) => {
-      const clashes = await hostsRepo(tx).insertMany(expanded);
-      if (clashes.length) throw conflict(`Cluster ${cluster.name} already has ${clashes.join(', ')}`);
-    });
-    res.status(202).json({ operation, hosts: expanded.map((h) => ({ id: h.id, hostname: h.hostname, address: h.address, status: 'PENDING' })) });
+    const answer = await startBootstrap(
+      cluster,
+      expanded.map((h) => h.id),
+      req,
+      async (tx) => {
+        const clashes = await hostsRepo(tx).insertMany(expanded);
+        if (clashes.length) throw conflict(`Cluster ${cluster.name} already has ${clashes.join(', ')}`);
+      },
+      { hosts: expanded.map((h) => ({ id: h.id, hostname: h.hostname, address: h.address, status: 'PENDING' })) },
+    );
+    res.status(202).json(answer);
   });
 
   router.patch('/:host', async (req, res) => {
@@ -169,12 +184,19 @@ export function hostRoutes({ pool, operations }: ApiDeps): Router {
   // which pins the key the host presents now.
   router.post('/:host/repin-host-key', async (req, res) => {
     const { cluster, host } = await hostOf(clusterParam(req), req.params.host!);
-    refuseWhileBootstrapping(host);
-    const operation = await startBootstrap(cluster, [host.id], req, async (tx) => {
-      await hostsRepo(tx).clearHostKey(host.id);
-      await auditRepo(tx).record({ actor: actorOf(req), action: 'host.repin', target: `${cluster.name}/${host.hostname}`, details: { previous: host.hostKeyFingerprint } });
-    });
-    res.status(202).json({ operation });
+    const answer = await startBootstrap(
+      cluster,
+      [host.id],
+      req,
+      // Checked here, not before: a repeated request must get its first operation back while it runs.
+      async (tx) => {
+        refuseWhileBootstrapping((await hostsRepo(tx).get(host.id)) ?? host);
+        await hostsRepo(tx).clearHostKey(host.id);
+        await auditRepo(tx).record({ actor: actorOf(req), action: 'host.repin', target: `${cluster.name}/${host.hostname}`, details: { previous: host.hostKeyFingerprint } });
+      },
+      {},
+    );
+    res.status(202).json(answer);
   });
   return router;
 }

@@ -133,6 +133,21 @@ export function operationsRepo(db: Db) {
       ).rows;
     },
 
+    /**
+     * Up to `limit` operations a workflow should be running, for the reconciler. Picked at
+     * random, so long-held operations cannot keep newer ones from ever being looked at.
+     */
+    async live(limit: number): Promise<Operation[]> {
+      return (
+        await db.query<Operation>(
+          `SELECT ${COLUMNS} FROM operations
+           WHERE finished_at IS NULL AND (status IN ('RUNNING', 'HOLDING') OR (status = 'PENDING' AND run_id IS NOT NULL))
+           ORDER BY random() LIMIT $1`,
+          [limit],
+        )
+      ).rows;
+    },
+
     async setRunId(id: string, runId: string): Promise<void> {
       await db.query(`UPDATE operations SET run_id = $2 WHERE id = $1`, [id, runId]);
     },
