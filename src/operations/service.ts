@@ -42,8 +42,9 @@ export type OperationsService = ReturnType<typeof createOperationsService>;
 /** gRPC INVALID_ARGUMENT: Temporal refuses the request itself (e.g. input past the blob size limit); retrying cannot help. */
 const GRPC_INVALID_ARGUMENT = 3;
 
-function grpcCode(err: unknown): number | undefined {
-  for (let e = err; e instanceof Error; e = e.cause) if (isGrpcServiceError(e)) return e.code;
+/** The gRPC status behind a Temporal client error (its code and the server's words). */
+function grpcStatus(err: unknown): { code: number; details: string } | undefined {
+  for (let e = err; e instanceof Error; e = e.cause) if (isGrpcServiceError(e)) return { code: e.code, details: e.details };
   return undefined;
 }
 
@@ -119,9 +120,10 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
       );
       runId = handle.firstExecutionRunId;
     } catch (err) {
-      if (grpcCode(err) === GRPC_INVALID_ARGUMENT) {
+      const status = grpcStatus(err);
+      if (status?.code === GRPC_INVALID_ARGUMENT) {
         logger.warn({ operationId: op.id, requestId, err }, 'Temporal refused the workflow; the operation failed');
-        return fail(op, 'FAILED', { code: 'WORKFLOW_REFUSED', message: `Temporal refused its workflow: ${(err as Error).message}` });
+        return fail(op, 'FAILED', { code: 'WORKFLOW_REFUSED', message: `Temporal refused its workflow: ${status.details}` });
       }
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
         logger.warn({ operationId: op.id, requestId, err }, 'workflow start failed; the operation stays PENDING');
@@ -134,13 +136,18 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
   }
 
   /**
-   * Closes an operation whose workflow can no longer be cancelled: from the run's own end
-   * (terminated, failed, ...), or as FAILED when Temporal no longer knows the run.
+   * Cancels the operation's run; a run that already ended (terminated or reset in the Temporal
+   * UI, say) closes the operation from how it ended, and one Temporal no longer knows as FAILED.
    */
-  async function closeFromTemporal(op: Operation): Promise<Operation> {
+  async function cancelRun(op: Operation): Promise<Operation> {
     let outcome: { status: OperationStatus; message: string };
     try {
-      const run = await withDeadline(() => temporal.workflow.getHandle(op.workflowId).describe());
+      const handle = temporal.workflow.getHandle(op.workflowId);
+      const run = await withDeadline(() => handle.describe());
+      if (run.status.name === 'RUNNING') {
+        await withDeadline(() => handle.cancel());
+        return op;
+      }
       outcome = CLOSED_RUN[run.status.name] ?? { status: 'FAILED', message: `its workflow run is ${run.status.name}` };
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw temporalUnavailable(err, `operation ${op.id} was not cancelled`);
@@ -202,12 +209,7 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
         // Its workflow never started (Temporal was unreachable): nothing runs, so close it here.
         op = await fail(op, 'CANCELLED', { code: 'CANCELLED', message: 'Cancelled before it started' });
       } else {
-        try {
-          await withDeadline(() => temporal.workflow.getHandle(op!.workflowId).cancel());
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) throw temporalUnavailable(err, `operation ${id} was not cancelled`);
-          op = await closeFromTemporal(op);
-        }
+        op = await cancelRun(op);
       }
       await auditRepo(pool).record({ actor, action: 'operation.cancel', target: op.workflowId, details: { operationId: id } });
       return view(op);
