@@ -6,6 +6,15 @@ const problem = {
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 };
 
+/** What each path parameter name stands for, with an example (fuzzers start from it too). */
+const PATH_PARAMS: Record<string, { description: string; example: string }> = {
+  cluster: { description: 'Cluster id or name', example: 'lab' },
+  host: { description: 'Host id or hostname within the cluster', example: 'node1' },
+  credential: { description: 'Credential id or name', example: 'ops-key' },
+  name: { description: 'Service definition name', example: 'zookeeper' },
+  id: { description: 'Id (uuid)', example: '00000000-0000-4000-8000-000000000000' },
+};
+
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { io, unrepresentable: 'any' });
 
 /** Query parameters from a route's zod object schema, one per property. */
@@ -19,10 +28,11 @@ export function buildOpenApi(version: string, routes: Route[]) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const path = openApiPath(r.path);
-    const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({
-      name: m[1],
+    const params = [...r.path.matchAll(/:(\w+)/g)].map(([, name]) => ({
+      name,
       in: 'path',
       required: true,
+      ...PATH_PARAMS[name!],
       schema: { type: 'string', minLength: 1, maxLength: 253 },
     }));
     const role = roleOf(r);

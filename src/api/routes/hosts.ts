@@ -32,11 +32,18 @@ const InstallRoot = z
   .refine((p) => p !== '/' && !p.includes('//'), 'expected a directory below / without empty segments ("//")')
   .refine((p) => !p.split('/').includes('..'), 'expected a path without ".." segments');
 
+/** Host names, IP addresses and one range like node[1-3]; each expanded name is checked again. */
+const HostPattern = z
+  .string({ error: 'expected a string' })
+  .min(1, 'expected a hostname or a range like node[1-3]')
+  .max(253)
+  .regex(/^[A-Za-z0-9.[\]-]+$/, 'expected letters, digits, ".", "-" and one range like [1-3]');
+
 const HostSpec = z.strictObject({
-  hostname: safeText().min(1, 'expected a hostname or a range like node[1-3]').max(253),
-  address: safeText().min(1).max(253).optional(),
+  hostname: HostPattern,
+  address: HostPattern.optional(),
   port: z.number().int().min(1).max(65535).default(22),
-  credential: safeText().min(1, 'expected a credential id or name').max(100),
+  credential: safeText().min(1, 'expected a credential id or name').max(100).meta({ example: 'ops-key' }),
   installRoot: InstallRoot.default('/opt/sophon'),
   labels: Labels.default({}),
 });
