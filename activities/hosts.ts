@@ -72,6 +72,11 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
       });
     },
 
+    /** The hosts an operation bootstraps (workflow inputs carry only the operation id). */
+    async operationHostIds(operationId: string): Promise<string[]> {
+      return hosts.idsOfOperation(operationId);
+    },
+
     async setHostStatus(hostId: string, status: HostStatus, reason: string | null): Promise<void> {
       await hosts.setStatus(hostId, status, reason);
     },

@@ -34,7 +34,7 @@ const temporal = await startEmbeddedTemporal({ namespace: 'default', cli: proces
 const masterKey = randomBytes(32);
 const config = loadConfig({ SOPHON_HOME: scratch, DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporal.address, SOPHON_API_PORT: '1' });
 await migrate(postgres.url, logger);
-const core = await connectCore({ ...config, api: { host: '127.0.0.1', port: 0 } }, logger, { databaseUrl: postgres.url, temporalAddress: temporal.address }, masterKey);
+const core = await connectCore({ ...config, api: { ...config.api, host: '127.0.0.1', port: 0 } }, logger, { databaseUrl: postgres.url, temporalAddress: temporal.address }, masterKey);
 const deps = await createActivityDeps(config, core.pool, logger, masterKey, temporal.address);
 const worker = await startSophonWorker({ config, address: temporal.address, deps });
 const api = await startApi(core);

@@ -74,6 +74,17 @@ const EnvSchema = z.object({
     .int('expected a whole number')
     .min(10, 'expected at least 10 seconds')
     .default(60),
+  SOPHON_MAX_HOSTS_PER_REQUEST: z.coerce
+    .number({ error: 'expected a number of hosts' })
+    .int('expected a whole number')
+    .min(1, 'expected at least 1 host')
+    .max(100_000, 'expected at most 100000 hosts')
+    .default(1000),
+  SOPHON_DEPENDENCY_TIMEOUT_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .min(0.1, 'expected at least 0.1 seconds')
+    .max(300, 'expected at most 300 seconds')
+    .default(10),
 });
 
 export interface Config {
@@ -88,7 +99,6 @@ export interface Config {
     port: number;
     cli: string | undefined;
   };
-  api: { host: string; port: number };
   postgresPort: number;
   masterKey: string | undefined;
   masterKeyFile: string | undefined;
@@ -101,6 +111,7 @@ export interface Config {
   ssh: { connectTimeoutMs: number; maxChannelsPerHost: number };
   hostCheckIntervalSeconds: number;
   reconcileIntervalSeconds: number;
+  api: { host: string; port: number; maxHostsPerRequest: number; dependencyTimeoutMs: number };
 }
 
 /**
@@ -139,7 +150,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.TEMPORAL_PORT,
       cli: e.TEMPORAL_CLI,
     },
-    api: { host: e.SOPHON_API_HOST, port: e.SOPHON_API_PORT },
+    api: {
+      host: e.SOPHON_API_HOST,
+      port: e.SOPHON_API_PORT,
+      maxHostsPerRequest: e.SOPHON_MAX_HOSTS_PER_REQUEST,
+      dependencyTimeoutMs: e.SOPHON_DEPENDENCY_TIMEOUT_SECONDS * 1000,
+    },
     postgresPort: e.SOPHON_POSTGRES_PORT,
     masterKey: e.SOPHON_MASTER_KEY,
     masterKeyFile: e.SOPHON_MASTER_KEY_FILE,

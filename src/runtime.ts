@@ -37,7 +37,7 @@ export async function connectCore(
 ): Promise<Core> {
   // A broken definition stops start-up with every problem listed, before anything connects.
   const catalog = await loadCatalog(config.serviceDefsDir);
-  const pool = createPool(where.databaseUrl);
+  const pool = createPool(where.databaseUrl, { timeoutMs: config.api.dependencyTimeoutMs });
   try {
     await pool.query('SELECT 1');
   } catch (err) {

@@ -21,10 +21,12 @@ export interface CreateClusterInput {
   name: string;
 }
 
+/** The hosts come from the operation's rows (operation_hosts), so the input stays small. */
 export interface BootstrapHostsInput {
   operationId: string;
   cluster: string;
-  hostIds: string[];
+  /** Only in runs started before hosts were read from the operation; kept for their replay. */
+  hostIds?: string[];
 }
 
 export const BOOTSTRAP_STEPS = ['connect', 'facts', 'prerequisites', 'install-root'] as const;

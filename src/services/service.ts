@@ -133,7 +133,7 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
         throw invalidField('version', `${def.name} has no version '${version}'; known: ${def.versions.map((v) => v.version).join(', ')}`);
       }
       const values = resolveParameters(def, req.config ?? {});
-      const clusterHosts = await hostsRepo(pool).list(cluster.id);
+      const clusterHosts = await hostsRepo(pool).named(cluster.id, [...new Set(Object.values(req.placement).flat())]);
       const deployed = await services.list(cluster.id);
       const usedPorts = (await services.usedPorts(cluster.id)).flatMap((u) =>
         Object.values(u.ports).map((port) => ({ hostname: u.hostname, port, service: u.service, role: u.role })),

@@ -110,15 +110,20 @@ export interface TestApi {
   api: RunningApi;
   /** Creates a token of the given role and returns its secret. */
   token(role: Role): Promise<string>;
-  call(method: string, path: string, opts?: { token?: string; body?: unknown; rawBody?: string }): Promise<{ status: number; type: string; body: any }>;
+  call(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; rawBody?: string; contentType?: string },
+  ): Promise<{ status: number; type: string; body: any; headers: Headers }>;
   stop(): Promise<void>;
 }
 
-export async function startTestApi(config: Config, db: TestDatabase): Promise<TestApi> {
+/** The API on a free port; `opts.temporalAddress` points it at another Temporal server than the run's. */
+export async function startTestApi(config: Config, db: TestDatabase, opts: { temporalAddress?: string } = {}): Promise<TestApi> {
   const core = await connectCore(
-    { ...config, api: { host: '127.0.0.1', port: 0 } },
+    { ...config, api: { ...config.api, host: '127.0.0.1', port: 0 } },
     logger,
-    { databaseUrl: db.url, temporalAddress: temporalAddress() },
+    { databaseUrl: db.url, temporalAddress: opts.temporalAddress ?? temporalAddress() },
     await loadMasterKey(config, { generate: false }),
   );
   const api = await startApi(core);
@@ -135,11 +140,11 @@ export async function startTestApi(config: Config, db: TestDatabase): Promise<Te
       let body: string | undefined;
       if (opts.rawBody !== undefined) body = opts.rawBody;
       else if (opts.body !== undefined) body = JSON.stringify(opts.body);
-      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
       const res = await fetch(`${api.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
       const text = await res.text();
       const type = res.headers.get('content-type') ?? '';
-      return { status: res.status, type, body: type.includes('json') ? JSON.parse(text) : text };
+      return { status: res.status, type, body: type.includes('json') ? JSON.parse(text) : text, headers: res.headers };
     },
     async stop() {
       await api.close();

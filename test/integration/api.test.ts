@@ -48,7 +48,7 @@ describe('health, metrics and the OpenAPI document', () => {
     await api.call('GET', '/api/v1/clusters', { token: viewer });
     const res = await api.call('GET', '/metrics');
     assert.equal(res.status, 200);
-    assert.match(res.body, /sophon_http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/clusters\/"/);
+    assert.match(res.body, /sophon_http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/clusters"/);
     assert.match(res.body, /sophon_process_cpu_seconds_total/);
   });
 

@@ -87,6 +87,8 @@ export interface NewOperation {
   input: Record<string, unknown>;
 }
 
+const CREATED_US = `(extract(epoch FROM created_at) * 1000000)::bigint`;
+
 export function operationsRepo(db: Db) {
   return {
     async insert(op: NewOperation): Promise<void> {
@@ -103,7 +105,17 @@ export function operationsRepo(db: Db) {
       return (await db.query<Operation>(`SELECT ${COLUMNS} FROM operations WHERE id = $1`, [id])).rows[0];
     },
 
-    async list(filter: { cluster?: string; service?: string; status?: string; limit: number }): Promise<Operation[]> {
+    /**
+     * A page of operations, newest first, after the row whose sort key is `after`; fetches
+     * `limit + 1` rows. The key is the creation time in microseconds (exact) and the id.
+     */
+    async list(filter: {
+      cluster?: string | undefined;
+      service?: string | undefined;
+      status?: string | undefined;
+      limit: number;
+      after?: [string, string] | undefined;
+    }): Promise<Array<Operation & { sortKey: [string, string] }>> {
       const where: string[] = [];
       const args: unknown[] = [];
       for (const [column, value] of [
@@ -116,10 +128,15 @@ export function operationsRepo(db: Db) {
           where.push(`${column} = $${args.length}`);
         }
       }
-      args.push(filter.limit);
-      const sql = `SELECT ${COLUMNS} FROM operations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY created_at DESC LIMIT $${args.length}`;
-      return (await db.query<Operation>(sql, args)).rows;
+      if (filter.after) {
+        args.push(filter.after[0], filter.after[1]);
+        where.push(`(${CREATED_US}, id) < ($${args.length - 1}::bigint, $${args.length}::uuid)`);
+      }
+      args.push(filter.limit + 1);
+      const sql = `SELECT ${COLUMNS}, json_build_array(${CREATED_US}::text, id) AS "sortKey" FROM operations
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY created_at DESC, id DESC LIMIT $${args.length}`;
+      return (await db.query<Operation & { sortKey: [string, string] }>(sql, args)).rows;
     },
 
     /** Operations recorded but whose workflow start was never confirmed (API crashed between). */
