@@ -367,7 +367,8 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
     private async killGroup(pgid: number | undefined, graceMs: number): Promise<void> {
       if (pgid === undefined || !Number.isInteger(pgid) || pgid <= 1 || this.closed) return;
       const ticks = Math.max(1, Math.ceil(graceMs / 100));
-      const script = sh`kill -TERM -- -${pgid} 2>/dev/null; i=0; while kill -0 -- -${pgid} 2>/dev/null; do i=$((i+1)); if [ "$i" -gt ${ticks} ]; then kill -KILL -- -${pgid} 2>/dev/null; break; fi; sleep 0.1; done; true`;
+      // After KILL, wait (bounded) until the group is gone, so callers never see its last moments.
+      const script = sh`kill -TERM -- -${pgid} 2>/dev/null; i=0; while kill -0 -- -${pgid} 2>/dev/null; do i=$((i+1)); if [ "$i" -eq ${ticks + 1} ]; then kill -KILL -- -${pgid} 2>/dev/null; fi; if [ "$i" -gt ${ticks + 50} ]; then break; fi; sleep 0.1; done; true`;
       const kill = async () => {
         // The stopped command still holds its slot, so this channel is opened outside the queue.
         const channel = await this.openChannel(script.text);
@@ -436,6 +437,9 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
               ),
           ),
         ]);
+      } catch (error) {
+        // Once the caller has asked to stop, whatever broke next is that stop.
+        throw signal?.aborted ? transferCancelled() : error;
       } finally {
         finished = true;
         if (onLost !== undefined) this.inFlight.delete(onLost);
