@@ -90,7 +90,6 @@ const CLOSED_RUN: Record<string, { status: OperationStatus; message: string }> =
   CANCELLED: { status: 'CANCELLED', message: 'its workflow run was cancelled' },
   FAILED: { status: 'FAILED', message: 'its workflow run failed in Temporal' },
   TIMED_OUT: { status: 'FAILED', message: 'its workflow run timed out in Temporal' },
-  COMPLETED: { status: 'SUCCEEDED', message: 'its workflow run completed' },
 };
 
 export function createOperationsService({ config, pool, temporal, logger }: OperationsServiceDeps) {
@@ -182,6 +181,10 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
       if (run.status.name === 'RUNNING') {
         await withDeadline(() => handle.cancel());
         return op;
+      }
+      if (run.status.name === 'COMPLETED') {
+        await operations.finish(op.id, 'SUCCEEDED', {});
+        return (await operations.get(op.id)) ?? op;
       }
       outcome = CLOSED_RUN[run.status.name] ?? { status: 'FAILED', message: `its workflow run is ${run.status.name}` };
     } catch (err) {

@@ -8,6 +8,7 @@ export function assertProblem(res: { status: number; type: string; body: any }, 
   assert.equal(res.body.code, code);
   assert.equal(typeof res.body.title, 'string');
   assert.equal(typeof res.body.detail, 'string');
+  assert.equal(typeof res.body.type, 'string');
 }
 
 /** Asserts a 400 whose field errors name exactly `path` (first error). */

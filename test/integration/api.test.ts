@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Config } from '../../src/config.js';
 import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
 import type { RunningWorker } from '../../src/worker.js';
+import { assertProblem } from '../helpers/problems.js';
 
 let db: TestDatabase;
 let config: Config;
@@ -25,16 +26,6 @@ after(async () => {
   await worker?.stop();
   await db?.drop();
 });
-
-function assertProblem(res: { status: number; type: string; body: any }, status: number, code: string) {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-  assert.match(res.type, /^application\/problem\+json/);
-  assert.equal(res.body.status, status);
-  assert.equal(res.body.code, code);
-  assert.equal(typeof res.body.title, 'string');
-  assert.equal(typeof res.body.detail, 'string');
-  assert.equal(typeof res.body.type, 'string');
-}
 
 describe('health, metrics and the OpenAPI document', () => {
   test('healthz and readyz answer without a token', async () => {

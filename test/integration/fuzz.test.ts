@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import ssh2 from 'ssh2';
@@ -46,9 +48,10 @@ after(async () => {
   await db?.drop();
 });
 
-function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+/** Runs a command in `cwd` (schemathesis keeps a cache in its working directory). */
+function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -59,6 +62,8 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
 
 test('schemathesis finds no 5xx and no answer outside its schema', { skip: existsSync(SCHEMATHESIS) ? false : `${SCHEMATHESIS} is missing: run scripts/install-schemathesis.sh` }, async (t) => {
   const admin = await api.token('admin');
+  const scratch = await mkdtemp(path.join(tmpdir(), 'sophon-fuzz-'));
+  t.after(() => rm(scratch, { recursive: true, force: true }));
   const { code, output } = await run(SCHEMATHESIS, [
     'run',
     `${api.url}/api/openapi.json`,
@@ -71,7 +76,7 @@ test('schemathesis finds no 5xx and no answer outside its schema', { skip: exist
     '--request-timeout', '30',
     '--generation-database', 'none',
     '--no-color',
-  ]);
+  ], scratch);
   const warnings = output.search(/=+ WARNINGS/);
   t.diagnostic(output.slice(Math.max(0, warnings >= 0 ? warnings : output.indexOf('==== SUMMARY'))));
   assert.equal(code, 0, output.slice(-20_000));

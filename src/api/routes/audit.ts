@@ -5,7 +5,7 @@ import { decodeCursor, pageOf, PageQuery } from '../paging.js';
 import { route } from '../registry.js';
 import { NextCursor, Timestamp } from '../schemas.js';
 
-const Query = z.strictObject({ ...PageQuery });
+const Query = z.object({ ...PageQuery });
 
 const Entry = z.object({
   id: z.string().describe('Increasing with time'),

@@ -166,7 +166,7 @@ export function hostRoutes({ config, pool, operations }: ApiDeps) {
       method: 'get',
       path: BASE,
       summary: 'List the hosts of a cluster by hostname (paged)',
-      query: z.strictObject({ ...PageQuery }),
+      query: z.object({ ...PageQuery }),
       status: 200,
       response: z.object({ hosts: z.array(HostView), nextCursor: NextCursor }),
       handler: async ({ params, query }) => {

@@ -8,7 +8,7 @@ import { decodeCursor, PageQuery } from '../paging.js';
 import { route } from '../registry.js';
 import { NextCursor, Timestamp } from '../schemas.js';
 
-const ListQuery = z.strictObject({
+const ListQuery = z.object({
   cluster: safeText().max(253).optional(),
   service: safeText().max(253).optional(),
   status: z.enum(OPERATION_STATUSES, { error: `expected one of ${OPERATION_STATUSES.join(', ')}` }).optional(),
