@@ -296,6 +296,7 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
       const op = await operations.get(id);
       if (!op) throw notFound('Operation', id);
       if (op.finishedAt) throw conflict(`Operation ${id} already finished with status ${op.status}; there is nothing to decide`);
+      if (op.status !== 'HOLDING') throw conflict(`Operation ${id} is ${op.status}, not HOLDING: no step waits for a decision`);
       try {
         await withDeadline(() => temporal.workflow.getHandle(op.workflowId).executeUpdate(decideUpdate, { args: [{ action }] }));
       } catch (err) {
@@ -303,7 +304,7 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
           throw conflict(`Operation ${id} refused '${action}': ${(err.cause as Error | undefined)?.message ?? err.message}`);
         }
         if (err instanceof WorkflowNotFoundError) throw conflict(`Operation ${id} has no running workflow to take the decision`);
-        throw err;
+        throw temporalUnavailable(err, `the decision for operation ${id} was not delivered (is a worker running?); send it again`);
       }
       await auditRepo(pool).record({ actor, action: 'operation.decision', target: op.workflowId, details: { operationId: id, decision: action } });
       return view((await operations.get(id)) ?? op);

@@ -118,12 +118,13 @@ test('adding hosts again with the key answers the first hosts, whose bootstrap r
 
   const h = fleet.hosts[0]!;
   const body = { hosts: [{ hostname: 'node1', address: h.address, port: h.port, credential: 'fleet', installRoot: h.installRoot }] };
-  const first = await post('/api/v1/clusters/hosted/hosts', 'add-node1', body);
+  // An admin adds the host, so the same token can try the key on repin-host-key (admin only).
+  const first = await post('/api/v1/clusters/hosted/hosts', 'add-node1', body, { token: admin });
   assert.equal(first.status, 202, JSON.stringify(first.body));
   const op = await finished(first.body.operation.id);
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
 
-  const again = await post('/api/v1/clusters/hosted/hosts', 'add-node1', body);
+  const again = await post('/api/v1/clusters/hosted/hosts', 'add-node1', body, { token: admin });
   assert.equal(again.status, 202, JSON.stringify(again.body));
   assert.equal(again.body.operation.id, first.body.operation.id);
   assert.deepEqual(again.body.hosts, first.body.hosts);
@@ -131,13 +132,13 @@ test('adding hosts again with the key answers the first hosts, whose bootstrap r
   assert.equal(await count(`SELECT count(*)::int AS n FROM hosts WHERE hostname = 'node1'`), 1);
 
   // The key of that request, on another route: refused, naming both.
-  const otherPath = await post('/api/v1/clusters/hosted/hosts/node1/repin-host-key', 'add-node1', {});
+  const otherPath = await post('/api/v1/clusters/hosted/hosts/node1/repin-host-key', 'add-node1', {}, { token: admin });
   assert.equal(otherPath.status, 422, JSON.stringify(otherPath.body));
   assert.equal(otherPath.body.code, 'IDEMPOTENCY_KEY_REUSED');
   assert.match(otherPath.body.detail, /for POST \/api\/v1\/clusters\/hosted\/hosts, not POST \/api\/v1\/clusters\/hosted\/hosts\/node1\/repin-host-key/);
 
   // Repinning repeated while its bootstrap runs answers that bootstrap, not a 409.
-  const repin = await Promise.all([0, 1].map(() => post('/api/v1/clusters/hosted/hosts/node1/repin-host-key', 'repin-node1', {})));
+  const repin = await Promise.all([0, 1].map(() => post('/api/v1/clusters/hosted/hosts/node1/repin-host-key', 'repin-node1', {}, { token: admin })));
   assert.deepEqual(repin.map((r) => r.status), [202, 202], JSON.stringify(repin.map((r) => r.body)));
   assert.equal(repin[0]!.body.operation.id, repin[1]!.body.operation.id);
   assert.equal((await finished(repin[0]!.body.operation.id)).status, 'SUCCEEDED');

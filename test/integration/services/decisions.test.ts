@@ -14,7 +14,8 @@ let s: Stack;
 const PORT = 19100;
 
 before(async () => {
-  s = await startStack({ hosts: 3, block: 45, cluster: 'ops' });
+  // Hosts go down on purpose here; the reachability check must not mark them UNREACHABLE meanwhile.
+  s = await startStack({ hosts: 3, block: 45, cluster: 'ops', env: { SOPHON_HOST_CHECK_INTERVAL_SECONDS: '3600' } });
 });
 after(async () => {
   await s?.stop();

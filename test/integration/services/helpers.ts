@@ -46,7 +46,7 @@ roles:
     status: { run: 'false' }
 `;
 
-export async function startStack(opts: { hosts: number; block: number; cluster: string }): Promise<Stack> {
+export async function startStack(opts: { hosts: number; block: number; cluster: string; env?: Record<string, string> }): Promise<Stack> {
   const defsDir = await mkdtemp(path.join(tmpdir(), 'sophon-defs-'));
   await cp(path.resolve('service-defs'), defsDir, { recursive: true });
   await mkdir(path.join(defsDir, 'sleeper'));
@@ -54,7 +54,7 @@ export async function startStack(opts: { hosts: number; block: number; cluster: 
 
   const fleet = await startFleet({ hosts: opts.hosts, baseAddress: fleetBase(opts.block) });
   const db = await createTestDatabase();
-  const config = testConfig(db, { SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: '3', SOPHON_SERVICE_DEFS: defsDir });
+  const config = testConfig(db, { SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: '3', SOPHON_SERVICE_DEFS: defsDir, ...opts.env });
   const worker = await startTestWorker(config, db.pool);
   const api = await startTestApi(config, db);
   const [admin, operator] = await Promise.all([api.token('admin'), api.token('operator')]);
