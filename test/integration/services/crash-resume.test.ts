@@ -4,7 +4,7 @@
  * operation carries on and completes, and each host runs exactly one ZooKeeper.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
 import { eventually } from '../../helpers/harness.js';
 import { freePort } from '../../helpers/ports.js';
+import { killAll, sophonProcess } from '../../helpers/sophon-process.js';
 import { fleetBase } from '../ssh/helpers.js';
 import { modeOf, pgrep, srvr } from './helpers.js';
 
@@ -41,30 +42,12 @@ before(async () => {
 });
 
 after(async () => {
-  for (const child of started) {
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
+  killAll(started);
   await fleet?.stop();
   await rm(home, { recursive: true, force: true });
 });
 
-function sophonStart() {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', () => output.includes('Sophon is running') && resolve());
-    void exited.then((code) => reject(new Error(`sophon exited with ${code} before it was ready:\n${output}`)));
-  });
-  return { child, ready, exited, output: () => output };
-}
+const sophonStart = () => sophonProcess(['start'], env, started);
 
 async function call(method: string, route: string, token: string, body?: unknown) {
   const res = await fetch(`http://127.0.0.1:${env.SOPHON_API_PORT}${route}`, {
