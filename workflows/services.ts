@@ -3,9 +3,9 @@
  * Every host touch is a step of the engine, so each can be retried, skipped, aborted or
  * rolled back by the operator, and every step is idempotent on the host.
  */
-import { ActivityCancellationType, proxyActivities, sleep } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { createEngine, type Engine } from './engine.js';
+import { createEngine, RollbackRequested, type Engine } from './engine.js';
 import { runOperation } from './operation.js';
 import type { InstanceRef, ServiceActionInput, ServiceOperationInput, ServicePlan } from './shared.js';
 
@@ -112,7 +112,8 @@ export async function deployServiceWorkflow(input: ServiceOperationInput) {
           });
         }
       } catch (err) {
-        await db.setServiceStatus(serviceId, 'FAILED');
+        // A rollback removes the service; anything else (abort, cancel) leaves it FAILED, recorded even when cancelled.
+        if (!(err instanceof RollbackRequested)) await CancellationScope.nonCancellable(() => db.setServiceStatus(serviceId, 'FAILED'));
         throw err;
       }
       await db.markServiceDeployed(serviceId);
