@@ -105,7 +105,8 @@ export async function startStack(opts: {
 
   const fleet = await startFleet({ hosts: opts.hosts, baseAddress: fleetBase(opts.block) });
   const db = await createTestDatabase();
-  const env = { SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: '3', SOPHON_SERVICE_DEFS: defsDir, ...opts.env };
+  // A stopped host refuses at once; the connect budget only has to survive a loaded machine.
+  const env = { SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: '10', SOPHON_SERVICE_DEFS: defsDir, ...opts.env };
   const config = testConfig(db, env);
   const workers: WorkerProcess[] = [];
   for (let i = 0; i < (opts.workerProcesses ?? 0); i++) {
@@ -142,13 +143,16 @@ export async function startStack(opts: {
 
   const cred = await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey } });
   assert.equal(cred.status, 201, JSON.stringify(cred.body));
+  const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'HOLDING'];
   const cluster = await call('POST', '/api/v1/clusters', { name: opts.cluster });
-  await waitFor(cluster.body.operation.id, ['SUCCEEDED']);
+  const created = await waitFor(cluster.body.operation.id, FINAL);
+  assert.equal(created.status, 'SUCCEEDED', JSON.stringify(created));
   const added = await call('POST', `/api/v1/clusters/${opts.cluster}/hosts`, {
     hosts: fleet.hosts.map((h, i) => ({ hostname: `n${i}`, address: h.address, port: h.port, credential: 'fleet', installRoot: h.installRoot })),
   });
   assert.equal(added.status, 202, JSON.stringify(added.body));
-  await waitFor(added.body.operation.id, ['SUCCEEDED']);
+  const bootstrapped = await waitFor(added.body.operation.id, FINAL);
+  assert.equal(bootstrapped.status, 'SUCCEEDED', JSON.stringify(bootstrapped));
 
   return {
     fleet,
