@@ -20,7 +20,6 @@ const bookkeeping = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
-
 export interface StepKey {
   host: string;
   role?: string;
@@ -54,12 +53,18 @@ export function createEngine(operationId: string, opts: { canRollback: boolean; 
   let decisions = 0;
   let lastDecision: DecisionAction = 'abort';
 
+  // The Update answers once the operation row shows the decision taken (no longer HOLDING on
+  // those steps), so whoever sent it reads the new state right after.
   setHandler(
     decideUpdate,
-    ({ action }) => {
+    async ({ action }) => {
+      const waiting = [...held.keys()];
       decisions++;
       lastDecision = action;
-      return { accepted: action, steps: held.size };
+      await condition(() => waiting.every((id) => !held.has(id)));
+      const target = seq;
+      await condition(() => reported >= target);
+      return { accepted: action, steps: waiting.length };
     },
     {
       validator: ({ action }) => {
@@ -69,9 +74,12 @@ export function createEngine(operationId: string, opts: { canRollback: boolean; 
     },
   );
 
-  const report = () =>
-    CancellationScope.nonCancellable(() =>
-      bookkeeping.reportOperationState(operationId, ++seq, {
+  /** Highest report written; Postgres keeps the newest report whatever order they land in. */
+  let reported = 0;
+  const report = async () => {
+    const mine = ++seq;
+    await CancellationScope.nonCancellable(() =>
+      bookkeeping.reportOperationState(operationId, mine, {
         status: held.size > 0 ? 'HOLDING' : 'RUNNING',
         holding: [...held.values()],
         canRollback,
@@ -79,6 +87,8 @@ export function createEngine(operationId: string, opts: { canRollback: boolean; 
         progress: total === null ? null : { done: 0, total },
       }),
     );
+    reported = Math.max(reported, mine);
+  };
 
   async function hold(h: HeldStep): Promise<DecisionAction> {
     const id = nextHold++;
