@@ -139,7 +139,7 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
         const ids = await instanceIds(input.clusterId, { offset: input.chunk * POLL_CHUNK_SIZE, limit: POLL_CHUNK_SIZE });
         const targets = await targetsOf(ids);
         const counts: PollCounts = { targets: targets.length, up: 0, down: 0, scrapes: 0, scrapeFailures: 0, samples: 0 };
-        const observed: Array<{ id: string; state: ObservedState; reason: string | null }> = [];
+        const observed: Array<{ id: string; state: ObservedState; reason: string | null; at: Date }> = [];
         const scraped: ScrapedTarget[] = [];
         let buffer: SeriesSample[] = [];
         const flush = async () => {
@@ -152,7 +152,7 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
           const at = new Date();
           const [status, result] = await Promise.all([statusOf(t, work.signal), scrape(t, work.signal)]);
           const where = { host: t.inst.hostname, service: t.def.name, role: t.inst.role, at };
-          if (status) observed.push({ id: t.inst.id, ...status });
+          if (status) observed.push({ id: t.inst.id, ...status, at });
           if (result) {
             counts.scrapes++;
             if ('error' in result) {

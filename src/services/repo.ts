@@ -157,14 +157,18 @@ export function servicesRepo(db: Db) {
       );
     },
 
-    /** Records many observations in one statement (a poll's status checks). */
-    async setObservedMany(observations: Array<{ id: string; state: ObservedState; reason: string | null }>): Promise<void> {
+    /**
+     * Records many observations in one statement (a poll's status checks), each as of when it
+     * was made: one older than the instance's last observation (an operation step's) is dropped.
+     */
+    async setObservedMany(observations: Array<{ id: string; state: ObservedState; reason: string | null; at: Date }>): Promise<void> {
       if (observations.length === 0) return;
       await db.query(
-        `UPDATE role_instances i SET observed_state = u.state, status_reason = u.reason, observed_at = now(),
+        `UPDATE role_instances i SET observed_state = u.state, status_reason = u.reason, observed_at = u.at,
            updated_at = CASE WHEN i.observed_state = u.state THEN i.updated_at ELSE now() END
-         FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, state, reason) WHERE i.id = u.id`,
-        [observations.map((o) => o.id), observations.map((o) => o.state), observations.map((o) => o.reason)],
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS u(id, state, reason, at)
+         WHERE i.id = u.id AND (i.observed_at IS NULL OR i.observed_at <= u.at)`,
+        [observations.map((o) => o.id), observations.map((o) => o.state), observations.map((o) => o.reason), observations.map((o) => o.at)],
       );
     },
 

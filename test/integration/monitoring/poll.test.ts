@@ -172,12 +172,16 @@ test('bad query input is a 400 naming the field; an unknown cluster a 404', asyn
   assert.equal((await s.call('GET', '/api/v1/clusters/nope/metrics')).status, 404);
 });
 
-test('an API start recreates a missing poll schedule', async () => {
+test('an API start brings the poll schedule to its interval, and recreates it when missing', async () => {
+  const slower = await startTestApi({ ...s.config, monitoring: { ...s.config.monitoring, pollIntervalSeconds: 1800 } }, s.db);
+  await slower.stop();
+  assert.deepEqual(((await schedule().describe()).spec.intervals ?? []).map((i) => i.every), [1800_000]);
   await schedule().delete();
   const api = await startTestApi(s.config, s.db);
   try {
     const d = await schedule().describe();
     assert.equal(d.action.type === 'startWorkflow' && d.action.workflowType, 'pollClusterWorkflow');
+    assert.deepEqual((d.spec.intervals ?? []).map((i) => i.every), [3600_000]);
   } finally {
     await api.stop();
   }
