@@ -186,3 +186,39 @@ test('an API start brings the poll schedule to its interval, and recreates it wh
     await api.stop();
   }
 });
+
+test('the history holds chunks, not targets: 453 instances take three chunk activities', async () => {
+  // 450 instances of the test-only sleeper on hosts that are not READY: polled without SSH.
+  const { rows } = await s.db.pool.query<{ id: string }>(
+    `INSERT INTO services (id, cluster_id, name, target_version, status) VALUES (gen_random_uuid(), $1, 'sleeper', '1.5.0', 'ACTIVE') RETURNING id`,
+    [clusterId],
+  );
+  const serviceId = rows[0]!.id;
+  await s.db.pool.query(`INSERT INTO config_versions (service_id, version, "values", author) VALUES ($1, 1, '{}', 'test')`, [serviceId]);
+  await s.db.pool.query(
+    `WITH fake AS (
+       INSERT INTO hosts (id, cluster_id, hostname, address, port, credential_id, install_root, status)
+       SELECT gen_random_uuid(), cluster_id, 'fake' || g, address, port, credential_id, install_root, 'FAILED'
+       FROM hosts, generate_series(1, 450) g WHERE cluster_id = $1 AND hostname = 'n0' RETURNING id, hostname)
+     INSERT INTO role_instances (id, cluster_id, service, service_id, role, idx, host_id, version, config_version)
+     SELECT gen_random_uuid(), $1, 'sleeper', $2, 'worker', row_number() OVER (ORDER BY hostname) - 1, id, '1.5.0', 1 FROM fake`,
+    [clusterId, serviceId],
+  );
+  try {
+    const { workflowId, result } = await poll();
+    assert.equal(result.targets, 453);
+    assert.equal(result.up, 2);
+    assert.equal(result.down, 451);
+    const events = (await s.api.core.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    assert.equal(events.filter((e) => e.activityTaskScheduledEventAttributes).length, 4, 'one plan and three chunks');
+    assert.ok(events.length <= 35, `${events.length} events`);
+    const sleepers = await s.db.pool.query(`SELECT observed_state, count(*)::int AS n FROM role_instances WHERE service_id = $1 GROUP BY 1`, [serviceId]);
+    assert.deepEqual(sleepers.rows, [{ observed_state: 'UNKNOWN', n: 450 }], 'every chunk recorded its instances');
+    const fake = (await s.call('GET', '/api/v1/clusters/mon/hosts/fake7')).body;
+    assert.deepEqual([fake.health.up, fake.health.down], [0, 1]);
+  } finally {
+    await s.db.pool.query(`DELETE FROM role_instances WHERE service_id = $1`, [serviceId]);
+    await s.db.pool.query(`DELETE FROM services WHERE id = $1`, [serviceId]);
+    await s.db.pool.query(`DELETE FROM hosts WHERE cluster_id = $1 AND hostname LIKE 'fake%'`, [clusterId]);
+  }
+});
