@@ -159,10 +159,11 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
               counts.scrapeFailures++;
               log.debug({ ...where, error: result.error }, 'scrape failed');
             } else {
-              // One row per series: a payload that repeats a series keeps its last value.
+              // One row per series: a payload that repeats a series keeps its last value. `up` is
+              // Sophon's own (as in Prometheus): a scraped one is dropped.
               const series = new Map<string, SeriesSample>();
               for (const s of result.samples) {
-                series.set(`${s.metric}${JSON.stringify(Object.entries(s.labels).sort())}`, { ...where, ...s });
+                if (s.metric !== 'up') series.set(`${s.metric}${JSON.stringify(Object.entries(s.labels).sort())}`, { ...where, ...s });
               }
               buffer.push(...series.values());
               counts.samples += series.size;
