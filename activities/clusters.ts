@@ -2,13 +2,14 @@ import { inTransaction } from '../src/db/pool.js';
 import { auditRepo } from '../src/db/repos/audit.js';
 import { clustersRepo } from '../src/db/repos/clusters.js';
 import { SophonError } from '../src/errors.js';
+import { ensurePollSchedule } from '../src/temporal/schedules.js';
 import type { CreateClusterInput } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 
-export function createClusterActivities({ pool }: ActivityDeps) {
+export function createClusterActivities({ pool, temporal, config }: ActivityDeps) {
   return {
     /**
-     * Makes a reserved cluster ACTIVE and audits it. Idempotent: a retry after a crash at any
+     * Makes a reserved cluster ACTIVE, audits it and ensures its poll schedule. Idempotent: a retry after a crash at any
      * line finds the cluster ACTIVE and the audit entry present, and changes nothing.
      */
     async createCluster(input: CreateClusterInput): Promise<void> {
@@ -28,6 +29,8 @@ export function createClusterActivities({ pool }: ActivityDeps) {
           details: { clusterId: input.clusterId },
         });
       });
+      // After the commit: the schedule's first poll must find the cluster ACTIVE.
+      await ensurePollSchedule(temporal, config, input.clusterId);
     },
   };
 }

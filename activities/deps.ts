@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { Config } from '../src/config.js';
 import type { CredentialStore } from '../src/credentials/store.js';
 import type { Catalog } from '../src/defs/index.js';
 import type { PackageRepository } from '../src/packages/index.js';
@@ -18,4 +19,6 @@ export interface ActivityDeps {
   packageCacheDir: string;
   /** For activities that look at workflows themselves (the reconciler). */
   temporal: Client;
+  /** For activities that ensure schedules (task queue, intervals) and for monitoring settings. */
+  config: Config;
 }

@@ -2,6 +2,7 @@ import { createClusterActivities } from './clusters.js';
 import type { ActivityDeps } from './deps.js';
 import { withFailureMapping } from './failures.js';
 import { createHostActivities } from './hosts.js';
+import { createMonitoringActivities } from './monitoring.js';
 import { createOperationActivities } from './operations.js';
 import { createServiceActivities } from './services.js';
 import { createReconcileActivities } from './reconcile.js';
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHostActivities(deps),
     ...createServiceActivities(deps),
     ...createReconcileActivities(deps),
+    ...createMonitoringActivities(deps),
   });
 }
 

@@ -7,7 +7,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostsRepo, type Host } from '../src/db/repos/hosts.js';
 import { operationsRepo, type OperationState } from '../src/db/repos/operations.js';
-import { buildContext, renderConfigFiles, type HostRef, type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
+import { buildContext, renderConfigFiles, type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
 import { notFound, SophonError } from '../src/errors.js';
 import { listUnsafeEntries, type PackageEntry } from '../src/packages/index.js';
 import { servicesRepo, type InstanceRow, type ServiceRow } from '../src/services/repo.js';
@@ -15,6 +15,7 @@ import { mapBounded } from '../workflows/concurrency.js';
 import type { ActionPlanInput, InstanceRef, ServicePlan } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 import { targetOf } from './hosts.js';
+import { depsOf, placementOf } from './service-context.js';
 import { checkHealth, ensureRunAs, installPackage, removeServiceFiles, runRoleCommand, writeConfigFiles } from './service-host.js';
 import { recordSkippedStep, trackStep, type StepKey, type StepOutput } from './steps.js';
 
@@ -56,28 +57,6 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
     return host;
   }
 
-  /** Placement by role, in index order, as templates see it. */
-  function placementOf(instances: InstanceRow[]): Record<string, HostRef[]> {
-    const placement: Record<string, HostRef[]> = {};
-    for (const i of [...instances].sort((a, b) => a.idx - b.idx)) (placement[i.role] ??= []).push({ hostname: i.hostname, address: i.address });
-    return placement;
-  }
-
-  /** Dependencies' instances, for templates such as Kafka's zookeeper.connect. */
-  async function depsOf(svc: ServiceRow, def: ServiceDefinition): Promise<TemplateContext['deps']> {
-    const deps: TemplateContext['deps'] = {};
-    for (const name of def.dependencies) {
-      const dep = await services.find(svc.clusterId, name);
-      if (!dep) continue;
-      const roles: TemplateContext['deps'][string]['roles'] = {};
-      for (const i of await services.instances(dep.id)) {
-        (roles[i.role] ??= { hosts: [] }).hosts.push({ role: i.role, hostname: i.hostname, address: i.address, index: i.idx, id: i.idx + 1, ports: i.ports });
-      }
-      deps[name] = { roles };
-    }
-    return deps;
-  }
-
   interface Loaded {
     svc: ServiceRow;
     def: ServiceDefinition;
@@ -101,7 +80,7 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       hostname: inst.hostname,
       params: await services.configValues(svc.id, svc.configVersion),
       installRoot: host.installRoot,
-      deps: await depsOf(svc, def),
+      deps: await depsOf(services, svc, def),
     });
     return { svc, def, inst, host, ctx, role: def.roles.find((r) => r.name === inst.role)! };
   }

@@ -74,6 +74,23 @@ const EnvSchema = z.object({
     .int('expected a whole number')
     .min(10, 'expected at least 10 seconds')
     .default(60),
+  SOPHON_POLL_INTERVAL_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int('expected a whole number')
+    .min(1, 'expected at least 1 second')
+    .max(86_400, 'expected at most 86400 seconds')
+    .default(30),
+  SOPHON_SCRAPE_TIMEOUT_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .min(0.1, 'expected at least 0.1 seconds')
+    .max(300, 'expected at most 300 seconds')
+    .default(10),
+  SOPHON_METRICS_RETENTION_MINUTES: z.coerce
+    .number({ error: 'expected a number of minutes' })
+    .int('expected a whole number')
+    .min(1, 'expected at least 1 minute')
+    .max(1440, 'expected at most 1440 minutes')
+    .default(15),
   SOPHON_MAX_HOSTS_PER_REQUEST: z.coerce
     .number({ error: 'expected a number of hosts' })
     .int('expected a whole number')
@@ -111,6 +128,8 @@ export interface Config {
   ssh: { connectTimeoutMs: number; maxChannelsPerHost: number };
   hostCheckIntervalSeconds: number;
   reconcileIntervalSeconds: number;
+  /** Polling of role instances: status checks and Prometheus scrapes, and how long samples are kept. */
+  monitoring: { pollIntervalSeconds: number; scrapeTimeoutMs: number; retentionMinutes: number };
   api: { host: string; port: number; maxHostsPerRequest: number; dependencyTimeoutMs: number };
 }
 
@@ -167,5 +186,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ssh: { connectTimeoutMs: e.SOPHON_SSH_CONNECT_TIMEOUT_SECONDS * 1000, maxChannelsPerHost: e.SOPHON_SSH_MAX_CHANNELS },
     hostCheckIntervalSeconds: e.SOPHON_HOST_CHECK_INTERVAL_SECONDS,
     reconcileIntervalSeconds: e.SOPHON_RECONCILE_INTERVAL_SECONDS,
+    monitoring: {
+      pollIntervalSeconds: e.SOPHON_POLL_INTERVAL_SECONDS,
+      scrapeTimeoutMs: e.SOPHON_SCRAPE_TIMEOUT_SECONDS * 1000,
+      retentionMinutes: e.SOPHON_METRICS_RETENTION_MINUTES,
+    },
   };
 }

@@ -55,6 +55,7 @@ export async function createActivityDeps(config: Config, pool: Pool, logger: Log
     catalog: await loadCatalog(config.serviceDefsDir),
     packages: createPackageRepository(config.packageRepo),
     packageCacheDir: config.packageCache,
+    config,
   };
 }
 

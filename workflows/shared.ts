@@ -92,4 +92,29 @@ export const workflowIds = {
   hostReachability: (taskQueue: string) => `host-reachability/${taskQueue}`,
   reconcileSchedule: (taskQueue: string) => `sophon-reconcile/${taskQueue}`,
   reconcile: (taskQueue: string) => `reconcile-operations/${taskQueue}`,
+  pollSchedule: (taskQueue: string, clusterId: string) => `sophon-poll/${taskQueue}/${clusterId}`,
+  pollCluster: (taskQueue: string, clusterId: string) => `poll-cluster/${taskQueue}/${clusterId}`,
 };
+
+/** Input of a cluster's poll: the id only; targets come from Postgres, results go there. */
+export interface PollClusterInput {
+  clusterId: string;
+}
+
+/** Targets (role instances) per poll activity. */
+export const POLL_CHUNK_SIZE = 200;
+
+export interface PollChunkInput {
+  clusterId: string;
+  chunk: number;
+}
+
+/** What one chunk (and a whole poll) did: counts only, so histories stay small. */
+export interface PollCounts {
+  targets: number;
+  up: number;
+  down: number;
+  scrapes: number;
+  scrapeFailures: number;
+  samples: number;
+}

@@ -17,6 +17,7 @@ import { hostRoutes } from './routes/hosts.js';
 import { operationRoutes } from './routes/operations.js';
 import { serviceDefRoutes } from './routes/service-defs.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { monitoringRoutes } from '../monitoring/routes.js';
 import { serviceRoutes } from '../services/routes.js';
 import { createServicesService } from '../services/service.js';
 
@@ -46,6 +47,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...clusterRoutes(deps),
     ...hostRoutes(deps),
     ...serviceRoutes(createServicesService(deps)),
+    ...monitoringRoutes(deps),
     ...operationRoutes(deps),
     ...auditRoutes(deps),
   ];

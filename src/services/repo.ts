@@ -34,6 +34,8 @@ export interface InstanceRow {
   desiredState: DesiredState;
   observedState: ObservedState;
   statusReason: string | null;
+  /** When a step or a poll last observed the instance. */
+  observedAt: Date | null;
   ports: Record<string, number>;
 }
 
@@ -51,7 +53,7 @@ const SERVICE = `SELECT s.id, s.cluster_id AS "clusterId", c.name AS "clusterNam
 
 const INSTANCE = `SELECT i.id, i.service_id AS "serviceId", i.role, i.idx, i.host_id AS "hostId", h.hostname, h.address,
   i.version, i.config_version AS "configVersion", i.desired_state AS "desiredState", i.observed_state AS "observedState",
-  i.status_reason AS "statusReason", i.ports
+  i.status_reason AS "statusReason", i.observed_at AS "observedAt", i.ports
   FROM role_instances i JOIN hosts h ON h.id = i.host_id`;
 
 export function servicesRepo(db: Db) {
@@ -152,6 +154,21 @@ export function servicesRepo(db: Db) {
       await db.query(
         `UPDATE role_instances SET observed_state = $2, status_reason = $3, observed_at = now(), updated_at = now() WHERE id = $1`,
         [id, state, reason],
+      );
+    },
+
+    /**
+     * Records many observations in one statement (a poll's status checks), each as of when it
+     * was made: one older than the instance's last observation (an operation step's) is dropped.
+     */
+    async setObservedMany(observations: Array<{ id: string; state: ObservedState; reason: string | null; at: Date }>): Promise<void> {
+      if (observations.length === 0) return;
+      await db.query(
+        `UPDATE role_instances i SET observed_state = u.state, status_reason = u.reason, observed_at = u.at,
+           updated_at = CASE WHEN i.observed_state = u.state THEN i.updated_at ELSE now() END
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS u(id, state, reason, at)
+         WHERE i.id = u.id AND (i.observed_at IS NULL OR i.observed_at <= u.at)`,
+        [observations.map((o) => o.id), observations.map((o) => o.state), observations.map((o) => o.reason), observations.map((o) => o.at)],
       );
     },
 

@@ -59,6 +59,7 @@ const Instance = z.object({
   desiredState: z.enum(['RUNNING', 'STOPPED']),
   observedState: z.enum(['UNKNOWN', 'RUNNING', 'STOPPED', 'FAILED']),
   statusReason: z.string().nullable(),
+  observedAt: Timestamp.nullable().describe('when an operation step or the poll last observed the instance'),
   ports: Ports,
 });
 
@@ -90,7 +91,12 @@ export function serviceRoutes(services: ServicesService) {
       path: `${BASE}/:service`,
       summary: 'Show a service with its instances: versions, desired and observed state, ports',
       status: 200,
-      response: z.object({ service: ServiceSummary.extend({ instances: z.array(Instance) }) }),
+      response: z.object({
+        service: ServiceSummary.extend({
+          health: z.record(z.string(), z.number().int()).describe('instances by observed state, e.g. {"RUNNING": 3, "STOPPED": 1}'),
+          instances: z.array(Instance),
+        }),
+      }),
       handler: async ({ params }) => ({ service: await services.get(params.cluster!, params.service!) }),
     }),
     route({

@@ -64,6 +64,7 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
     desiredState: i.desiredState,
     observedState: i.observedState,
     statusReason: i.statusReason,
+    observedAt: i.observedAt,
     ports: i.ports,
   });
 
@@ -106,7 +107,10 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
 
     async get(clusterRef: string, serviceRef: string) {
       const { svc } = await serviceOf(clusterRef, serviceRef);
-      return { ...summary(svc), instances: (await services.instances(svc.id)).map(instanceView) };
+      const instances = await services.instances(svc.id);
+      const health: Record<string, number> = {};
+      for (const i of instances) health[i.observedState] = (health[i.observedState] ?? 0) + 1;
+      return { ...summary(svc), health, instances: instances.map(instanceView) };
     },
 
     /** Live endpoints per role: what clients of the service connect to. */

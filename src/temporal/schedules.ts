@@ -1,9 +1,17 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { Config } from '../config.js';
-import { workflowIds } from '../../workflows/shared.js';
+import { workflowIds, type PollClusterInput } from '../../workflows/shared.js';
+
+interface ScheduleSpec {
+  scheduleId: string;
+  everySeconds: number;
+  workflowType: string;
+  workflowId: string;
+  args: unknown[];
+}
 
 /** Sophon's periodic workflows: one schedule each, per task queue. */
-function schedules(config: Config) {
+function schedules(config: Config): ScheduleSpec[] {
   const queue = config.temporal.taskQueue;
   return [
     {
@@ -11,14 +19,40 @@ function schedules(config: Config) {
       everySeconds: config.hostCheckIntervalSeconds,
       workflowType: 'hostReachabilityWorkflow',
       workflowId: workflowIds.hostReachability(queue),
+      args: [],
     },
     {
       scheduleId: workflowIds.reconcileSchedule(queue),
       everySeconds: config.reconcileIntervalSeconds,
       workflowType: 'reconcileOperationsWorkflow',
       workflowId: workflowIds.reconcile(queue),
+      args: [],
     },
   ];
+}
+
+/** Creates the schedule, or brings an existing one to the given interval and action. */
+async function ensureSchedule(client: Client, config: Config, s: ScheduleSpec): Promise<void> {
+  const spec = { intervals: [{ every: `${s.everySeconds}s` }] };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: s.workflowType,
+    workflowId: s.workflowId,
+    taskQueue: config.temporal.taskQueue,
+    args: s.args,
+  };
+  try {
+    await client.schedule.create({
+      scheduleId: s.scheduleId,
+      spec,
+      action,
+      // A slow round must not pile up behind itself.
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    });
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(s.scheduleId).update((previous) => ({ ...previous, spec, action }));
+  }
 }
 
 /**
@@ -26,26 +60,18 @@ function schedules(config: Config) {
  * Safe to run from every API process at every start.
  */
 export async function ensureSchedules(client: Client, config: Config): Promise<void> {
-  for (const s of schedules(config)) {
-    const spec = { intervals: [{ every: `${s.everySeconds}s` }] };
-    const action = {
-      type: 'startWorkflow' as const,
-      workflowType: s.workflowType,
-      workflowId: s.workflowId,
-      taskQueue: config.temporal.taskQueue,
-      args: [],
-    };
-    try {
-      await client.schedule.create({
-        scheduleId: s.scheduleId,
-        spec,
-        action,
-        // A slow round must not pile up behind itself.
-        policies: { overlap: ScheduleOverlapPolicy.SKIP },
-      });
-    } catch (err) {
-      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-      await client.schedule.getHandle(s.scheduleId).update((previous) => ({ ...previous, spec, action }));
-    }
-  }
+  for (const s of schedules(config)) await ensureSchedule(client, config, s);
+}
+
+/** The poll schedule of a cluster (status checks and scrapes), created or updated; idempotent. */
+export async function ensurePollSchedule(client: Client, config: Config, clusterId: string): Promise<void> {
+  const queue = config.temporal.taskQueue;
+  const input: PollClusterInput = { clusterId };
+  await ensureSchedule(client, config, {
+    scheduleId: workflowIds.pollSchedule(queue, clusterId),
+    everySeconds: config.monitoring.pollIntervalSeconds,
+    workflowType: 'pollClusterWorkflow',
+    workflowId: workflowIds.pollCluster(queue, clusterId),
+    args: [input],
+  });
 }

@@ -9,6 +9,7 @@ import { HOST_STATUSES, hostsRepo, type Host, type NewHost } from '../../db/repo
 import { conflict, notFound } from '../../errors.js';
 import { countHostSpec, duplicates, expandHostSpec } from '../../hosts/ranges.js';
 import type { StartOperation } from '../../operations/service.js';
+import { metricsRepo } from '../../monitoring/repo.js';
 import { invalidField, safeText } from '../../validation.js';
 import { workflowIds } from '../../../workflows/shared.js';
 import { actorOf } from '../auth.js';
@@ -77,10 +78,15 @@ const HostView = z.object({
   facts: z.record(z.string(), z.unknown()).nullable(),
   lastSeenAt: Timestamp.nullable(),
   createdAt: Timestamp,
+  health: z
+    .object({ up: z.number().int(), down: z.number().int(), lastScrapeAt: Timestamp.nullable() })
+    .describe("the host's role instances by their latest `up` (see GET .../metrics), and when the poll last saw them"),
 });
 
+const NO_HEALTH = { up: 0, down: 0, lastScrapeAt: null };
+
 /** The API view of a host: no credential material, only its name. */
-const view = (h: Host) => ({
+const view = (h: Host, health: Map<string, { up: number; down: number; lastScrapeAt: Date | null }>) => ({
   id: h.id,
   cluster: h.clusterName,
   hostname: h.hostname,
@@ -96,6 +102,7 @@ const view = (h: Host) => ({
   facts: h.facts,
   lastSeenAt: h.lastSeenAt,
   createdAt: h.createdAt,
+  health: health.get(h.hostname) ?? NO_HEALTH,
 });
 
 async function clusterOf(db: Pool | PoolClient, idOrName: string): Promise<Cluster> {
@@ -173,7 +180,8 @@ export function hostRoutes({ config, pool, operations }: ApiDeps) {
         const cluster = await clusterOf(pool, params.cluster!);
         const after = decodeCursor(query.cursor, z.string().max(253));
         const { items, nextCursor } = pageOf(await hosts.list(cluster.id, { limit: query.limit, after }), query.limit, (h) => h.hostname);
-        return { hosts: items.map(view), nextCursor };
+        const health = await metricsRepo(pool).hostHealth(cluster.id, items.map((h) => h.hostname));
+        return { hosts: items.map((h) => view(h, health)), nextCursor };
       },
     }),
     route({
@@ -186,7 +194,7 @@ export function hostRoutes({ config, pool, operations }: ApiDeps) {
         const cluster = await clusterOf(pool, params.cluster!);
         const host = await hosts.find(cluster.id, params.host!);
         if (!host) throw notFound('Host', `${cluster.name}/${params.host}`);
-        return view(host);
+        return view(host, await metricsRepo(pool).hostHealth(cluster.id, [host.hostname]));
       },
     }),
     route({
@@ -227,7 +235,7 @@ export function hostRoutes({ config, pool, operations }: ApiDeps) {
           const host = await lockedHost(tx, params.cluster!, params.host!);
           await hostsRepo(tx).update(host.id, body);
           await auditRepo(tx).record({ actor: actorOf(req), action: 'host.update', target: `${host.clusterName}/${host.hostname}`, requestId: String(req.id), details: body });
-          return view((await hostsRepo(tx).get(host.id))!);
+          return view((await hostsRepo(tx).get(host.id))!, await metricsRepo(tx).hostHealth(host.clusterId, [host.hostname]));
         }),
     }),
     route({
