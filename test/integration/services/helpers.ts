@@ -96,85 +96,97 @@ export async function startStack(opts: {
   /** Run this many `sophon worker` processes instead of a worker in the test process. */
   workerProcesses?: number;
 }): Promise<Stack> {
-  const defsDir = await mkdtemp(path.join(tmpdir(), 'sophon-defs-'));
-  await cp(path.resolve('service-defs'), defsDir, { recursive: true });
-  for (const [name, yaml] of [['sleeper', SLEEPER], ['counter', COUNTER]] as const) {
-    await mkdir(path.join(defsDir, name));
-    await writeFile(path.join(defsDir, name, 'service.yaml'), yaml);
-  }
+  // Whatever has started is stopped again, also when setting up fails half-way (else the test
+  // file's process would never exit).
+  const stops: Array<() => Promise<unknown>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const defsDir = await mkdtemp(path.join(tmpdir(), 'sophon-defs-'));
+    stops.push(() => rm(defsDir, { recursive: true, force: true }));
+    await cp(path.resolve('service-defs'), defsDir, { recursive: true });
+    for (const [name, yaml] of [['sleeper', SLEEPER], ['counter', COUNTER]] as const) {
+      await mkdir(path.join(defsDir, name));
+      await writeFile(path.join(defsDir, name, 'service.yaml'), yaml);
+    }
 
-  const fleet = await startFleet({ hosts: opts.hosts, baseAddress: fleetBase(opts.block) });
-  const db = await createTestDatabase();
-  // A stopped host refuses at once; the connect budget only has to survive a loaded machine.
-  const env = { SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: '10', SOPHON_SERVICE_DEFS: defsDir, ...opts.env };
-  const config = testConfig(db, env);
-  const workers: WorkerProcess[] = [];
-  for (let i = 0; i < (opts.workerProcesses ?? 0); i++) {
-    const child = spawn(process.execPath, ['bin/sophon.js', 'worker'], {
-      env: {
-        ...process.env,
-        ...env,
-        DATABASE_URL: db.url,
-        TEMPORAL_ADDRESS: temporalAddress(),
-        TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
-        SOPHON_MASTER_KEY: config.masterKey,
-        SOPHON_PACKAGE_REPO: config.packageRepo,
-        SOPHON_PACKAGE_CACHE: config.packageCache,
-        SOPHON_SHUTDOWN_GRACE_SECONDS: '2',
-        SOPHON_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
-    workers.push({ child, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))), output: () => output });
-  }
-  const worker = opts.workerProcesses ? undefined : await startTestWorker(config, db.pool);
-  const api = await startTestApi(config, db);
-  const [admin, operator] = await Promise.all([api.token('admin'), api.token('operator')]);
-  const call = (method: string, p: string, body?: unknown) => api.call(method, p, { token: operator, ...(body === undefined ? {} : { body }) });
-
-  const waitFor = (operationId: string, statuses: string[], timeoutMs = 180_000) =>
-    eventually(async () => {
-      const op = (await call('GET', `/api/v1/operations/${operationId}`)).body.operation;
-      return statuses.includes(op.status) ? op : undefined;
-    }, `operation ${operationId} to become ${statuses.join('|')}`, timeoutMs);
-
-  const cred = await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey } });
-  assert.equal(cred.status, 201, JSON.stringify(cred.body));
-  const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'HOLDING'];
-  const cluster = await call('POST', '/api/v1/clusters', { name: opts.cluster });
-  const created = await waitFor(cluster.body.operation.id, FINAL);
-  assert.equal(created.status, 'SUCCEEDED', JSON.stringify(created));
-  const added = await call('POST', `/api/v1/clusters/${opts.cluster}/hosts`, {
-    hosts: fleet.hosts.map((h, i) => ({ hostname: `n${i}`, address: h.address, port: h.port, credential: 'fleet', installRoot: h.installRoot })),
-  });
-  assert.equal(added.status, 202, JSON.stringify(added.body));
-  const bootstrapped = await waitFor(added.body.operation.id, FINAL);
-  assert.equal(bootstrapped.status, 'SUCCEEDED', JSON.stringify(bootstrapped));
-
-  return {
-    fleet,
-    db,
-    config,
-    api,
-    worker,
-    workers,
-    operator,
-    defsDir,
-    call,
-    waitFor,
-    async stop() {
-      await api.stop();
-      await worker?.stop();
+    const fleet = await startFleet({ hosts: opts.hosts, baseAddress: fleetBase(opts.block) });
+    stops.push(() => fleet.stop());
+    const db = await createTestDatabase();
+    stops.push(() => db.drop());
+    // A stopped host refuses at once; the connect budget only has to survive a loaded machine.
+    const env = { SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: '10', SOPHON_SERVICE_DEFS: defsDir, ...opts.env };
+    const config = testConfig(db, env);
+    const workers: WorkerProcess[] = [];
+    stops.push(async () => {
       for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
       await Promise.all(workers.map((w) => w.exited));
-      await db.drop();
-      await fleet.stop();
-      await rm(defsDir, { recursive: true, force: true });
-    },
-  };
+    });
+    for (let i = 0; i < (opts.workerProcesses ?? 0); i++) {
+      const child = spawn(process.execPath, ['bin/sophon.js', 'worker'], {
+        env: {
+          ...process.env,
+          ...env,
+          DATABASE_URL: db.url,
+          TEMPORAL_ADDRESS: temporalAddress(),
+          TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+          SOPHON_MASTER_KEY: config.masterKey,
+          SOPHON_PACKAGE_REPO: config.packageRepo,
+          SOPHON_PACKAGE_CACHE: config.packageCache,
+          SOPHON_SHUTDOWN_GRACE_SECONDS: '2',
+          SOPHON_LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout!.on('data', (d) => (output += d));
+      child.stderr!.on('data', (d) => (output += d));
+      workers.push({ child, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))), output: () => output });
+    }
+    const worker = opts.workerProcesses ? undefined : await startTestWorker(config, db.pool);
+    if (worker) stops.push(() => worker.stop());
+    const api = await startTestApi(config, db);
+    stops.push(() => api.stop());
+    const [admin, operator] = await Promise.all([api.token('admin'), api.token('operator')]);
+    const call = (method: string, p: string, body?: unknown) => api.call(method, p, { token: operator, ...(body === undefined ? {} : { body }) });
+
+    const waitFor = (operationId: string, statuses: string[], timeoutMs = 180_000) =>
+      eventually(async () => {
+        const op = (await call('GET', `/api/v1/operations/${operationId}`)).body.operation;
+        return statuses.includes(op.status) ? op : undefined;
+      }, `operation ${operationId} to become ${statuses.join('|')}`, timeoutMs);
+
+    const cred = await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey } });
+    assert.equal(cred.status, 201, JSON.stringify(cred.body));
+    const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'HOLDING'];
+    const cluster = await call('POST', '/api/v1/clusters', { name: opts.cluster });
+    const created = await waitFor(cluster.body.operation.id, FINAL);
+    assert.equal(created.status, 'SUCCEEDED', JSON.stringify(created));
+    const added = await call('POST', `/api/v1/clusters/${opts.cluster}/hosts`, {
+      hosts: fleet.hosts.map((h, i) => ({ hostname: `n${i}`, address: h.address, port: h.port, credential: 'fleet', installRoot: h.installRoot })),
+    });
+    assert.equal(added.status, 202, JSON.stringify(added.body));
+    const bootstrapped = await waitFor(added.body.operation.id, FINAL);
+    assert.equal(bootstrapped.status, 'SUCCEEDED', JSON.stringify(bootstrapped));
+
+    return {
+      fleet,
+      db,
+      config,
+      api,
+      worker,
+      workers,
+      operator,
+      defsDir,
+      call,
+      waitFor,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
 }
 
 /** Pids of processes whose command line matches `pattern` (the fleet's hosts are this machine). */
