@@ -2,19 +2,24 @@ import { inTransaction } from '../src/db/pool.js';
 import { auditRepo } from '../src/db/repos/audit.js';
 import { clustersRepo } from '../src/db/repos/clusters.js';
 import { SophonError } from '../src/errors.js';
+import { ensurePollSchedule } from '../src/temporal/schedules.js';
 import type { CreateClusterInput } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 
-export function createClusterActivities({ pool }: ActivityDeps) {
+export function createClusterActivities({ pool, temporal, config }: ActivityDeps) {
   return {
     /**
-     * Makes a reserved cluster ACTIVE and audits it. Idempotent: a retry after a crash at any
+     * Makes a reserved cluster ACTIVE, audits it and ensures its poll schedule. Idempotent: a retry after a crash at any
      * line finds the cluster ACTIVE and the audit entry present, and changes nothing.
      */
     async createCluster(input: CreateClusterInput): Promise<void> {
       await inTransaction(pool, async (tx) => {
         const cluster = await clustersRepo(tx).find(input.clusterId);
         if (!cluster) throw new SophonError('NOT_FOUND', `Cluster ${input.name} (${input.clusterId}) was removed before it was created`);
+        // A run the reconciler gave up on (terminated in Temporal) must not revive its cluster.
+        if (cluster.status !== 'CREATING' && cluster.status !== 'ACTIVE') {
+          throw new SophonError('CONFLICT', `Cluster ${input.name} is ${cluster.status}; its creation was given up`);
+        }
         await clustersRepo(tx).setStatus(input.clusterId, 'ACTIVE');
         await auditRepo(tx).record({
           actor: 'workflow',
@@ -24,6 +29,8 @@ export function createClusterActivities({ pool }: ActivityDeps) {
           details: { clusterId: input.clusterId },
         });
       });
+      // After the commit: the schedule's first poll must find the cluster ACTIVE.
+      await ensurePollSchedule(temporal, config, input.clusterId);
     },
   };
 }

@@ -1,4 +1,8 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../src/config.js';
 import type { CredentialStore } from '../src/credentials/store.js';
+import type { Catalog } from '../src/defs/index.js';
+import type { PackageRepository } from '../src/packages/index.js';
 import type { Pool } from '../src/db/pool.js';
 import type { Logger } from '../src/log.js';
 import type { SshPool } from '../src/ssh/index.js';
@@ -9,4 +13,12 @@ export interface ActivityDeps {
   logger: Logger;
   credentials: CredentialStore;
   ssh: SshPool;
+  catalog: Catalog;
+  packages: PackageRepository;
+  /** Where the worker keeps verified packages before uploading them to hosts. */
+  packageCacheDir: string;
+  /** For activities that look at workflows themselves (the reconciler). */
+  temporal: Client;
+  /** For activities that ensure schedules (task queue, intervals) and for monitoring settings. */
+  config: Config;
 }

@@ -6,7 +6,6 @@ import type { BootstrapStep } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 import { trackStep, type StepOutput } from './steps.js';
 
-
 export interface BootstrapStepInput {
   operationId: string;
   hostId: string;
@@ -44,8 +43,8 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
       const pinned = await hosts.pinHostKey(host.id, conn.hostKeyFingerprint);
       return { message: `connected to ${conn.endpoint}; host key ${pinned}` };
     },
-    async facts(host) {
-      const facts = await gatherFacts(await ssh.connect(targetOf(host)), host.installRoot);
+    async facts(host, { signal }) {
+      const facts = await gatherFacts(await ssh.connect(targetOf(host)), host.installRoot, { signal });
       await hosts.setFacts(host.id, facts);
       return { message: `${facts.os.prettyName}, ${facts.arch}, ${facts.cpus} CPUs, clock offset ${facts.clockOffsetMs} ms` };
     },
@@ -57,9 +56,9 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
       }
       return { message: 'all prerequisites met' };
     },
-    async 'install-root'(host, output) {
+    async 'install-root'(host, io) {
       const conn = await ssh.connect(targetOf(host));
-      await conn.run(sh`mkdir -p -- ${host.installRoot} && test -w ${host.installRoot}`, { timeoutMs: 30_000, ...output });
+      await conn.run(sh`mkdir -p -- ${host.installRoot} && test -w ${host.installRoot}`, { timeoutMs: 30_000, ...io });
       return { message: `install root ${host.installRoot} ready` };
     },
   };
@@ -71,6 +70,11 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
         const { message } = await steps[input.step](host, output);
         return { outcome: { message } };
       });
+    },
+
+    /** The hosts an operation bootstraps (workflow inputs carry only the operation id). */
+    async operationHostIds(operationId: string): Promise<string[]> {
+      return hosts.idsOfOperation(operationId);
     },
 
     async setHostStatus(hostId: string, status: HostStatus, reason: string | null): Promise<void> {

@@ -2,7 +2,10 @@ import { createClusterActivities } from './clusters.js';
 import type { ActivityDeps } from './deps.js';
 import { withFailureMapping } from './failures.js';
 import { createHostActivities } from './hosts.js';
+import { createMonitoringActivities } from './monitoring.js';
 import { createOperationActivities } from './operations.js';
+import { createServiceActivities } from './services.js';
+import { createReconcileActivities } from './reconcile.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -11,6 +14,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createOperationActivities(deps),
     ...createClusterActivities(deps),
     ...createHostActivities(deps),
+    ...createServiceActivities(deps),
+    ...createReconcileActivities(deps),
+    ...createMonitoringActivities(deps),
   });
 }
 

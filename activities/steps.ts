@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { hostActivity } from './host-activity.js';
 import type { Pool } from '../src/db/pool.js';
 import { SshError } from '../src/ssh/index.js';
 
@@ -7,10 +7,15 @@ export interface StepOutcome {
   message?: string;
 }
 
-/** Output callbacks for commands run by a step; what they receive shows up on the step live. */
+/**
+ * Handed to a step's body: output callbacks (what they receive shows up on the step live)
+ * and the activity's cancellation signal, to pass to every SSH call so a cancel kills the
+ * remote process group.
+ */
 export interface StepOutput {
   onStdout(chunk: Buffer): void;
   onStderr(chunk: Buffer): void;
+  signal: AbortSignal;
 }
 
 const TAIL = 4000;
@@ -29,73 +34,92 @@ function rollingTail() {
   };
 }
 
+/** What a step row is keyed by: the instance (role on host; role '' for the host), phase and step. */
+export interface StepKey {
+  operationId: string;
+  host: string;
+  role?: string;
+  phase?: string;
+  step: string;
+}
+
 /**
- * Keeps one row per (operation, host, step) in step with an activity: RUNNING with the
- * attempt number when it starts, output tails while it runs (flushed at most once a
- * second), then SUCCEEDED or FAILED with duration, exit code and the reason. A retry
- * overwrites the row, so it shows the latest attempt.
+ * Records one attempt of a step as its own row, in step with an activity: RUNNING when it
+ * starts, output tails while it runs (flushed at most once a second), then SUCCEEDED or
+ * FAILED with duration, exit code and the reason. Attempts are numbered per key across
+ * activity retries and operator retries; each attempt writes only its own row, so a late
+ * write from an older attempt never overwrites a newer one. Steps touch hosts, so they run
+ * as host activities: heartbeating, and cancelled through the signal in `output`.
  */
-export async function trackStep<T>(
+export function trackStep<T>(
   pool: Pool,
-  key: { operationId: string; host: string; step: string },
+  key: StepKey,
   body: (output: StepOutput) => Promise<T & { outcome?: StepOutcome }>,
 ): Promise<T> {
-  const attempt = Context.current().info.attempt;
-  const started = Date.now();
-  const where = [key.operationId, key.host, key.step];
-  await pool.query(
-    `INSERT INTO operation_steps (operation_id, host, step, status, attempt, started_at)
-     VALUES ($1, $2, $3, 'RUNNING', $4, now())
-     ON CONFLICT (operation_id, host, step) DO UPDATE
-       SET status = 'RUNNING', attempt = $4, started_at = now(), finished_at = NULL, message = NULL,
-           exit_code = NULL, stdout_tail = NULL, stderr_tail = NULL`,
-    [...where, attempt],
-  );
-
-  const stdout = rollingTail();
-  const stderr = rollingTail();
-  let flushing: Promise<unknown> = Promise.resolve();
-  let lastFlush = 0;
-  const flushSoon = () => {
-    if (Date.now() - lastFlush < FLUSH_EVERY_MS) return;
-    lastFlush = Date.now();
-    flushing = flushing
-      .then(() =>
-        pool.query(`UPDATE operation_steps SET stdout_tail = $4, stderr_tail = $5 WHERE operation_id = $1 AND host = $2 AND step = $3`, [
-          ...where,
-          stdout.value,
-          stderr.value,
-        ]),
-      )
-      .catch(() => undefined);
-  };
-  const output: StepOutput = {
-    onStdout(chunk) {
-      stdout.push(chunk);
-      flushSoon();
-    },
-    onStderr(chunk) {
-      stderr.push(chunk);
-      flushSoon();
-    },
-  };
-
-  const finish = async (status: 'SUCCEEDED' | 'FAILED', o: StepOutcome) => {
-    await flushing;
+  return hostActivity(async ({ signal, progress }) => {
+    const started = Date.now();
+    const keyArgs = [key.operationId, key.host, key.role ?? '', key.phase ?? '', key.step];
+    // An attempt still RUNNING belongs to a worker that died or an activity that timed out.
     await pool.query(
-      `UPDATE operation_steps SET status = $4, duration_ms = $5, exit_code = $6, stdout_tail = $7, stderr_tail = $8,
-         message = $9, finished_at = now()
-       WHERE operation_id = $1 AND host = $2 AND step = $3`,
-      [...where, status, Date.now() - started, o.exitCode ?? null, stdout.value, stderr.value, o.message ?? null],
+      `UPDATE operation_steps SET status = 'FAILED', finished_at = now(), message = coalesce(message, 'abandoned: its worker stopped answering')
+       WHERE operation_id = $1 AND host = $2 AND role = $3 AND phase = $4 AND step = $5 AND status = 'RUNNING'`,
+      keyArgs,
     );
-  };
-  try {
-    const result = await body(output);
-    await finish('SUCCEEDED', result.outcome ?? {});
-    return result;
-  } catch (err) {
-    const exitCode = err instanceof SshError ? err.exitCode : undefined;
-    await finish('FAILED', { message: err instanceof Error ? err.message : String(err), exitCode: exitCode ?? null }).catch(() => undefined);
-    throw err;
-  }
+    const inserted = await pool.query<{ id: string }>(
+      `INSERT INTO operation_steps (operation_id, host, role, phase, step, status, attempt, started_at)
+       SELECT $1, $2, $3, $4, $5, 'RUNNING', coalesce(max(attempt), 0) + 1, now()
+         FROM operation_steps WHERE operation_id = $1 AND host = $2 AND role = $3 AND phase = $4 AND step = $5
+       RETURNING id`,
+      keyArgs,
+    );
+    const id = inserted.rows[0]!.id;
+
+    const stdout = rollingTail();
+    const stderr = rollingTail();
+    let outputBytes = 0;
+    let flushing: Promise<unknown> = Promise.resolve();
+    let lastFlush = 0;
+    const received = (tail: ReturnType<typeof rollingTail>, chunk: Buffer) => {
+      tail.push(chunk);
+      outputBytes += chunk.length;
+      progress({ host: key.host, step: key.step, outputBytes });
+      if (Date.now() - lastFlush < FLUSH_EVERY_MS) return;
+      lastFlush = Date.now();
+      flushing = flushing
+        .then(() => pool.query(`UPDATE operation_steps SET stdout_tail = $2, stderr_tail = $3 WHERE id = $1 AND finished_at IS NULL`, [id, stdout.value, stderr.value]))
+        .catch(() => undefined);
+    };
+    progress({ host: key.host, step: key.step, outputBytes });
+    const output: StepOutput = { signal, onStdout: (chunk) => received(stdout, chunk), onStderr: (chunk) => received(stderr, chunk) };
+
+    const finish = async (status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED', o: StepOutcome) => {
+      await flushing;
+      await pool.query(
+        `UPDATE operation_steps SET status = $2, duration_ms = $3, exit_code = $4, stdout_tail = $5, stderr_tail = $6,
+           message = $7, finished_at = now()
+         WHERE id = $1`,
+        [id, status, Date.now() - started, o.exitCode ?? null, stdout.value, stderr.value, o.message ?? null],
+      );
+    };
+    try {
+      const result = await body(output);
+      await finish('SUCCEEDED', result.outcome ?? {});
+      return result;
+    } catch (err) {
+      const exitCode = err instanceof SshError ? err.exitCode : undefined;
+      const message = signal.aborted ? `cancelled: ${err instanceof Error ? err.message : String(err)}` : err instanceof Error ? err.message : String(err);
+      await finish(signal.aborted ? 'CANCELLED' : 'FAILED', { message, exitCode: exitCode ?? null }).catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+/** Records that the operator chose to skip a step: a row of its own, after the failed attempts. */
+export async function recordSkippedStep(pool: Pool, key: StepKey, reason: string): Promise<void> {
+  await pool.query(
+    `INSERT INTO operation_steps (operation_id, host, role, phase, step, status, attempt, message, started_at, finished_at)
+     SELECT $1, $2, $3, $4, $5, 'SKIPPED', coalesce(max(attempt), 0) + 1, $6, now(), now()
+       FROM operation_steps WHERE operation_id = $1 AND host = $2 AND role = $3 AND phase = $4 AND step = $5`,
+    [key.operationId, key.host, key.role ?? '', key.phase ?? '', key.step, reason],
+  );
 }

@@ -52,6 +52,7 @@ const EnvSchema = z.object({
     .default(20),
   SOPHON_PACKAGE_REPO: optionalString,
   SOPHON_SERVICE_DEFS: optionalString,
+  SOPHON_PACKAGE_CACHE: optionalString,
   SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: z.coerce
     .number({ error: 'expected a number of seconds' })
     .min(1, 'expected at least 1 second')
@@ -68,6 +69,39 @@ const EnvSchema = z.object({
     .int('expected a whole number')
     .min(10, 'expected at least 10 seconds')
     .default(60),
+  SOPHON_RECONCILE_INTERVAL_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int('expected a whole number')
+    .min(10, 'expected at least 10 seconds')
+    .default(60),
+  SOPHON_POLL_INTERVAL_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int('expected a whole number')
+    .min(1, 'expected at least 1 second')
+    .max(86_400, 'expected at most 86400 seconds')
+    .default(30),
+  SOPHON_SCRAPE_TIMEOUT_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .min(0.1, 'expected at least 0.1 seconds')
+    .max(300, 'expected at most 300 seconds')
+    .default(10),
+  SOPHON_METRICS_RETENTION_MINUTES: z.coerce
+    .number({ error: 'expected a number of minutes' })
+    .int('expected a whole number')
+    .min(1, 'expected at least 1 minute')
+    .max(1440, 'expected at most 1440 minutes')
+    .default(15),
+  SOPHON_MAX_HOSTS_PER_REQUEST: z.coerce
+    .number({ error: 'expected a number of hosts' })
+    .int('expected a whole number')
+    .min(1, 'expected at least 1 host')
+    .max(100_000, 'expected at most 100000 hosts')
+    .default(1000),
+  SOPHON_DEPENDENCY_TIMEOUT_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .min(0.1, 'expected at least 0.1 seconds')
+    .max(300, 'expected at most 300 seconds')
+    .default(10),
 });
 
 export interface Config {
@@ -82,16 +116,21 @@ export interface Config {
     port: number;
     cli: string | undefined;
   };
-  api: { host: string; port: number };
   postgresPort: number;
   masterKey: string | undefined;
   masterKeyFile: string | undefined;
   logLevel: string;
   shutdownGraceMs: number;
   packageRepo: string;
+  /** The worker's copy of verified packages, uploaded from here to hosts. */
+  packageCache: string;
   serviceDefsDir: string;
   ssh: { connectTimeoutMs: number; maxChannelsPerHost: number };
   hostCheckIntervalSeconds: number;
+  reconcileIntervalSeconds: number;
+  /** Polling of role instances: status checks and Prometheus scrapes, and how long samples are kept. */
+  monitoring: { pollIntervalSeconds: number; scrapeTimeoutMs: number; retentionMinutes: number };
+  api: { host: string; port: number; maxHostsPerRequest: number; dependencyTimeoutMs: number };
 }
 
 /**
@@ -130,15 +169,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.TEMPORAL_PORT,
       cli: e.TEMPORAL_CLI,
     },
-    api: { host: e.SOPHON_API_HOST, port: e.SOPHON_API_PORT },
+    api: {
+      host: e.SOPHON_API_HOST,
+      port: e.SOPHON_API_PORT,
+      maxHostsPerRequest: e.SOPHON_MAX_HOSTS_PER_REQUEST,
+      dependencyTimeoutMs: e.SOPHON_DEPENDENCY_TIMEOUT_SECONDS * 1000,
+    },
     postgresPort: e.SOPHON_POSTGRES_PORT,
     masterKey: e.SOPHON_MASTER_KEY,
     masterKeyFile: e.SOPHON_MASTER_KEY_FILE,
     logLevel: e.SOPHON_LOG_LEVEL,
     shutdownGraceMs: e.SOPHON_SHUTDOWN_GRACE_SECONDS * 1000,
     packageRepo: e.SOPHON_PACKAGE_REPO ?? path.join(home, 'packages'),
+    packageCache: path.resolve(e.SOPHON_PACKAGE_CACHE ?? path.join(home, 'cache', 'packages')),
     serviceDefsDir: path.resolve(e.SOPHON_SERVICE_DEFS ?? BUNDLED_SERVICE_DEFS),
     ssh: { connectTimeoutMs: e.SOPHON_SSH_CONNECT_TIMEOUT_SECONDS * 1000, maxChannelsPerHost: e.SOPHON_SSH_MAX_CHANNELS },
     hostCheckIntervalSeconds: e.SOPHON_HOST_CHECK_INTERVAL_SECONDS,
+    reconcileIntervalSeconds: e.SOPHON_RECONCILE_INTERVAL_SECONDS,
+    monitoring: {
+      pollIntervalSeconds: e.SOPHON_POLL_INTERVAL_SECONDS,
+      scrapeTimeoutMs: e.SOPHON_SCRAPE_TIMEOUT_SECONDS * 1000,
+      retentionMinutes: e.SOPHON_METRICS_RETENTION_MINUTES,
+    },
   };
 }

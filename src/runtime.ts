@@ -7,6 +7,7 @@ import { createApp } from './api/app.js';
 import type { Config } from './config.js';
 import { createPool, type Pool } from './db/pool.js';
 import { tokensRepo } from './db/repos/tokens.js';
+import { clustersRepo } from './db/repos/clusters.js';
 import { SophonError } from './errors.js';
 import type { Logger } from './log.js';
 import { createOperationsService, type OperationsService } from './operations/service.js';
@@ -14,7 +15,7 @@ import { createCredentialStore, type CredentialStore } from './credentials/store
 import { loadCatalog, type Catalog } from './defs/index.js';
 import { createSecretBox } from './secrets/secret-box.js';
 import { connectClient, ensureSearchAttributes } from './temporal/client.js';
-import { ensureSchedules } from './temporal/schedules.js';
+import { ensurePollSchedule, ensureSchedules } from './temporal/schedules.js';
 
 /** What both the API and the worker need: Postgres and a Temporal client. */
 export interface Core {
@@ -37,7 +38,7 @@ export async function connectCore(
 ): Promise<Core> {
   // A broken definition stops start-up with every problem listed, before anything connects.
   const catalog = await loadCatalog(config.serviceDefsDir);
-  const pool = createPool(where.databaseUrl);
+  const pool = createPool(where.databaseUrl, { timeoutMs: config.api.dependencyTimeoutMs });
   try {
     await pool.query('SELECT 1');
   } catch (err) {
@@ -73,6 +74,9 @@ export interface RunningApi {
  */
 export async function startApi(core: Core): Promise<RunningApi> {
   await ensureSchedules(core.temporal, core.config);
+  for (const cluster of await clustersRepo(core.pool).list()) {
+    if (cluster.status === 'ACTIVE') await ensurePollSchedule(core.temporal, core.config, cluster.id);
+  }
   const app = createApp(core);
   const { host, port } = core.config.api;
   const server = await new Promise<Server>((resolve, reject) => {

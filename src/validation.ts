@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { SophonError, type FieldError } from './errors.js';
 
 /** Turns zod issues into field errors with dotted paths (`hosts.2.port`). */
@@ -22,3 +22,15 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what:
 export function invalidField(path: string, message: string): SophonError {
   return new SophonError('VALIDATION_FAILED', `Invalid request body: ${path}: ${message}`, [{ path, message }]);
 }
+
+/** C0 controls, DEL and the bidirectional overrides that make text display as something else. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
+export const UNSAFE_TEXT_MESSAGE = 'must not contain control characters or bidirectional overrides';
+export const isSafeText = (text: string) => !UNSAFE_TEXT.test(text);
+
+/**
+ * A string of names, labels and descriptions: shown to people and stored as text, so control
+ * characters (NUL included, which Postgres refuses) and bidi overrides are refused.
+ */
+export const safeText = () => z.string({ error: 'expected a string' }).refine(isSafeText, UNSAFE_TEXT_MESSAGE);

@@ -1,9 +1,13 @@
 import { createRequire } from 'node:module';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { HEARTBEAT_EVERY_MS } from '../activities/host-activity.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Config } from './config.js';
 import { createCredentialStore } from './credentials/store.js';
 import type { Pool } from './db/pool.js';
+import { loadCatalog } from './defs/index.js';
+import { createPackageRepository } from './packages/index.js';
 import type { Logger } from './log.js';
 import { createSecretBox } from './secrets/secret-box.js';
 import { createSshPool } from './ssh/index.js';
@@ -31,8 +35,8 @@ export function installRuntimeLogger(logger: Logger): void {
   });
 }
 
-/** The real dependencies of activities: Postgres, sealed credentials and the SSH pool. */
-export function createActivityDeps(config: Config, pool: Pool, logger: Logger, masterKey: Buffer): ActivityDeps {
+/** The real dependencies of activities: Postgres, sealed credentials, the SSH pool, the catalog, the package repository and a Temporal client. */
+export async function createActivityDeps(config: Config, pool: Pool, logger: Logger, masterKey: Buffer, temporalAddress: string): Promise<ActivityDeps> {
   const credentials = createCredentialStore(pool, createSecretBox(masterKey));
   const ssh = createSshPool({
     resolveCredential: (id) => credentials.resolve(id),
@@ -40,7 +44,19 @@ export function createActivityDeps(config: Config, pool: Pool, logger: Logger, m
     connectTimeoutMs: config.ssh.connectTimeoutMs,
     maxChannelsPerHost: config.ssh.maxChannelsPerHost,
   });
-  return { pool, logger, credentials, ssh };
+  // Connects on first use (the reconciler's).
+  const temporal = new Client({ connection: Connection.lazy({ address: temporalAddress }), namespace: config.temporal.namespace });
+  return {
+    pool,
+    logger,
+    credentials,
+    ssh,
+    temporal,
+    catalog: await loadCatalog(config.serviceDefsDir),
+    packages: createPackageRepository(config.packageRepo),
+    packageCacheDir: config.packageCache,
+    config,
+  };
 }
 
 export interface SophonWorkerOptions {
@@ -55,7 +71,7 @@ export interface RunningWorker {
   worker: Worker;
   /** Settles when the worker has stopped; rejects if it failed. */
   done: Promise<void>;
-  /** Lets running activities finish (within the grace time), then releases SSH and Temporal connections; idempotent. */
+  /** Lets running activities finish (within the grace time), then releases the SSH and Temporal connections of the worker and its deps; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -69,6 +85,9 @@ export async function startSophonWorker(opts: SophonWorkerOptions): Promise<Runn
     workflowsPath: WORKFLOWS_PATH,
     activities: opts.activities ?? createActivities(opts.deps),
     shutdownGraceTime: opts.config.shutdownGraceMs,
+    // A cancellation reaches an activity only in the answer to a heartbeat the worker sends on;
+    // by default it holds them back for 80% of the heartbeat timeout (16 s for host steps).
+    maxHeartbeatThrottleInterval: HEARTBEAT_EVERY_MS,
   });
   const done = worker.run();
   let stopped: Promise<void> | undefined;
@@ -78,6 +97,7 @@ export async function startSophonWorker(opts: SophonWorkerOptions): Promise<Runn
       await done;
     } finally {
       opts.deps.ssh.closeAll();
+      await opts.deps.temporal.connection.close();
       await connection.close();
     }
   };

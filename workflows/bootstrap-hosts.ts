@@ -16,11 +16,13 @@ const HOST_CONCURRENCY = 20;
 
 // Each step retries transient trouble (unreachable, timeout, lost connection) with backoff;
 // definitive failures (key refused, host key changed) are non-retryable and stop at once.
+// Steps heartbeat every few seconds (hostActivity), which is also how a cancellation reaches them.
 const { bootstrapHostStep } = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 4 },
 });
-const { setHostStatus } = proxyActivities<Activities>({
+const { setHostStatus, operationHostIds } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
@@ -43,7 +45,8 @@ export async function bootstrapHostWorkflow(input: BootstrapHostInput): Promise<
 export async function bootstrapHostsWorkflow(input: BootstrapHostsInput): Promise<{ ready: number }> {
   return runOperation(input.operationId, async () => {
     const parent = workflowInfo().workflowId;
-    const outcomes = await mapBounded(input.hostIds, HOST_CONCURRENCY, async (hostId) => {
+    const hostIds = input.hostIds ?? (await operationHostIds(input.operationId));
+    const outcomes = await mapBounded(hostIds, HOST_CONCURRENCY, async (hostId) => {
       try {
         await executeChild(bootstrapHostWorkflow, {
           workflowId: workflowIds.bootstrapHost(parent, hostId),
@@ -60,10 +63,10 @@ export async function bootstrapHostsWorkflow(input: BootstrapHostsInput): Promis
     const failures = outcomes.filter((o): o is string => o !== undefined);
     if (failures.length > 0) {
       throw ApplicationFailure.nonRetryable(
-        `${failures.length} of ${input.hostIds.length} hosts failed: ${failures.join('; ')}`,
+        `${failures.length} of ${hostIds.length} hosts failed: ${failures.join('; ')}`,
         'HOSTS_FAILED',
       );
     }
-    return { ready: input.hostIds.length };
+    return { ready: hostIds.length };
   });
 }

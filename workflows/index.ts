@@ -2,3 +2,6 @@
 export { bootstrapHostsWorkflow, bootstrapHostWorkflow } from './bootstrap-hosts.js';
 export { createClusterWorkflow } from './create-cluster.js';
 export { hostReachabilityWorkflow } from './host-reachability.js';
+export { deployServiceWorkflow, removeServiceWorkflow, serviceActionWorkflow } from './services.js';
+export { reconcileOperationsWorkflow } from './reconcile.js';
+export { pollClusterWorkflow } from './poll-cluster.js';

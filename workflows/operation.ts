@@ -7,6 +7,7 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { RollbackRequested } from './rollback.js';
 import type { OperationError } from './shared.js';
 
 const bookkeeping = proxyActivities<Activities>({
@@ -28,14 +29,34 @@ export function describeFailure(err: unknown): OperationError {
 
 /**
  * Runs the body of an operation and keeps its row in Postgres in step: RUNNING when it
- * starts, then SUCCEEDED, FAILED (with code and message) or CANCELLED. The final write runs
- * outside cancellation so a cancelled operation is still recorded as such.
+ * starts, then SUCCEEDED, FAILED (with code and message) or CANCELLED. When the operator
+ * asks for a rollback (the engine throws RollbackRequested), `rollback` undoes the work and
+ * the operation ends ROLLED_BACK. The final write runs outside cancellation so a cancelled
+ * operation is still recorded as such.
  */
-export async function runOperation<T>(operationId: string, body: () => Promise<T>): Promise<T> {
+export async function runOperation<T>(operationId: string, body: () => Promise<T>): Promise<T>;
+export async function runOperation<T>(
+  operationId: string,
+  body: () => Promise<T>,
+  rollback: (reason: string) => Promise<unknown>,
+): Promise<T | { rolledBack: unknown }>;
+export async function runOperation<T>(
+  operationId: string,
+  body: () => Promise<T>,
+  rollback?: (reason: string) => Promise<unknown>,
+): Promise<T | { rolledBack: unknown }> {
   await bookkeeping.markOperationRunning(operationId);
   try {
-    const result = await body();
-    await bookkeeping.finishOperation(operationId, 'SUCCEEDED', { result });
+    let result: T | { rolledBack: unknown };
+    let status: 'SUCCEEDED' | 'ROLLED_BACK' = 'SUCCEEDED';
+    try {
+      result = await body();
+    } catch (err) {
+      if (!(err instanceof RollbackRequested && rollback)) throw err;
+      result = { rolledBack: await rollback(err.reason) };
+      status = 'ROLLED_BACK';
+    }
+    await bookkeeping.finishOperation(operationId, status, { result });
     return result;
   } catch (err) {
     const cancelled = isCancellation(err);

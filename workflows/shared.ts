@@ -21,10 +21,12 @@ export interface CreateClusterInput {
   name: string;
 }
 
+/** The hosts come from the operation's rows (operation_hosts), so the input stays small. */
 export interface BootstrapHostsInput {
   operationId: string;
   cluster: string;
-  hostIds: string[];
+  /** Only in runs started before hosts were read from the operation; kept for their replay. */
+  hostIds?: string[];
 }
 
 export const BOOTSTRAP_STEPS = ['connect', 'facts', 'prerequisites', 'install-root'] as const;
@@ -35,11 +37,84 @@ export interface BootstrapHostInput {
   hostId: string;
 }
 
+/** Input of every service operation: ids only; activities read the rest from Postgres. */
+export interface ServiceOperationInput {
+  operationId: string;
+  serviceId: string;
+}
+
+export const SERVICE_ACTIONS = ['start', 'stop', 'restart'] as const;
+export type ServiceAction = (typeof SERVICE_ACTIONS)[number];
+
+export interface RollingPolicy {
+  batchSize: number;
+  maxFailures: number;
+  pauseSeconds: number;
+}
+
+export interface ServiceActionInput extends ServiceOperationInput {
+  action: ServiceAction;
+  roles?: string[];
+  hosts?: string[];
+  /** Rolling overrides; absent fields come from the definition. Absent: all at once. */
+  rolling?: Partial<RollingPolicy>;
+}
+
+export interface ActionPlanInput {
+  serviceId: string;
+  action: ServiceAction;
+  roles?: string[];
+  hosts?: string[];
+}
+
+export interface InstanceRef {
+  id: string;
+  role: string;
+  host: string;
+  hostId: string;
+  startOrder: number;
+}
+
+export interface ServicePlan {
+  hosts: Array<{ hostId: string; hostname: string }>;
+  instances: InstanceRef[];
+}
+
 export const workflowIds = {
   createCluster: (cluster: string, operationId: string) => `cluster-create/${cluster}/${operationId}`,
   bootstrapHosts: (cluster: string, operationId: string) => `hosts-bootstrap/${cluster}/${operationId}`,
+  deployService: (cluster: string, service: string, operationId: string) => `deploy/${cluster}/${service}/${operationId}`,
+  serviceAction: (cluster: string, service: string, action: string, operationId: string) => `${action}/${cluster}/${service}/${operationId}`,
+  removeService: (cluster: string, service: string, operationId: string) => `remove/${cluster}/${service}/${operationId}`,
   bootstrapHost: (parentWorkflowId: string, hostname: string) => `${parentWorkflowId}/${hostname}`,
   // One per task queue: each Sophon installation sharing a Temporal namespace has its own.
   hostReachabilitySchedule: (taskQueue: string) => `sophon-host-reachability/${taskQueue}`,
   hostReachability: (taskQueue: string) => `host-reachability/${taskQueue}`,
+  reconcileSchedule: (taskQueue: string) => `sophon-reconcile/${taskQueue}`,
+  reconcile: (taskQueue: string) => `reconcile-operations/${taskQueue}`,
+  pollSchedule: (taskQueue: string, clusterId: string) => `sophon-poll/${taskQueue}/${clusterId}`,
+  pollCluster: (taskQueue: string, clusterId: string) => `poll-cluster/${taskQueue}/${clusterId}`,
 };
+
+/** Input of a cluster's poll: the id only; targets come from Postgres, results go there. */
+export interface PollClusterInput {
+  clusterId: string;
+}
+
+/** Targets (role instances) per poll activity. */
+export const POLL_CHUNK_SIZE = 200;
+
+export interface PollChunkInput {
+  clusterId: string;
+  chunk: number;
+}
+
+/** What one chunk (and a whole poll) did: counts only, so histories stay small. */
+export interface PollCounts {
+  targets: number;
+  up: number;
+  down: number;
+  scrapes: number;
+  scrapeFailures: number;
+  samples: number;
+}

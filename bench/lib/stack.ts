@@ -115,9 +115,9 @@ export async function startStack(opts: { hosts: number; base: string; packageRep
       SOPHON_HOST_CHECK_INTERVAL_SECONDS: '3600',
     });
     await migrate(postgres.url, logger);
-    const core = await connectCore({ ...config, api: { host: '127.0.0.1', port: 0 } }, logger, { databaseUrl: postgres.url, temporalAddress: temporal.address }, masterKey);
+    const core = await connectCore({ ...config, api: { ...config.api, host: '127.0.0.1', port: 0 } }, logger, { databaseUrl: postgres.url, temporalAddress: temporal.address }, masterKey);
     stops.push(() => core.close());
-    const deps = createActivityDeps(config, core.pool, logger, masterKey);
+    const deps = await createActivityDeps(config, core.pool, logger, masterKey, temporal.address);
     const worker = await startSophonWorker({ config, address: temporal.address, deps });
     stops.push(() => worker.stop());
     const api = await startApi(core);

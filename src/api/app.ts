@@ -1,21 +1,58 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
-import { authenticate, roleByMethod } from './auth.js';
+import { SophonError } from '../errors.js';
+import { isSafeText, parseInput, UNSAFE_TEXT_MESSAGE } from '../validation.js';
+import { authenticate, requireRole } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { createMetrics } from './metrics.js';
-import { buildOpenApi, renderDocs } from './openapi.js';
-import { errorHandler, notFoundHandler } from './problem.js';
+import { buildOpenApi, documentRoutes, type OpenApiDocument } from './openapi.js';
+import { errorHandler } from './problem.js';
+import { matchPath, methodsFor, roleOf, type Route } from './registry.js';
 import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { credentialRoutes } from './routes/credentials.js';
-import { hostRoutes } from './routes/hosts.js';
-import { serviceDefRoutes } from './routes/service-defs.js';
 import { healthRoutes } from './routes/health.js';
+import { hostRoutes } from './routes/hosts.js';
 import { operationRoutes } from './routes/operations.js';
+import { serviceDefRoutes } from './routes/service-defs.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { monitoringRoutes } from '../monitoring/routes.js';
+import { serviceRoutes } from '../services/routes.js';
+import { createServicesService } from '../services/service.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+const invalidParam = (name: string, message: string) =>
+  new SophonError('VALIDATION_FAILED', `Invalid path parameter ${name}: ${message}`, [{ path: name, message }]);
+
+const decodes = (raw: string) => {
+  try {
+    decodeURIComponent(raw);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Every endpoint of the API, in the order express tries them (see registry.ts). */
+export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof createMetrics>['registry']): Route[] {
+  let doc: OpenApiDocument | undefined;
+  const routes: Route[] = [
+    ...healthRoutes(deps, metricsRegistry),
+    ...documentRoutes(() => (doc ??= buildOpenApi('1', routes))),
+    ...tokenRoutes(deps),
+    ...credentialRoutes(deps),
+    ...serviceDefRoutes(deps),
+    ...clusterRoutes(deps),
+    ...hostRoutes(deps),
+    ...serviceRoutes(createServicesService(deps)),
+    ...monitoringRoutes(deps),
+    ...operationRoutes(deps),
+    ...auditRoutes(deps),
+  ];
+  return routes;
+}
 
 export function createApp(deps: ApiDeps) {
   const app = express();
@@ -38,28 +75,51 @@ export function createApp(deps: ApiDeps) {
   app.use(metrics.middleware);
   app.use(express.json({ limit: '1mb', strict: true }));
 
-  app.use(healthRoutes(deps, metrics.registry));
-  const openapi = buildOpenApi('1');
-  const docs = renderDocs(openapi);
-  app.get('/api/openapi.json', (_req, res) => {
-    res.json(openapi);
-  });
-  app.get('/docs', (_req, res) => {
-    res.type('html').send(docs);
-  });
+  const routes = apiRoutes(deps, metrics.registry);
+  const authenticated = authenticate(deps.pool);
+  for (const r of routes) {
+    const role = roleOf(r);
+    const chain: RequestHandler[] = [
+      (_req, res, next) => {
+        res.locals.route = r.path;
+        next();
+      },
+      ...(role === 'public' ? [] : [authenticated, requireRole(role)]),
+    ];
+    app[r.method](r.path, ...chain, async (req, res) => {
+      // req.is() is null without a body and false for a body of another type.
+      if (r.body && req.is('application/json') === false) {
+        throw new SophonError('UNSUPPORTED_MEDIA_TYPE', `Send the request body as application/json (got ${req.get('content-type') ?? 'no content type'})`);
+      }
+      const params: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.params as Record<string, string>)) {
+        if (!isSafeText(value)) throw invalidParam(name, UNSAFE_TEXT_MESSAGE);
+        params[name] = value;
+      }
+      const body: unknown = r.body ? parseInput(r.body, req.body, 'request body') : undefined;
+      const query: unknown = r.query ? parseInput(r.query, req.query, 'query') : undefined;
+      const answer = await r.handler({ req, res, body, query, params });
+      if (res.headersSent) return;
+      if (r.status === 204) res.status(204).end();
+      else res.status(r.status).json(answer);
+    });
+  }
 
-  const v1 = Router();
-  v1.use(authenticate(deps.pool), roleByMethod);
-  v1.use('/tokens', tokenRoutes(deps));
-  v1.use('/credentials', credentialRoutes(deps));
-  v1.use('/service-defs', serviceDefRoutes(deps));
-  v1.use('/clusters/:cluster/hosts', hostRoutes(deps));
-  v1.use('/clusters', clusterRoutes(deps));
-  v1.use('/operations', operationRoutes(deps));
-  v1.use('/audit', auditRoutes(deps));
-  app.use('/api/v1', v1);
-
-  app.use(notFoundHandler);
+  // A known path with another method is a 405 naming the allowed ones; anything else a 404.
+  app.use((req, res) => {
+    const allowed = methodsFor(routes, req.path);
+    if (allowed.length === 0) throw new SophonError('NOT_FOUND', `No route for ${req.method} ${req.path}`);
+    res.setHeader('Allow', allowed.join(', '));
+    throw new SophonError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${req.path}; allowed: ${allowed.join(', ')}`);
+  });
+  // Express refuses a path parameter that is not valid percent-encoding (%ff) with a URIError.
+  const badEncoding: ErrorRequestHandler = (err, req, _res, next) => {
+    if (!(err instanceof URIError)) return next(err);
+    const params = routes.map((r) => matchPath(r.path, req.path)).find((p) => p !== undefined) ?? {};
+    const name = Object.entries(params).find(([, raw]) => !decodes(raw))?.[0] ?? 'path';
+    next(invalidParam(name, 'expected valid percent-encoded UTF-8'));
+  };
+  app.use(badEncoding);
   app.use(errorHandler);
   return app;
 }

@@ -47,8 +47,4 @@ export function requireRole(role: Role): RequestHandler {
   };
 }
 
-/** Reads need viewer, changes need operator; routes that need more say so themselves. */
-export const roleByMethod: RequestHandler = (req, res, next) =>
-  requireRole(['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'viewer' : 'operator')(req, res, next);
-
 export const actorOf = (req: { principal?: Principal }) => `token:${req.principal?.name ?? 'anonymous'}`;

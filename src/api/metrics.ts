@@ -15,8 +15,9 @@ export function createMetrics() {
   const middleware: RequestHandler = (req, res, next) => {
     const end = httpDuration.startTimer();
     res.on('finish', () => {
-      // The matched route pattern keeps label cardinality bounded (no ids in labels).
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      // The registered route pattern (set by app.ts) keeps label cardinality bounded: no
+      // names or ids in labels, one label for every path no route serves.
+      const route = typeof res.locals.route === 'string' ? res.locals.route : 'unmatched';
       end({ method: req.method, route, status: String(res.statusCode) });
     });
     next();

@@ -1,64 +1,64 @@
 import { z } from 'zod';
-import { CreateClusterBody } from './routes/clusters.js';
-import { CreateCredentialBody } from './routes/credentials.js';
-import { AddHostsBody, PatchHostBody } from './routes/hosts.js';
-import { CreateTokenBody } from './routes/tokens.js';
-
-interface RouteDoc {
-  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
-  path: string;
-  summary: string;
-  role: 'none' | 'viewer' | 'operator' | 'admin';
-  body?: z.ZodType;
-  success: number;
-}
-
-/** One line per endpoint; request schemas come from the same zod schemas the routes use. */
-const ROUTES: RouteDoc[] = [
-  { method: 'get', path: '/healthz', summary: 'Process is up', role: 'none', success: 200 },
-  { method: 'get', path: '/readyz', summary: 'Postgres and Temporal are reachable', role: 'none', success: 200 },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics of the API process', role: 'none', success: 200 },
-  { method: 'get', path: '/docs', summary: 'This list of endpoints as a page', role: 'none', success: 200 },
-  { method: 'get', path: '/api/openapi.json', summary: 'OpenAPI 3.1 description of the API', role: 'none', success: 200 },
-  { method: 'get', path: '/api/v1/tokens', summary: 'List API tokens', role: 'admin', success: 200 },
-  { method: 'post', path: '/api/v1/tokens', summary: 'Create an API token (shown once)', role: 'admin', body: CreateTokenBody, success: 201 },
-  { method: 'delete', path: '/api/v1/tokens/{id}', summary: 'Revoke an API token', role: 'admin', success: 200 },
-  { method: 'get', path: '/api/v1/clusters', summary: 'List clusters', role: 'viewer', success: 200 },
-  { method: 'post', path: '/api/v1/clusters', summary: 'Create a cluster (starts an operation)', role: 'operator', body: CreateClusterBody, success: 202 },
-  { method: 'get', path: '/api/v1/clusters/{cluster}', summary: 'Show a cluster by id or name', role: 'viewer', success: 200 },
-  { method: 'get', path: '/api/v1/service-defs', summary: 'List the service definitions of the catalog', role: 'viewer', success: 200 },
-  { method: 'get', path: '/api/v1/service-defs/{name}', summary: 'Show one service definition', role: 'viewer', success: 200 },
-  { method: 'get', path: '/api/v1/credentials', summary: 'List SSH credentials (never their keys)', role: 'admin', success: 200 },
-  { method: 'post', path: '/api/v1/credentials', summary: 'Store an SSH credential, encrypted at rest', role: 'admin', body: CreateCredentialBody, success: 201 },
-  { method: 'get', path: '/api/v1/clusters/{cluster}/hosts', summary: 'List the hosts of a cluster', role: 'viewer', success: 200 },
-  { method: 'post', path: '/api/v1/clusters/{cluster}/hosts', summary: 'Add hosts (ranges such as node[1-3]) and bootstrap them', role: 'operator', body: AddHostsBody, success: 202 },
-  { method: 'get', path: '/api/v1/clusters/{cluster}/hosts/{host}', summary: 'Show a host with its facts and status', role: 'viewer', success: 200 },
-  { method: 'patch', path: '/api/v1/clusters/{cluster}/hosts/{host}', summary: 'Change labels or maintenance mode', role: 'operator', body: PatchHostBody, success: 200 },
-  { method: 'delete', path: '/api/v1/clusters/{cluster}/hosts/{host}', summary: 'Remove a host that runs no service instances', role: 'operator', success: 204 },
-  { method: 'post', path: '/api/v1/clusters/{cluster}/hosts/{host}/repin-host-key', summary: 'Forget the pinned host key and bootstrap again', role: 'operator', success: 202 },
-  { method: 'get', path: '/api/v1/operations', summary: 'List operations (filters: cluster, service, status)', role: 'viewer', success: 200 },
-  { method: 'get', path: '/api/v1/operations/{id}', summary: 'Show an operation with its steps and Temporal UI link', role: 'viewer', success: 200 },
-  { method: 'post', path: '/api/v1/operations/{id}/cancel', summary: 'Cancel a running operation', role: 'operator', success: 202 },
-  { method: 'get', path: '/api/v1/audit', summary: 'Audit log, newest first', role: 'admin', success: 200 },
-];
+import { openApiPath, roleOf, type Route } from './registry.js';
 
 const problem = {
   description: 'Error (application/problem+json)',
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 };
 
-export function buildOpenApi(version: string) {
+/** What each path parameter name stands for, with an example (fuzzers start from it too). */
+const PATH_PARAMS: Record<string, { description: string; example: string }> = {
+  cluster: { description: 'Cluster id or name', example: 'lab' },
+  host: { description: 'Host id or hostname within the cluster', example: 'node1' },
+  credential: { description: 'Credential id or name', example: 'ops-key' },
+  name: { description: 'Service definition name', example: 'zookeeper' },
+  id: { description: 'Id (uuid)', example: '00000000-0000-4000-8000-000000000000' },
+};
+
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { io, unrepresentable: 'any' });
+
+const IDEMPOTENCY_PARAM = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Up to 255 characters, no control characters. Repeating the request with the same key and body within 24 hours ' +
+    'answers the first operation again instead of starting another; the same key with a different request is refused (422 IDEMPOTENCY_KEY_REUSED).',
+  schema: { type: 'string', maxLength: 255 },
+};
+
+/** Query parameters from a route's zod object schema, one per property. */
+function queryParameters(schema: z.ZodType) {
+  const json = jsonSchema(schema, 'input') as { properties?: Record<string, object>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, s]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: s }));
+}
+
+/** The OpenAPI document of the registered routes (see registry.ts): nothing is listed by hand. */
+export function buildOpenApi(version: string, routes: Route[]) {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of ROUTES) {
-    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-    (paths[r.path] ??= {})[r.method] = {
+  for (const r of routes) {
+    const path = openApiPath(r.path);
+    const params = [...r.path.matchAll(/:(\w+)/g)].map(([, name]) => ({
+      name,
+      in: 'path',
+      required: true,
+      ...PATH_PARAMS[name!],
+      schema: { type: 'string', minLength: 1, maxLength: 253 },
+    }));
+    const role = roleOf(r);
+    const success = r.response
+      ? { description: 'Success', content: { 'application/json': { schema: jsonSchema(r.response, 'output') } } }
+      : r.produces
+        ? { description: 'Success', content: { [r.produces]: { schema: { type: 'string' } } } }
+        : { description: 'Success (no content)' };
+    (paths[path] ??= {})[r.method] = {
       summary: r.summary,
-      ...(r.role === 'none' ? { security: [] } : { 'x-sophon-role': r.role }),
-      ...(params.length ? { parameters: params } : {}),
-      ...(r.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input' }) } } } }
+      ...(role === 'public' ? { security: [] } : { 'x-sophon-role': role }),
+      ...(params.length || r.query || r.idempotent
+        ? { parameters: [...params, ...(r.query ? queryParameters(r.query) : []), ...(r.idempotent ? [IDEMPOTENCY_PARAM] : [])] }
         : {}),
-      responses: { [r.success]: { description: 'Success' }, default: problem },
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
+      responses: { [r.status]: success, default: problem },
     };
   }
   return {
@@ -70,13 +70,18 @@ export function buildOpenApi(version: string) {
       schemas: {
         Problem: {
           type: 'object',
+          required: ['type', 'title', 'status', 'code', 'detail'],
           properties: {
             type: { type: 'string' },
             title: { type: 'string' },
             status: { type: 'integer' },
             code: { type: 'string' },
             detail: { type: 'string' },
-            errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+            errors: {
+              type: 'array',
+              items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } },
+            },
+            requestId: { type: 'string' },
           },
         },
       },
@@ -85,10 +90,38 @@ export function buildOpenApi(version: string) {
   };
 }
 
+export type OpenApiDocument = ReturnType<typeof buildOpenApi>;
+
+/** `/api/openapi.json` and `/docs`, described like every other route. */
+export function documentRoutes(doc: () => OpenApiDocument): Route[] {
+  return [
+    {
+      method: 'get',
+      path: '/api/openapi.json',
+      summary: 'OpenAPI 3.1 description of the API',
+      role: 'public',
+      status: 200,
+      response: z.looseObject({ openapi: z.literal('3.1.0'), paths: z.record(z.string(), z.unknown()) }),
+      handler: () => doc(),
+    },
+    {
+      method: 'get',
+      path: '/docs',
+      summary: 'This list of endpoints as a page',
+      role: 'public',
+      status: 200,
+      produces: 'text/html',
+      handler: ({ res }) => {
+        res.type('html').send(renderDocs(doc()));
+      },
+    },
+  ];
+}
+
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** `/docs`: the endpoint list as a page, readable without any script or outside asset. */
-export function renderDocs(doc: ReturnType<typeof buildOpenApi>): string {
+export function renderDocs(doc: OpenApiDocument): string {
   const rows = Object.entries(doc.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => {
       const { summary, 'x-sophon-role': role } = op as { summary: string; 'x-sophon-role'?: string };

@@ -1,4 +1,6 @@
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { isGrpcServiceError } from '@temporalio/client';
+import type { ErrorRequestHandler, Response } from 'express';
+import { isConstraintConflict, isPostgresUnavailable } from '../db/pool.js';
 import { SophonError, type FieldError } from '../errors.js';
 
 const TITLES: Record<number, string> = {
@@ -10,6 +12,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -29,10 +32,6 @@ export function sendProblem(res: Response, status: number, code: string, detail:
     });
 }
 
-export const notFoundHandler: RequestHandler = (req, res) => {
-  sendProblem(res, 404, 'NOT_FOUND', `No route for ${req.method} ${req.path}`);
-};
-
 interface BodyParserError {
   type?: string;
   status?: number;
@@ -51,6 +50,21 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
     sendProblem(res, 400, 'MALFORMED_JSON', `The request body is not valid JSON: ${bodyErr.message}`, [
       { path: '(body)', message: bodyErr.message },
     ]);
+    return;
+  }
+  if (bodyErr?.type === 'entity.too.large') {
+    sendProblem(res, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of 1 MB`, [{ path: '(body)', message: bodyErr.message }]);
+    return;
+  }
+  // A concurrent request created or removed the same row first (the checks before it passed).
+  if (isConstraintConflict(err)) {
+    sendProblem(res, 409, 'CONFLICT', 'The request conflicts with a change made at the same time; read the current state and retry');
+    return;
+  }
+  if (isPostgresUnavailable(err) || isGrpcServiceError(err)) {
+    const dependency = isGrpcServiceError(err) ? 'Temporal' : 'Postgres';
+    req.log.warn({ err }, `${dependency} unavailable`);
+    sendProblem(res, 503, 'DEPENDENCY_UNAVAILABLE', `${dependency} is unavailable or did not answer in time; retry later`);
     return;
   }
   if (bodyErr?.expose && typeof bodyErr.status === 'number' && bodyErr.status < 500) {

@@ -53,7 +53,7 @@ async function runWorker(config: Config, logger: Logger) {
   installRuntimeLogger(logger);
   const masterKey = await loadMasterKey(config, { generate: false });
   const pool = createPool(databaseUrl);
-  const deps = createActivityDeps(config, pool, logger, masterKey);
+  const deps = await createActivityDeps(config, pool, logger, masterKey, address);
   const running = await startSophonWorker({ config, address, deps });
   logger.info({ taskQueue: config.temporal.taskQueue, address }, 'Sophon worker running');
   await Promise.race([running.done, untilSignal(logger, running.stop)]);

@@ -117,6 +117,11 @@ export async function stopLeftoverPostgres(dir: string, logger: Logger): Promise
   const pid = await postmasterPid(dataDir);
   if (pid === undefined || !isAlive(pid)) return;
   const argv = await commandLine(pid);
+  if (argv.length === 0) {
+    // Killed together with Sophon and not yet reaped: Postgres refuses to start while its pid lives on.
+    await waitForExit(pid, 'an exited Postgres', 15_000).catch(() => undefined);
+    return;
+  }
   if (!argv[0]?.endsWith('postgres') || !argv.includes(dataDir)) return;
   logger.warn({ pid, dataDir }, 'stopping the Postgres an earlier Sophon left running');
   await stopProcess(pid, 'Postgres');

@@ -83,7 +83,7 @@ export async function runEmbedded(config: Config, logger: Logger): Promise<void>
     const tokenFile = await ensureAdminToken(core.pool, config.home);
     await chmod(tokenFile, 0o600);
 
-    const deps = createActivityDeps(config, core.pool, logger, masterKey);
+    const deps = await createActivityDeps(config, core.pool, logger, masterKey, temporalAddress);
     const worker = await startSophonWorker({ config, address: temporalAddress, deps });
     stoppers.push({ name: 'worker', stop: worker.stop });
     worker.done.catch(async (err: unknown) => {

@@ -14,6 +14,8 @@ export const SSH_RETRYABLE = {
   SSH_CHANNEL_FAILED: true,
   HOST_KEY_CHANGED: false,
   COMMAND_TIMEOUT: true,
+  // The caller (an activity being cancelled) asked to stop; retrying would undo the request.
+  COMMAND_CANCELLED: false,
   COMMAND_FAILED: false,
   UPLOAD_CORRUPT: true,
 } as const satisfies Record<string, boolean>;

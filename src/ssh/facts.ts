@@ -44,13 +44,14 @@ export const BASE_COMMANDS = ['sh', 'sha256sum', 'tar', 'gzip', 'mkdir', 'mv', '
 export async function gatherFacts(
   conn: SshConnection,
   installRoot: string,
-  options: { commands?: string[]; timeoutMs?: number; now?: () => number } = {},
+  options: { commands?: string[]; timeoutMs?: number; now?: () => number; signal?: AbortSignal } = {},
 ): Promise<HostFacts> {
   const now = options.now ?? Date.now;
   const commands = [...new Set([...BASE_COMMANDS, ...(options.commands ?? [])])];
-  const result = await conn.run(factsScript(installRoot, commands), { timeoutMs: options.timeoutMs ?? 60_000 });
+  const { signal } = options;
+  const result = await conn.run(factsScript(installRoot, commands), { timeoutMs: options.timeoutMs ?? 60_000, signal });
   const facts = parseFactsOutput(result.stdout, installRoot, commands);
-  return { ...facts, clockOffsetMs: await measureClockOffset(conn, now), gatheredAt: new Date(now()).toISOString() };
+  return { ...facts, clockOffsetMs: await measureClockOffset(conn, now, signal), gatheredAt: new Date(now()).toISOString() };
 }
 
 function factsScript(installRoot: string, commands: string[]) {
@@ -69,11 +70,11 @@ echo @@end`;
 }
 
 /** Clock offset from the fastest of three `date` round trips. */
-async function measureClockOffset(conn: SshConnection, now: () => number): Promise<number> {
+async function measureClockOffset(conn: SshConnection, now: () => number, signal: AbortSignal | undefined): Promise<number> {
   let best: { rtt: number; offset: number } | undefined;
   for (let i = 0; i < 3; i++) {
     const before = now();
-    const { stdout } = await conn.run(sh`date +%s.%N`, { timeoutMs: 10_000 });
+    const { stdout } = await conn.run(sh`date +%s.%N`, { timeoutMs: 10_000, signal });
     const after = now();
     const remote = Number(stdout.trim()) * 1000;
     const sample = { rtt: after - before, offset: remote - (before + after) / 2 };

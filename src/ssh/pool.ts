@@ -57,8 +57,13 @@ export interface ExecOptions {
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
   stdin?: string | Buffer;
-  /** After SIGTERM on timeout, how long to wait before SIGKILL. */
+  /** After SIGTERM on timeout or cancellation, how long to wait before SIGKILL. */
   killGraceMs?: number;
+  /**
+   * Aborting it kills the remote process group like a timeout does and rejects with
+   * COMMAND_CANCELLED; an already-aborted signal rejects without opening a channel.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {
@@ -82,8 +87,11 @@ export interface SshConnection {
   exec(command: ShellCommand, options?: ExecOptions): Promise<ExecResult>;
   /** Like exec, but a non-zero exit becomes a COMMAND_FAILED error. */
   run(command: ShellCommand, options?: ExecOptions): Promise<ExecResult>;
-  /** Runs `fn` with an SFTP session that holds one channel slot; bounded by `timeoutMs`. */
-  withSftp<T>(fn: (sftp: SFTPWrapper) => Promise<T>, timeoutMs: number): Promise<T>;
+  /**
+   * Runs `fn` with an SFTP session that holds one channel slot; bounded by `timeoutMs`.
+   * Aborting `signal` ends the session (and so any transfer) and rejects with COMMAND_CANCELLED.
+   */
+  withSftp<T>(fn: (sftp: SFTPWrapper) => Promise<T>, timeoutMs: number, signal?: AbortSignal): Promise<T>;
   close(): void;
 }
 
@@ -99,6 +107,8 @@ const noopLogger: SshLogger = { debug: () => undefined, warn: () => undefined };
 
 const PGID_MARKER = '__SOPHON_PGID__';
 const PGID_LINE = new RegExp(`(^|\\n)${PGID_MARKER}=(\\d+)\\n`);
+/** How long a command being stopped right after it was sent may take to report its group id. */
+const PGID_WAIT_MS = 5000;
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
@@ -204,6 +214,8 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
     exec(command: ShellCommand, options: ExecOptions = {}): Promise<ExecResult> {
       const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
       const limit = options.maxCaptureBytes ?? defaultCaptureBytes;
+      const { signal } = options;
+      if (signal?.aborted) return Promise.reject(cancelled(this.target.host, this.endpoint, command, false));
       const started = Date.now();
       const stdout = createOutputCapture(limit);
       const stderr = createOutputCapture(limit);
@@ -214,39 +226,57 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
         let pgid: number | undefined;
         let exit: { code: number | null; signal: string | null } | undefined;
         let settled = false;
-        let timedOut = false;
+        /** A timeout or cancellation is killing the command; it alone settles from then on. */
+        let stopping = false;
+        /** The command was sent to the host, so it may run even before its group id arrives. */
+        let sent = false;
+        let groupKnown!: (pgid: number | undefined) => void;
+        const group = new Promise<number | undefined>((r) => (groupKnown = r));
 
         const settle = (error: Error | undefined, result?: ExecResult) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           this.inFlight.delete(onLost);
           release?.();
           if (error !== undefined) reject(error);
           else resolve(result as ExecResult);
         };
         const onLost = (error: SshError) => {
-          // A timed-out command is reported as a timeout, even if killing it broke the connection.
-          if (!timedOut) settle(error);
+          // A stopped command is reported as timed out or cancelled, even if killing it broke the connection.
+          if (!stopping) settle(error);
         };
         this.inFlight.add(onLost);
 
-        const timer = setTimeout(() => {
-          timedOut = true;
-          const running = pgid !== undefined;
-          void this.killGroup(pgid, options.killGraceMs ?? 2000).finally(() => {
+        /** Kills the command's process group, closes its channel and rejects with `failure`. */
+        const stop = (failure: (killed: boolean) => SshError) => {
+          if (stopping || settled) return;
+          stopping = true;
+          void (async () => {
+            // A command sent a moment ago prints its group id first thing: wait for it, so it is killed too.
+            const target = sent ? await withTimeout(group, PGID_WAIT_MS).catch(() => undefined) : undefined;
+            await this.killGroup(target, options.killGraceMs ?? 2000);
             channel?.close();
-            const what = running ? 'did not finish' : 'did not start (no free channel or the host is not responding)';
-            settle(
-              new SshError(
+            settle(failure(target !== undefined));
+          })();
+        };
+        const timer = setTimeout(
+          () =>
+            stop((killed) => {
+              const what = killed ? 'did not finish' : 'did not start (no free channel or the host is not responding)';
+              return new SshError(
                 'COMMAND_TIMEOUT',
-                `command on ${this.target.host} ${what} within ${timeoutMs} ms${running ? ' and was killed' : ''}: ${command.text}` +
+                `command on ${this.target.host} ${what} within ${timeoutMs} ms${killed ? ' and was killed' : ''}: ${command.text}` +
                   tails(stdout.text(), stderr.text()),
                 this.endpoint,
-              ),
-            );
-          });
-        }, timeoutMs);
+              );
+            }),
+          timeoutMs,
+        );
+        const onAbort = () =>
+          stop((killed) => cancelled(this.target.host, this.endpoint, command, killed, tails(stdout.text(), stderr.text())));
+        signal?.addEventListener('abort', onAbort, { once: true });
 
         const emit = (capture: OutputCapture, callback: ((chunk: Buffer) => void) | undefined, chunk: Buffer) => {
           if (chunk.length === 0) return;
@@ -264,6 +294,7 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
         let pending: Buffer = Buffer.alloc(0);
         const flushPending = () => {
           searching = false;
+          groupKnown(pgid);
           emit(stdout, options.onStdout, pending);
           pending = Buffer.alloc(0);
         };
@@ -283,22 +314,24 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
         const onStderr = (chunk: Buffer) => emit(stderr, options.onStderr, chunk);
 
         // OpenSSH starts each session command as a session leader, so `$$` is the process
-        // group id of everything the command starts; the timeout kills that whole group.
+        // group id of everything the command starts; a timeout or cancellation kills that whole group.
         const wrapped = `echo ${PGID_MARKER}=$$; exec sh -c ${shellQuote(command.text)}`;
 
         this.slot()
           .then(async (r) => {
             release = r;
-            if (settled) return release();
+            if (settled || stopping) return release();
+            sent = true;
             channel = await this.openChannel(wrapped);
             if (settled) return channel.close();
             channel.on('data', onStdout);
             channel.stderr.on('data', onStderr);
-            channel.on('exit', (code: number | null, signal?: string) => {
-              exit = { code: signal === undefined ? code : null, signal: signal ?? null };
+            channel.on('exit', (code: number | null, killedBy?: string) => {
+              exit = { code: killedBy === undefined ? code : null, signal: killedBy ?? null };
             });
             channel.on('close', () => {
-              if (timedOut) return;
+              groupKnown(undefined);
+              if (stopping) return;
               if (searching) flushPending();
               if (exit === undefined) {
                 settle(
@@ -323,7 +356,10 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
             // Commands that read stdin must see EOF instead of waiting forever.
             channel.end(options.stdin);
           })
-          .catch((error: unknown) => settle(error instanceof Error ? error : new Error(String(error))));
+          .catch((error: unknown) => {
+            groupKnown(undefined);
+            if (!stopping) settle(error instanceof Error ? error : new Error(String(error)));
+          });
       });
     }
 
@@ -331,9 +367,10 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
     private async killGroup(pgid: number | undefined, graceMs: number): Promise<void> {
       if (pgid === undefined || !Number.isInteger(pgid) || pgid <= 1 || this.closed) return;
       const ticks = Math.max(1, Math.ceil(graceMs / 100));
-      const script = sh`kill -TERM -- -${pgid} 2>/dev/null; i=0; while kill -0 -- -${pgid} 2>/dev/null; do i=$((i+1)); if [ "$i" -gt ${ticks} ]; then kill -KILL -- -${pgid} 2>/dev/null; break; fi; sleep 0.1; done; true`;
+      // After KILL, wait (bounded) until the group is gone, so callers never see its last moments.
+      const script = sh`kill -TERM -- -${pgid} 2>/dev/null; i=0; while kill -0 -- -${pgid} 2>/dev/null; do i=$((i+1)); if [ "$i" -eq ${ticks + 1} ]; then kill -KILL -- -${pgid} 2>/dev/null; fi; if [ "$i" -gt ${ticks + 50} ]; then break; fi; sleep 0.1; done; true`;
       const kill = async () => {
-        // The timed-out command still holds its slot, so this channel is opened outside the queue.
+        // The stopped command still holds its slot, so this channel is opened outside the queue.
         const channel = await this.openChannel(script.text);
         await new Promise<void>((resolve) => {
           channel.on('close', () => resolve());
@@ -346,15 +383,19 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
         await withTimeout(kill(), graceMs + 5000);
       } catch (error) {
         // A host that cannot even run kill is not healthy; start afresh next time.
-        logger.warn({ endpoint: this.endpoint, pgid, error: String(error) }, 'could not kill timed-out command');
+        logger.warn({ endpoint: this.endpoint, pgid, error: String(error) }, 'could not kill a stopped command');
         this.close();
       }
     }
 
-    async withSftp<T>(fn: (sftp: SFTPWrapper) => Promise<T>, timeoutMs: number): Promise<T> {
+    async withSftp<T>(fn: (sftp: SFTPWrapper) => Promise<T>, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+      const transferCancelled = () => new SshError('COMMAND_CANCELLED', `file transfer to ${this.target.host} was cancelled`, this.endpoint);
+      if (signal?.aborted) throw transferCancelled();
       const release = await this.slot();
       let sftp: SFTPWrapper | undefined;
       let onLost: ((error: SshError) => void) | undefined;
+      let onAbort: (() => void) | undefined;
+      let finished = false;
       try {
         const work = (async () => {
           sftp = await new Promise<SFTPWrapper>((resolve, reject) =>
@@ -368,15 +409,24 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
                 : resolve(s),
             ),
           );
+          // Cancelled or timed out while the session was opening: nobody will use it.
+          if (finished) sftp.end();
           return fn(sftp);
         })();
         const lost = new Promise<never>((_, reject) => {
           onLost = reject;
           this.inFlight.add(reject);
         });
+        // Ending the session in `finally` aborts a transfer still under way.
+        const aborted = new Promise<never>((_, reject) => {
+          onAbort = () => reject(transferCancelled());
+          if (signal?.aborted) onAbort();
+          else signal?.addEventListener('abort', onAbort, { once: true });
+        });
         return await Promise.race([
           work,
           lost,
+          aborted,
           timeout(
             timeoutMs,
             () =>
@@ -387,8 +437,13 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
               ),
           ),
         ]);
+      } catch (error) {
+        // Once the caller has asked to stop, whatever broke next is that stop.
+        throw signal?.aborted ? transferCancelled() : error;
       } finally {
+        finished = true;
         if (onLost !== undefined) this.inFlight.delete(onLost);
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
         sftp?.end();
         release();
       }
@@ -546,6 +601,8 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
   return {
     connect,
     async exec(target, command, options) {
+      // A cancelled caller does not even connect.
+      if (options?.signal?.aborted) throw cancelled(target.host, `${target.address}:${target.port ?? 22}`, command, false);
       return (await connect(target)).exec(command, options);
     },
     async close(target) {
@@ -561,6 +618,11 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
       return { connectionsOpened, open: live.size };
     },
   };
+}
+
+function cancelled(host: string, endpoint: string, command: ShellCommand, killed: boolean, output = ''): SshError {
+  const what = killed ? 'was cancelled and killed' : 'was cancelled before it started';
+  return new SshError('COMMAND_CANCELLED', `command on ${host} ${what}: ${command.text}${output}`, endpoint);
 }
 
 function tails(stdout: string, stderr: string): string {

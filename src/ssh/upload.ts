@@ -17,6 +17,8 @@ export interface UploadOptions {
   timeoutMs?: number;
   /** File mode of the destination, e.g. 0o644. */
   mode?: number;
+  /** Aborting it stops the transfer (COMMAND_CANCELLED) and removes the partial file. */
+  signal?: AbortSignal;
 }
 
 export interface UploadResult {
@@ -33,8 +35,8 @@ export async function sha256File(localPath: string): Promise<string> {
 }
 
 /** sha256 of a file on the host, or null when it does not exist. */
-export async function remoteSha256(conn: SshConnection, remotePath: string): Promise<string | null> {
-  const result = await conn.exec(sh`if [ -f ${remotePath} ]; then sha256sum -- ${remotePath}; fi`, { timeoutMs: 120_000 });
+export async function remoteSha256(conn: SshConnection, remotePath: string, signal?: AbortSignal): Promise<string | null> {
+  const result = await conn.exec(sh`if [ -f ${remotePath} ]; then sha256sum -- ${remotePath}; fi`, { timeoutMs: 120_000, signal });
   if (result.exitCode !== 0) {
     throw new SshError('COMMAND_FAILED', `sha256sum of ${remotePath} on ${conn.target.host} failed: ${result.stderr.trim()}`, conn.endpoint);
   }
@@ -48,15 +50,16 @@ export async function uploadFile(
   remotePath: string,
   options: UploadOptions = {},
 ): Promise<UploadResult> {
+  const { signal } = options;
   const [expected, { size }] = await Promise.all([sha256File(localPath), stat(localPath)]);
   // Check before act: a retried step finds the file already in place.
-  if ((await remoteSha256(conn, remotePath)) === expected) {
+  if ((await remoteSha256(conn, remotePath, signal)) === expected) {
     options.onProgress?.(size, size);
     return { bytes: size, sha256: expected, skipped: true };
   }
 
   const temp = `${remotePath}.sophon-upload-${randomBytes(6).toString('hex')}`;
-  await conn.run(sh`mkdir -p -- ${posix.dirname(remotePath)}`, { timeoutMs: 60_000 });
+  await conn.run(sh`mkdir -p -- ${posix.dirname(remotePath)}`, { timeoutMs: 60_000, signal });
   try {
     await conn.withSftp(
       (sftp) =>
@@ -72,8 +75,9 @@ export async function uploadFile(
           );
         }),
       options.timeoutMs ?? 600_000,
+      signal,
     );
-    const actual = await remoteSha256(conn, temp);
+    const actual = await remoteSha256(conn, temp, signal);
     if (actual !== expected) {
       throw new SshError(
         'UPLOAD_CORRUPT',
@@ -81,9 +85,10 @@ export async function uploadFile(
         conn.endpoint,
       );
     }
-    await conn.run(sh`mv -f -- ${temp} ${remotePath}`, { timeoutMs: 60_000 });
+    await conn.run(sh`mv -f -- ${temp} ${remotePath}`, { timeoutMs: 60_000, signal });
     return { bytes: size, sha256: expected, skipped: false };
   } catch (error) {
+    // Not bound to the signal: a cancelled upload still removes its partial file.
     if (!conn.closed) await conn.exec(sh`rm -f -- ${temp}`, { timeoutMs: 60_000 }).catch(() => undefined);
     throw error;
   }

@@ -1,24 +1,49 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { Config } from '../config.js';
-import { workflowIds } from '../../workflows/shared.js';
+import { workflowIds, type PollClusterInput } from '../../workflows/shared.js';
 
-/**
- * Creates Sophon's schedules, or brings an existing one to the configured interval.
- * Safe to run from every API process at every start.
- */
-export async function ensureSchedules(client: Client, config: Config): Promise<void> {
-  const scheduleId = workflowIds.hostReachabilitySchedule(config.temporal.taskQueue);
-  const spec = { intervals: [{ every: `${config.hostCheckIntervalSeconds}s` }] };
+interface ScheduleSpec {
+  scheduleId: string;
+  everySeconds: number;
+  workflowType: string;
+  workflowId: string;
+  args: unknown[];
+}
+
+/** Sophon's periodic workflows: one schedule each, per task queue. */
+function schedules(config: Config): ScheduleSpec[] {
+  const queue = config.temporal.taskQueue;
+  return [
+    {
+      scheduleId: workflowIds.hostReachabilitySchedule(queue),
+      everySeconds: config.hostCheckIntervalSeconds,
+      workflowType: 'hostReachabilityWorkflow',
+      workflowId: workflowIds.hostReachability(queue),
+      args: [],
+    },
+    {
+      scheduleId: workflowIds.reconcileSchedule(queue),
+      everySeconds: config.reconcileIntervalSeconds,
+      workflowType: 'reconcileOperationsWorkflow',
+      workflowId: workflowIds.reconcile(queue),
+      args: [],
+    },
+  ];
+}
+
+/** Creates the schedule, or brings an existing one to the given interval and action. */
+async function ensureSchedule(client: Client, config: Config, s: ScheduleSpec): Promise<void> {
+  const spec = { intervals: [{ every: `${s.everySeconds}s` }] };
   const action = {
     type: 'startWorkflow' as const,
-    workflowType: 'hostReachabilityWorkflow',
-    workflowId: workflowIds.hostReachability(config.temporal.taskQueue),
+    workflowType: s.workflowType,
+    workflowId: s.workflowId,
     taskQueue: config.temporal.taskQueue,
-    args: [],
+    args: s.args,
   };
   try {
     await client.schedule.create({
-      scheduleId,
+      scheduleId: s.scheduleId,
       spec,
       action,
       // A slow round must not pile up behind itself.
@@ -26,6 +51,27 @@ export async function ensureSchedules(client: Client, config: Config): Promise<v
     });
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action }));
+    await client.schedule.getHandle(s.scheduleId).update((previous) => ({ ...previous, spec, action }));
   }
+}
+
+/**
+ * Creates Sophon's schedules, or brings existing ones to the configured intervals.
+ * Safe to run from every API process at every start.
+ */
+export async function ensureSchedules(client: Client, config: Config): Promise<void> {
+  for (const s of schedules(config)) await ensureSchedule(client, config, s);
+}
+
+/** The poll schedule of a cluster (status checks and scrapes), created or updated; idempotent. */
+export async function ensurePollSchedule(client: Client, config: Config, clusterId: string): Promise<void> {
+  const queue = config.temporal.taskQueue;
+  const input: PollClusterInput = { clusterId };
+  await ensureSchedule(client, config, {
+    scheduleId: workflowIds.pollSchedule(queue, clusterId),
+    everySeconds: config.monitoring.pollIntervalSeconds,
+    workflowType: 'pollClusterWorkflow',
+    workflowId: workflowIds.pollCluster(queue, clusterId),
+    args: [input],
+  });
 }

@@ -4,6 +4,8 @@
  * from test/run.ts through SOPHON_TEST_DATABASE_URL and SOPHON_TEST_TEMPORAL_ADDRESS.
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -26,6 +28,7 @@ function required(name: string): string {
 
 /** One master key per test process: API and workers of a test share it. */
 const MASTER_KEY = randomBytes(32).toString('hex');
+const PACKAGE_CACHE = path.join(tmpdir(), `sophon-test-package-cache-${process.pid}`);
 
 export const temporalAddress = () => required('SOPHON_TEST_TEMPORAL_ADDRESS');
 
@@ -71,6 +74,8 @@ export function testConfig(db: TestDatabase, env: NodeJS.ProcessEnv = {}): Confi
     SOPHON_SHUTDOWN_GRACE_SECONDS: '2',
     SOPHON_LOG_LEVEL: 'silent',
     SOPHON_MASTER_KEY: MASTER_KEY,
+    SOPHON_PACKAGE_CACHE: PACKAGE_CACHE,
+    ...(process.env.SOPHON_TEST_PACKAGE_REPO ? { SOPHON_PACKAGE_REPO: process.env.SOPHON_TEST_PACKAGE_REPO } : {}),
     ...env,
   });
 }
@@ -78,7 +83,7 @@ export function testConfig(db: TestDatabase, env: NodeJS.ProcessEnv = {}): Confi
 
 /** The real activity dependencies for a test database. */
 export async function activityDeps(config: Config, pool: Pool): Promise<ActivityDeps> {
-  return createActivityDeps(config, pool, logger, await loadMasterKey(config, { generate: false }));
+  return createActivityDeps(config, pool, logger, await loadMasterKey(config, { generate: false }), temporalAddress());
 }
 
 /**
@@ -105,15 +110,20 @@ export interface TestApi {
   api: RunningApi;
   /** Creates a token of the given role and returns its secret. */
   token(role: Role): Promise<string>;
-  call(method: string, path: string, opts?: { token?: string; body?: unknown; rawBody?: string }): Promise<{ status: number; type: string; body: any }>;
+  call(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; rawBody?: string; contentType?: string },
+  ): Promise<{ status: number; type: string; body: any; headers: Headers }>;
   stop(): Promise<void>;
 }
 
-export async function startTestApi(config: Config, db: TestDatabase): Promise<TestApi> {
+/** The API on a free port; `opts.temporalAddress` points it at another Temporal server than the run's. */
+export async function startTestApi(config: Config, db: TestDatabase, opts: { temporalAddress?: string } = {}): Promise<TestApi> {
   const core = await connectCore(
-    { ...config, api: { host: '127.0.0.1', port: 0 } },
+    { ...config, api: { ...config.api, host: '127.0.0.1', port: 0 } },
     logger,
-    { databaseUrl: db.url, temporalAddress: temporalAddress() },
+    { databaseUrl: db.url, temporalAddress: opts.temporalAddress ?? temporalAddress() },
     await loadMasterKey(config, { generate: false }),
   );
   const api = await startApi(core);
@@ -130,11 +140,11 @@ export async function startTestApi(config: Config, db: TestDatabase): Promise<Te
       let body: string | undefined;
       if (opts.rawBody !== undefined) body = opts.rawBody;
       else if (opts.body !== undefined) body = JSON.stringify(opts.body);
-      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
       const res = await fetch(`${api.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
       const text = await res.text();
       const type = res.headers.get('content-type') ?? '';
-      return { status: res.status, type, body: type.includes('json') ? JSON.parse(text) : text };
+      return { status: res.status, type, body: type.includes('json') ? JSON.parse(text) : text, headers: res.headers };
     },
     async stop() {
       await api.close();

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Config } from '../../src/config.js';
 import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
 import type { RunningWorker } from '../../src/worker.js';
+import { assertProblem } from '../helpers/problems.js';
 
 let db: TestDatabase;
 let config: Config;
@@ -26,16 +27,6 @@ after(async () => {
   await db?.drop();
 });
 
-function assertProblem(res: { status: number; type: string; body: any }, status: number, code: string) {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-  assert.match(res.type, /^application\/problem\+json/);
-  assert.equal(res.body.status, status);
-  assert.equal(res.body.code, code);
-  assert.equal(typeof res.body.title, 'string');
-  assert.equal(typeof res.body.detail, 'string');
-  assert.equal(typeof res.body.type, 'string');
-}
-
 describe('health, metrics and the OpenAPI document', () => {
   test('healthz and readyz answer without a token', async () => {
     assert.equal((await api.call('GET', '/healthz')).status, 200);
@@ -48,7 +39,7 @@ describe('health, metrics and the OpenAPI document', () => {
     await api.call('GET', '/api/v1/clusters', { token: viewer });
     const res = await api.call('GET', '/metrics');
     assert.equal(res.status, 200);
-    assert.match(res.body, /sophon_http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/clusters\/"/);
+    assert.match(res.body, /sophon_http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/clusters"/);
     assert.match(res.body, /sophon_process_cpu_seconds_total/);
   });
 

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort } from '../helpers/ports.js';
+import { killAll, sophonProcess } from '../helpers/sophon-process.js';
 
 /**
  * `sophon start` as a newcomer runs it: embedded Postgres and Temporal in a fresh
@@ -32,37 +33,12 @@ before(async () => {
 });
 
 after(async () => {
-  // Whatever a failed test left of the runs it started (each run is its own process group).
-  for (const child of started) {
-    if (!child.pid) continue;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // that group is gone already
-    }
-  }
+  // Whatever a failed test left of the runs it started.
+  killAll(started);
   await rm(home, { recursive: true, force: true });
 });
 
-function sophon(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    env: { ...env, ...extraEnv },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.push(child);
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', () => output.includes('Sophon is running') && resolve());
-    void exited.then((code) => reject(new Error(`sophon exited with ${code} before it was ready:\n${output}`)));
-  });
-  // Runs that are expected to fail never become ready; only awaiting `ready` should throw.
-  ready.catch(() => undefined);
-  return { child, ready, exited, output: () => output };
-}
+const sophon = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => sophonProcess(args, { ...env, ...extraEnv }, started);
 
 async function call(method: string, route: string, token: string, body?: unknown) {
   const res = await fetch(`http://127.0.0.1:${env.SOPHON_API_PORT}${route}`, {

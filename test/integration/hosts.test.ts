@@ -132,7 +132,7 @@ describe('bootstrap', () => {
   });
 
   test('bootstrapping a READY host again is safe', async () => {
-    const res = await api.call('POST', '/api/v1/clusters/lab/hosts/node1/repin-host-key', { token: operator });
+    const res = await api.call('POST', '/api/v1/clusters/lab/hosts/node1/repin-host-key', { token: admin });
     assert.equal(res.status, 202);
     assert.equal((await finished(res.body.operation.id)).status, 'SUCCEEDED');
     const h = await host('node1');
@@ -191,7 +191,7 @@ describe('bootstrap', () => {
       const res = await api.call('POST', '/api/v1/clusters/lab/hosts', { token: operator, body: { hosts: [{ ...spec(5), hostname: 'stuck' }] } });
       assert.equal(res.status, 202);
       await eventually(async () => ((await host('stuck')).status === 'BOOTSTRAPPING' ? true : undefined), 'the bootstrap to start');
-      const busy = await api.call('POST', '/api/v1/clusters/lab/hosts/stuck/repin-host-key', { token: operator });
+      const busy = await api.call('POST', '/api/v1/clusters/lab/hosts/stuck/repin-host-key', { token: admin });
       assert.equal(busy.status, 409);
       assert.match(busy.body.detail, /stuck is being bootstrapped/);
       assert.equal((await api.call('DELETE', '/api/v1/clusters/lab/hosts/stuck', { token: operator })).status, 409);
@@ -261,7 +261,7 @@ describe('after bootstrap', () => {
     const h = await host('node4');
     assert.equal(h.status, 'UNREACHABLE');
     assert.match(h.statusReason, /host key changed — possible impersonation/);
-    const repin = await api.call('POST', '/api/v1/clusters/lab/hosts/node4/repin-host-key', { token: operator });
+    const repin = await api.call('POST', '/api/v1/clusters/lab/hosts/node4/repin-host-key', { token: admin });
     assert.equal((await finished(repin.body.operation.id)).status, 'SUCCEEDED');
     const after = await host('node4');
     assert.equal(after.status, 'READY');

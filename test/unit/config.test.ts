@@ -79,3 +79,11 @@ test('both master key variables at once are refused', () => {
     /SOPHON_MASTER_KEY and SOPHON_MASTER_KEY_FILE are both set/,
   );
 });
+
+test('monitoring: poll every 30 s by default, at least 1 s; scrape timeout and retention', () => {
+  assert.deepEqual(loadConfig({}).monitoring, { pollIntervalSeconds: 30, scrapeTimeoutMs: 10_000, retentionMinutes: 15 });
+  const set = loadConfig({ SOPHON_POLL_INTERVAL_SECONDS: '1', SOPHON_SCRAPE_TIMEOUT_SECONDS: '2.5', SOPHON_METRICS_RETENTION_MINUTES: '60' });
+  assert.deepEqual(set.monitoring, { pollIntervalSeconds: 1, scrapeTimeoutMs: 2500, retentionMinutes: 60 });
+  assert.match(configError({ SOPHON_POLL_INTERVAL_SECONDS: '0' }).message, /SOPHON_POLL_INTERVAL_SECONDS: expected at least 1 second/);
+  assert.match(configError({ SOPHON_METRICS_RETENTION_MINUTES: '0' }).message, /SOPHON_METRICS_RETENTION_MINUTES/);
+});

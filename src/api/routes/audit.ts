@@ -1,20 +1,38 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import { auditRepo } from '../../db/repos/audit.js';
-import { parseInput } from '../../validation.js';
-import { requireRole } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { decodeCursor, pageOf, PageQuery } from '../paging.js';
+import { route } from '../registry.js';
+import { NextCursor, Timestamp } from '../schemas.js';
 
-const Query = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  before: z.coerce.number().int().positive().optional(),
+const Query = z.object({ ...PageQuery });
+
+const Entry = z.object({
+  id: z.string().describe('Increasing with time'),
+  at: Timestamp,
+  actor: z.string(),
+  action: z.string(),
+  target: z.string(),
+  operationId: z.uuid().nullable(),
+  requestId: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
 });
 
-export function auditRoutes({ pool }: ApiDeps): Router {
-  const router = Router();
-  router.get('/', requireRole('admin'), async (req, res) => {
-    const q = parseInput(Query, req.query, 'query');
-    res.json({ entries: await auditRepo(pool).list(q.limit, q.before) });
-  });
-  return router;
+export function auditRoutes({ pool }: ApiDeps) {
+  return [
+    route({
+      method: 'get',
+      path: '/api/v1/audit',
+      summary: 'Audit log, newest first (paged)',
+      role: 'admin',
+      query: Query,
+      status: 200,
+      response: z.object({ entries: z.array(Entry), nextCursor: NextCursor }),
+      handler: async ({ query }) => {
+        const after = decodeCursor(query.cursor, z.string().regex(/^\d{1,19}$/));
+        const { items, nextCursor } = pageOf(await auditRepo(pool).list(query.limit, after), query.limit, (e) => e.id);
+        return { entries: items, nextCursor };
+      },
+    }),
+  ];
 }

@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
 import { z } from 'zod';
 import { clustersRepo } from '../../db/repos/clusters.js';
 import { conflict, notFound } from '../../errors.js';
 import { temporalUiClusterUrl } from '../../temporal/client.js';
-import { parseInput } from '../../validation.js';
+import { safeText } from '../../validation.js';
 import { workflowIds } from '../../../workflows/shared.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { route } from '../registry.js';
+import { Timestamp } from '../schemas.js';
+import { idempotencyOf } from '../idempotency.js';
+import { OperationView } from './operations.js';
 
 export const CLUSTER_NAME = z
   .string({ error: 'expected a string' })
@@ -18,40 +21,71 @@ export const CLUSTER_NAME = z
 
 export const CreateClusterBody = z.strictObject({
   name: CLUSTER_NAME,
-  description: z.string().max(1000, 'expected at most 1000 characters').default(''),
+  description: safeText().max(1000, 'expected at most 1000 characters').default(''),
 });
 
-export function clusterRoutes({ config, pool, operations }: ApiDeps): Router {
-  const router = Router();
+const Cluster = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  description: z.string(),
+  status: z.enum(['CREATING', 'ACTIVE', 'FAILED', 'REMOVING']),
+  createdByOperation: z.uuid().nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+export function clusterRoutes({ config, pool, operations }: ApiDeps) {
   const clusters = clustersRepo(pool);
-
-  router.get('/', async (_req, res) => {
-    res.json({ clusters: await clusters.list() });
-  });
-
-  router.get('/:cluster', async (req, res) => {
-    const cluster = await clusters.find(req.params.cluster);
-    if (!cluster) throw notFound('Cluster', req.params.cluster);
-    res.json({ ...cluster, temporalUiUrl: temporalUiClusterUrl(config, cluster.name) });
-  });
-
-  router.post('/', async (req, res) => {
-    const body = parseInput(CreateClusterBody, req.body, 'request body');
-    const clusterId = randomUUID();
-    const operation = await operations.start({
-      type: 'cluster.create',
-      workflowType: 'createClusterWorkflow',
-      workflowId: (opId) => workflowIds.createCluster(body.name, opId),
-      args: (opId) => ({ operationId: opId, clusterId, name: body.name }),
-      cluster: { id: null, name: body.name },
-      requestedBy: actorOf(req),
-      requestId: String(req.id),
-      prepare: async (tx, opId) => {
-        const reserved = await clustersRepo(tx).insertIntent({ id: clusterId, name: body.name, description: body.description, operationId: opId });
-        if (!reserved) throw conflict(`A cluster named '${body.name}' already exists`);
+  return [
+    route({
+      method: 'get',
+      path: '/api/v1/clusters',
+      summary: 'List clusters',
+      status: 200,
+      response: z.object({ clusters: z.array(Cluster) }),
+      handler: async () => ({ clusters: await clusters.list() }),
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/clusters/:cluster',
+      summary: 'Show a cluster by id or name',
+      status: 200,
+      response: Cluster.extend({ temporalUiUrl: z.string() }),
+      handler: async ({ params }) => {
+        const cluster = await clusters.find(params.cluster!);
+        if (!cluster) throw notFound('Cluster', params.cluster!);
+        return { ...cluster, temporalUiUrl: temporalUiClusterUrl(config, cluster.name) };
       },
-    });
-    res.status(202).json({ operation, cluster: { id: clusterId, name: body.name, status: 'CREATING' } });
-  });
-  return router;
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/clusters',
+      summary: 'Create a cluster (starts an operation)',
+      body: CreateClusterBody,
+      idempotent: true,
+      status: 202,
+      response: z.object({
+        operation: OperationView,
+        cluster: z.object({ id: z.uuid(), name: z.string(), status: z.literal('CREATING') }),
+      }),
+      handler: async ({ req, body }) => {
+        const clusterId = randomUUID();
+        return operations.start({
+          type: 'cluster.create',
+          workflowType: 'createClusterWorkflow',
+          workflowId: (opId) => workflowIds.createCluster(body.name, opId),
+          args: (opId) => ({ operationId: opId, clusterId, name: body.name }),
+          cluster: { id: null, name: body.name },
+          requestedBy: actorOf(req),
+          requestId: String(req.id),
+          prepare: async (tx, opId) => {
+            const reserved = await clustersRepo(tx).insertIntent({ id: clusterId, name: body.name, description: body.description, operationId: opId });
+            if (!reserved) throw conflict(`A cluster named '${body.name}' already exists`);
+          },
+          idempotency: idempotencyOf(req),
+          answer: { cluster: { id: clusterId, name: body.name, status: 'CREATING' as const } },
+        });
+      },
+    }),
+  ];
 }

@@ -1,36 +1,52 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type Request } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
+import { inTransaction, type Pool, type PoolClient } from '../../db/pool.js';
 import { auditRepo } from '../../db/repos/audit.js';
 import { clustersRepo, type Cluster } from '../../db/repos/clusters.js';
 import { credentialsRepo } from '../../db/repos/credentials.js';
-import { hostsRepo, type Host, type NewHost } from '../../db/repos/hosts.js';
+import { HOST_STATUSES, hostsRepo, type Host, type NewHost } from '../../db/repos/hosts.js';
 import { conflict, notFound } from '../../errors.js';
-import { expandHostSpec } from '../../hosts/ranges.js';
-import type { Pool } from '../../db/pool.js';
+import { countHostSpec, duplicates, expandHostSpec } from '../../hosts/ranges.js';
 import type { StartOperation } from '../../operations/service.js';
-import { invalidField, parseInput } from '../../validation.js';
+import { metricsRepo } from '../../monitoring/repo.js';
+import { invalidField, safeText } from '../../validation.js';
 import { workflowIds } from '../../../workflows/shared.js';
 import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { decodeCursor, pageOf, PageQuery } from '../paging.js';
+import { route } from '../registry.js';
+import { NextCursor, Timestamp } from '../schemas.js';
+import { idempotencyOf } from '../idempotency.js';
+import { OperationView } from './operations.js';
 
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 const Labels = z.record(
   z.string().regex(LABEL_KEY, 'expected label keys of letters, digits, ".", "_", "/", "-" (at most 63)'),
-  z.string().max(255, 'expected label values of at most 255 characters'),
+  safeText().max(255, 'expected label values of at most 255 characters'),
 );
 
+// Install paths end up in service commands, which take only plain words (see renderCommand).
+const InstallRoot = z
+  .string()
+  .max(1024)
+  .regex(/^\/[A-Za-z0-9._/-]*$/, 'expected an absolute path of letters, digits and . _ - /')
+  .refine((p) => p !== '/' && !p.includes('//'), 'expected a directory below / without empty segments ("//")')
+  .refine((p) => !p.split('/').includes('..'), 'expected a path without ".." segments');
+
+/** Host names, IP addresses and one range like node[1-3]; each expanded name is checked again. */
+const HostPattern = z
+  .string({ error: 'expected a string' })
+  .min(1, 'expected a hostname or a range like node[1-3]')
+  .max(253)
+  .regex(/^[A-Za-z0-9.[\]-]+$/, 'expected letters, digits, ".", "-" and one range like [1-3]');
+
 const HostSpec = z.strictObject({
-  hostname: z.string().min(1, 'expected a hostname or a range like node[1-3]').max(253),
-  address: z.string().min(1).max(253).optional(),
+  hostname: HostPattern,
+  address: HostPattern.optional(),
   port: z.number().int().min(1).max(65535).default(22),
-  credential: z.string().min(1, 'expected a credential id or name'),
-  // Install paths end up in service commands, which take only plain words (see renderCommand).
-  installRoot: z
-    .string()
-    .regex(/^\/[A-Za-z0-9._/-]*$/, 'expected an absolute path of letters, digits and . _ - /')
-    .max(1024)
-    .default('/opt/sophon'),
+  credential: safeText().min(1, 'expected a credential id or name').max(100).meta({ example: 'ops-key' }),
+  installRoot: InstallRoot.default('/opt/sophon'),
   labels: Labels.default({}),
 });
 
@@ -40,12 +56,37 @@ export const AddHostsBody = z.strictObject({
 
 export const PatchHostBody = z
   .strictObject({ labels: Labels.optional(), maintenance: z.boolean().optional() })
-  .refine((b) => b.labels !== undefined || b.maintenance !== undefined, 'expected labels or maintenance');
+  .refine((b) => b.labels !== undefined || b.maintenance !== undefined, 'expected labels or maintenance')
+  // The refinement as JSON Schema, so the OpenAPI document states it too.
+  .meta({ minProperties: 1 });
 
 const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 
+const HostView = z.object({
+  id: z.uuid(),
+  cluster: z.string(),
+  hostname: z.string(),
+  address: z.string(),
+  port: z.number().int(),
+  credential: z.string(),
+  installRoot: z.string(),
+  labels: z.record(z.string(), z.string()),
+  status: z.enum(HOST_STATUSES),
+  statusReason: z.string().nullable(),
+  maintenance: z.boolean(),
+  hostKeyFingerprint: z.string().nullable(),
+  facts: z.record(z.string(), z.unknown()).nullable(),
+  lastSeenAt: Timestamp.nullable(),
+  createdAt: Timestamp,
+  health: z
+    .object({ up: z.number().int(), down: z.number().int(), lastScrapeAt: Timestamp.nullable() })
+    .describe("the host's role instances by their latest `up` (see GET .../metrics), and when the poll last saw them"),
+});
+
+const NO_HEALTH = { up: 0, down: 0, lastScrapeAt: null };
+
 /** The API view of a host: no credential material, only its name. */
-const view = (h: Host) => ({
+const view = (h: Host, health: Map<string, { up: number; down: number; lastScrapeAt: Date | null }>) => ({
   id: h.id,
   cluster: h.clusterName,
   hostname: h.hostname,
@@ -61,120 +102,183 @@ const view = (h: Host) => ({
   facts: h.facts,
   lastSeenAt: h.lastSeenAt,
   createdAt: h.createdAt,
+  health: health.get(h.hostname) ?? NO_HEALTH,
 });
 
-/** One bootstrap at a time per host: a second one would race the first over the pinned key. */
-function refuseWhileBootstrapping(host: Host) {
-  if (host.status === 'BOOTSTRAPPING') {
-    throw conflict(`Host ${host.hostname} is being bootstrapped; wait for that operation to finish or cancel it`);
-  }
-}
-
-/** The `:cluster` segment of the parent route (merged params are not typed by Express). */
-const clusterParam = (req: { params: object }) => (req.params as Record<string, string>).cluster ?? '';
-
-async function clusterOf(pool: Pool, idOrName: string): Promise<Cluster> {
-  const cluster = await clustersRepo(pool).find(idOrName);
+async function clusterOf(db: Pool | PoolClient, idOrName: string): Promise<Cluster> {
+  const cluster = await clustersRepo(db).find(idOrName);
   if (!cluster) throw notFound('Cluster', idOrName);
   return cluster;
 }
 
-export function hostRoutes({ pool, operations }: ApiDeps): Router {
-  const router = Router({ mergeParams: true });
+/** The host of the request, row-locked until the transaction ends (or a 404). */
+async function lockedHost(tx: PoolClient, clusterParam: string, hostParam: string): Promise<Host> {
+  const cluster = await clusterOf(tx, clusterParam);
+  const host = await hostsRepo(tx).find(cluster.id, hostParam, { lock: true });
+  if (!host) throw notFound('Host', `${cluster.name}/${hostParam}`);
+  return host;
+}
+
+const BASE = '/api/v1/clusters/:cluster/hosts';
+
+export function hostRoutes({ config, pool, operations }: ApiDeps) {
   const hosts = hostsRepo(pool);
 
-  async function hostOf(clusterParam: string, hostParam: string) {
-    const cluster = await clusterOf(pool, clusterParam);
-    const host = await hosts.find(cluster.id, hostParam);
-    if (!host) throw notFound('Host', `${cluster.name}/${hostParam}`);
-    return { cluster, host };
-  }
-
-  function startBootstrap(cluster: Cluster, hostIds: string[], req: Request, prepare: StartOperation['prepare']) {
+  // The workflow reads its hosts from operation_hosts, which `prepare` fills.
+  function startBootstrap<A extends Record<string, unknown>>(cluster: Cluster, req: Request, prepare: NonNullable<StartOperation['prepare']>, answer: A) {
     return operations.start({
       type: 'hosts.bootstrap',
       workflowType: 'bootstrapHostsWorkflow',
       workflowId: (opId) => workflowIds.bootstrapHosts(cluster.name, opId),
-      args: (opId) => ({ operationId: opId, cluster: cluster.name, hostIds }),
+      args: (opId) => ({ operationId: opId, cluster: cluster.name }),
       cluster: { id: cluster.id, name: cluster.name },
       requestedBy: actorOf(req),
       requestId: String(req.id),
       prepare,
+      idempotency: idempotencyOf(req),
+      answer,
     });
   }
 
-  router.get('/', async (req, res) => {
-    const cluster = await clusterOf(pool, clusterParam(req));
-    res.json({ hosts: (await hosts.list(cluster.id)).map(view) });
-  });
-
-  router.get('/:host', async (req, res) => {
-    res.json(view((await hostOf(clusterParam(req), req.params.host!)).host));
-  });
-
-  router.post('/', async (req, res) => {
-    const cluster = await clusterOf(pool, clusterParam(req));
-    if (cluster.status !== 'ACTIVE') throw conflict(`Cluster ${cluster.name} is ${cluster.status}; hosts can be added once it is ACTIVE`);
-    const body = parseInput(AddHostsBody, req.body, 'request body');
-    const credentials = credentialsRepo(pool);
+  /** Checks and expands the requested hosts; sizes are counted before anything is expanded. */
+  async function expand(cluster: Cluster, body: z.output<typeof AddHostsBody>): Promise<NewHost[]> {
+    const max = config.api.maxHostsPerRequest;
+    let total = 0;
+    for (const [i, spec] of body.hosts.entries()) {
+      total += countHostSpec(spec.hostname, spec.address, `hosts.${i}`);
+      if (total > max) throw invalidField('hosts', `expected at most ${max} hosts per request (SOPHON_MAX_HOSTS_PER_REQUEST); add them in several requests`);
+    }
+    const credentials = new Map<string, string | undefined>();
     const expanded: NewHost[] = [];
     for (const [i, spec] of body.hosts.entries()) {
-      const credential = await credentials.find(spec.credential);
-      if (!credential) {
-        throw invalidField(`hosts.${i}.credential`, `no credential '${spec.credential}'`);
-      }
+      if (!credentials.has(spec.credential)) credentials.set(spec.credential, (await credentialsRepo(pool).find(spec.credential))?.id);
+      const credentialId = credentials.get(spec.credential);
+      if (!credentialId) throw invalidField(`hosts.${i}.credential`, `no credential '${spec.credential}'`);
       for (const { hostname, address } of expandHostSpec(spec.hostname, spec.address, `hosts.${i}`)) {
         for (const [field, value] of [['hostname', hostname], ['address', address]] as const) {
           if (!HOST_NAME.test(value)) {
             throw invalidField(`hosts.${i}.${field}`, `expected a host name or IP address (letters, digits, ".", "-"), got "${value}"`);
           }
         }
-        expanded.push({ id: randomUUID(), clusterId: cluster.id, hostname, address, port: spec.port, credentialId: credential.id, installRoot: spec.installRoot, labels: spec.labels });
+        expanded.push({ id: randomUUID(), clusterId: cluster.id, hostname, address, port: spec.port, credentialId, installRoot: spec.installRoot, labels: spec.labels });
       }
     }
-    const names = expanded.map((h) => h.hostname);
-    const repeated = names.filter((n, i) => names.indexOf(n) !== i);
-    if (repeated.length) throw invalidField('hosts', `${[...new Set(repeated)].join(', ')} named more than once`);
+    const repeated = duplicates(expanded.map((h) => h.hostname));
+    if (repeated.length) throw invalidField('hosts', `${repeated.slice(0, 20).join(', ')} named more than once`);
+    return expanded;
+  }
 
-    const operation = await startBootstrap(cluster, expanded.map((h) => h.id), req, async (tx) => {
-      const clashes = await hostsRepo(tx).insertMany(expanded);
-      if (clashes.length) throw conflict(`Cluster ${cluster.name} already has ${clashes.join(', ')}`);
-    });
-    res.status(202).json({ operation, hosts: expanded.map((h) => ({ id: h.id, hostname: h.hostname, address: h.address, status: 'PENDING' })) });
-  });
-
-  router.patch('/:host', async (req, res) => {
-    const { host } = await hostOf(clusterParam(req), req.params.host!);
-    const body = parseInput(PatchHostBody, req.body, 'request body');
-    await hosts.update(host.id, body);
-    await auditRepo(pool).record({ actor: actorOf(req), action: 'host.update', target: `${host.clusterName}/${host.hostname}`, requestId: String(req.id), details: body });
-    res.json(view((await hosts.get(host.id))!));
-  });
-
-  router.delete('/:host', async (req, res) => {
-    const { host } = await hostOf(clusterParam(req), req.params.host!);
-    refuseWhileBootstrapping(host);
-    const instances = await hosts.instancesOn(host.id);
-    if (instances.length) {
-      throw conflict(
-        `Host ${host.hostname} still runs ${instances.map((i) => `${i.service}/${i.role}`).join(', ')}; remove or move them first`,
-      );
-    }
-    await hosts.remove(host.id);
-    await auditRepo(pool).record({ actor: actorOf(req), action: 'host.delete', target: `${host.clusterName}/${host.hostname}`, requestId: String(req.id) });
-    res.status(204).end();
-  });
-
-  // After an intended host key change (reinstall): forget the pin and bootstrap again,
-  // which pins the key the host presents now.
-  router.post('/:host/repin-host-key', async (req, res) => {
-    const { cluster, host } = await hostOf(clusterParam(req), req.params.host!);
-    refuseWhileBootstrapping(host);
-    const operation = await startBootstrap(cluster, [host.id], req, async (tx) => {
-      await hostsRepo(tx).clearHostKey(host.id);
-      await auditRepo(tx).record({ actor: actorOf(req), action: 'host.repin', target: `${cluster.name}/${host.hostname}`, details: { previous: host.hostKeyFingerprint } });
-    });
-    res.status(202).json({ operation });
-  });
-  return router;
+  return [
+    route({
+      method: 'get',
+      path: BASE,
+      summary: 'List the hosts of a cluster by hostname (paged)',
+      query: z.object({ ...PageQuery }),
+      status: 200,
+      response: z.object({ hosts: z.array(HostView), nextCursor: NextCursor }),
+      handler: async ({ params, query }) => {
+        const cluster = await clusterOf(pool, params.cluster!);
+        const after = decodeCursor(query.cursor, z.string().max(253));
+        const { items, nextCursor } = pageOf(await hosts.list(cluster.id, { limit: query.limit, after }), query.limit, (h) => h.hostname);
+        const health = await metricsRepo(pool).hostHealth(cluster.id, items.map((h) => h.hostname));
+        return { hosts: items.map((h) => view(h, health)), nextCursor };
+      },
+    }),
+    route({
+      method: 'get',
+      path: `${BASE}/:host`,
+      summary: 'Show a host with its facts and status',
+      status: 200,
+      response: HostView,
+      handler: async ({ params }) => {
+        const cluster = await clusterOf(pool, params.cluster!);
+        const host = await hosts.find(cluster.id, params.host!);
+        if (!host) throw notFound('Host', `${cluster.name}/${params.host}`);
+        return view(host, await metricsRepo(pool).hostHealth(cluster.id, [host.hostname]));
+      },
+    }),
+    route({
+      method: 'post',
+      path: BASE,
+      summary: `Add hosts (ranges such as node[1-3]; at most SOPHON_MAX_HOSTS_PER_REQUEST, default 1000) and bootstrap them`,
+      body: AddHostsBody,
+      idempotent: true,
+      status: 202,
+      response: z.object({
+        operation: OperationView,
+        hosts: z.array(z.object({ id: z.uuid(), hostname: z.string(), address: z.string(), status: z.literal('PENDING') })),
+      }),
+      handler: async ({ req, params, body }) => {
+        const cluster = await clusterOf(pool, params.cluster!);
+        if (cluster.status !== 'ACTIVE') throw conflict(`Cluster ${cluster.name} is ${cluster.status}; hosts can be added once it is ACTIVE`);
+        const expanded = await expand(cluster, body);
+        return startBootstrap(
+          cluster,
+          req,
+          async (tx, opId) => {
+            const clashes = await hostsRepo(tx).insertMany(expanded, opId);
+            if (clashes.length) throw conflict(`Cluster ${cluster.name} already has ${clashes.slice(0, 20).join(', ')}`);
+          },
+          { hosts: expanded.map((h) => ({ id: h.id, hostname: h.hostname, address: h.address, status: 'PENDING' as const })) },
+        );
+      },
+    }),
+    route({
+      method: 'patch',
+      path: `${BASE}/:host`,
+      summary: 'Change labels or maintenance mode (at least one of them)',
+      body: PatchHostBody,
+      status: 200,
+      response: HostView,
+      handler: ({ req, params, body }) =>
+        inTransaction(pool, async (tx) => {
+          const host = await lockedHost(tx, params.cluster!, params.host!);
+          await hostsRepo(tx).update(host.id, body);
+          await auditRepo(tx).record({ actor: actorOf(req), action: 'host.update', target: `${host.clusterName}/${host.hostname}`, requestId: String(req.id), details: body });
+          return view((await hostsRepo(tx).get(host.id))!, await metricsRepo(tx).hostHealth(host.clusterId, [host.hostname]));
+        }),
+    }),
+    route({
+      method: 'delete',
+      path: `${BASE}/:host`,
+      summary: 'Remove a host that runs no service instances',
+      status: 204,
+      handler: ({ req, params }) =>
+        inTransaction(pool, async (tx) => {
+          const host = await lockedHost(tx, params.cluster!, params.host!);
+          if (host.status === 'BOOTSTRAPPING') throw bootstrapping(host.hostname);
+          const instances = await hostsRepo(tx).instancesOn(host.id);
+          if (instances.length) {
+            throw conflict(`Host ${host.hostname} still runs ${instances.map((i) => `${i.service}/${i.role}`).join(', ')}; remove or move them first`);
+          }
+          await hostsRepo(tx).remove(host.id);
+          await auditRepo(tx).record({ actor: actorOf(req), action: 'host.delete', target: `${host.clusterName}/${host.hostname}`, requestId: String(req.id) });
+        }),
+    }),
+    // After an intended host key change (reinstall): forget the pin and bootstrap again, which
+    // pins the key the host presents now. Admin only: it overrides an impersonation warning.
+    route({
+      method: 'post',
+      path: `${BASE}/:host/repin-host-key`,
+      summary: 'Forget the pinned host key and bootstrap again (accepts a changed host key)',
+      role: 'admin',
+      idempotent: true,
+      status: 202,
+      response: z.object({ operation: OperationView }),
+      handler: async ({ req, params }) => {
+        const cluster = await clusterOf(pool, params.cluster!);
+        return startBootstrap(cluster, req, async (tx, opId) => {
+          const host = await hostsRepo(tx).find(cluster.id, params.host!);
+          if (!host) throw notFound('Host', `${cluster.name}/${params.host}`);
+          // The claim is taken in the transaction that records the operation: one bootstrap per host.
+          if (!(await hostsRepo(tx).claimForBootstrap(host.id, opId, { forgetHostKey: true }))) throw bootstrapping(host.hostname);
+          await auditRepo(tx).record({ actor: actorOf(req), action: 'host.repin', target: `${cluster.name}/${host.hostname}`, requestId: String(req.id), details: { previous: host.hostKeyFingerprint } });
+        }, {});
+      },
+    }),
+  ];
 }
+
+/** One bootstrap at a time per host: a second one would race the first over the pinned key. */
+const bootstrapping = (hostname: string) =>
+  conflict(`Host ${hostname} is being bootstrapped; wait for that operation to finish or cancel it`);

@@ -1,14 +1,42 @@
-import { Router } from 'express';
+import { z } from 'zod';
 import { publicDefinition } from '../../defs/index.js';
 import type { ApiDeps } from '../deps.js';
+import { route } from '../registry.js';
 
-export function serviceDefRoutes({ catalog }: ApiDeps): Router {
-  const router = Router();
-  router.get('/', (_req, res) => {
-    res.json({ serviceDefs: catalog.list() });
-  });
-  router.get('/:name', (req, res) => {
-    res.json(publicDefinition(catalog.get(req.params.name)));
-  });
-  return router;
+const ServiceSummary = z.object({
+  name: z.string(),
+  label: z.string(),
+  description: z.string(),
+  versions: z.array(z.string()),
+  defaultVersion: z.string(),
+  dependencies: z.array(z.string()),
+  roles: z.array(z.object({ name: z.string(), kind: z.string(), cardinality: z.string() })),
+});
+
+// The full definition follows the service-definition format (docs); only its frame is pinned here.
+const ServiceDefinition = z.looseObject({
+  name: z.string(),
+  versions: z.array(z.looseObject({ version: z.string() })),
+  roles: z.array(z.looseObject({ name: z.string() })),
+});
+
+export function serviceDefRoutes({ catalog }: ApiDeps) {
+  return [
+    route({
+      method: 'get',
+      path: '/api/v1/service-defs',
+      summary: 'List the service definitions of the catalog',
+      status: 200,
+      response: z.object({ serviceDefs: z.array(ServiceSummary) }),
+      handler: () => ({ serviceDefs: catalog.list() }),
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/service-defs/:name',
+      summary: 'Show one service definition',
+      status: 200,
+      response: ServiceDefinition,
+      handler: ({ params }) => publicDefinition(catalog.get(params.name!)),
+    }),
+  ];
 }

@@ -1,44 +1,78 @@
-import { Router } from 'express';
 import { z } from 'zod';
+import { inTransaction } from '../../db/pool.js';
 import { auditRepo } from '../../db/repos/audit.js';
 import { ROLES, tokensRepo } from '../../db/repos/tokens.js';
 import { notFound, SophonError } from '../../errors.js';
-import { parseInput } from '../../validation.js';
-import { actorOf, requireRole } from '../auth.js';
+import { safeText } from '../../validation.js';
+import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { route } from '../registry.js';
+import { Timestamp } from '../schemas.js';
 
 export const CreateTokenBody = z.strictObject({
-  name: z.string().trim().min(1, 'expected a name').max(100, 'expected at most 100 characters'),
+  name: safeText().trim().min(1, 'expected a name').max(100, 'expected at most 100 characters'),
   role: z.enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` }),
 });
 
-export function tokenRoutes({ pool }: ApiDeps): Router {
-  const router = Router();
+const Token = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  prefix: z.string(),
+  createdBy: z.string(),
+  createdAt: Timestamp,
+  lastUsedAt: Timestamp.nullable(),
+  revokedAt: Timestamp.nullable(),
+});
+
+export function tokenRoutes({ pool }: ApiDeps) {
   const tokens = tokensRepo(pool);
   const audit = auditRepo(pool);
-  router.use(requireRole('admin'));
-
-  router.get('/', async (_req, res) => {
-    res.json({ tokens: await tokens.list() });
-  });
-
-  router.post('/', async (req, res) => {
-    const body = parseInput(CreateTokenBody, req.body, 'request body');
-    const { token, record } = await tokens.create({ ...body, createdBy: actorOf(req) });
-    await audit.record({ actor: actorOf(req), action: 'token.create', target: record.name, requestId: String(req.id), details: { tokenId: record.id, role: record.role } });
-    // The secret is shown this once; only its hash is stored.
-    res.status(201).json({ token, ...record });
-  });
-
-  router.delete('/:id', async (req, res) => {
-    const existing = await tokens.get(req.params.id);
-    if (!existing) throw notFound('Token', req.params.id);
-    if (existing.role === 'admin' && !existing.revokedAt && (await tokens.countLiveAdmins()) <= 1) {
-      throw new SophonError('CONFLICT', 'This is the last admin token; create another admin token before revoking it');
-    }
-    const revoked = await tokens.revoke(req.params.id);
-    await audit.record({ actor: actorOf(req), action: 'token.revoke', target: existing.name, requestId: String(req.id), details: { tokenId: existing.id } });
-    res.json(revoked);
-  });
-  return router;
+  return [
+    route({
+      method: 'get',
+      path: '/api/v1/tokens',
+      summary: 'List API tokens',
+      role: 'admin',
+      status: 200,
+      response: z.object({ tokens: z.array(Token) }),
+      handler: async () => ({ tokens: await tokens.list() }),
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/tokens',
+      summary: 'Create an API token (shown once)',
+      role: 'admin',
+      body: CreateTokenBody,
+      status: 201,
+      response: Token.extend({ token: z.string().describe('The secret; shown only in this answer') }),
+      handler: async ({ req, body }) => {
+        const { token, record } = await tokens.create({ ...body, createdBy: actorOf(req) });
+        await audit.record({ actor: actorOf(req), action: 'token.create', target: record.name, requestId: String(req.id), details: { tokenId: record.id, role: record.role } });
+        // The secret is shown this once; only its hash is stored.
+        return { token, ...record };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/api/v1/tokens/:id',
+      summary: 'Revoke an API token',
+      role: 'admin',
+      status: 200,
+      response: Token,
+      handler: ({ req, params }) =>
+        // Admin tokens are locked while counting, so two revocations cannot leave no admin.
+        inTransaction(pool, async (tx) => {
+          await tx.query(`SELECT id FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL FOR UPDATE`);
+          const existing = await tokensRepo(tx).get(params.id!);
+          if (!existing) throw notFound('Token', params.id!);
+          if (existing.role === 'admin' && !existing.revokedAt && (await tokensRepo(tx).countLiveAdmins()) <= 1) {
+            throw new SophonError('CONFLICT', 'This is the last admin token; create another admin token before revoking it');
+          }
+          const revoked = await tokensRepo(tx).revoke(params.id!);
+          await auditRepo(tx).record({ actor: actorOf(req), action: 'token.revoke', target: existing.name, requestId: String(req.id), details: { tokenId: existing.id } });
+          return revoked;
+        }),
+    }),
+  ];
 }

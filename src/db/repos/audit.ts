@@ -25,11 +25,12 @@ export function auditRepo(db: Db) {
       );
     },
 
-    async list(limit: number, before?: number) {
+    /** A page of entries, newest first, after the entry `after`; fetches `limit + 1` rows. */
+    async list(limit: number, after?: string) {
       const res = await db.query(
         `SELECT id, at, actor, action, target, operation_id AS "operationId", request_id AS "requestId", details
          FROM audit_log WHERE ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $1`,
-        [limit, before ?? null],
+        [limit + 1, after ?? null],
       );
       return res.rows as Array<{ id: string; at: Date; actor: string; action: string; target: string }>;
     },

@@ -1,0 +1,189 @@
+/**
+ * Activities of a cluster's poll: status checks of role instances over SSH and scrapes of
+ * their Prometheus endpoints, a chunk of instances per activity. Results go to Postgres
+ * (observed state, samples); the workflow only sees counts.
+ */
+import { hostsRepo, type Host } from '../src/db/repos/hosts.js';
+import { clustersRepo } from '../src/db/repos/clusters.js';
+import { buildContext, type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
+import { parseExposition } from '../src/monitoring/exposition.js';
+import { metricsRepo, type ScrapedTarget, type SeriesSample } from '../src/monitoring/repo.js';
+import { servicesRepo, type InstanceRow, type ObservedState } from '../src/services/repo.js';
+import { mapBounded } from '../workflows/concurrency.js';
+import { POLL_CHUNK_SIZE, type PollChunkInput, type PollCounts } from '../workflows/shared.js';
+import type { ActivityDeps } from './deps.js';
+import { hostActivity } from './host-activity.js';
+import { targetOf } from './hosts.js';
+import { depsOf, placementOf } from './service-context.js';
+import { runRoleCommand } from './service-host.js';
+
+/** Targets of a chunk checked and scraped at once. */
+const CONCURRENCY = 32;
+/** Samples buffered before they are written (one statement per batch). */
+const FLUSH_AT = 20_000;
+
+interface Target {
+  inst: InstanceRow;
+  host: Host;
+  def: ServiceDefinition;
+  role: ServiceDefinition['roles'][number];
+  ctx: TemplateContext;
+}
+
+const noop = () => undefined;
+
+export function createMonitoringActivities({ pool, ssh, catalog, logger, config }: ActivityDeps) {
+  const services = servicesRepo(pool);
+  const hosts = hostsRepo(pool);
+  const metrics = metricsRepo(pool);
+  const log = logger.child({ component: 'poll' });
+
+  /** Instances a poll looks at: installed ones of services not being removed, in id order. */
+  async function instanceIds(clusterId: string, page?: { offset: number; limit: number }): Promise<Array<{ id: string; serviceId: string }>> {
+    const rows = await pool.query<{ id: string; serviceId: string }>(
+      `SELECT i.id, i.service_id AS "serviceId" FROM role_instances i JOIN services s ON s.id = i.service_id
+       WHERE i.cluster_id = $1 AND s.status <> 'REMOVING' AND i.config_version IS NOT NULL
+       ORDER BY i.id ${page ? 'OFFSET $2 LIMIT $3' : ''}`,
+      page ? [clusterId, page.offset, page.limit] : [clusterId],
+    );
+    return rows.rows;
+  }
+
+  /** The chunk's instances with their rendered contexts, loading each service and host once. */
+  async function targetsOf(ids: Array<{ id: string; serviceId: string }>): Promise<Target[]> {
+    const wanted = new Set(ids.map((i) => i.id));
+    const serviceIds = new Set(ids.map((i) => i.serviceId));
+    const hostCache = new Map<string, Promise<Host | undefined>>();
+    const hostOf = (id: string) => hostCache.get(id) ?? (hostCache.set(id, hosts.get(id)), hostCache.get(id)!);
+    const targets: Target[] = [];
+    for (const serviceId of serviceIds) {
+      const svc = await services.get(serviceId);
+      if (!svc) continue;
+      let def: ServiceDefinition;
+      try {
+        def = catalog.get(svc.name);
+      } catch (err) {
+        log.warn({ err, service: svc.name }, 'service definition missing from the catalog; its instances are not polled');
+        continue;
+      }
+      const all = await services.instances(serviceId);
+      const placement = placementOf(all);
+      const params = await services.configValues(svc.id, svc.configVersion);
+      const deps = await depsOf(services, svc, def);
+      for (const inst of all.filter((i) => wanted.has(i.id))) {
+        const host = await hostOf(inst.hostId);
+        const role = def.roles.find((r) => r.name === inst.role);
+        if (!host || !role) continue;
+        const ctx = buildContext({
+          definition: def,
+          version: inst.version ?? svc.targetVersion,
+          clusterName: svc.clusterName,
+          placement,
+          role: inst.role,
+          hostname: inst.hostname,
+          params,
+          installRoot: host.installRoot,
+          deps,
+        });
+        targets.push({ inst, host, def, role, ctx });
+      }
+    }
+    return targets;
+  }
+
+  /** The status command's verdict: RUNNING, STOPPED, or UNKNOWN when it could not run. */
+  async function statusOf(t: Target, signal: AbortSignal): Promise<{ state: ObservedState; reason: string | null } | undefined> {
+    if (!t.role.status) return undefined;
+    if (t.host.status !== 'READY') return { state: 'UNKNOWN', reason: `host ${t.host.hostname} is ${t.host.status}` };
+    try {
+      const conn = await ssh.connect(targetOf(t.host));
+      const result = await runRoleCommand(conn, t.def, t.role.status, t.ctx, { onStdout: noop, onStderr: noop, signal }, 'the status command');
+      return result.exitCode === 0 ? { state: 'RUNNING', reason: null } : { state: 'STOPPED', reason: `status command exited with ${result.exitCode}: ${result.stderr.trim().slice(-200)}` };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      return { state: 'UNKNOWN', reason: `status command could not run: ${(err as Error).message}` };
+    }
+  }
+
+  /** The instance's samples, or why the scrape failed. */
+  async function scrape(t: Target, signal: AbortSignal): Promise<{ samples: ReturnType<typeof parseExposition> } | { error: string } | undefined> {
+    const m = t.role.metrics;
+    if (!m) return undefined;
+    const port = t.inst.ports[m.port];
+    if (port === undefined) return { error: `no port '${m.port}' on the instance` };
+    const address = t.inst.address.includes(':') ? `[${t.inst.address}]` : t.inst.address;
+    const url = `${m.scheme}://${address}:${port}${m.path}`;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.any([AbortSignal.timeout(config.monitoring.scrapeTimeoutMs), signal]) });
+      const body = await res.text();
+      if (!res.ok) return { error: `${url} answered ${res.status}` };
+      return { samples: parseExposition(body) };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      return { error: `${url}: ${(err as Error).message}` };
+    }
+  }
+
+  return {
+    /** Prunes the cluster's history and tells the workflow how many chunks to poll (0 when the cluster is gone). */
+    async planPoll(clusterId: string): Promise<{ chunks: number }> {
+      const cluster = await clustersRepo(pool).find(clusterId);
+      if (!cluster || cluster.status !== 'ACTIVE') return { chunks: 0 };
+      await metrics.prune(clusterId, config.monitoring.retentionMinutes);
+      return { chunks: Math.ceil((await instanceIds(clusterId)).length / POLL_CHUNK_SIZE) };
+    },
+
+    /** Checks and scrapes one chunk of the cluster's instances; writes observed states and samples. */
+    async pollChunk(input: PollChunkInput): Promise<PollCounts> {
+      return hostActivity(async (work) => {
+        const ids = await instanceIds(input.clusterId, { offset: input.chunk * POLL_CHUNK_SIZE, limit: POLL_CHUNK_SIZE });
+        const targets = await targetsOf(ids);
+        const counts: PollCounts = { targets: targets.length, up: 0, down: 0, scrapes: 0, scrapeFailures: 0, samples: 0 };
+        const observed: Array<{ id: string; state: ObservedState; reason: string | null; at: Date }> = [];
+        const scraped: ScrapedTarget[] = [];
+        let buffer: SeriesSample[] = [];
+        const flush = async () => {
+          const batch = buffer;
+          buffer = [];
+          await metrics.write(input.clusterId, batch);
+        };
+        let done = 0;
+        await mapBounded(targets, CONCURRENCY, async (t) => {
+          const at = new Date();
+          const [status, result] = await Promise.all([statusOf(t, work.signal), scrape(t, work.signal)]);
+          const where = { host: t.inst.hostname, service: t.def.name, role: t.inst.role, at };
+          if (status) observed.push({ id: t.inst.id, ...status, at });
+          if (result) {
+            counts.scrapes++;
+            if ('error' in result) {
+              counts.scrapeFailures++;
+              log.debug({ ...where, error: result.error }, 'scrape failed');
+            } else {
+              // One row per series: a payload that repeats a series keeps its last value. `up` is
+              // Sophon's own (as in Prometheus): a scraped one is dropped.
+              const series = new Map<string, SeriesSample>();
+              for (const s of result.samples) {
+                if (s.metric !== 'up') series.set(`${s.metric}${JSON.stringify(Object.entries(s.labels).sort())}`, { ...where, ...s });
+              }
+              buffer.push(...series.values());
+              counts.samples += series.size;
+            }
+          }
+          // `up`: the status check passes, or (without one) the scrape succeeds.
+          const up = status ? status.state === 'RUNNING' : result ? !('error' in result) : undefined;
+          if (up !== undefined) {
+            buffer.push({ ...where, metric: 'up', labels: { service: t.def.name, role: t.inst.role, host: t.inst.hostname }, value: up ? 1 : 0 });
+            counts[up ? 'up' : 'down']++;
+          }
+          scraped.push(where);
+          work.progress({ done: ++done, of: targets.length });
+          if (buffer.length >= FLUSH_AT) await flush();
+        });
+        await flush();
+        await services.setObservedMany(observed);
+        await metrics.dropStale(input.clusterId, scraped);
+        return counts;
+      });
+    },
+  };
+}

@@ -1,0 +1,9 @@
+import { z } from 'zod';
+
+/** Response fields shared by several routes' answer schemas (see registry.ts). */
+
+/** A point in time as JSON carries it (Dates serialize to ISO 8601). */
+export const Timestamp = z.iso.datetime({ offset: true });
+
+/** A page of a growing list: the cursor of the next page, null on the last. */
+export const NextCursor = z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page');

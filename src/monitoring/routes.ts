@@ -1,0 +1,61 @@
+/** HTTP routes of monitoring (see src/api/registry.ts): the latest scraped samples of a cluster. */
+import { z } from 'zod';
+import { clustersRepo } from '../db/repos/clusters.js';
+import { notFound } from '../errors.js';
+import { safeText } from '../validation.js';
+import type { ApiDeps } from '../api/deps.js';
+import { decodeCursor, pageOf, PageQuery } from '../api/paging.js';
+import { route } from '../api/registry.js';
+import { NextCursor, Timestamp } from '../api/schemas.js';
+import { metricsRepo, type SeriesSample } from './repo.js';
+
+export const MetricsQuery = z.object({
+  host: safeText().min(1).max(253).optional().describe('only samples of this host'),
+  service: safeText().min(1).max(253).optional().describe('only samples of this service'),
+  metric: z
+    .string()
+    .regex(/^[A-Za-z_:][A-Za-z0-9_:]{0,199}$/, 'expected a Prometheus metric name: letters, digits, "_" and ":", not starting with a digit')
+    .optional()
+    .describe('only samples of this metric, e.g. node_load1 or up'),
+  ...PageQuery,
+});
+
+const SampleKey = z.tuple([z.string(), z.string(), z.string(), z.string(), z.record(z.string(), z.string())]);
+
+/** JSON has no NaN or infinities: those travel as Prometheus writes them. */
+const Value = z.union([z.number(), z.enum(['NaN', '+Inf', '-Inf'])]);
+const valueOf = (v: number) => (Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf');
+
+const SampleView = z.object({
+  metric: z.string(),
+  labels: z.record(z.string(), z.string()).describe("the series' own labels; `up` carries service, role and host"),
+  value: Value,
+  host: z.string(),
+  service: z.string(),
+  role: z.string(),
+  at: Timestamp.describe('when the poll took this sample'),
+});
+
+const view = (s: SeriesSample) => ({ metric: s.metric, labels: s.labels, value: valueOf(s.value), host: s.host, service: s.service, role: s.role, at: s.at });
+
+export function monitoringRoutes({ pool }: ApiDeps) {
+  const metrics = metricsRepo(pool);
+  return [
+    route({
+      method: 'get',
+      path: '/api/v1/clusters/:cluster/metrics',
+      summary: 'The latest sample of each series scraped from the cluster, with the synthetic `up` per role instance (paged)',
+      query: MetricsQuery,
+      status: 200,
+      response: z.object({ samples: z.array(SampleView), nextCursor: NextCursor }),
+      handler: async ({ params, query }) => {
+        const cluster = await clustersRepo(pool).find(params.cluster!);
+        if (!cluster) throw notFound('Cluster', params.cluster!);
+        const after = decodeCursor(query.cursor, SampleKey);
+        const rows = await metrics.latest(cluster.id, query, { limit: query.limit, after });
+        const { items, nextCursor } = pageOf(rows, query.limit, (s) => [s.metric, s.host, s.service, s.role, s.labels]);
+        return { samples: items.map(view), nextCursor };
+      },
+    }),
+  ];
+}

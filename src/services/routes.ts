@@ -1,0 +1,135 @@
+/** HTTP routes of services (see src/api/registry.ts): parse, then delegate to the services service. */
+import type { Request } from 'express';
+import { z } from 'zod';
+import { safeText } from '../validation.js';
+import { SERVICE_ACTIONS } from '../../workflows/shared.js';
+import { actorOf } from '../api/auth.js';
+import { idempotencyOf } from '../api/idempotency.js';
+import { route } from '../api/registry.js';
+import { OperationView } from '../api/routes/operations.js';
+import { Timestamp } from '../api/schemas.js';
+import type { ServicesService } from './service.js';
+
+const NAME = safeText().min(1).max(253);
+const NAME_LIST = z.array(NAME).max(1000);
+
+export const DeployServiceBody = z.strictObject({
+  service: NAME.describe('a service definition of the catalog (GET /api/v1/service-defs)'),
+  version: NAME.optional().describe("one of the definition's versions; its default when absent"),
+  placement: z.record(NAME, NAME_LIST).describe('role → hostnames, in order (the order gives instance ids)'),
+  config: z.record(NAME, z.union([z.string().max(4096), z.number(), z.boolean()])).optional().describe('parameter → value; defaults fill the rest'),
+});
+
+export const ServiceActionBody = z.strictObject({
+  action: z.enum(SERVICE_ACTIONS, { error: `expected one of ${SERVICE_ACTIONS.join(', ')}` }),
+  roles: NAME_LIST.optional().describe('only instances of these roles'),
+  hosts: NAME_LIST.optional().describe('only instances on these hosts'),
+  rolling: z
+    .strictObject({
+      batchSize: z.number().int().min(1).max(1000).optional(),
+      maxFailures: z.number().int().min(0).max(1000).optional(),
+      pauseSeconds: z.number().int().min(0).max(3600).optional(),
+    })
+    .optional()
+    .describe("batch by batch in the definition's order; missing fields come from the definition"),
+});
+
+const Started = z.object({ operation: OperationView });
+const Ports = z.record(z.string(), z.number().int());
+
+const ServiceSummary = z.object({
+  id: z.uuid(),
+  cluster: z.string(),
+  name: z.string(),
+  version: z.string().nullable().describe('installed everywhere; null until the first deploy completes'),
+  targetVersion: z.string(),
+  status: z.enum(['DEPLOYING', 'ACTIVE', 'FAILED', 'REMOVING']),
+  configVersion: z.number().int(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+const Instance = z.object({
+  id: z.uuid(),
+  role: z.string(),
+  host: z.string(),
+  address: z.string(),
+  version: z.string().nullable(),
+  configVersion: z.number().int().nullable(),
+  desiredState: z.enum(['RUNNING', 'STOPPED']),
+  observedState: z.enum(['UNKNOWN', 'RUNNING', 'STOPPED', 'FAILED']),
+  statusReason: z.string().nullable(),
+  observedAt: Timestamp.nullable().describe('when an operation step or the poll last observed the instance'),
+  ports: Ports,
+});
+
+const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id), idempotency: idempotencyOf(req) });
+const BASE = '/api/v1/clusters/:cluster/services';
+
+export function serviceRoutes(services: ServicesService) {
+  return [
+    route({
+      method: 'get',
+      path: BASE,
+      summary: 'List the services deployed in a cluster',
+      status: 200,
+      response: z.object({ services: z.array(ServiceSummary) }),
+      handler: async ({ params }) => ({ services: await services.list(params.cluster!) }),
+    }),
+    route({
+      method: 'post',
+      path: BASE,
+      summary: 'Deploy a service: validated whole first, then installed, configured and started host by host',
+      body: DeployServiceBody,
+      idempotent: true,
+      status: 202,
+      response: Started,
+      handler: ({ req, params, body }) => services.deploy(params.cluster!, body, who(req)),
+    }),
+    route({
+      method: 'get',
+      path: `${BASE}/:service`,
+      summary: 'Show a service with its instances: versions, desired and observed state, ports',
+      status: 200,
+      response: z.object({
+        service: ServiceSummary.extend({
+          health: z.record(z.string(), z.number().int()).describe('instances by observed state, e.g. {"RUNNING": 3, "STOPPED": 1}'),
+          instances: z.array(Instance),
+        }),
+      }),
+      handler: async ({ params }) => ({ service: await services.get(params.cluster!, params.service!) }),
+    }),
+    route({
+      method: 'post',
+      path: `${BASE}/:service/actions`,
+      summary: 'Start, stop or restart a service (or some roles or hosts), optionally rolling',
+      body: ServiceActionBody,
+      idempotent: true,
+      status: 202,
+      response: Started,
+      handler: ({ req, params, body }) => services.action(params.cluster!, params.service!, body, who(req)),
+    }),
+    route({
+      method: 'delete',
+      path: `${BASE}/:service`,
+      summary: 'Remove a service: stop it, delete its files under the install roots and its inventory (refused while another service depends on it)',
+      idempotent: true,
+      status: 202,
+      response: Started,
+      handler: ({ req, params }) => services.remove(params.cluster!, params.service!, who(req)),
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/clusters/:cluster/discovery/:service',
+      summary: 'Live endpoints of a service per role (service discovery)',
+      status: 200,
+      response: z.object({
+        service: z.string(),
+        cluster: z.string(),
+        version: z.string().nullable(),
+        roles: z.record(z.string(), z.array(z.object({ host: z.string(), address: z.string(), ports: Ports, observedState: z.string() }))),
+      }),
+      handler: ({ params }) => services.discovery(params.cluster!, params.service!),
+    }),
+  ];
+}

@@ -1,0 +1,227 @@
+/**
+ * The rules of service operations, behind the routes: a deployment is validated whole
+ * (definition, version, parameters, placement) before anything is recorded; actions and
+ * removals check what they touch; every mutation is one operation holding the service lock.
+ */
+import { randomUUID } from 'node:crypto';
+import { clustersRepo, type Cluster } from '../db/repos/clusters.js';
+import { hostsRepo } from '../db/repos/hosts.js';
+import type { Pool } from '../db/pool.js';
+import { defaultVersion, resolveParameters, rolePorts, validatePlacement, type Catalog } from '../defs/index.js';
+import { conflict, notFound } from '../errors.js';
+import type { IdempotencyRequest } from '../db/repos/idempotency.js';
+import type { OperationsService } from '../operations/service.js';
+import { invalidField } from '../validation.js';
+import { workflowIds, type RollingPolicy, type ServiceAction } from '../../workflows/shared.js';
+import { servicesRepo, type InstanceRow, type ServiceRow } from './repo.js';
+
+export interface DeployRequest {
+  service: string;
+  version?: string;
+  placement: Record<string, string[]>;
+  config?: Record<string, unknown>;
+}
+
+export interface ActionRequest {
+  action: ServiceAction;
+  roles?: string[];
+  hosts?: string[];
+  rolling?: Partial<RollingPolicy>;
+}
+
+/** Who asks, for the operation row and the audit log. */
+export interface Requester {
+  actor: string;
+  requestId: string;
+  idempotency: IdempotencyRequest | undefined;
+}
+
+export type ServicesService = ReturnType<typeof createServicesService>;
+
+export function createServicesService({ pool, catalog, operations }: { pool: Pool; catalog: Catalog; operations: OperationsService }) {
+  const services = servicesRepo(pool);
+
+  async function clusterOf(idOrName: string): Promise<Cluster> {
+    const cluster = await clustersRepo(pool).find(idOrName);
+    if (!cluster) throw notFound('Cluster', idOrName);
+    return cluster;
+  }
+
+  async function serviceOf(clusterRef: string, serviceRef: string): Promise<{ cluster: Cluster; svc: ServiceRow }> {
+    const cluster = await clusterOf(clusterRef);
+    const svc = await services.find(cluster.id, serviceRef);
+    if (!svc) throw notFound('Service', `${cluster.name}/${serviceRef}`);
+    return { cluster, svc };
+  }
+
+  const instanceView = (i: InstanceRow) => ({
+    id: i.id,
+    role: i.role,
+    host: i.hostname,
+    address: i.address,
+    version: i.version,
+    configVersion: i.configVersion,
+    desiredState: i.desiredState,
+    observedState: i.observedState,
+    statusReason: i.statusReason,
+    observedAt: i.observedAt,
+    ports: i.ports,
+  });
+
+  const summary = (s: ServiceRow) => ({
+    id: s.id,
+    cluster: s.clusterName,
+    name: s.name,
+    version: s.version,
+    targetVersion: s.targetVersion,
+    status: s.status,
+    configVersion: s.configVersion,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  });
+
+  function startServiceOperation(
+    cluster: Cluster,
+    service: string,
+    who: Requester,
+    op: { type: string; workflowType: string; workflowId: (opId: string) => string; args: (opId: string) => Record<string, unknown> },
+    prepare?: Parameters<OperationsService['start']>[0]['prepare'],
+  ) {
+    return operations.start({
+      ...op,
+      cluster: { id: cluster.id, name: cluster.name },
+      service,
+      lock: { service },
+      requestedBy: who.actor,
+      requestId: who.requestId,
+      idempotency: who.idempotency,
+      ...(prepare ? { prepare } : {}),
+    });
+  }
+
+  return {
+    async list(clusterRef: string) {
+      const cluster = await clusterOf(clusterRef);
+      return (await services.list(cluster.id)).map(summary);
+    },
+
+    async get(clusterRef: string, serviceRef: string) {
+      const { svc } = await serviceOf(clusterRef, serviceRef);
+      const instances = await services.instances(svc.id);
+      const health: Record<string, number> = {};
+      for (const i of instances) health[i.observedState] = (health[i.observedState] ?? 0) + 1;
+      return { ...summary(svc), health, instances: instances.map(instanceView) };
+    },
+
+    /** Live endpoints per role: what clients of the service connect to. */
+    async discovery(clusterRef: string, serviceRef: string) {
+      const { svc } = await serviceOf(clusterRef, serviceRef);
+      const roles: Record<string, Array<{ host: string; address: string; ports: Record<string, number>; observedState: string }>> = {};
+      for (const i of await services.instances(svc.id)) {
+        (roles[i.role] ??= []).push({ host: i.hostname, address: i.address, ports: i.ports, observedState: i.observedState });
+      }
+      return { service: svc.name, cluster: svc.clusterName, version: svc.version, roles };
+    },
+
+    async deploy(clusterRef: string, req: DeployRequest, who: Requester) {
+      const replay = await operations.replayed(who.idempotency);
+      if (replay) return replay;
+      const cluster = await clusterOf(clusterRef);
+      if (cluster.status !== 'ACTIVE') throw conflict(`Cluster ${cluster.name} is ${cluster.status}; services can be deployed once it is ACTIVE`);
+      if (!catalog.has(req.service)) {
+        throw invalidField('service', `no service definition '${req.service}'; known: ${catalog.list().map((d) => d.name).join(', ')}`);
+      }
+      const def = catalog.get(req.service);
+      const version = req.version ?? defaultVersion(def);
+      if (!def.versions.some((v) => v.version === version)) {
+        throw invalidField('version', `${def.name} has no version '${version}'; known: ${def.versions.map((v) => v.version).join(', ')}`);
+      }
+      const values = resolveParameters(def, req.config ?? {});
+      const clusterHosts = await hostsRepo(pool).named(cluster.id, [...new Set(Object.values(req.placement).flat())]);
+      const deployed = await services.list(cluster.id);
+      const usedPorts = (await services.usedPorts(cluster.id)).flatMap((u) =>
+        Object.values(u.ports).map((port) => ({ hostname: u.hostname, port, service: u.service, role: u.role })),
+      );
+      validatePlacement({
+        definition: def,
+        placement: req.placement,
+        hosts: clusterHosts.map((h) => ({ hostname: h.hostname, status: h.maintenance ? 'in MAINTENANCE' : h.status })),
+        deployedServices: deployed.filter((s) => s.status === 'ACTIVE').map((s) => s.name),
+        usedPorts,
+        params: values,
+      });
+      const hostIds = new Map(clusterHosts.map((h) => [h.hostname, h.id]));
+      const instances = def.roles.flatMap((role) =>
+        (req.placement[role.name] ?? []).map((hostname, idx) => ({
+          id: randomUUID(),
+          role: role.name,
+          idx,
+          hostId: hostIds.get(hostname)!,
+          ports: rolePorts(def, role.name, values),
+        })),
+      );
+      const serviceId = randomUUID();
+      return startServiceOperation(
+        cluster,
+        def.name,
+        who,
+        {
+          type: 'service.deploy',
+          workflowType: 'deployServiceWorkflow',
+          workflowId: (opId) => workflowIds.deployService(cluster.name, def.name, opId),
+          args: (opId) => ({ operationId: opId, serviceId }),
+        },
+        async (tx, opId) => {
+          const inserted = await servicesRepo(tx).insertDeployment({
+            id: serviceId,
+            clusterId: cluster.id,
+            name: def.name,
+            version,
+            operationId: opId,
+            values,
+            author: who.actor,
+            instances,
+          });
+          if (!inserted) throw conflict(`${def.name} is already deployed in cluster ${cluster.name}; change it with actions, config, scale or upgrade`);
+        },
+      );
+    },
+
+    async action(clusterRef: string, serviceRef: string, req: ActionRequest, who: Requester) {
+      const replay = await operations.replayed(who.idempotency);
+      if (replay) return replay;
+      const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
+      if (svc.status === 'DEPLOYING' || svc.status === 'REMOVING') throw conflict(`${svc.name} is ${svc.status}; wait for that operation to end`);
+      const def = catalog.get(svc.name);
+      req.roles?.forEach((r, i) => {
+        if (!def.roles.some((d) => d.name === r)) throw invalidField(`roles.${i}`, `${svc.name} has no role '${r}'; its roles are ${def.roles.map((d) => d.name).join(', ')}`);
+      });
+      const placed = new Set((await services.instances(svc.id)).map((i) => i.hostname));
+      req.hosts?.forEach((h, i) => {
+        if (!placed.has(h)) throw invalidField(`hosts.${i}`, `${svc.name} has no instance on host '${h}'`);
+      });
+      return startServiceOperation(cluster, svc.name, who, {
+        type: `service.${req.action}`,
+        workflowType: 'serviceActionWorkflow',
+        workflowId: (opId) => workflowIds.serviceAction(cluster.name, svc.name, req.action, opId),
+        args: (opId) => ({ operationId: opId, serviceId: svc.id, ...req }),
+      });
+    },
+
+    async remove(clusterRef: string, serviceRef: string, who: Requester) {
+      const replay = await operations.replayed(who.idempotency);
+      if (replay) return replay;
+      const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
+      const dependents = (await services.list(cluster.id)).filter((s) => s.id !== svc.id && catalog.has(s.name) && catalog.get(s.name).dependencies.includes(svc.name));
+      if (dependents.length) {
+        throw conflict(`${dependents.map((s) => s.name).join(', ')} depend${dependents.length === 1 ? 's' : ''} on ${svc.name}; remove ${dependents.length === 1 ? 'it' : 'them'} first`);
+      }
+      return startServiceOperation(cluster, svc.name, who, {
+        type: 'service.remove',
+        workflowType: 'removeServiceWorkflow',
+        workflowId: (opId) => workflowIds.removeService(cluster.name, svc.name, opId),
+        args: (opId) => ({ operationId: opId, serviceId: svc.id }),
+      });
+    },
+  };
+}

@@ -1,0 +1,213 @@
+/** A whole Sophon (API, worker, real Temporal and Postgres) over a real sshd fleet, with a cluster of its hosts. */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdtemp, writeFile, mkdir, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Config } from '../../../src/config.js';
+import type { RunningWorker } from '../../../src/worker.js';
+import { startFleet, type Fleet } from '../../fleet/fleet.js';
+import {
+  createTestDatabase,
+  eventually,
+  startTestApi,
+  startTestWorker,
+  temporalAddress,
+  testConfig,
+  type TestApi,
+  type TestDatabase,
+} from '../../helpers/harness.js';
+import { fleetBase } from '../ssh/helpers.js';
+
+export interface Stack {
+  fleet: Fleet;
+  db: TestDatabase;
+  config: Config;
+  api: TestApi;
+  /** The in-process worker, unless the stack runs worker processes. */
+  worker: RunningWorker | undefined;
+  workers: WorkerProcess[];
+  operator: string;
+  defsDir: string;
+  call(method: string, path: string, body?: unknown): ReturnType<TestApi['call']>;
+  /** Waits until the operation's status is one of `statuses`; returns the operation. */
+  waitFor(operationId: string, statuses: string[], timeoutMs?: number): Promise<any>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A definition for tests only: a worker role whose start command runs in the foreground for
+ * a long time (so a test can cancel it mid-step), packaged with node-exporter's tarball.
+ */
+const SLEEPER = `name: sleeper
+label: Long-running start command (tests only)
+runAs: { user: sophon }
+versions:
+  - version: 1.5.0
+    default: true
+    packages:
+      - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
+roles:
+  - name: worker
+    kind: worker
+    cardinality: 1+
+    start: { run: sleep 3007, timeout: 600 }
+    stop: { run: 'true' }
+    status: { run: 'false' }
+`;
+
+/**
+ * A definition for tests only whose start takes a few seconds and leaves a line in
+ * `<data>/starts.log` each time it really starts something: duplicate starts are countable.
+ */
+const COUNTER = `name: counter
+label: Counts its starts (tests only)
+runAs: { user: sophon }
+versions:
+  - version: 1.5.0
+    default: true
+    packages:
+      - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
+roles:
+  - name: worker
+    kind: worker
+    cardinality: 1+
+    start:
+      run: >-
+        mkdir -p {{ paths.run }} {{ paths.data }} && sleep 4 && echo started >> {{ paths.data }}/starts.log &&
+        { setsid nohup sleep 100007 > /dev/null 2>&1 < /dev/null & echo $! > {{ paths.run }}/counter.pid; }
+      timeout: 60
+    stop: { run: 'kill "$(cat {{ paths.run }}/counter.pid)"', timeout: 30 }
+    status: { run: 'kill -0 "$(cat {{ paths.run }}/counter.pid)"' }
+`;
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+export async function startStack(opts: {
+  hosts: number;
+  block: number;
+  cluster: string;
+  env?: Record<string, string>;
+  /** Run this many `sophon worker` processes instead of a worker in the test process. */
+  workerProcesses?: number;
+}): Promise<Stack> {
+  // Whatever has started is stopped again, also when setting up fails half-way (else the test
+  // file's process would never exit).
+  const stops: Array<() => Promise<unknown>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const defsDir = await mkdtemp(path.join(tmpdir(), 'sophon-defs-'));
+    stops.push(() => rm(defsDir, { recursive: true, force: true }));
+    await cp(path.resolve('service-defs'), defsDir, { recursive: true });
+    for (const [name, yaml] of [['sleeper', SLEEPER], ['counter', COUNTER]] as const) {
+      await mkdir(path.join(defsDir, name));
+      await writeFile(path.join(defsDir, name, 'service.yaml'), yaml);
+    }
+
+    const fleet = await startFleet({ hosts: opts.hosts, baseAddress: fleetBase(opts.block) });
+    stops.push(() => fleet.stop());
+    const db = await createTestDatabase();
+    stops.push(() => db.drop());
+    // A stopped host refuses at once; the connect budget only has to survive a loaded machine.
+    const env = { SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: '10', SOPHON_SERVICE_DEFS: defsDir, ...opts.env };
+    const config = testConfig(db, env);
+    const workers: WorkerProcess[] = [];
+    stops.push(async () => {
+      for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
+      await Promise.all(workers.map((w) => w.exited));
+    });
+    for (let i = 0; i < (opts.workerProcesses ?? 0); i++) {
+      const child = spawn(process.execPath, ['bin/sophon.js', 'worker'], {
+        env: {
+          ...process.env,
+          ...env,
+          DATABASE_URL: db.url,
+          TEMPORAL_ADDRESS: temporalAddress(),
+          TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+          SOPHON_MASTER_KEY: config.masterKey,
+          SOPHON_PACKAGE_REPO: config.packageRepo,
+          SOPHON_PACKAGE_CACHE: config.packageCache,
+          SOPHON_SHUTDOWN_GRACE_SECONDS: '2',
+          SOPHON_LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout!.on('data', (d) => (output += d));
+      child.stderr!.on('data', (d) => (output += d));
+      workers.push({ child, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))), output: () => output });
+    }
+    const worker = opts.workerProcesses ? undefined : await startTestWorker(config, db.pool);
+    if (worker) stops.push(() => worker.stop());
+    const api = await startTestApi(config, db);
+    stops.push(() => api.stop());
+    const [admin, operator] = await Promise.all([api.token('admin'), api.token('operator')]);
+    const call = (method: string, p: string, body?: unknown) => api.call(method, p, { token: operator, ...(body === undefined ? {} : { body }) });
+
+    const waitFor = (operationId: string, statuses: string[], timeoutMs = 180_000) =>
+      eventually(async () => {
+        const op = (await call('GET', `/api/v1/operations/${operationId}`)).body.operation;
+        return statuses.includes(op.status) ? op : undefined;
+      }, `operation ${operationId} to become ${statuses.join('|')}`, timeoutMs);
+
+    const cred = await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey } });
+    assert.equal(cred.status, 201, JSON.stringify(cred.body));
+    const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'HOLDING'];
+    const cluster = await call('POST', '/api/v1/clusters', { name: opts.cluster });
+    const created = await waitFor(cluster.body.operation.id, FINAL);
+    assert.equal(created.status, 'SUCCEEDED', JSON.stringify(created));
+    const added = await call('POST', `/api/v1/clusters/${opts.cluster}/hosts`, {
+      hosts: fleet.hosts.map((h, i) => ({ hostname: `n${i}`, address: h.address, port: h.port, credential: 'fleet', installRoot: h.installRoot })),
+    });
+    assert.equal(added.status, 202, JSON.stringify(added.body));
+    const bootstrapped = await waitFor(added.body.operation.id, FINAL);
+    assert.equal(bootstrapped.status, 'SUCCEEDED', JSON.stringify(bootstrapped));
+
+    return {
+      fleet,
+      db,
+      config,
+      api,
+      worker,
+      workers,
+      operator,
+      defsDir,
+      call,
+      waitFor,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Pids of processes whose command line matches `pattern` (the fleet's hosts are this machine). */
+export function pgrep(pattern: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** ZooKeeper's own four-letter `srvr` answer, or '' when the server does not answer. */
+export function srvr(address: string, port: number, timeoutMs = 1000): Promise<string> {
+  return new Promise((resolve) => {
+    let out = '';
+    const socket = connect({ host: address, port, timeout: timeoutMs }, () => socket.write('srvr'));
+    socket.on('data', (d) => (out += d));
+    socket.on('end', () => resolve(out));
+    socket.on('timeout', () => (socket.destroy(), resolve(out)));
+    socket.on('error', () => resolve(out));
+  });
+}
+
+export const modeOf = (answer: string) => /Mode: (\w+)/.exec(answer)?.[1] ?? (answer ? 'not serving' : 'down');
