@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { eventually } from '../../helpers/harness.js';
-import { modeOf, srvr, startStack, type Stack } from './helpers.js';
+import { modeOf, pgrep, srvr, startStack, type Stack } from './helpers.js';
 
 let s: Stack;
 const ZK_OLD = '3.8.0-deb12u1';
@@ -29,6 +29,16 @@ before(async () => {
   s = await startStack({ hosts: 3, block: 53, cluster: 'up', env: { SOPHON_HOST_CHECK_INTERVAL_SECONDS: '3600' } });
 });
 after(async () => {
+  // What a failed test left running on the hosts (this machine) would answer the next run.
+  for (const h of s?.fleet.hosts ?? []) {
+    for (const pid of pgrep(`${h.installRoot}/`)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
   await s?.stop();
 });
 
@@ -81,30 +91,33 @@ function sampler() {
   };
 }
 
-/** Redis's own `INFO replication` over its protocol, as key → value. */
+/** Redis's own `INFO replication` over its protocol, as key → value; {} while it does not answer it. */
 function replicationOf(hostname: string): Promise<Record<string, string>> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     let out = '';
     const socket = connect({ host: address(hostname), port: REDIS_PORT, timeout: 3000 }, () => socket.write('INFO replication\r\n'));
+    const done = (info: Record<string, string>) => (socket.destroy(), resolve(info));
     socket.on('data', (d) => {
       out += d;
+      if (out.startsWith('-') && out.includes('\r\n')) return done({}); // e.g. LOADING while a replica syncs
       const m = /^\$(\d+)\r\n/.exec(out);
       if (m && Buffer.byteLength(out) >= m[0].length + Number(m[1])) {
-        socket.end();
-        resolve(Object.fromEntries(out.slice(m[0].length).split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string])));
+        done(Object.fromEntries(out.slice(m[0].length).split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string])));
       }
     });
-    socket.on('timeout', () => (socket.destroy(), reject(new Error(`no INFO answer from ${hostname}`))));
-    socket.on('error', reject);
+    socket.on('timeout', () => done({}));
+    socket.on('error', () => done({}));
   });
 }
 
 /** The master on n0 has its replica on n1 connected, and the replica's link is up. */
 async function assertReplication() {
+  let seen: unknown;
   await eventually(async () => {
     const [master, replica] = await Promise.all([replicationOf('n0'), replicationOf('n1')]);
+    seen = { master, replica };
     return master.role === 'master' && master.connected_slaves === '1' && replica.role === 'slave' && replica.master_link_status === 'up' ? true : undefined;
-  }, 'the replica on n1 to replicate from the master on n0', 60_000);
+  }, 'the replica on n1 to replicate from the master on n0', 60_000).catch((err: Error) => assert.fail(`${err.message}; last INFO: ${JSON.stringify(seen)}`));
   const replica = await replicationOf('n1');
   assert.equal(replica.master_host, address('n0'));
   assert.equal(replica.master_port, String(REDIS_PORT));
@@ -146,6 +159,7 @@ async function upgradeWithHostLost(p: string, to: string, victim: (firstBatchHos
 }
 
 test('bad upgrade requests are refused with the field path, and no operation is recorded', async () => {
+  for (const h of SERVERS) assert.equal(await srvr(address(h), CLIENT_PORT), '', `nothing answers on ${h}:${CLIENT_PORT} before the deploy`);
   const deploy = await s.call('POST', '/api/v1/clusters/up/services', {
     service: 'zookeeper',
     version: ZK_OLD,
@@ -277,6 +291,7 @@ test('ZooKeeper: a host lost after the first batch → HOLDING on it → rollbac
 });
 
 test('Redis master + replica upgrade deb12u7 → deb12u10 and back (replica first), replication intact', async () => {
+  for (const h of ['n0', 'n1']) assert.deepEqual(await replicationOf(h), {}, `nothing answers on ${h}:${REDIS_PORT} before the deploy`);
   const deploy = await s.call('POST', '/api/v1/clusters/up/services', {
     service: 'redis',
     version: REDIS_OLD,
@@ -308,4 +323,17 @@ test('Redis: the master host lost after the replica is upgraded → HOLDING → 
   assert.deepEqual(done.result.rolledBack.restored, [`master@n0: ${REDIS_OLD}`, `replica@n1: ${REDIS_OLD}`]);
   await assertOn(REDIS, 'redis', REDIS_OLD);
   await assertReplication();
+});
+
+test('removing both services leaves no process and no files behind', async () => {
+  for (const p of [REDIS, ZK]) {
+    const res = await s.call('DELETE', p);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal((await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
+  }
+  for (const h of SERVERS) {
+    assert.deepEqual(pgrep(`${installRoot(h)}/`), [], `nothing runs from ${h}'s install root`);
+    assert.equal(existsSync(path.join(installRoot(h), 'zookeeper')), false);
+    assert.equal(existsSync(path.join(installRoot(h), 'redis')), false);
+  }
 });
