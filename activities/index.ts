@@ -6,6 +6,7 @@ import { createMonitoringActivities } from './monitoring.js';
 import { createOperationActivities } from './operations.js';
 import { createServiceActivities } from './services.js';
 import { createReconcileActivities } from './reconcile.js';
+import { createUpgradeActivities } from './upgrade.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createServiceActivities(deps),
     ...createReconcileActivities(deps),
     ...createMonitoringActivities(deps),
+    ...createUpgradeActivities(deps),
   });
 }
 

@@ -24,12 +24,16 @@ export interface HostStepInput {
   phase: string;
   serviceId: string;
   hostId: string;
+  /** The version to install (an upgrade or its rollback); the service's target version when absent. */
+  version?: string;
 }
 
 export interface InstanceStepInput {
   operationId: string;
   phase: string;
   instanceId: string;
+  /** The version to render for (an upgrade or its rollback); the instance's own when absent. */
+  version?: string;
 }
 
 /** How long an instance may take to pass its health checks after a start. */
@@ -66,14 +70,14 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
     role: ServiceDefinition['roles'][number];
   }
 
-  async function loadInstance(instanceId: string): Promise<Loaded> {
+  async function loadInstance(instanceId: string, version?: string): Promise<Loaded> {
     const inst = await services.instance(instanceId);
     if (!inst) throw notFound('Role instance', instanceId);
     const { svc, def } = await serviceOf(inst.serviceId);
     const host = await hostOf(inst.hostId);
     const ctx = buildContext({
       definition: def,
-      version: inst.version ?? svc.targetVersion,
+      version: version ?? inst.version ?? svc.targetVersion,
       clusterName: svc.clusterName,
       placement: placementOf(await services.instances(svc.id)),
       role: inst.role,
@@ -85,6 +89,8 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
     return { svc, def, inst, host, ctx, role: def.roles.find((r) => r.name === inst.role)! };
   }
 
+  const archOf = (host: Host) => (host.facts as { arch?: string } | null)?.arch ?? 'x86_64';
+
   const keyOf = (input: { operationId: string; phase: string }, host: string, role: string, step: string): StepKey => ({
     operationId: input.operationId,
     host,
@@ -95,7 +101,7 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
 
   /** Runs one instance step with its row, connection and rendered context. */
   async function instanceStep(input: InstanceStepInput, step: string, body: (l: Loaded, output: StepOutput) => Promise<string>): Promise<void> {
-    const loaded = await loadInstance(input.instanceId);
+    const loaded = await loadInstance(input.instanceId, input.version);
     await trackStep(pool, keyOf(input, loaded.host.hostname, loaded.inst.role, step), async (output) => ({
       outcome: { message: await body(loaded, output) },
     }));
@@ -182,26 +188,40 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       const candidates = (await services.instances(serviceId)).filter((i) => i.role === role);
       const leaders = await mapBounded(candidates, 8, async (i) => {
         const l = await loadInstance(i.id);
-        const conn = await ssh.connect(targetOf(l.host));
         const noop = { onStdout: () => undefined, onStderr: () => undefined, signal: new AbortController().signal };
-        const result = await runRoleCommand(conn, def, check, l.ctx, noop, 'the leader check').catch(() => undefined);
+        // A host that does not answer leads nothing the roll can wait for.
+        const result = await ssh
+          .connect(targetOf(l.host))
+          .then((conn) => runRoleCommand(conn, def, check, l.ctx, noop, 'the leader check'))
+          .catch(() => undefined);
         return result && `${result.stdout}${result.stderr}`.includes(check.expectOutput) ? i.id : null;
       });
       return leaders.find((id) => id !== null) ?? null;
     },
 
+    /** Checks that the host's package of `version` is in the repository with its sha256 (fetched into the worker's cache). */
+    async verifyServicePackage(input: HostStepInput & { version: string }): Promise<void> {
+      const { def } = await serviceOf(input.serviceId);
+      const host = await hostOf(input.hostId);
+      await trackStep(pool, keyOf(input, host.hostname, '', 'package'), async () => {
+        const entry = await packages.resolve(def, input.version, archOf(host));
+        await localPackage(entry);
+        return { outcome: { message: `${entry.file} present, sha256 ${entry.sha256}` } };
+      });
+    },
+
     async installServicePackage(input: HostStepInput): Promise<void> {
       const { svc, def } = await serviceOf(input.serviceId);
       const host = await hostOf(input.hostId);
+      const version = input.version ?? svc.targetVersion;
       await trackStep(pool, keyOf(input, host.hostname, '', 'install'), async (output) => {
-        const arch = (host.facts as { arch?: string } | null)?.arch ?? 'x86_64';
-        const entry = await packages.resolve(def, svc.targetVersion, arch);
+        const entry = await packages.resolve(def, version, archOf(host));
         const localPath = await localPackage(entry);
         const conn = await ssh.connect(targetOf(host));
         const user = await ensureRunAs(conn, { user: def.runAs.user, group: def.runAs.group ?? def.runAs.user }, output);
         const installed = await installPackage(
           conn,
-          { localPath, file: entry.file, sha256: entry.sha256, installRoot: host.installRoot, service: def.name, version: svc.targetVersion },
+          { localPath, file: entry.file, sha256: entry.sha256, installRoot: host.installRoot, service: def.name, version },
           output,
         );
         return { outcome: { message: `${user}; ${installed}` } };
@@ -232,17 +252,21 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       });
     },
 
-    /** Waits until every health check of the instance passes (bounded), then records it RUNNING. */
-    async checkInstanceHealth(input: InstanceStepInput): Promise<void> {
+    /**
+     * Waits until every health check of the instance passes, at most `waitSeconds` (180 s when
+     * absent), then records it RUNNING.
+     */
+    async checkInstanceHealth(input: InstanceStepInput & { waitSeconds?: number }): Promise<void> {
+      const waitMs = input.waitSeconds === undefined ? HEALTH_DEADLINE_MS : input.waitSeconds * 1000;
       await instanceStep(input, 'health', async (l, output) => {
         const conn = await ssh.connect(targetOf(l.host));
-        const deadline = Date.now() + HEALTH_DEADLINE_MS;
+        const deadline = Date.now() + waitMs;
         for (;;) {
           const failures = (await Promise.all(l.role.healthChecks.map((c) => checkHealth(conn, l.def, c, l.ctx, output)))).filter((f) => f !== null);
           if (failures.length === 0) break;
           if (Date.now() > deadline || output.signal.aborted) {
             await services.setObserved(l.inst.id, 'FAILED', failures.join('; '));
-            throw new SophonError('HEALTH_CHECK_FAILED', `${l.def.name} ${l.role.name} on ${l.host.hostname} is not healthy after ${HEALTH_DEADLINE_MS / 1000}s: ${failures.join('; ')}`);
+            throw new SophonError('HEALTH_CHECK_FAILED', `${l.def.name} ${l.role.name} on ${l.host.hostname} is not healthy after ${waitMs / 1000}s: ${failures.join('; ')}`);
           }
           await sleep(1000, output.signal);
         }

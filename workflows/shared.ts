@@ -60,6 +60,13 @@ export interface ServiceActionInput extends ServiceOperationInput {
   rolling?: Partial<RollingPolicy>;
 }
 
+export interface UpgradeServiceInput extends ServiceOperationInput {
+  /** The version every instance ends on; older than the installed one for a downgrade. */
+  version: string;
+  /** Rolling overrides; absent fields come from the definition. */
+  rolling?: Partial<RollingPolicy>;
+}
+
 export interface ActionPlanInput {
   serviceId: string;
   action: ServiceAction;
@@ -85,6 +92,7 @@ export const workflowIds = {
   bootstrapHosts: (cluster: string, operationId: string) => `hosts-bootstrap/${cluster}/${operationId}`,
   deployService: (cluster: string, service: string, operationId: string) => `deploy/${cluster}/${service}/${operationId}`,
   serviceAction: (cluster: string, service: string, action: string, operationId: string) => `${action}/${cluster}/${service}/${operationId}`,
+  upgradeService: (cluster: string, service: string, operationId: string) => `upgrade/${cluster}/${service}/${operationId}`,
   removeService: (cluster: string, service: string, operationId: string) => `remove/${cluster}/${service}/${operationId}`,
   bootstrapHost: (parentWorkflowId: string, hostname: string) => `${parentWorkflowId}/${hostname}`,
   // One per task queue: each Sophon installation sharing a Temporal namespace has its own.

@@ -29,6 +29,13 @@ export interface ActionRequest {
   rolling?: Partial<RollingPolicy>;
 }
 
+export interface UpgradeRequest {
+  version: string;
+  batchSize?: number;
+  maxFailures?: number;
+  pauseSeconds?: number;
+}
+
 /** Who asks, for the operation row and the audit log. */
 export interface Requester {
   actor: string;
@@ -206,6 +213,35 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
         workflowId: (opId) => workflowIds.serviceAction(cluster.name, svc.name, req.action, opId),
         args: (opId) => ({ operationId: opId, serviceId: svc.id, ...req }),
       });
+    },
+
+    /**
+     * Starts a rolling upgrade (or downgrade) to another of the definition's versions; the
+     * operation itself checks hosts, health and packages before it changes anything, and
+     * ends at once, saying so, when every instance runs `version` already.
+     */
+    async upgrade(clusterRef: string, serviceRef: string, req: UpgradeRequest, who: Requester) {
+      const replay = await operations.replayed(who.idempotency);
+      if (replay) return replay;
+      const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
+      const def = catalog.get(svc.name);
+      if (!def.versions.some((v) => v.version === req.version)) {
+        throw invalidField('version', `${def.name} has no version '${req.version}'; known: ${def.versions.map((v) => v.version).join(', ')}`);
+      }
+      if (svc.status !== 'ACTIVE') throw conflict(`${svc.name} is ${svc.status}; only an ACTIVE service can be upgraded`);
+      const { version, ...rolling } = req;
+      return startServiceOperation(
+        cluster,
+        svc.name,
+        who,
+        {
+          type: 'service.upgrade',
+          workflowType: 'upgradeServiceWorkflow',
+          workflowId: (opId) => workflowIds.upgradeService(cluster.name, svc.name, opId),
+          args: (opId) => ({ operationId: opId, serviceId: svc.id, version, rolling }),
+        },
+        (tx) => servicesRepo(tx).setTargetVersion(svc.id, version),
+      );
     },
 
     async remove(clusterRef: string, serviceRef: string, who: Requester) {
