@@ -3,4 +3,5 @@ export { bootstrapHostsWorkflow, bootstrapHostWorkflow } from './bootstrap-hosts
 export { createClusterWorkflow } from './create-cluster.js';
 export { hostReachabilityWorkflow } from './host-reachability.js';
 export { deployServiceWorkflow, removeServiceWorkflow, serviceActionWorkflow } from './services.js';
+export { reconfigureWorkflow } from './reconfigure.js';
 export { reconcileOperationsWorkflow } from './reconcile.js';

@@ -17,6 +17,8 @@ import { hostRoutes } from './routes/hosts.js';
 import { operationRoutes } from './routes/operations.js';
 import { serviceDefRoutes } from './routes/service-defs.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { configRoutes } from '../services/config-routes.js';
+import { createConfigService } from '../services/config.js';
 import { serviceRoutes } from '../services/routes.js';
 import { createServicesService } from '../services/service.js';
 
@@ -46,6 +48,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...clusterRoutes(deps),
     ...hostRoutes(deps),
     ...serviceRoutes(createServicesService(deps)),
+    ...configRoutes(createConfigService(deps)),
     ...operationRoutes(deps),
     ...auditRoutes(deps),
   ];
