@@ -54,7 +54,8 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
     /**
      * Per instance, from the version it runs (or `running` says it has) to the service's: which
      * files change, and whether that needs a restart (a file or the start command changes through
-     * a `restart: true` parameter), a reload (only `restart: false` parameters change a file) or nothing.
+     * a `restart: true` parameter), a reload (only `restart: false` parameters change a file) or
+     * nothing (also for an instance meant to be stopped).
      */
     async reconfigurePlan(input: ReconfigurePlanInput): Promise<ReconfigurePlan> {
       const svc = await services.get(input.serviceId);
@@ -78,7 +79,9 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
         // Only the restart-needing changes applied: does any of them reach this instance?
         const restartOnly = rendered(scene, inst, installRoot, { ...before, ...Object.fromEntries(restartParams.map((p) => [p, target[p]!])) });
         const files = will.files.filter((f) => was.files.find((w) => w.path === f.path)?.sha256 !== f.sha256).map((f) => f.path);
-        const action = !sameFiles(restartOnly.files, was.files) || restartOnly.start !== was.start ? 'restart' : files.length > 0 ? 'reload' : 'none';
+        const restart = !sameFiles(restartOnly.files, was.files) || restartOnly.start !== was.start;
+        // A stopped instance gets its files and stays stopped; its next start reads them.
+        const action = inst.desiredState === 'STOPPED' ? 'none' : restart ? 'restart' : files.length > 0 ? 'reload' : 'none';
         instances.push({ ...ref, files, action });
       }
       return { version: svc.configVersion, instances, ...rollingPolicyOf(def) };

@@ -211,12 +211,15 @@ test('rollback to version 1 is a new version with the old values, applied rollin
   assert.deepEqual([...final].sort(), ['follower', 'follower', 'leader'], `after the rollback: ${final}`);
 });
 
+const promLog = () => readFileSync(path.join(host('n3').installRoot, 'prometheus/logs/server/prometheus.log'), 'utf8').slice(-3000);
+
 test('a restart: false parameter rewrites the file and reloads: same process, new config loaded', async () => {
   const pid = promPid();
+  assert.doesNotThrow(() => process.kill(Number(pid), 0), `Prometheus ${pid} runs before the change: ${promLog()}`);
   const res = await s.call('PUT', `${PROM}/config`, { values: { scrapeInterval: '30s' } });
   assert.equal(res.status, 202, JSON.stringify(res.body));
   const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
-  assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
+  assert.equal(op.status, 'SUCCEEDED', `${JSON.stringify(op)}\n${promLog()}`);
   assert.deepEqual([op.result.restarted, op.result.reloaded], [[], ['server@n3']]);
   assert.match(promYml(), /scrape_interval: 30s/);
   assert.equal(promPid(), pid, 'Prometheus was not restarted');
@@ -245,7 +248,7 @@ test('a rollback decision during a failing reconfigure re-applies the previous v
   const svc = (await s.call('GET', PROM)).body.service;
   assert.equal(svc.configVersion, 2);
   assert.deepEqual(svc.instances.map((i: { configVersion: number; stale: boolean; observedState: string }) => [i.configVersion, i.stale, i.observedState]), [[2, false, 'RUNNING']]);
-  assert.equal(pgrep(`--storage.tsdb.retention.time=15d --web.listen-address=${host('n3').address}:${PROM_PORT}`).length, 1, 'Prometheus runs with the old retention');
+  assert.equal(pgrep(`storage.tsdb.retention.time=15d --web.listen-address=${host('n3').address}:${PROM_PORT}`).length, 1, 'Prometheus runs with the old retention');
   assert.match(promYml(), /scrape_interval: 30s/, 'version 2 files');
   assert.equal((await s.call('GET', `${PROM}/config`)).body.config.values.retention, '15d');
 });
