@@ -22,6 +22,16 @@ before(async () => {
   s = await startStack({ hosts: 4, block: 51, cluster: 'cfg', env: { SOPHON_HOST_CHECK_INTERVAL_SECONDS: '3600' } });
 });
 after(async () => {
+  // The daemons outlive the fleet's sshd: stop them by their pid files whatever state the tests left.
+  for (const h of s?.fleet.hosts ?? []) {
+    for (const file of ['zookeeper/run/server/zookeeper.pid', 'prometheus/run/server/prometheus.pid']) {
+      try {
+        process.kill(Number(readFileSync(path.join(h.installRoot, file), 'utf8')), 'SIGKILL');
+      } catch {
+        // not deployed there, or not running
+      }
+    }
+  }
   await s?.stop();
 });
 
