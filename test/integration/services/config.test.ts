@@ -26,7 +26,8 @@ after(async () => {
   for (const h of s?.fleet.hosts ?? []) {
     for (const file of ['zookeeper/run/server/zookeeper.pid', 'prometheus/run/server/prometheus.pid']) {
       try {
-        process.kill(Number(readFileSync(path.join(h.installRoot, file), 'utf8')), 'SIGKILL');
+        const pid = Number(readFileSync(path.join(h.installRoot, file), 'utf8'));
+        if (pid > 0) process.kill(pid, 'SIGKILL');
       } catch {
         // not deployed there, or not running
       }
