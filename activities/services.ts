@@ -261,8 +261,15 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
         }
         if (!l.role.stop) throw new SophonError('DEFINITION_INVALID', `${l.def.name} ${l.role.name} has no stop command`);
         const result = await runRoleCommand(conn, l.def, l.role.stop, l.ctx, output, 'the stop command');
-        if (l.role.status ? await isRunning(l, output, conn) : result.exitCode !== 0) {
-          throw new SophonError('COMMAND_FAILED', `${l.def.name} ${l.role.name} on ${l.host.hostname} still runs after its stop command (exit ${result.exitCode})`);
+        // A stop command may only signal the process: give it the command's own timeout to go.
+        const deadline = Date.now() + l.role.stop.timeout * 1000;
+        let running = l.role.status ? await isRunning(l, output, conn) : result.exitCode !== 0;
+        while (running && l.role.status && Date.now() < deadline && !output.signal.aborted) {
+          await sleep(500, output.signal);
+          running = await isRunning(l, output, conn);
+        }
+        if (running) {
+          throw new SophonError('COMMAND_FAILED', `${l.def.name} ${l.role.name} on ${l.host.hostname} still runs ${l.role.stop.timeout}s after its stop command (exit ${result.exitCode})`);
         }
         await services.setObserved(l.inst.id, 'STOPPED', null);
         return 'stopped';

@@ -3,7 +3,8 @@
  * Every host touch is a step of the engine, so each can be retried, skipped, aborted or
  * rolled back by the operator, and every step is idempotent on the host.
  */
-import { createEngine, type Engine } from './engine.js';
+import { CancellationScope } from '@temporalio/workflow';
+import { createEngine, RollbackRequested, type Engine } from './engine.js';
 import { runOperation } from './operation.js';
 import { byStartOrder, db, host, HOST_CONCURRENCY, onInstance, rollingBatches, stopAll, type InstanceStep } from './service-steps.js';
 import type { ServiceActionInput, ServiceOperationInput, ServicePlan } from './shared.js';
@@ -51,7 +52,8 @@ export async function deployServiceWorkflow(input: ServiceOperationInput) {
           });
         }
       } catch (err) {
-        await db.setServiceStatus(serviceId, 'FAILED');
+        // A rollback removes the service; anything else (abort, cancel) leaves it FAILED, recorded even when cancelled.
+        if (!(err instanceof RollbackRequested)) await CancellationScope.nonCancellable(() => db.setServiceStatus(serviceId, 'FAILED'));
         throw err;
       }
       await db.markServiceDeployed(serviceId);

@@ -145,4 +145,5 @@ test('cancel during a long step kills the remote process and ends CANCELLED', as
   await eventually(async () => (pgrep('sleep 3007').length === 0 ? true : undefined), 'the remote process to be gone', 15_000);
   const start = done.steps.find((x: { step: string }) => x.step === 'start');
   assert.equal(start.status, 'CANCELLED', JSON.stringify(start));
+  assert.equal((await s.call('GET', '/api/v1/clusters/ops/services/sleeper')).body.service.status, 'FAILED', 'a cancelled deploy leaves the service FAILED');
 });

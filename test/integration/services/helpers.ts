@@ -1,6 +1,6 @@
 /** A whole Sophon (API, worker, real Temporal and Postgres) over a real sshd fleet, with a cluster of its hosts. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, writeFile, mkdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,16 @@ import path from 'node:path';
 import type { Config } from '../../../src/config.js';
 import type { RunningWorker } from '../../../src/worker.js';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
-import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../../helpers/harness.js';
+import {
+  createTestDatabase,
+  eventually,
+  startTestApi,
+  startTestWorker,
+  temporalAddress,
+  testConfig,
+  type TestApi,
+  type TestDatabase,
+} from '../../helpers/harness.js';
 import { fleetBase } from '../ssh/helpers.js';
 
 export interface Stack {
@@ -16,7 +25,9 @@ export interface Stack {
   db: TestDatabase;
   config: Config;
   api: TestApi;
-  worker: RunningWorker;
+  /** The in-process worker, unless the stack runs worker processes. */
+  worker: RunningWorker | undefined;
+  workers: WorkerProcess[];
   operator: string;
   defsDir: string;
   call(method: string, path: string, body?: unknown): ReturnType<TestApi['call']>;
@@ -46,16 +57,79 @@ roles:
     status: { run: 'false' }
 `;
 
-export async function startStack(opts: { hosts: number; block: number; cluster: string; env?: Record<string, string> }): Promise<Stack> {
+/**
+ * A definition for tests only whose start takes a few seconds and leaves a line in
+ * `<data>/starts.log` each time it really starts something: duplicate starts are countable.
+ */
+const COUNTER = `name: counter
+label: Counts its starts (tests only)
+runAs: { user: sophon }
+versions:
+  - version: 1.5.0
+    default: true
+    packages:
+      - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
+roles:
+  - name: worker
+    kind: worker
+    cardinality: 1+
+    start:
+      run: >-
+        mkdir -p {{ paths.run }} {{ paths.data }} && sleep 4 && echo started >> {{ paths.data }}/starts.log &&
+        { setsid nohup sleep 100007 > /dev/null 2>&1 < /dev/null & echo $! > {{ paths.run }}/counter.pid; }
+      timeout: 60
+    stop: { run: 'kill "$(cat {{ paths.run }}/counter.pid)"', timeout: 30 }
+    status: { run: 'kill -0 "$(cat {{ paths.run }}/counter.pid)"' }
+`;
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+export async function startStack(opts: {
+  hosts: number;
+  block: number;
+  cluster: string;
+  env?: Record<string, string>;
+  /** Run this many `sophon worker` processes instead of a worker in the test process. */
+  workerProcesses?: number;
+}): Promise<Stack> {
   const defsDir = await mkdtemp(path.join(tmpdir(), 'sophon-defs-'));
   await cp(path.resolve('service-defs'), defsDir, { recursive: true });
-  await mkdir(path.join(defsDir, 'sleeper'));
-  await writeFile(path.join(defsDir, 'sleeper', 'service.yaml'), SLEEPER);
+  for (const [name, yaml] of [['sleeper', SLEEPER], ['counter', COUNTER]] as const) {
+    await mkdir(path.join(defsDir, name));
+    await writeFile(path.join(defsDir, name, 'service.yaml'), yaml);
+  }
 
   const fleet = await startFleet({ hosts: opts.hosts, baseAddress: fleetBase(opts.block) });
   const db = await createTestDatabase();
-  const config = testConfig(db, { SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: '3', SOPHON_SERVICE_DEFS: defsDir, ...opts.env });
-  const worker = await startTestWorker(config, db.pool);
+  const env = { SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: '3', SOPHON_SERVICE_DEFS: defsDir, ...opts.env };
+  const config = testConfig(db, env);
+  const workers: WorkerProcess[] = [];
+  for (let i = 0; i < (opts.workerProcesses ?? 0); i++) {
+    const child = spawn(process.execPath, ['bin/sophon.js', 'worker'], {
+      env: {
+        ...process.env,
+        ...env,
+        DATABASE_URL: db.url,
+        TEMPORAL_ADDRESS: temporalAddress(),
+        TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+        SOPHON_MASTER_KEY: config.masterKey,
+        SOPHON_PACKAGE_REPO: config.packageRepo,
+        SOPHON_PACKAGE_CACHE: config.packageCache,
+        SOPHON_SHUTDOWN_GRACE_SECONDS: '2',
+        SOPHON_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    workers.push({ child, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))), output: () => output });
+  }
+  const worker = opts.workerProcesses ? undefined : await startTestWorker(config, db.pool);
   const api = await startTestApi(config, db);
   const [admin, operator] = await Promise.all([api.token('admin'), api.token('operator')]);
   const call = (method: string, p: string, body?: unknown) => api.call(method, p, { token: operator, ...(body === undefined ? {} : { body }) });
@@ -82,13 +156,16 @@ export async function startStack(opts: { hosts: number; block: number; cluster: 
     config,
     api,
     worker,
+    workers,
     operator,
     defsDir,
     call,
     waitFor,
     async stop() {
       await api.stop();
-      await worker.stop();
+      await worker?.stop();
+      for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
+      await Promise.all(workers.map((w) => w.exited));
       await db.drop();
       await fleet.stop();
       await rm(defsDir, { recursive: true, force: true });
