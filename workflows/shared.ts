@@ -83,7 +83,6 @@ export interface ServicePlan {
 /** Applies the service's config version (set when the change was recorded); `fromVersion` is what a rollback returns to. */
 export interface ReconfigureInput extends ServiceOperationInput {
   fromVersion: number;
-  toVersion: number;
 }
 
 export interface ReconfigurePlanInput {

@@ -4,6 +4,7 @@
  * immutable version applied by a reconfigure operation under the service lock.
  */
 import { createTwoFilesPatch } from 'diff';
+import type { Cluster } from '../db/repos/clusters.js';
 import { hostsRepo } from '../db/repos/hosts.js';
 import type { Pool } from '../db/pool.js';
 import { defaultParams, resolveParameters, type Catalog, type ParameterValue, type ServiceDefinition } from '../defs/index.js';
@@ -15,7 +16,6 @@ import { changesBetween, configRepo, type Changes, type ConfigVersionRow } from 
 import { renderInstanceFiles, sceneOf } from './render.js';
 import type { ServiceRow } from './repo.js';
 import { findService, type Requester } from './service.js';
-import type { Cluster } from '../db/repos/clusters.js';
 
 export interface ConfigChangeRequest {
   values: Record<string, ParameterValue>;
