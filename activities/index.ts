@@ -1,4 +1,5 @@
 import { createClusterActivities } from './clusters.js';
+import { createConfigActivities } from './config.js';
 import type { ActivityDeps } from './deps.js';
 import { withFailureMapping } from './failures.js';
 import { createHostActivities } from './hosts.js';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createClusterActivities(deps),
     ...createHostActivities(deps),
     ...createServiceActivities(deps),
+    ...createConfigActivities(deps),
     ...createReconcileActivities(deps),
     ...createMonitoringActivities(deps),
     ...createUpgradeActivities(deps),

@@ -7,15 +7,15 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostsRepo, type Host } from '../src/db/repos/hosts.js';
 import { operationsRepo, type OperationState } from '../src/db/repos/operations.js';
-import { buildContext, renderConfigFiles, type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
+import { renderConfigFiles, type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
 import { notFound, SophonError } from '../src/errors.js';
 import { listUnsafeEntries, type PackageEntry } from '../src/packages/index.js';
+import { instanceContext, sceneOf } from '../src/services/render.js';
 import { servicesRepo, type InstanceRow, type ServiceRow } from '../src/services/repo.js';
 import { mapBounded } from '../workflows/concurrency.js';
 import type { ActionPlanInput, InstanceRef, ServicePlan } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 import { targetOf } from './hosts.js';
-import { depsOf, placementOf } from './service-context.js';
 import { checkHealth, ensureRunAs, installPackage, removeServiceFiles, runRoleCommand, writeConfigFiles } from './service-host.js';
 import { recordSkippedStep, trackStep, type StepKey, type StepOutput } from './steps.js';
 
@@ -43,6 +43,27 @@ const sleep = (ms: number, signal: AbortSignal) =>
     const t = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
+
+/** Instances in the definition's rolling order: by role order, then by index (or reverse index). */
+export function inRollingOrder(def: ServiceDefinition, rows: InstanceRow[]): InstanceRef[] {
+  const startOrder = new Map(def.roles.map((r) => [r.name, r.startOrder]));
+  const roleRank = (role: string) => {
+    const listed = def.rolling.roleOrder.indexOf(role);
+    return listed >= 0 ? listed : def.rolling.roleOrder.length + (startOrder.get(role) ?? 0);
+  };
+  const reverse = def.rolling.order === 'reverse-index';
+  return [...rows]
+    .sort((a, b) => roleRank(a.role) - roleRank(b.role) || a.role.localeCompare(b.role) || (reverse ? b.idx - a.idx : a.idx - b.idx))
+    .map((i) => ({ id: i.id, role: i.role, host: i.hostname, hostId: i.hostId, startOrder: startOrder.get(i.role) ?? 0 }));
+}
+
+/** The definition's rolling policy and the role whose leader goes last. */
+export function rollingPolicyOf(def: ServiceDefinition) {
+  return {
+    rolling: { batchSize: def.rolling.batchSize, maxFailures: def.rolling.maxFailures, pauseSeconds: def.rolling.pauseSeconds },
+    leaderRole: def.rolling.order === 'followers-first' ? (def.rolling.leader?.role ?? null) : null,
+  };
+}
 
 export function createServiceActivities({ pool, ssh, catalog, packages, packageCacheDir }: ActivityDeps) {
   const services = servicesRepo(pool);
@@ -75,17 +96,8 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
     if (!inst) throw notFound('Role instance', instanceId);
     const { svc, def } = await serviceOf(inst.serviceId);
     const host = await hostOf(inst.hostId);
-    const ctx = buildContext({
-      definition: def,
-      version: version ?? inst.version ?? svc.targetVersion,
-      clusterName: svc.clusterName,
-      placement: placementOf(await services.instances(svc.id)),
-      role: inst.role,
-      hostname: inst.hostname,
-      params: await services.configValues(svc.id, svc.configVersion),
-      installRoot: host.installRoot,
-      deps: await depsOf(services, svc, def),
-    });
+    const scene = await sceneOf(pool, svc, def);
+    const ctx = instanceContext(scene, version ? { ...inst, version } : inst, host.installRoot, await services.configValues(svc.id, svc.configVersion));
     return { svc, def, inst, host, ctx, role: def.roles.find((r) => r.name === inst.role)! };
   }
 
@@ -164,20 +176,8 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       const chosen = (await services.instances(input.serviceId)).filter(
         (i) => (!input.roles?.length || input.roles.includes(i.role)) && (!input.hosts?.length || input.hosts.includes(i.hostname)),
       );
-      const startOrder = new Map(def.roles.map((r) => [r.name, r.startOrder]));
-      const roleRank = (role: string) => {
-        const listed = def.rolling.roleOrder.indexOf(role);
-        return listed >= 0 ? listed : def.rolling.roleOrder.length + (startOrder.get(role) ?? 0);
-      };
-      const reverse = def.rolling.order === 'reverse-index';
-      chosen.sort((a, b) => roleRank(a.role) - roleRank(b.role) || a.role.localeCompare(b.role) || (reverse ? b.idx - a.idx : a.idx - b.idx));
       await services.setDesired(chosen.map((i) => i.id), input.action === 'stop' ? 'STOPPED' : 'RUNNING');
-      const instances: InstanceRef[] = chosen.map((i) => ({ id: i.id, role: i.role, host: i.hostname, hostId: i.hostId, startOrder: startOrder.get(i.role) ?? 0 }));
-      return {
-        instances,
-        rolling: { batchSize: def.rolling.batchSize, maxFailures: def.rolling.maxFailures, pauseSeconds: def.rolling.pauseSeconds },
-        leaderRole: def.rolling.order === 'followers-first' ? (def.rolling.leader?.role ?? null) : null,
-      };
+      return { instances: inRollingOrder(def, chosen), ...rollingPolicyOf(def) };
     },
 
     /** The instance of `role` that leads now (the definition's leader check), or null. */

@@ -1,11 +1,11 @@
 /**
- * Pieces shared by the service operation workflows: the activity proxies, steps on one
- * instance, start-order groups and the rolling batch choice (followers first, leader last).
+ * Building blocks of service workflows: the activity proxies, instance steps run through the
+ * engine, stop/start in the definition's order, and the rolling loop (batches, leader last).
  */
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { Engine } from './engine.js';
-import type { InstanceRef } from './shared.js';
+import type { InstanceRef, RollingPolicy } from './shared.js';
 
 /** Hosts worked on at once by one operation. */
 export const HOST_CONCURRENCY = 50;
@@ -81,4 +81,39 @@ export async function nextBatch(serviceId: string, queue: InstanceRef[], leaderR
   const batch = candidates.slice(0, batchSize);
   for (const i of batch) queue.splice(queue.indexOf(i), 1);
   return batch;
+}
+
+export interface RollingRun {
+  serviceId: string;
+  /** In rolling order. */
+  instances: InstanceRef[];
+  policy: RollingPolicy;
+  /** With a leader role, its current leader goes last, found anew before each batch. */
+  leaderRole: string | null;
+  phase: (batch: number) => string;
+  /** Instances (`role@host`) whose failure was tolerated under `maxFailures`; filled in. */
+  failed: string[];
+  /** Hosts whose step was skipped by the operator; filled in. */
+  skipped: Set<string>;
+  /** Works on one instance; false when a step was skipped or tolerated. */
+  run: (i: InstanceRef, phase: string, tolerate: () => boolean) => Promise<boolean>;
+}
+
+/** Batch by batch, `pauseSeconds` apart, tolerating up to `maxFailures` failed instances. */
+export async function rollingBatches(engine: Engine, r: RollingRun): Promise<{ batches: number }> {
+  const { policy, failed } = r;
+  const queue = [...r.instances];
+  const total = Math.ceil(queue.length / policy.batchSize);
+  for (let n = 1; queue.length > 0; n++) {
+    const batch = await nextBatch(r.serviceId, queue, r.leaderRole, policy.batchSize);
+    const phase = r.phase(n);
+    await engine.phase(`${phase} of ${total}`);
+    await engine.forEach(batch, policy.batchSize, async (i) => {
+      const name = `${i.role}@${i.host}`;
+      const ok = await r.run(i, phase, () => (failed.length < policy.maxFailures ? (failed.push(name), true) : false));
+      if (!ok && !failed.includes(name)) r.skipped.add(i.host);
+    });
+    if (queue.length > 0 && policy.pauseSeconds > 0) await sleep(policy.pauseSeconds * 1000);
+  }
+  return { batches: total };
 }

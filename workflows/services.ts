@@ -3,10 +3,10 @@
  * Every host touch is a step of the engine, so each can be retried, skipped, aborted or
  * rolled back by the operator, and every step is idempotent on the host.
  */
-import { CancellationScope, sleep } from '@temporalio/workflow';
+import { CancellationScope } from '@temporalio/workflow';
 import { createEngine, RollbackRequested, type Engine } from './engine.js';
 import { runOperation } from './operation.js';
-import { byStartOrder, db, host, HOST_CONCURRENCY, nextBatch, onInstance, stopAll, type InstanceStep } from './service-steps.js';
+import { byStartOrder, db, host, HOST_CONCURRENCY, onInstance, rollingBatches, stopAll, type InstanceStep } from './service-steps.js';
 import type { ServiceActionInput, ServiceOperationInput, ServicePlan } from './shared.js';
 
 async function removeFromHosts(engine: Engine, input: ServiceOperationInput, phase: string, plan: ServicePlan) {
@@ -98,22 +98,16 @@ export async function serviceActionWorkflow(input: ServiceActionInput) {
       return { action, instances: plan.instances.length, skippedHosts: [...skipped].sort(), failed };
     }
 
-    const policy = { ...plan.rolling, ...input.rolling };
-    const queue = [...plan.instances];
-    const total = Math.ceil(queue.length / policy.batchSize);
-    const tolerate = () => failed.length < policy.maxFailures;
-    for (let n = 1; queue.length > 0; n++) {
-      const batch = await nextBatch(serviceId, queue, plan.leaderRole, policy.batchSize);
-      const phase = `${action} batch ${n}`;
-      await engine.phase(`${phase} of ${total}`);
-      await engine.forEach(batch, policy.batchSize, async (i) => {
-        const ok = await onInstance(engine, operationId, phase, i, steps, {
-          tolerate: () => (tolerate() ? (failed.push(`${i.role}@${i.host}`), true) : false),
-        });
-        if (!ok && !failed.includes(`${i.role}@${i.host}`)) skipped.add(i.host);
-      });
-      if (queue.length > 0 && policy.pauseSeconds > 0) await sleep(policy.pauseSeconds * 1000);
-    }
+    const { batches: total } = await rollingBatches(engine, {
+      serviceId,
+      instances: plan.instances,
+      policy: { ...plan.rolling, ...input.rolling },
+      leaderRole: plan.leaderRole,
+      phase: (n) => `${action} batch ${n}`,
+      failed,
+      skipped,
+      run: (i, phase, tolerate) => onInstance(engine, operationId, phase, i, steps, { tolerate }),
+    });
     return { action, instances: plan.instances.length, batches: total, skippedHosts: [...skipped].sort(), failed };
   });
 }

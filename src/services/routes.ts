@@ -63,6 +63,7 @@ const Instance = z.object({
   address: z.string(),
   version: z.string().nullable(),
   configVersion: z.number().int().nullable(),
+  stale: z.boolean().describe("runs an older config version than the service's (files or a restart pending)"),
   desiredState: z.enum(['RUNNING', 'STOPPED']),
   observedState: z.enum(['UNKNOWN', 'RUNNING', 'STOPPED', 'FAILED']),
   statusReason: z.string().nullable(),
