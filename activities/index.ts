@@ -1,4 +1,5 @@
 import { createClusterActivities } from './clusters.js';
+import { createConfigActivities } from './config.js';
 import type { ActivityDeps } from './deps.js';
 import { withFailureMapping } from './failures.js';
 import { createHostActivities } from './hosts.js';
@@ -6,6 +7,7 @@ import { createMonitoringActivities } from './monitoring.js';
 import { createOperationActivities } from './operations.js';
 import { createServiceActivities } from './services.js';
 import { createReconcileActivities } from './reconcile.js';
+import { createUpgradeActivities } from './upgrade.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -15,8 +17,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createClusterActivities(deps),
     ...createHostActivities(deps),
     ...createServiceActivities(deps),
+    ...createConfigActivities(deps),
     ...createReconcileActivities(deps),
     ...createMonitoringActivities(deps),
+    ...createUpgradeActivities(deps),
   });
 }
 

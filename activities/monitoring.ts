@@ -5,7 +5,7 @@
  */
 import { hostsRepo, type Host } from '../src/db/repos/hosts.js';
 import { clustersRepo } from '../src/db/repos/clusters.js';
-import { buildContext, type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
+import { type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
 import { parseExposition } from '../src/monitoring/exposition.js';
 import { metricsRepo, type ScrapedTarget, type SeriesSample } from '../src/monitoring/repo.js';
 import { servicesRepo, type InstanceRow, type ObservedState } from '../src/services/repo.js';
@@ -14,7 +14,7 @@ import { POLL_CHUNK_SIZE, type PollChunkInput, type PollCounts } from '../workfl
 import type { ActivityDeps } from './deps.js';
 import { hostActivity } from './host-activity.js';
 import { targetOf } from './hosts.js';
-import { depsOf, placementOf } from './service-context.js';
+import { instanceContext, sceneOf } from '../src/services/render.js';
 import { runRoleCommand } from './service-host.js';
 
 /** Targets of a chunk checked and scraped at once. */
@@ -66,25 +66,13 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
         log.warn({ err, service: svc.name }, 'service definition missing from the catalog; its instances are not polled');
         continue;
       }
-      const all = await services.instances(serviceId);
-      const placement = placementOf(all);
+      const scene = await sceneOf(pool, svc, def);
       const params = await services.configValues(svc.id, svc.configVersion);
-      const deps = await depsOf(services, svc, def);
-      for (const inst of all.filter((i) => wanted.has(i.id))) {
+      for (const inst of scene.instances.filter((i) => wanted.has(i.id))) {
         const host = await hostOf(inst.hostId);
         const role = def.roles.find((r) => r.name === inst.role);
         if (!host || !role) continue;
-        const ctx = buildContext({
-          definition: def,
-          version: inst.version ?? svc.targetVersion,
-          clusterName: svc.clusterName,
-          placement,
-          role: inst.role,
-          hostname: inst.hostname,
-          params,
-          installRoot: host.installRoot,
-          deps,
-        });
+        const ctx = instanceContext(scene, inst, host.installRoot, params);
         targets.push({ inst, host, def, role, ctx });
       }
     }

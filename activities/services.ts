@@ -7,15 +7,15 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostsRepo, type Host } from '../src/db/repos/hosts.js';
 import { operationsRepo, type OperationState } from '../src/db/repos/operations.js';
-import { buildContext, renderConfigFiles, type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
+import { renderConfigFiles, type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
 import { notFound, SophonError } from '../src/errors.js';
 import { listUnsafeEntries, type PackageEntry } from '../src/packages/index.js';
+import { instanceContext, sceneOf } from '../src/services/render.js';
 import { servicesRepo, type InstanceRow, type ServiceRow } from '../src/services/repo.js';
 import { mapBounded } from '../workflows/concurrency.js';
 import type { ActionPlanInput, InstanceRef, ServicePlan } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 import { targetOf } from './hosts.js';
-import { depsOf, placementOf } from './service-context.js';
 import { checkHealth, ensureRunAs, installPackage, removeServiceFiles, runRoleCommand, writeConfigFiles } from './service-host.js';
 import { recordSkippedStep, trackStep, type StepKey, type StepOutput } from './steps.js';
 
@@ -24,12 +24,16 @@ export interface HostStepInput {
   phase: string;
   serviceId: string;
   hostId: string;
+  /** The version to install (an upgrade or its rollback); the service's target version when absent. */
+  version?: string;
 }
 
 export interface InstanceStepInput {
   operationId: string;
   phase: string;
   instanceId: string;
+  /** The version to render for (an upgrade or its rollback); the instance's own when absent. */
+  version?: string;
 }
 
 /** How long an instance may take to pass its health checks after a start. */
@@ -39,6 +43,27 @@ const sleep = (ms: number, signal: AbortSignal) =>
     const t = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
+
+/** Instances in the definition's rolling order: by role order, then by index (or reverse index). */
+export function inRollingOrder(def: ServiceDefinition, rows: InstanceRow[]): InstanceRef[] {
+  const startOrder = new Map(def.roles.map((r) => [r.name, r.startOrder]));
+  const roleRank = (role: string) => {
+    const listed = def.rolling.roleOrder.indexOf(role);
+    return listed >= 0 ? listed : def.rolling.roleOrder.length + (startOrder.get(role) ?? 0);
+  };
+  const reverse = def.rolling.order === 'reverse-index';
+  return [...rows]
+    .sort((a, b) => roleRank(a.role) - roleRank(b.role) || a.role.localeCompare(b.role) || (reverse ? b.idx - a.idx : a.idx - b.idx))
+    .map((i) => ({ id: i.id, role: i.role, host: i.hostname, hostId: i.hostId, startOrder: startOrder.get(i.role) ?? 0 }));
+}
+
+/** The definition's rolling policy and the role whose leader goes last. */
+export function rollingPolicyOf(def: ServiceDefinition) {
+  return {
+    rolling: { batchSize: def.rolling.batchSize, maxFailures: def.rolling.maxFailures, pauseSeconds: def.rolling.pauseSeconds },
+    leaderRole: def.rolling.order === 'followers-first' ? (def.rolling.leader?.role ?? null) : null,
+  };
+}
 
 export function createServiceActivities({ pool, ssh, catalog, packages, packageCacheDir }: ActivityDeps) {
   const services = servicesRepo(pool);
@@ -66,24 +91,17 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
     role: ServiceDefinition['roles'][number];
   }
 
-  async function loadInstance(instanceId: string): Promise<Loaded> {
+  async function loadInstance(instanceId: string, version?: string): Promise<Loaded> {
     const inst = await services.instance(instanceId);
     if (!inst) throw notFound('Role instance', instanceId);
     const { svc, def } = await serviceOf(inst.serviceId);
     const host = await hostOf(inst.hostId);
-    const ctx = buildContext({
-      definition: def,
-      version: inst.version ?? svc.targetVersion,
-      clusterName: svc.clusterName,
-      placement: placementOf(await services.instances(svc.id)),
-      role: inst.role,
-      hostname: inst.hostname,
-      params: await services.configValues(svc.id, svc.configVersion),
-      installRoot: host.installRoot,
-      deps: await depsOf(services, svc, def),
-    });
+    const scene = await sceneOf(pool, svc, def);
+    const ctx = instanceContext(scene, version ? { ...inst, version } : inst, host.installRoot, await services.configValues(svc.id, svc.configVersion));
     return { svc, def, inst, host, ctx, role: def.roles.find((r) => r.name === inst.role)! };
   }
+
+  const archOf = (host: Host) => (host.facts as { arch?: string } | null)?.arch ?? 'x86_64';
 
   const keyOf = (input: { operationId: string; phase: string }, host: string, role: string, step: string): StepKey => ({
     operationId: input.operationId,
@@ -95,7 +113,7 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
 
   /** Runs one instance step with its row, connection and rendered context. */
   async function instanceStep(input: InstanceStepInput, step: string, body: (l: Loaded, output: StepOutput) => Promise<string>): Promise<void> {
-    const loaded = await loadInstance(input.instanceId);
+    const loaded = await loadInstance(input.instanceId, input.version);
     await trackStep(pool, keyOf(input, loaded.host.hostname, loaded.inst.role, step), async (output) => ({
       outcome: { message: await body(loaded, output) },
     }));
@@ -158,20 +176,8 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       const chosen = (await services.instances(input.serviceId)).filter(
         (i) => (!input.roles?.length || input.roles.includes(i.role)) && (!input.hosts?.length || input.hosts.includes(i.hostname)),
       );
-      const startOrder = new Map(def.roles.map((r) => [r.name, r.startOrder]));
-      const roleRank = (role: string) => {
-        const listed = def.rolling.roleOrder.indexOf(role);
-        return listed >= 0 ? listed : def.rolling.roleOrder.length + (startOrder.get(role) ?? 0);
-      };
-      const reverse = def.rolling.order === 'reverse-index';
-      chosen.sort((a, b) => roleRank(a.role) - roleRank(b.role) || a.role.localeCompare(b.role) || (reverse ? b.idx - a.idx : a.idx - b.idx));
       await services.setDesired(chosen.map((i) => i.id), input.action === 'stop' ? 'STOPPED' : 'RUNNING');
-      const instances: InstanceRef[] = chosen.map((i) => ({ id: i.id, role: i.role, host: i.hostname, hostId: i.hostId, startOrder: startOrder.get(i.role) ?? 0 }));
-      return {
-        instances,
-        rolling: { batchSize: def.rolling.batchSize, maxFailures: def.rolling.maxFailures, pauseSeconds: def.rolling.pauseSeconds },
-        leaderRole: def.rolling.order === 'followers-first' ? (def.rolling.leader?.role ?? null) : null,
-      };
+      return { instances: inRollingOrder(def, chosen), ...rollingPolicyOf(def) };
     },
 
     /** The instance of `role` that leads now (the definition's leader check), or null. */
@@ -182,26 +188,40 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       const candidates = (await services.instances(serviceId)).filter((i) => i.role === role);
       const leaders = await mapBounded(candidates, 8, async (i) => {
         const l = await loadInstance(i.id);
-        const conn = await ssh.connect(targetOf(l.host));
         const noop = { onStdout: () => undefined, onStderr: () => undefined, signal: new AbortController().signal };
-        const result = await runRoleCommand(conn, def, check, l.ctx, noop, 'the leader check').catch(() => undefined);
+        // A host that does not answer leads nothing the roll can wait for.
+        const result = await ssh
+          .connect(targetOf(l.host))
+          .then((conn) => runRoleCommand(conn, def, check, l.ctx, noop, 'the leader check'))
+          .catch(() => undefined);
         return result && `${result.stdout}${result.stderr}`.includes(check.expectOutput) ? i.id : null;
       });
       return leaders.find((id) => id !== null) ?? null;
     },
 
+    /** Checks that the host's package of `version` is in the repository with its sha256 (fetched into the worker's cache). */
+    async verifyServicePackage(input: HostStepInput & { version: string }): Promise<void> {
+      const { def } = await serviceOf(input.serviceId);
+      const host = await hostOf(input.hostId);
+      await trackStep(pool, keyOf(input, host.hostname, '', 'package'), async () => {
+        const entry = await packages.resolve(def, input.version, archOf(host));
+        await localPackage(entry);
+        return { outcome: { message: `${entry.file} present, sha256 ${entry.sha256}` } };
+      });
+    },
+
     async installServicePackage(input: HostStepInput): Promise<void> {
       const { svc, def } = await serviceOf(input.serviceId);
       const host = await hostOf(input.hostId);
+      const version = input.version ?? svc.targetVersion;
       await trackStep(pool, keyOf(input, host.hostname, '', 'install'), async (output) => {
-        const arch = (host.facts as { arch?: string } | null)?.arch ?? 'x86_64';
-        const entry = await packages.resolve(def, svc.targetVersion, arch);
+        const entry = await packages.resolve(def, version, archOf(host));
         const localPath = await localPackage(entry);
         const conn = await ssh.connect(targetOf(host));
         const user = await ensureRunAs(conn, { user: def.runAs.user, group: def.runAs.group ?? def.runAs.user }, output);
         const installed = await installPackage(
           conn,
-          { localPath, file: entry.file, sha256: entry.sha256, installRoot: host.installRoot, service: def.name, version: svc.targetVersion },
+          { localPath, file: entry.file, sha256: entry.sha256, installRoot: host.installRoot, service: def.name, version },
           output,
         );
         return { outcome: { message: `${user}; ${installed}` } };
@@ -232,17 +252,21 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       });
     },
 
-    /** Waits until every health check of the instance passes (bounded), then records it RUNNING. */
-    async checkInstanceHealth(input: InstanceStepInput): Promise<void> {
+    /**
+     * Waits until every health check of the instance passes, at most `waitSeconds` (180 s when
+     * absent), then records it RUNNING.
+     */
+    async checkInstanceHealth(input: InstanceStepInput & { waitSeconds?: number }): Promise<void> {
+      const waitMs = input.waitSeconds === undefined ? HEALTH_DEADLINE_MS : input.waitSeconds * 1000;
       await instanceStep(input, 'health', async (l, output) => {
         const conn = await ssh.connect(targetOf(l.host));
-        const deadline = Date.now() + HEALTH_DEADLINE_MS;
+        const deadline = Date.now() + waitMs;
         for (;;) {
           const failures = (await Promise.all(l.role.healthChecks.map((c) => checkHealth(conn, l.def, c, l.ctx, output)))).filter((f) => f !== null);
           if (failures.length === 0) break;
           if (Date.now() > deadline || output.signal.aborted) {
             await services.setObserved(l.inst.id, 'FAILED', failures.join('; '));
-            throw new SophonError('HEALTH_CHECK_FAILED', `${l.def.name} ${l.role.name} on ${l.host.hostname} is not healthy after ${HEALTH_DEADLINE_MS / 1000}s: ${failures.join('; ')}`);
+            throw new SophonError('HEALTH_CHECK_FAILED', `${l.def.name} ${l.role.name} on ${l.host.hostname} is not healthy after ${waitMs / 1000}s: ${failures.join('; ')}`);
           }
           await sleep(1000, output.signal);
         }

@@ -3,5 +3,7 @@ export { bootstrapHostsWorkflow, bootstrapHostWorkflow } from './bootstrap-hosts
 export { createClusterWorkflow } from './create-cluster.js';
 export { hostReachabilityWorkflow } from './host-reachability.js';
 export { deployServiceWorkflow, removeServiceWorkflow, serviceActionWorkflow } from './services.js';
+export { upgradeServiceWorkflow } from './upgrade.js';
+export { reconfigureWorkflow } from './reconfigure.js';
 export { reconcileOperationsWorkflow } from './reconcile.js';
 export { pollClusterWorkflow } from './poll-cluster.js';

@@ -3,71 +3,11 @@
  * Every host touch is a step of the engine, so each can be retried, skipped, aborted or
  * rolled back by the operator, and every step is idempotent on the host.
  */
-import { ActivityCancellationType, CancellationScope, proxyActivities, sleep } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import { CancellationScope } from '@temporalio/workflow';
 import { createEngine, RollbackRequested, type Engine } from './engine.js';
 import { runOperation } from './operation.js';
-import type { InstanceRef, ServiceActionInput, ServiceOperationInput, ServicePlan } from './shared.js';
-
-/** Hosts worked on at once by one operation. */
-const HOST_CONCURRENCY = 50;
-
-// Host steps heartbeat every few seconds: a dead worker or a hung host is noticed within 20 s.
-// Transient failures retry here; once retries are spent the engine holds for a decision.
-// A cancel waits for the step to confirm that its remote process is gone.
-const host = proxyActivities<Activities>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '20 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3 },
-});
-const db = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
-
-type InstanceStep = 'stop' | 'start' | 'health';
-const RUN: Record<InstanceStep, typeof host.startInstance> = {
-  stop: host.stopInstance,
-  start: host.startInstance,
-  health: host.checkInstanceHealth,
-};
-
-/** Instances grouped by the definition's start order, lowest first. */
-function byStartOrder(instances: InstanceRef[]): InstanceRef[][] {
-  const orders = [...new Set(instances.map((i) => i.startOrder))].sort((a, b) => a - b);
-  return orders.map((o) => instances.filter((i) => i.startOrder === o));
-}
-
-/** Runs steps on one instance in order; false (and the host is noted) when one is skipped or tolerated. */
-async function onInstance(
-  engine: Engine,
-  operationId: string,
-  phase: string,
-  i: InstanceRef,
-  steps: InstanceStep[],
-  opts?: { tolerate?: () => boolean },
-): Promise<boolean> {
-  for (const step of steps) {
-    const ok = await engine.step(
-      { host: i.host, role: i.role, phase, step },
-      () => RUN[step]({ operationId, phase, instanceId: i.id }),
-      opts,
-    );
-    if (!ok) return false;
-  }
-  return true;
-}
-
-/** Stops instances, last-started roles first. */
-async function stopAll(engine: Engine, operationId: string, phase: string, instances: InstanceRef[], skipped: Set<string>) {
-  for (const group of byStartOrder(instances).reverse()) {
-    await engine.forEach(group, HOST_CONCURRENCY, async (i) => {
-      if (!(await onInstance(engine, operationId, phase, i, ['stop']))) skipped.add(i.host);
-    });
-  }
-}
+import { byStartOrder, db, host, HOST_CONCURRENCY, onInstance, rollingBatches, stopAll, type InstanceStep } from './service-steps.js';
+import type { ServiceActionInput, ServiceOperationInput, ServicePlan } from './shared.js';
 
 async function removeFromHosts(engine: Engine, input: ServiceOperationInput, phase: string, plan: ServicePlan) {
   await engine.forEach(plan.hosts, HOST_CONCURRENCY, async (h) => {
@@ -158,30 +98,16 @@ export async function serviceActionWorkflow(input: ServiceActionInput) {
       return { action, instances: plan.instances.length, skippedHosts: [...skipped].sort(), failed };
     }
 
-    const policy = { ...plan.rolling, ...input.rolling };
-    const queue = [...plan.instances];
-    const total = Math.ceil(queue.length / policy.batchSize);
-    const tolerate = () => failed.length < policy.maxFailures;
-    for (let n = 1; queue.length > 0; n++) {
-      // The leader goes last, found anew before each batch (leadership moves during a roll).
-      let candidates = queue;
-      if (plan.leaderRole && queue.some((i) => i.role === plan.leaderRole)) {
-        const leader = await db.findLeader(serviceId, plan.leaderRole);
-        const followers = queue.filter((i) => i.id !== leader);
-        if (followers.length > 0) candidates = followers;
-      }
-      const batch = candidates.slice(0, policy.batchSize);
-      for (const i of batch) queue.splice(queue.indexOf(i), 1);
-      const phase = `${action} batch ${n}`;
-      await engine.phase(`${phase} of ${total}`);
-      await engine.forEach(batch, policy.batchSize, async (i) => {
-        const ok = await onInstance(engine, operationId, phase, i, steps, {
-          tolerate: () => (tolerate() ? (failed.push(`${i.role}@${i.host}`), true) : false),
-        });
-        if (!ok && !failed.includes(`${i.role}@${i.host}`)) skipped.add(i.host);
-      });
-      if (queue.length > 0 && policy.pauseSeconds > 0) await sleep(policy.pauseSeconds * 1000);
-    }
+    const { batches: total } = await rollingBatches(engine, {
+      serviceId,
+      instances: plan.instances,
+      policy: { ...plan.rolling, ...input.rolling },
+      leaderRole: plan.leaderRole,
+      phase: (n) => `${action} batch ${n}`,
+      failed,
+      skipped,
+      run: (i, phase, tolerate) => onInstance(engine, operationId, phase, i, steps, { tolerate }),
+    });
     return { action, instances: plan.instances.length, batches: total, skippedHosts: [...skipped].sort(), failed };
   });
 }

@@ -60,6 +60,13 @@ export interface ServiceActionInput extends ServiceOperationInput {
   rolling?: Partial<RollingPolicy>;
 }
 
+export interface UpgradeServiceInput extends ServiceOperationInput {
+  /** The version every instance ends on; older than the installed one for a downgrade. */
+  version: string;
+  /** Rolling overrides; absent fields come from the definition. */
+  rolling?: Partial<RollingPolicy>;
+}
+
 export interface ActionPlanInput {
   serviceId: string;
   action: ServiceAction;
@@ -80,12 +87,33 @@ export interface ServicePlan {
   instances: InstanceRef[];
 }
 
+/** Applies the service's config version (set when the change was recorded); `fromVersion` is what a rollback returns to. */
+export interface ReconfigureInput extends ServiceOperationInput {
+  fromVersion: number;
+}
+
+export interface ReconfigurePlanInput {
+  serviceId: string;
+  /** Instance id → the version its files have, where that is ahead of what it records (a rollback). */
+  running?: Record<string, number>;
+}
+
+export interface ReconfigurePlan {
+  version: number;
+  /** In rolling order; `files`: paths whose rendered bytes change. */
+  instances: Array<InstanceRef & { files: string[]; action: 'restart' | 'reload' | 'none' }>;
+  rolling: RollingPolicy;
+  leaderRole: string | null;
+}
+
 export const workflowIds = {
   createCluster: (cluster: string, operationId: string) => `cluster-create/${cluster}/${operationId}`,
   bootstrapHosts: (cluster: string, operationId: string) => `hosts-bootstrap/${cluster}/${operationId}`,
   deployService: (cluster: string, service: string, operationId: string) => `deploy/${cluster}/${service}/${operationId}`,
   serviceAction: (cluster: string, service: string, action: string, operationId: string) => `${action}/${cluster}/${service}/${operationId}`,
+  upgradeService: (cluster: string, service: string, operationId: string) => `upgrade/${cluster}/${service}/${operationId}`,
   removeService: (cluster: string, service: string, operationId: string) => `remove/${cluster}/${service}/${operationId}`,
+  reconfigure: (cluster: string, service: string, operationId: string) => `reconfigure/${cluster}/${service}/${operationId}`,
   bootstrapHost: (parentWorkflowId: string, hostname: string) => `${parentWorkflowId}/${hostname}`,
   // One per task queue: each Sophon installation sharing a Temporal namespace has its own.
   hostReachabilitySchedule: (taskQueue: string) => `sophon-host-reachability/${taskQueue}`,

@@ -18,6 +18,8 @@ import { operationRoutes } from './routes/operations.js';
 import { serviceDefRoutes } from './routes/service-defs.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { monitoringRoutes } from '../monitoring/routes.js';
+import { configRoutes } from '../services/config-routes.js';
+import { createConfigService } from '../services/config.js';
 import { serviceRoutes } from '../services/routes.js';
 import { createServicesService } from '../services/service.js';
 
@@ -48,6 +50,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...hostRoutes(deps),
     ...serviceRoutes(createServicesService(deps)),
     ...monitoringRoutes(deps),
+    ...configRoutes(createConfigService(deps)),
     ...operationRoutes(deps),
     ...auditRoutes(deps),
   ];

@@ -348,7 +348,7 @@ function checkTemplates(d: ServiceDefinition, file: string, templatesDir: string
   };
 
   d.roles.forEach((r, ri) => {
-    for (const cmd of ['start', 'stop', 'status'] as const) {
+    for (const cmd of ['start', 'stop', 'status', 'reload'] as const) {
       const c = r[cmd];
       if (c) inline(['roles', ri, cmd, 'run'], c.run, r.name);
     }

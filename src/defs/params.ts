@@ -4,22 +4,25 @@ import { parameterProblem } from './loader.js';
 import { defaultParams } from './placement.js';
 import type { ParameterValue, ServiceDefinition } from './schema.js';
 
-/** Merges `values` over the defaults; every unknown, missing or out-of-range value is reported at once. */
-export function resolveParameters(def: ServiceDefinition, values: Record<string, unknown> = {}): Record<string, ParameterValue> {
+/**
+ * Merges `values` over the defaults; every unknown, missing or out-of-range value is reported
+ * at once, at `<field>.<param>` of the request.
+ */
+export function resolveParameters(def: ServiceDefinition, values: Record<string, unknown> = {}, field = 'config'): Record<string, ParameterValue> {
   const errors: FieldError[] = [];
   const known = new Map(def.parameters.map((p) => [p.name, p]));
   for (const key of Object.keys(values)) {
-    if (!known.has(key)) errors.push({ path: `config.${key}`, message: `${def.name} has no parameter '${key}'` });
+    if (!known.has(key)) errors.push({ path: `${field}.${key}`, message: `${def.name} has no parameter '${key}'` });
   }
   const out = defaultParams(def);
   for (const p of def.parameters) {
     const v = values[p.name];
     if (v === undefined) {
-      if (out[p.name] === undefined) errors.push({ path: `config.${p.name}`, message: `parameter '${p.name}' has no default and must be given` });
+      if (out[p.name] === undefined) errors.push({ path: `${field}.${p.name}`, message: `parameter '${p.name}' has no default and must be given` });
       continue;
     }
     const problem = parameterProblem(p, v);
-    if (problem) errors.push({ path: `config.${p.name}`, message: problem });
+    if (problem) errors.push({ path: `${field}.${p.name}`, message: problem });
     else out[p.name] = v as ParameterValue;
   }
   if (errors.length > 0) {

@@ -103,6 +103,8 @@ const roleSchema = z.strictObject({
   start: commandSchema.optional(),
   stop: commandSchema.optional(),
   status: commandSchema.optional(),
+  /** Makes a running instance re-read its files (for `restart: false` parameters), e.g. a SIGHUP. */
+  reload: commandSchema.optional(),
   healthChecks: z.array(healthCheckSchema).default([]),
   metrics: z
     .strictObject({

@@ -203,6 +203,9 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
         if (!first) throw new SophonError('CONFLICT', `Idempotency-Key '${req.idempotency.key}' changed while this request ran; send it again`);
         throw new KeyTaken(first);
       }
+      // The cluster row first, as acquireLock takes it: the operation row's foreign key would
+      // otherwise share-lock it, and two concurrent starts would deadlock on the upgrade.
+      if (req.lock && req.cluster?.id) await tx.query(`SELECT 1 FROM clusters WHERE id = $1 FOR UPDATE`, [req.cluster.id]);
       await operationsRepo(tx).insert({
         id,
         type: req.type,

@@ -146,6 +146,21 @@ export function servicesRepo(db: Db) {
       await db.query(`UPDATE services SET status = 'ACTIVE', version = target_version, updated_at = now() WHERE id = $1`, [id]);
     },
 
+    /** An upgrade starts: the version it installs (caller's transaction). */
+    async setTargetVersion(id: string, version: string): Promise<void> {
+      await db.query(`UPDATE services SET target_version = $2, updated_at = now() WHERE id = $1`, [id, version]);
+    },
+
+    /** An upgrade ended with every instance on `version`. */
+    async markUpgraded(id: string, version: string): Promise<void> {
+      await db.query(`UPDATE services SET version = $2, target_version = $2, updated_at = now() WHERE id = $1`, [id, version]);
+    },
+
+    /** An upgrade changed nothing or was rolled back: the target is what is installed again. */
+    async dropTarget(id: string): Promise<void> {
+      await db.query(`UPDATE services SET target_version = coalesce(version, target_version), updated_at = now() WHERE id = $1`, [id]);
+    },
+
     async setInstanceInstalled(id: string, version: string, configVersion: number): Promise<void> {
       await db.query(`UPDATE role_instances SET version = $2, config_version = $3, updated_at = now() WHERE id = $1`, [id, version, configVersion]);
     },

@@ -34,6 +34,13 @@ export const ServiceActionBody = z.strictObject({
     .describe("batch by batch in the definition's order; missing fields come from the definition"),
 });
 
+export const UpgradeServiceBody = z.strictObject({
+  version: NAME.describe("one of the definition's versions (GET /api/v1/service-defs/:name); older than the installed one for a downgrade"),
+  batchSize: z.number().int().min(1).max(1000).optional().describe('instances upgraded at once; the definition says when absent'),
+  maxFailures: z.number().int().min(0).max(1000).optional().describe('failed instances tolerated before the operation holds'),
+  pauseSeconds: z.number().int().min(0).max(3600).optional().describe('pause between batches'),
+});
+
 const Started = z.object({ operation: OperationView });
 const Ports = z.record(z.string(), z.number().int());
 
@@ -56,6 +63,7 @@ const Instance = z.object({
   address: z.string(),
   version: z.string().nullable(),
   configVersion: z.number().int().nullable(),
+  stale: z.boolean().describe("runs an older config version than the service's (files or a restart pending)"),
   desiredState: z.enum(['RUNNING', 'STOPPED']),
   observedState: z.enum(['UNKNOWN', 'RUNNING', 'STOPPED', 'FAILED']),
   statusReason: z.string().nullable(),
@@ -108,6 +116,18 @@ export function serviceRoutes(services: ServicesService) {
       status: 202,
       response: Started,
       handler: ({ req, params, body }) => services.action(params.cluster!, params.service!, body, who(req)),
+    }),
+    route({
+      method: 'post',
+      path: `${BASE}/:service/upgrade`,
+      summary:
+        "Upgrade (or downgrade) a service to another version, rolling in the definition's order after pre-checks; " +
+        'the operation ends at once with result.nothingToDo when every instance runs that version already',
+      body: UpgradeServiceBody,
+      idempotent: true,
+      status: 202,
+      response: Started,
+      handler: ({ req, params, body }) => services.upgrade(params.cluster!, params.service!, body, who(req)),
     }),
     route({
       method: 'delete',

@@ -29,6 +29,13 @@ export interface ActionRequest {
   rolling?: Partial<RollingPolicy>;
 }
 
+export interface UpgradeRequest {
+  version: string;
+  batchSize?: number;
+  maxFailures?: number;
+  pauseSeconds?: number;
+}
+
 /** Who asks, for the operation row and the audit log. */
 export interface Requester {
   actor: string;
@@ -38,29 +45,36 @@ export interface Requester {
 
 export type ServicesService = ReturnType<typeof createServicesService>;
 
+export async function findCluster(pool: Pool, idOrName: string): Promise<Cluster> {
+  const cluster = await clustersRepo(pool).find(idOrName);
+  if (!cluster) throw notFound('Cluster', idOrName);
+  return cluster;
+}
+
+/** A service by cluster and service id or name; 404 naming what is missing. */
+export async function findService(pool: Pool, clusterRef: string, serviceRef: string): Promise<{ cluster: Cluster; svc: ServiceRow }> {
+  const cluster = await findCluster(pool, clusterRef);
+  const svc = await servicesRepo(pool).find(cluster.id, serviceRef);
+  if (!svc) throw notFound('Service', `${cluster.name}/${serviceRef}`);
+  return { cluster, svc };
+}
+
 export function createServicesService({ pool, catalog, operations }: { pool: Pool; catalog: Catalog; operations: OperationsService }) {
   const services = servicesRepo(pool);
 
-  async function clusterOf(idOrName: string): Promise<Cluster> {
-    const cluster = await clustersRepo(pool).find(idOrName);
-    if (!cluster) throw notFound('Cluster', idOrName);
-    return cluster;
-  }
+  const clusterOf = (idOrName: string) => findCluster(pool, idOrName);
 
-  async function serviceOf(clusterRef: string, serviceRef: string): Promise<{ cluster: Cluster; svc: ServiceRow }> {
-    const cluster = await clusterOf(clusterRef);
-    const svc = await services.find(cluster.id, serviceRef);
-    if (!svc) throw notFound('Service', `${cluster.name}/${serviceRef}`);
-    return { cluster, svc };
-  }
+  const serviceOf = (clusterRef: string, serviceRef: string) => findService(pool, clusterRef, serviceRef);
 
-  const instanceView = (i: InstanceRow) => ({
+  const instanceView = (i: InstanceRow, svc: ServiceRow) => ({
     id: i.id,
     role: i.role,
     host: i.hostname,
     address: i.address,
     version: i.version,
     configVersion: i.configVersion,
+    // Runs an older config version than the service's: files or a restart still pending.
+    stale: i.configVersion !== null && i.configVersion < svc.configVersion,
     desiredState: i.desiredState,
     observedState: i.observedState,
     statusReason: i.statusReason,
@@ -110,7 +124,7 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       const instances = await services.instances(svc.id);
       const health: Record<string, number> = {};
       for (const i of instances) health[i.observedState] = (health[i.observedState] ?? 0) + 1;
-      return { ...summary(svc), health, instances: instances.map(instanceView) };
+      return { ...summary(svc), health, instances: instances.map((i) => instanceView(i, svc)) };
     },
 
     /** Live endpoints per role: what clients of the service connect to. */
@@ -206,6 +220,35 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
         workflowId: (opId) => workflowIds.serviceAction(cluster.name, svc.name, req.action, opId),
         args: (opId) => ({ operationId: opId, serviceId: svc.id, ...req }),
       });
+    },
+
+    /**
+     * Starts a rolling upgrade (or downgrade) to another of the definition's versions; the
+     * operation itself checks hosts, health and packages before it changes anything, and
+     * ends at once, saying so, when every instance runs `version` already.
+     */
+    async upgrade(clusterRef: string, serviceRef: string, req: UpgradeRequest, who: Requester) {
+      const replay = await operations.replayed(who.idempotency);
+      if (replay) return replay;
+      const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
+      const def = catalog.get(svc.name);
+      if (!def.versions.some((v) => v.version === req.version)) {
+        throw invalidField('version', `${def.name} has no version '${req.version}'; known: ${def.versions.map((v) => v.version).join(', ')}`);
+      }
+      if (svc.status !== 'ACTIVE') throw conflict(`${svc.name} is ${svc.status}; only an ACTIVE service can be upgraded`);
+      const { version, ...rolling } = req;
+      return startServiceOperation(
+        cluster,
+        svc.name,
+        who,
+        {
+          type: 'service.upgrade',
+          workflowType: 'upgradeServiceWorkflow',
+          workflowId: (opId) => workflowIds.upgradeService(cluster.name, svc.name, opId),
+          args: (opId) => ({ operationId: opId, serviceId: svc.id, version, rolling }),
+        },
+        (tx) => servicesRepo(tx).setTargetVersion(svc.id, version),
+      );
     },
 
     async remove(clusterRef: string, serviceRef: string, who: Requester) {

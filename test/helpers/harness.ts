@@ -75,6 +75,8 @@ export function testConfig(db: TestDatabase, env: NodeJS.ProcessEnv = {}): Confi
     SOPHON_LOG_LEVEL: 'silent',
     SOPHON_MASTER_KEY: MASTER_KEY,
     SOPHON_PACKAGE_CACHE: PACKAGE_CACHE,
+    // Tests trigger polls themselves; a 30 s poll per cluster would load the run's one Temporal.
+    SOPHON_POLL_INTERVAL_SECONDS: '3600',
     ...(process.env.SOPHON_TEST_PACKAGE_REPO ? { SOPHON_PACKAGE_REPO: process.env.SOPHON_TEST_PACKAGE_REPO } : {}),
     ...env,
   });
@@ -148,6 +150,10 @@ export async function startTestApi(config: Config, db: TestDatabase, opts: { tem
     },
     async stop() {
       await api.close();
+      // The run's Temporal outlives this test file: its schedules must not keep firing.
+      for await (const schedule of core.temporal.schedule.list()) {
+        if (schedule.scheduleId.includes(config.temporal.taskQueue)) await core.temporal.schedule.getHandle(schedule.scheduleId).delete().catch(() => undefined);
+      }
       await core.close();
     },
   };

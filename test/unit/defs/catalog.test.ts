@@ -74,7 +74,7 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
         hostname: host.hostname, params, installRoot: '/opt/sophon', deps,
       });
       const parts: string[] = [];
-      for (const cmd of ['start', 'stop', 'status'] as const) {
+      for (const cmd of ['start', 'stop', 'status', 'reload'] as const) {
         const c = role[cmd];
         if (c) parts.push(`### command ${cmd} (timeout ${c.timeout}s)\n${renderCommand(def, c.run, ctx)}\n`);
       }
