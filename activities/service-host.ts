@@ -126,7 +126,8 @@ export async function checkHealth(
   }
   const url = `${check.scheme}://${address.includes(':') ? `[${address}]` : address}:${port}${check.path}`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.any([AbortSignal.timeout(check.timeout * 1000), output.signal]) });
+    // The caller's loop watches output.signal between checks; tying every fetch to it would pile listeners on it.
+    const res = await fetch(url, { signal: AbortSignal.timeout(check.timeout * 1000) });
     const body = await res.text();
     if (res.status !== check.expectStatus) return `${url} answered ${res.status}, expected ${check.expectStatus}`;
     if (check.expectBody !== undefined && !body.includes(check.expectBody)) return `${url} answered without '${check.expectBody}'`;
