@@ -117,7 +117,10 @@ export interface TestApi {
     path: string,
     opts?: { token?: string; body?: unknown; rawBody?: string; contentType?: string },
   ): Promise<{ status: number; type: string; body: any; headers: Headers }>;
+  /** Stops this API and deletes the schedules of its task queue. */
   stop(): Promise<void>;
+  /** Stops this API only (another API of the same test keeps its schedules). */
+  close(): Promise<void>;
 }
 
 /** The API on a free port; `opts.temporalAddress` points it at another Temporal server than the run's. */
@@ -147,6 +150,10 @@ export async function startTestApi(config: Config, db: TestDatabase, opts: { tem
       const text = await res.text();
       const type = res.headers.get('content-type') ?? '';
       return { status: res.status, type, body: type.includes('json') ? JSON.parse(text) : text, headers: res.headers };
+    },
+    async close() {
+      await api.close();
+      await core.close();
     },
     async stop() {
       await api.close();

@@ -174,7 +174,7 @@ test('bad query input is a 400 naming the field; an unknown cluster a 404', asyn
 
 test('an API start brings the poll schedule to its interval, and recreates it when missing', async () => {
   const slower = await startTestApi({ ...s.config, monitoring: { ...s.config.monitoring, pollIntervalSeconds: 1800 } }, s.db);
-  await slower.stop();
+  await slower.close();
   assert.deepEqual(((await schedule().describe()).spec.intervals ?? []).map((i) => i.every), [1800_000]);
   await schedule().delete();
   const api = await startTestApi(s.config, s.db);
@@ -183,7 +183,7 @@ test('an API start brings the poll schedule to its interval, and recreates it wh
     assert.equal(d.action.type === 'startWorkflow' && d.action.workflowType, 'pollClusterWorkflow');
     assert.deepEqual((d.spec.intervals ?? []).map((i) => i.every), [3600_000]);
   } finally {
-    await api.stop();
+    await api.close();
   }
 });
 
