@@ -5,6 +5,7 @@ import { createHostActivities } from './hosts.js';
 import { createOperationActivities } from './operations.js';
 import { createServiceActivities } from './services.js';
 import { createReconcileActivities } from './reconcile.js';
+import { createScaleActivities } from './scale.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHostActivities(deps),
     ...createServiceActivities(deps),
     ...createReconcileActivities(deps),
+    ...createScaleActivities(deps),
   });
 }
 

@@ -56,10 +56,16 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
     return host;
   }
 
-  /** Placement by role, in index order, as templates see it. */
-  function placementOf(instances: InstanceRow[]): Record<string, HostRef[]> {
+  /**
+   * Placement by role, in index order, as templates see it: members a scale-in removes are
+   * left out (except `self`, whose commands still need its context), and stored indexes keep ids stable.
+   */
+  function placementOf(instances: InstanceRow[], self?: string): Record<string, HostRef[]> {
     const placement: Record<string, HostRef[]> = {};
-    for (const i of [...instances].sort((a, b) => a.idx - b.idx)) (placement[i.role] ??= []).push({ hostname: i.hostname, address: i.address });
+    for (const i of [...instances].sort((a, b) => a.idx - b.idx)) {
+      if (i.leaving && i.id !== self) continue;
+      (placement[i.role] ??= []).push({ hostname: i.hostname, address: i.address, index: i.idx });
+    }
     return placement;
   }
 
@@ -71,6 +77,7 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       if (!dep) continue;
       const roles: TemplateContext['deps'][string]['roles'] = {};
       for (const i of await services.instances(dep.id)) {
+        if (i.leaving) continue;
         (roles[i.role] ??= { hosts: [] }).hosts.push({ role: i.role, hostname: i.hostname, address: i.address, index: i.idx, id: i.idx + 1, ports: i.ports });
       }
       deps[name] = { roles };
@@ -96,7 +103,7 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       definition: def,
       version: inst.version ?? svc.targetVersion,
       clusterName: svc.clusterName,
-      placement: placementOf(await services.instances(svc.id)),
+      placement: placementOf(await services.instances(svc.id), inst.id),
       role: inst.role,
       hostname: inst.hostname,
       params: await services.configValues(svc.id, svc.configVersion),
@@ -287,6 +294,35 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
         }
         await services.setObserved(l.inst.id, 'STOPPED', null);
         return 'stopped';
+      });
+    },
+
+    /**
+     * Decommission step `step` of the definition for an instance a scale-in removes: on its
+     * own host (`where: instance`) or on the first remaining instance of role `on` (`where: role`).
+     * `instance` in the command is always the instance leaving.
+     */
+    async decommissionInstance(input: InstanceStepInput & { step: number }): Promise<void> {
+      const l = await loadInstance(input.instanceId);
+      const step = l.def.decommission[input.step];
+      if (!step) throw new SophonError('DEFINITION_INVALID', `${l.def.name} has no decommission step ${input.step}`);
+      let target = l.host;
+      let ctx = l.ctx;
+      if (step.where === 'role') {
+        const runner = (await services.instances(l.svc.id)).find((i) => i.role === step.on && !i.leaving);
+        if (!runner) throw new SophonError('CONFLICT', `${l.def.name} has no ${step.on} left to run '${step.name}' on`);
+        const on = await loadInstance(runner.id);
+        target = on.host;
+        // Paths of the instance that runs the step; `instance` stays the one leaving.
+        ctx = { ...ctx, paths: on.ctx.paths };
+      }
+      await trackStep(pool, keyOf(input, l.host.hostname, l.inst.role, `decommission: ${step.name}`), async (output) => {
+        const conn = await ssh.connect(targetOf(target));
+        const result = await runRoleCommand(conn, l.def, step, ctx, output, `decommission step '${step.name}'`);
+        if (result.exitCode !== 0) {
+          throw new SophonError('COMMAND_FAILED', `decommission step '${step.name}' for ${l.def.name} ${l.inst.role} on ${l.host.hostname} exited with ${result.exitCode}: ${result.stderr.trim().slice(-500)}`);
+        }
+        return { outcome: { exitCode: 0, message: `ran on ${target.hostname}` } };
       });
     },
 

@@ -4,3 +4,4 @@ export { createClusterWorkflow } from './create-cluster.js';
 export { hostReachabilityWorkflow } from './host-reachability.js';
 export { deployServiceWorkflow, removeServiceWorkflow, serviceActionWorkflow } from './services.js';
 export { reconcileOperationsWorkflow } from './reconcile.js';
+export { scaleServiceWorkflow } from './scale.js';

@@ -3,79 +3,10 @@
  * Every host touch is a step of the engine, so each can be retried, skipped, aborted or
  * rolled back by the operator, and every step is idempotent on the host.
  */
-import { ActivityCancellationType, proxyActivities, sleep } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { createEngine, type Engine } from './engine.js';
+import { createEngine } from './engine.js';
 import { runOperation } from './operation.js';
-import type { InstanceRef, ServiceActionInput, ServiceOperationInput, ServicePlan } from './shared.js';
-
-/** Hosts worked on at once by one operation. */
-const HOST_CONCURRENCY = 50;
-
-// Host steps heartbeat every few seconds: a dead worker or a hung host is noticed within 20 s.
-// Transient failures retry here; once retries are spent the engine holds for a decision.
-// A cancel waits for the step to confirm that its remote process is gone.
-const host = proxyActivities<Activities>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '20 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3 },
-});
-const db = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
-
-type InstanceStep = 'stop' | 'start' | 'health';
-const RUN: Record<InstanceStep, typeof host.startInstance> = {
-  stop: host.stopInstance,
-  start: host.startInstance,
-  health: host.checkInstanceHealth,
-};
-
-/** Instances grouped by the definition's start order, lowest first. */
-function byStartOrder(instances: InstanceRef[]): InstanceRef[][] {
-  const orders = [...new Set(instances.map((i) => i.startOrder))].sort((a, b) => a - b);
-  return orders.map((o) => instances.filter((i) => i.startOrder === o));
-}
-
-/** Runs steps on one instance in order; false (and the host is noted) when one is skipped or tolerated. */
-async function onInstance(
-  engine: Engine,
-  operationId: string,
-  phase: string,
-  i: InstanceRef,
-  steps: InstanceStep[],
-  opts?: { tolerate?: () => boolean },
-): Promise<boolean> {
-  for (const step of steps) {
-    const ok = await engine.step(
-      { host: i.host, role: i.role, phase, step },
-      () => RUN[step]({ operationId, phase, instanceId: i.id }),
-      opts,
-    );
-    if (!ok) return false;
-  }
-  return true;
-}
-
-/** Stops instances, last-started roles first. */
-async function stopAll(engine: Engine, operationId: string, phase: string, instances: InstanceRef[], skipped: Set<string>) {
-  for (const group of byStartOrder(instances).reverse()) {
-    await engine.forEach(group, HOST_CONCURRENCY, async (i) => {
-      if (!(await onInstance(engine, operationId, phase, i, ['stop']))) skipped.add(i.host);
-    });
-  }
-}
-
-async function removeFromHosts(engine: Engine, input: ServiceOperationInput, phase: string, plan: ServicePlan) {
-  await engine.forEach(plan.hosts, HOST_CONCURRENCY, async (h) => {
-    await engine.step({ host: h.hostname, phase, step: 'remove-files' }, () =>
-      host.removeServiceFromHost({ operationId: input.operationId, phase, serviceId: input.serviceId, hostId: h.hostId }),
-    );
-  });
-}
+import { byStartOrder, db, host, HOST_CONCURRENCY, onInstance, removeFromHosts, rollInstances, stopAll, type InstanceStep } from './service-steps.js';
+import type { ServiceActionInput, ServiceOperationInput, ServicePlan } from './shared.js';
 
 export async function deployServiceWorkflow(input: ServiceOperationInput) {
   const { operationId, serviceId } = input;
@@ -125,7 +56,7 @@ export async function deployServiceWorkflow(input: ServiceOperationInput) {
       const p = plan ?? (await db.servicePlan(serviceId));
       const skipped = new Set<string>();
       await stopAll(engine, operationId, 'rollback', p.instances, skipped);
-      await removeFromHosts(engine, input, 'rollback', p);
+      await removeFromHosts(engine, operationId, serviceId, 'rollback', p.hosts);
       await db.deleteServiceRows(serviceId);
       return { removedFrom: p.hosts.map((h) => h.hostname), skippedHosts: [...skipped].sort() };
     },
@@ -158,29 +89,13 @@ export async function serviceActionWorkflow(input: ServiceActionInput) {
     }
 
     const policy = { ...plan.rolling, ...input.rolling };
-    const queue = [...plan.instances];
-    const total = Math.ceil(queue.length / policy.batchSize);
-    const tolerate = () => failed.length < policy.maxFailures;
-    for (let n = 1; queue.length > 0; n++) {
-      // The leader goes last, found anew before each batch (leadership moves during a roll).
-      let candidates = queue;
-      if (plan.leaderRole && queue.some((i) => i.role === plan.leaderRole)) {
-        const leader = await db.findLeader(serviceId, plan.leaderRole);
-        const followers = queue.filter((i) => i.id !== leader);
-        if (followers.length > 0) candidates = followers;
-      }
-      const batch = candidates.slice(0, policy.batchSize);
-      for (const i of batch) queue.splice(queue.indexOf(i), 1);
-      const phase = `${action} batch ${n}`;
-      await engine.phase(`${phase} of ${total}`);
-      await engine.forEach(batch, policy.batchSize, async (i) => {
-        const ok = await onInstance(engine, operationId, phase, i, steps, {
-          tolerate: () => (tolerate() ? (failed.push(`${i.role}@${i.host}`), true) : false),
-        });
-        if (!ok && !failed.includes(`${i.role}@${i.host}`)) skipped.add(i.host);
-      });
-      if (queue.length > 0 && policy.pauseSeconds > 0) await sleep(policy.pauseSeconds * 1000);
-    }
+    const total = await rollInstances(
+      engine,
+      operationId,
+      { serviceId, instances: plan.instances, steps, policy, leaderRole: plan.leaderRole, phase: `${action} batch` },
+      skipped,
+      failed,
+    );
     return { action, instances: plan.instances.length, batches: total, skippedHosts: [...skipped].sort(), failed };
   });
 }
@@ -196,7 +111,7 @@ export async function removeServiceWorkflow(input: ServiceOperationInput) {
     await engine.phase('stop');
     await stopAll(engine, operationId, 'stop', plan.instances, skipped);
     await engine.phase('remove files');
-    await removeFromHosts(engine, input, 'remove', plan);
+    await removeFromHosts(engine, operationId, serviceId, 'remove', plan.hosts);
     await db.deleteServiceRows(serviceId);
     return { removedFrom: plan.hosts.map((h) => h.hostname), skippedHosts: [...skipped].sort() };
   });
