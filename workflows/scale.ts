@@ -64,7 +64,7 @@ export async function scaleServiceWorkflow(input: ScaleServiceInput) {
       });
       await engine.phase('configure');
       await engine.forEach(p.joining, HOST_CONCURRENCY, async (i) => {
-        if (!(await onInstance(engine, operationId, 'configure', i, ['configure']))) skipped.add(i.host);
+        if (!skipped.has(i.host) && !(await onInstance(engine, operationId, 'configure', i, ['configure']))) skipped.add(i.host);
       });
       await engine.phase('start joining members');
       await engine.forEach(p.joining, p.membership.quorum ? 1 : HOST_CONCURRENCY, async (i) => {

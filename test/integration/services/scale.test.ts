@@ -93,7 +93,7 @@ test('a 3-server ensemble deploys; bad scale requests are refused with the field
     config: { clientPort: CLIENT_PORT, adminPort: 28080, heapMb: 128 },
   });
   assert.equal(res.status, 202, JSON.stringify(res.body));
-  assert.equal((await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
+  assert.equal((await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'], 600_000)).status, 'SUCCEEDED');
 
   const before = await operationCount();
   await expectRefused({ role: 'server', remove: ['n3'] }, 400, 'remove.0');
@@ -119,7 +119,7 @@ test('3 → 5: the new servers join, the old ones roll onto the 5-server list, q
   assert.match(res.body.operation.workflowId, /^scale\/zs\/zookeeper\//);
   const second = await s.call('POST', SCALE, { role: 'server', remove: ['n3', 'n4'] });
   assert.equal(second.status, 409, 'one operation per service at a time');
-  const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'], 300_000);
+  const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'], 600_000);
   const samples = await watch.stop();
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
   assert.deepEqual(op.result.added, ['n3', 'n4']);
@@ -161,7 +161,7 @@ test('5 → 3 removing the leader and a server in the middle: survivors keep the
   const watch = sampler();
   const res = await s.call('POST', SCALE, { role: 'server', remove: removed });
   assert.equal(res.status, 202, JSON.stringify(res.body));
-  const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'], 300_000);
+  const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'], 600_000);
   const samples = await watch.stop();
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
   assert.deepEqual([...op.result.removed].sort(), [...removed].sort());
