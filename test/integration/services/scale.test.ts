@@ -93,7 +93,8 @@ test('a 3-server ensemble deploys; bad scale requests are refused with the field
     config: { clientPort: CLIENT_PORT, adminPort: 28080, heapMb: 128 },
   });
   assert.equal(res.status, 202, JSON.stringify(res.body));
-  assert.equal((await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'], 600_000)).status, 'SUCCEEDED');
+  const deployed = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'], 600_000);
+  assert.equal(deployed.status, 'SUCCEEDED', JSON.stringify(deployed));
 
   const before = await operationCount();
   await expectRefused({ role: 'server', remove: ['n3'] }, 400, 'remove.0');
