@@ -8,6 +8,7 @@ import { createOperationActivities } from './operations.js';
 import { createServiceActivities } from './services.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createUpgradeActivities } from './upgrade.js';
+import { createScaleActivities } from './scale.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReconcileActivities(deps),
     ...createMonitoringActivities(deps),
     ...createUpgradeActivities(deps),
+    ...createScaleActivities(deps),
   });
 }
 

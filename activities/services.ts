@@ -300,6 +300,35 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       });
     },
 
+    /**
+     * Decommission step `step` of the definition for an instance a scale-in removes: on its
+     * own host (`where: instance`) or on the first remaining instance of role `on` (`where: role`).
+     * `instance` in the command is always the instance leaving.
+     */
+    async decommissionInstance(input: InstanceStepInput & { step: number }): Promise<void> {
+      const l = await loadInstance(input.instanceId);
+      const step = l.def.decommission[input.step];
+      if (!step) throw new SophonError('DEFINITION_INVALID', `${l.def.name} has no decommission step ${input.step}`);
+      let target = l.host;
+      let ctx = l.ctx;
+      if (step.where === 'role') {
+        const runner = (await services.instances(l.svc.id)).find((i) => i.role === step.on && !i.leaving);
+        if (!runner) throw new SophonError('CONFLICT', `${l.def.name} has no ${step.on} left to run '${step.name}' on`);
+        const on = await loadInstance(runner.id);
+        target = on.host;
+        // Paths of the instance that runs the step; `instance` stays the one leaving.
+        ctx = { ...ctx, paths: on.ctx.paths };
+      }
+      await trackStep(pool, keyOf(input, l.host.hostname, l.inst.role, `decommission: ${step.name}`), async (output) => {
+        const conn = await ssh.connect(targetOf(target));
+        const result = await runRoleCommand(conn, l.def, step, ctx, output, `decommission step '${step.name}'`);
+        if (result.exitCode !== 0) {
+          throw new SophonError('COMMAND_FAILED', `decommission step '${step.name}' for ${l.def.name} ${l.inst.role} on ${l.host.hostname} exited with ${result.exitCode}: ${result.stderr.trim().slice(-500)}`);
+        }
+        return { outcome: { exitCode: 0, message: `ran on ${target.hostname}` } };
+      });
+    },
+
     async removeServiceFromHost(input: HostStepInput): Promise<void> {
       const { def } = await serviceOf(input.serviceId);
       const host = await hostOf(input.hostId);

@@ -7,3 +7,4 @@ export { upgradeServiceWorkflow } from './upgrade.js';
 export { reconfigureWorkflow } from './reconfigure.js';
 export { reconcileOperationsWorkflow } from './reconcile.js';
 export { pollClusterWorkflow } from './poll-cluster.js';
+export { scaleServiceWorkflow } from './scale.js';

@@ -25,8 +25,9 @@ export const db = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
-export type InstanceStep = 'stop' | 'start' | 'health';
+export type InstanceStep = 'configure' | 'stop' | 'start' | 'health';
 const RUN: Record<InstanceStep, typeof host.startInstance> = {
+  configure: host.configureInstance,
   stop: host.stopInstance,
   start: host.startInstance,
   health: host.checkInstanceHealth,
@@ -65,6 +66,21 @@ export async function stopAll(engine: Engine, operationId: string, phase: string
       if (!(await onInstance(engine, operationId, phase, i, ['stop']))) skipped.add(i.host);
     });
   }
+}
+
+/** Removes the service's files from hosts (the whole service directory under each install root). */
+export async function removeFromHosts(
+  engine: Engine,
+  operationId: string,
+  serviceId: string,
+  phase: string,
+  hosts: Array<{ hostId: string; hostname: string }>,
+) {
+  await engine.forEach(hosts, HOST_CONCURRENCY, async (h) => {
+    await engine.step({ host: h.hostname, phase, step: 'remove-files' }, () =>
+      host.removeServiceFromHost({ operationId, phase, serviceId, hostId: h.hostId }),
+    );
+  });
 }
 
 /**

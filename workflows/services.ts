@@ -4,18 +4,10 @@
  * rolled back by the operator, and every step is idempotent on the host.
  */
 import { CancellationScope } from '@temporalio/workflow';
-import { createEngine, RollbackRequested, type Engine } from './engine.js';
+import { createEngine, RollbackRequested } from './engine.js';
 import { runOperation } from './operation.js';
-import { byStartOrder, db, host, HOST_CONCURRENCY, onInstance, rollingBatches, stopAll, type InstanceStep } from './service-steps.js';
+import { byStartOrder, db, host, HOST_CONCURRENCY, onInstance, removeFromHosts, rollingBatches, stopAll, type InstanceStep } from './service-steps.js';
 import type { ServiceActionInput, ServiceOperationInput, ServicePlan } from './shared.js';
-
-async function removeFromHosts(engine: Engine, input: ServiceOperationInput, phase: string, plan: ServicePlan) {
-  await engine.forEach(plan.hosts, HOST_CONCURRENCY, async (h) => {
-    await engine.step({ host: h.hostname, phase, step: 'remove-files' }, () =>
-      host.removeServiceFromHost({ operationId: input.operationId, phase, serviceId: input.serviceId, hostId: h.hostId }),
-    );
-  });
-}
 
 export async function deployServiceWorkflow(input: ServiceOperationInput) {
   const { operationId, serviceId } = input;
@@ -66,7 +58,7 @@ export async function deployServiceWorkflow(input: ServiceOperationInput) {
       const p = plan ?? (await db.servicePlan(serviceId));
       const skipped = new Set<string>();
       await stopAll(engine, operationId, 'rollback', p.instances, skipped);
-      await removeFromHosts(engine, input, 'rollback', p);
+      await removeFromHosts(engine, operationId, serviceId, 'rollback', p.hosts);
       await db.deleteServiceRows(serviceId);
       return { removedFrom: p.hosts.map((h) => h.hostname), skippedHosts: [...skipped].sort() };
     },
@@ -123,7 +115,7 @@ export async function removeServiceWorkflow(input: ServiceOperationInput) {
     await engine.phase('stop');
     await stopAll(engine, operationId, 'stop', plan.instances, skipped);
     await engine.phase('remove files');
-    await removeFromHosts(engine, input, 'remove', plan);
+    await removeFromHosts(engine, operationId, serviceId, 'remove', plan.hosts);
     await db.deleteServiceRows(serviceId);
     return { removedFrom: plan.hosts.map((h) => h.hostname), skippedHosts: [...skipped].sort() };
   });

@@ -67,6 +67,32 @@ export interface UpgradeServiceInput extends ServiceOperationInput {
   rolling?: Partial<RollingPolicy>;
 }
 
+/** A scale: instance ids of the role's joining members (recorded at the request) and of the leaving ones. */
+export interface ScaleServiceInput extends ServiceOperationInput {
+  role: string;
+  add: string[];
+  remove: string[];
+}
+
+export interface ScalePlan {
+  /** New members, in index order. */
+  joining: InstanceRef[];
+  /** Members before the scale, in rolling order. */
+  peers: InstanceRef[];
+  leaving: InstanceRef[];
+  /** Members after the scale, in rolling order. */
+  survivors: InstanceRef[];
+  /** Hosts that get the service's package (no other instance of the service there). */
+  installHosts: Array<{ hostId: string; hostname: string }>;
+  /** Hosts whose service files go (no other instance of the service stays there). */
+  removeHosts: Array<{ hostId: string; hostname: string }>;
+  /** The definition's decommission steps for the role, by their index. */
+  decommission: Array<{ index: number; name: string }>;
+  membership: { peers: boolean; quorum: boolean };
+  leaderRole: string | null;
+  rolling: RollingPolicy;
+}
+
 export interface ActionPlanInput {
   serviceId: string;
   action: ServiceAction;
@@ -112,6 +138,7 @@ export const workflowIds = {
   deployService: (cluster: string, service: string, operationId: string) => `deploy/${cluster}/${service}/${operationId}`,
   serviceAction: (cluster: string, service: string, action: string, operationId: string) => `${action}/${cluster}/${service}/${operationId}`,
   upgradeService: (cluster: string, service: string, operationId: string) => `upgrade/${cluster}/${service}/${operationId}`,
+  scaleService: (cluster: string, service: string, operationId: string) => `scale/${cluster}/${service}/${operationId}`,
   removeService: (cluster: string, service: string, operationId: string) => `remove/${cluster}/${service}/${operationId}`,
   reconfigure: (cluster: string, service: string, operationId: string) => `reconfigure/${cluster}/${service}/${operationId}`,
   bootstrapHost: (parentWorkflowId: string, hostname: string) => `${parentWorkflowId}/${hostname}`,

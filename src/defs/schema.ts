@@ -92,6 +92,18 @@ const healthCheckSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * How the role's instances know each other, for scale out/in. `peers`: every instance's
+ * configuration lists the role's members (a ZooKeeper ensemble), so a change of members
+ * re-renders and restarts the peers, rolling. `quorum`: the members vote by majority, so a
+ * scale adds or removes fewer than a majority at once, starts joining members before the
+ * peers roll, and moves the leadership off leaving members before they stop.
+ */
+const membershipSchema = z.strictObject({
+  peers: z.boolean().default(false),
+  quorum: z.boolean().default(false),
+});
+
 const roleSchema = z.strictObject({
   name: name('role'),
   label: z.string().optional(),
@@ -106,6 +118,7 @@ const roleSchema = z.strictObject({
   /** Makes a running instance re-read its files (for `restart: false` parameters), e.g. a SIGHUP. */
   reload: commandSchema.optional(),
   healthChecks: z.array(healthCheckSchema).default([]),
+  membership: membershipSchema.optional(),
   metrics: z
     .strictObject({
       port: z.string(),
@@ -213,6 +226,7 @@ export const serviceDefinitionSchema = z.strictObject({
 export type ServiceDefinitionInput = z.input<typeof serviceDefinitionSchema>;
 export type ServiceDefinitionData = z.output<typeof serviceDefinitionSchema>;
 export type RoleDefinition = ServiceDefinitionData['roles'][number];
+export type MembershipDefinition = z.output<typeof membershipSchema>;
 export type PortDefinition = RoleDefinition['ports'][number];
 export type HealthCheck = RoleDefinition['healthChecks'][number];
 export type CommandDefinition = z.output<typeof commandSchema>;

@@ -12,13 +12,15 @@ import type { ConfigFileDefinition, ParameterValue, ServiceDefinition } from './
 export interface HostRef {
   hostname: string;
   address: string;
+  /** The instance's stored index; its position in the placement when absent. Kept across scaling, so ids never change. */
+  index?: number;
 }
 
 export interface InstanceRef {
   role: string;
   hostname: string;
   address: string;
-  /** 0-based position in the role's placement. */
+  /** 0-based index in the role: its position at deployment; a member added later takes the next free one. */
   index: number;
   /** 1-based: `myid` for ZooKeeper, broker.id for Kafka. */
   id: number;
@@ -42,7 +44,7 @@ export interface ContextInput {
   definition: ServiceDefinition;
   version: string;
   clusterName: string;
-  /** role → hosts, in placement order (this order gives indexes and ids). */
+  /** role → hosts, in placement order (this order gives indexes and ids unless a host carries its index). */
   placement: Record<string, HostRef[]>;
   role: string;
   hostname: string;
@@ -73,12 +75,12 @@ export function buildContext(input: ContextInput): TemplateContext {
   for (const role of def.roles) {
     const hosts = input.placement[role.name] ?? [];
     roles[role.name] = {
-      hosts: hosts.map((h, index) => ({
+      hosts: hosts.map((h, position) => ({
         role: role.name,
         hostname: h.hostname,
         address: h.address,
-        index,
-        id: index + 1,
+        index: h.index ?? position,
+        id: (h.index ?? position) + 1,
         ports: rolePorts(def, role.name, input.params),
       })),
     };

@@ -8,9 +8,14 @@ import { buildContext, renderConfigFiles, type HostRef, type ParameterValue, typ
 import { servicesRepo, type InstanceRow, type ServiceRow } from './repo.js';
 
 /** Placement by role, in index order, as templates see it. */
-export function placementOf(instances: InstanceRow[]): Record<string, HostRef[]> {
+export function placementOf(instances: InstanceRow[], self?: string): Record<string, HostRef[]> {
   const placement: Record<string, HostRef[]> = {};
-  for (const i of [...instances].sort((a, b) => a.idx - b.idx)) (placement[i.role] ??= []).push({ hostname: i.hostname, address: i.address });
+  for (const i of [...instances].sort((a, b) => a.idx - b.idx)) {
+    // Members a scale-in removes are left out (except `self`, whose commands still need its
+    // context); stored indexes keep ids such as ZooKeeper's myid stable.
+    if (i.leaving && i.id !== self) continue;
+    (placement[i.role] ??= []).push({ hostname: i.hostname, address: i.address, index: i.idx });
+  }
   return placement;
 }
 
@@ -23,6 +28,7 @@ export async function depsOf(pool: Pool, svc: ServiceRow, def: ServiceDefinition
     if (!dep) continue;
     const roles: TemplateContext['deps'][string]['roles'] = {};
     for (const i of await services.instances(dep.id)) {
+      if (i.leaving) continue;
       (roles[i.role] ??= { hosts: [] }).hosts.push({ role: i.role, hostname: i.hostname, address: i.address, index: i.idx, id: i.idx + 1, ports: i.ports });
     }
     deps[name] = { roles };
@@ -54,7 +60,7 @@ export function instanceContext(
     definition: def,
     version: inst.version ?? svc.targetVersion,
     clusterName: svc.clusterName,
-    placement: placementOf(scene.instances),
+    placement: placementOf(scene.instances, inst.id),
     role: inst.role,
     hostname: inst.hostname,
     params,

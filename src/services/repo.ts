@@ -37,6 +37,8 @@ export interface InstanceRow {
   /** When a step or a poll last observed the instance. */
   observedAt: Date | null;
   ports: Record<string, number>;
+  /** A scale-in is removing it: peers' configurations no longer list it. */
+  leaving: boolean;
 }
 
 export interface NewInstance {
@@ -53,11 +55,32 @@ const SERVICE = `SELECT s.id, s.cluster_id AS "clusterId", c.name AS "clusterNam
 
 const INSTANCE = `SELECT i.id, i.service_id AS "serviceId", i.role, i.idx, i.host_id AS "hostId", h.hostname, h.address,
   i.version, i.config_version AS "configVersion", i.desired_state AS "desiredState", i.observed_state AS "observedState",
-  i.status_reason AS "statusReason", i.observed_at AS "observedAt", i.ports
+  i.status_reason AS "statusReason", i.observed_at AS "observedAt", i.ports, i.leaving
   FROM role_instances i JOIN hosts h ON h.id = i.host_id`;
 
 export function servicesRepo(db: Db) {
+  /** Adds instances to a deployed service (a scale-out's intent, caller's transaction). */
+  async function insertInstances(clusterId: string, service: string, serviceId: string, instances: NewInstance[]): Promise<void> {
+    await db.query(
+      `INSERT INTO role_instances (id, cluster_id, service, service_id, role, idx, host_id, ports, desired_state)
+       SELECT u.id, $1, $2, $3, u.role, u.idx, u.host_id, u.ports, 'RUNNING'
+       FROM unnest($4::uuid[], $5::text[], $6::int[], $7::uuid[], $8::jsonb[]) AS u(id, role, idx, host_id, ports)`,
+      [
+        clusterId,
+        service,
+        serviceId,
+        instances.map((i) => i.id),
+        instances.map((i) => i.role),
+        instances.map((i) => i.idx),
+        instances.map((i) => i.hostId),
+        instances.map((i) => JSON.stringify(i.ports)),
+      ],
+    );
+  }
+
   return {
+    insertInstances,
+
     async list(clusterId: string): Promise<ServiceRow[]> {
       return (await db.query<ServiceRow>(`${SERVICE} WHERE s.cluster_id = $1 ORDER BY s.name`, [clusterId])).rows;
     },
@@ -93,22 +116,16 @@ export function servicesRepo(db: Db) {
         JSON.stringify(s.values),
         s.author,
       ]);
-      await db.query(
-        `INSERT INTO role_instances (id, cluster_id, service, service_id, role, idx, host_id, ports, desired_state)
-         SELECT u.id, $1, $2, $3, u.role, u.idx, u.host_id, u.ports, 'RUNNING'
-         FROM unnest($4::uuid[], $5::text[], $6::int[], $7::uuid[], $8::jsonb[]) AS u(id, role, idx, host_id, ports)`,
-        [
-          s.clusterId,
-          s.name,
-          s.id,
-          s.instances.map((i) => i.id),
-          s.instances.map((i) => i.role),
-          s.instances.map((i) => i.idx),
-          s.instances.map((i) => i.hostId),
-          s.instances.map((i) => JSON.stringify(i.ports)),
-        ],
-      );
+      await insertInstances(s.clusterId, s.name, s.id, s.instances);
       return true;
+    },
+
+    async setLeaving(ids: string[]): Promise<void> {
+      await db.query(`UPDATE role_instances SET leaving = true, desired_state = 'STOPPED', updated_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+    },
+
+    async deleteInstances(ids: string[]): Promise<void> {
+      await db.query(`DELETE FROM role_instances WHERE id = ANY($1::uuid[])`, [ids]);
     },
 
     async instances(serviceId: string): Promise<InstanceRow[]> {

@@ -34,6 +34,12 @@ export const ServiceActionBody = z.strictObject({
     .describe("batch by batch in the definition's order; missing fields come from the definition"),
 });
 
+export const ScaleServiceBody = z.strictObject({
+  role: NAME.describe("the role to scale (one of the definition's roles)"),
+  add: NAME_LIST.optional().describe('hosts of the cluster to add to the role'),
+  remove: NAME_LIST.optional().describe('hosts of the role to remove from it'),
+});
+
 export const UpgradeServiceBody = z.strictObject({
   version: NAME.describe("one of the definition's versions (GET /api/v1/service-defs/:name); older than the installed one for a downgrade"),
   batchSize: z.number().int().min(1).max(1000).optional().describe('instances upgraded at once; the definition says when absent'),
@@ -116,6 +122,16 @@ export function serviceRoutes(services: ServicesService) {
       status: 202,
       response: Started,
       handler: ({ req, params, body }) => services.action(params.cluster!, params.service!, body, who(req)),
+    }),
+    route({
+      method: 'post',
+      path: `${BASE}/:service/scale`,
+      summary: "Add hosts to a role or remove them; peers listing the members are re-rendered and rolled (the definition's membership rule)",
+      body: ScaleServiceBody,
+      idempotent: true,
+      status: 202,
+      response: Started,
+      handler: ({ req, params, body }) => services.scale(params.cluster!, params.service!, body, who(req)),
     }),
     route({
       method: 'post',

@@ -14,6 +14,7 @@ import type { OperationsService } from '../operations/service.js';
 import { invalidField } from '../validation.js';
 import { workflowIds, type RollingPolicy, type ServiceAction } from '../../workflows/shared.js';
 import { servicesRepo, type InstanceRow, type ServiceRow } from './repo.js';
+import { checkScale, type ScaleRequest } from './scale.js';
 
 export interface DeployRequest {
   service: string;
@@ -222,6 +223,25 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       });
     },
 
+    /** Adds or removes hosts of one role; the result is checked before anything is recorded. */
+    async scale(clusterRef: string, serviceRef: string, req: ScaleRequest, who: Requester) {
+      const replay = await operations.replayed(who.idempotency);
+      if (replay) return replay;
+      const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
+      const checked = await checkScale(pool, catalog, cluster, svc, req);
+      return startServiceOperation(
+        cluster,
+        svc.name,
+        who,
+        {
+          type: 'service.scale',
+          workflowType: 'scaleServiceWorkflow',
+          workflowId: (opId) => workflowIds.scaleService(cluster.name, svc.name, opId),
+          args: (opId) => ({ operationId: opId, serviceId: svc.id, role: req.role, add: checked.joining.map((i) => i.id), remove: checked.leaving }),
+        },
+        (tx) => servicesRepo(tx).insertInstances(cluster.id, svc.name, svc.id, checked.joining),
+      );
+    },
     /**
      * Starts a rolling upgrade (or downgrade) to another of the definition's versions; the
      * operation itself checks hosts, health and packages before it changes anything, and

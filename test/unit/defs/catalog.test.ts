@@ -155,6 +155,20 @@ void test('a ZooKeeper ensemble gets its myid and the server list', async () => 
   assert.equal(myid.content, '2\n');
 });
 
+void test('stored indexes keep ZooKeeper ids when a server in the middle has left', async () => {
+  const def = (await loadCatalog(defsDir)).get('zookeeper');
+  // zk2 (index 1) left; zk4 joined later with the next free index.
+  const placement = { server: [[1, 0], [3, 2], [4, 3]].map(([n, index]) => ({ hostname: `zk${n}`, address: `127.0.0.${n! + 10}`, index })) };
+  const ctx = buildContext({
+    definition: def, version: '3.8.0-deb12u2', clusterName: 'c', placement, role: 'server', hostname: 'zk3',
+    params: resolveParameters(def), installRoot: '/srv',
+  });
+  const files = renderConfigFiles(def, ctx);
+  const servers = files.find((f) => f.path.endsWith('/zoo.cfg'))!.content.split('\n').filter((l) => l.startsWith('server.'));
+  assert.deepEqual(servers, ['server.1=127.0.0.11:2888:3888', 'server.3=127.0.0.13:2888:3888', 'server.4=127.0.0.14:2888:3888']);
+  assert.equal(files.find((f) => f.path.endsWith('/myid'))!.content, '3\n');
+});
+
 void test('rendering refuses an undefined variable', async () => {
   const catalog = await loadCatalog(defsDir);
   const def = catalog.get('redis');

@@ -72,6 +72,11 @@ const cases: Case[] = [
     expect: { file: 'demo/service.yaml', path: 'roles.0.cardinality', message: /expected a cardinality.*'odd'.*\(got "two"\)/, line: 11 },
   },
   {
+    name: 'membership rule misspelt',
+    edit: replace('    cardinality: 3+\n', '    cardinality: 3+\n    membership: { peers: true, qorum: true }\n'),
+    expect: { file: 'demo/service.yaml', path: 'roles.0.membership', message: /qorum/, line: 12 },
+  },
+  {
     name: 'unknown role kind',
     edit: replace('kind: master', 'kind: boss'),
     expect: { file: 'demo/service.yaml', path: 'roles.0.kind', message: /"master"\|"worker"\|"client".*\(got "boss"\)/, line: 10 },
