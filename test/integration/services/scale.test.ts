@@ -20,6 +20,8 @@ before(async () => {
   s = await startStack({ hosts: 5, block: 55, cluster: 'zs' });
 });
 after(async () => {
+  // ZooKeeper daemonizes and outlives the fleet's sshd: stop the servers this test leaves running.
+  if (s) for (const h of HOSTS) for (const pid of pgrep(`${installRoot(h)}/zookeeper/conf/server`)) process.kill(pid, 'SIGKILL');
   await s?.stop();
 });
 
