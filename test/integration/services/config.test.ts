@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { modeOf, pgrep, srvr, startStack, type Stack } from './helpers.js';
+import { modeOf, pgrep, sampleEvery, srvr, startStack, type Stack } from './helpers.js';
 
 let s: Stack;
 const CLIENT_PORT = 13181;
@@ -48,18 +48,9 @@ const zkPids = () => Object.fromEntries(SERVERS.map((h) => [h, zkPid(h)]));
 
 /** Runs a started ZooKeeper operation to its end while sampling `srvr` on every server. */
 async function sampled(opId: string) {
-  const samples: Array<{ at: number; modes: string[] }> = [];
-  let done = false;
-  const sampler = (async () => {
-    while (!done) {
-      samples.push({ at: Date.now(), modes: await modes() });
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
+  const watch = sampleEvery(async () => ({ modes: await modes() }));
   const op = await s.waitFor(opId, ['SUCCEEDED', 'FAILED', 'HOLDING', 'ROLLED_BACK']);
-  done = true;
-  await sampler;
-  return { op, samples };
+  return { op, samples: await watch.stop() };
 }
 
 /** A majority up at every sample; a majority serving until the leader itself is stopped. */

@@ -210,6 +210,26 @@ export function pgrep(pattern: string): number[] {
   }
 }
 
+/** Takes a sample every 200 ms until stopped: what a test watches while an operation runs. */
+export function sampleEvery<T extends object>(take: () => Promise<T>, everyMs = 200) {
+  const samples: Array<{ at: number } & T> = [];
+  let done = false;
+  const running = (async () => {
+    while (!done) {
+      samples.push({ at: Date.now(), ...(await take()) });
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    samples,
+    async stop() {
+      done = true;
+      await running;
+      return samples;
+    },
+  };
+}
+
 /** ZooKeeper's own four-letter `srvr` answer, or '' when the server does not answer. */
 export function srvr(address: string, port: number, timeoutMs = 1000): Promise<string> {
   return new Promise((resolve) => {

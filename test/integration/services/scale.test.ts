@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { modeOf, pgrep, srvr, startStack, type Stack } from './helpers.js';
+import { modeOf, pgrep, sampleEvery, srvr, startStack, type Stack } from './helpers.js';
 
 let s: Stack;
 const CLIENT_PORT = 22181;
@@ -38,24 +38,7 @@ const expectedLines = (members: Record<string, number>) =>
   Object.entries(members).map(([h, id]) => `server.${id}=${address(h)}:2888:3888`).sort();
 
 /** srvr of every host every 200 ms until stopped. */
-function sampler() {
-  const samples: Array<{ at: number; modes: string[] }> = [];
-  let done = false;
-  const running = (async () => {
-    while (!done) {
-      samples.push({ at: Date.now(), modes: await modes() });
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
-  return {
-    samples,
-    async stop() {
-      done = true;
-      await running;
-      return samples;
-    },
-  };
-}
+const sampler = () => sampleEvery(async () => ({ modes: await modes() }));
 
 type Step = { host: string; phase: string; step: string; status: string; startedAt: string | null; finishedAt: string | null };
 const stepsOf = async (opId: string): Promise<Step[]> => (await s.call('GET', `/api/v1/operations/${opId}`)).body.operation.steps;

@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { eventually } from '../../helpers/harness.js';
-import { modeOf, pgrep, srvr, startStack, type Stack } from './helpers.js';
+import { modeOf, pgrep, sampleEvery, srvr, startStack, type Stack } from './helpers.js';
 
 let s: Stack;
 const ZK_OLD = '3.8.0-deb12u1';
@@ -72,24 +72,12 @@ async function assertOn(p: string, service: string, version: string) {
 }
 
 /** Samples ZooKeeper's modes and the instances' recorded versions until stopped. */
-function sampler() {
-  const samples: Array<{ at: number; modes: string[]; upgraded: number }> = [];
-  let done = false;
-  const running = (async () => {
-    while (!done) {
-      const [m, svc] = await Promise.all([modes(), serviceView(ZK)]);
-      samples.push({ at: Date.now(), modes: m, upgraded: svc.instances.filter((i: { version: string }) => i.version === ZK_NEW).length });
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
-  return {
-    samples,
-    async stop() {
-      done = true;
-      await running;
-    },
-  };
-}
+const sampler = () =>
+  sampleEvery(async () => {
+    const [m, svc] = await Promise.all([modes(), serviceView(ZK)]);
+    // Stamped once both answers are in, as this test's windows expect.
+    return { at: Date.now(), modes: m, upgraded: svc.instances.filter((i: { version: string }) => i.version === ZK_NEW).length };
+  });
 
 /** Redis's own `INFO replication` over its protocol, as key → value; {} while it does not answer it. */
 function replicationOf(hostname: string): Promise<Record<string, string>> {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { modeOf, pgrep, srvr, startStack, type Stack } from './helpers.js';
+import { modeOf, pgrep, sampleEvery, srvr, startStack, type Stack } from './helpers.js';
 
 let s: Stack;
 const CLIENT_PORT = 12181;
@@ -97,17 +97,9 @@ test('a rolling restart keeps quorum, restarts every server and the leader last;
   const removal = await s.call('DELETE', '/api/v1/clusters/zk/services/zookeeper');
   assert.equal(removal.status, 409);
 
-  const samples: Array<{ at: number; modes: string[] }> = [];
-  let done = false;
-  const sampler = (async () => {
-    while (!done) {
-      samples.push({ at: Date.now(), modes: await modes() });
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
+  const watch = sampleEvery(async () => ({ modes: await modes() }));
   const op = await s.waitFor(opId, ['SUCCEEDED', 'FAILED', 'HOLDING']);
-  done = true;
-  await sampler;
+  const samples = await watch.stop();
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
   assert.equal(op.result.batches, 3);
 
