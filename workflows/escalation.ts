@@ -13,9 +13,12 @@ import {
 // Each channel is retried inside the activity (bounded); these retries cover Postgres and the
 // worker itself. The activity skips channels it already reached in this run, so a retry never
 // pages twice.
-const { escalationPlan, notifyEscalationStep, notifyAlertResolved, alertState, reopenAlert } = proxyActivities<Activities>({
+const retry = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 };
+const { escalationPlan, alertState, reopenAlert } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry });
+const { notifyEscalationStep, notifyAlertResolved } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+  heartbeatTimeout: '15 seconds',
+  retry,
 });
 
 /** Waits without an end re-read the alert this often, so a lost signal cannot keep a chain forever. */
