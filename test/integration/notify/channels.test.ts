@@ -175,6 +175,10 @@ test('bad input names the field; policies naming unknown channels are refused wi
   assertProblem(await call('POST', '/api/v1/notification-channels', { name: 'good', type: 'slack', config: { url: 'https://hooks.example/x' } }), 409, 'CONFLICT');
   assertProblem(await call('DELETE', '/api/v1/notification-channels/good'), 409, 'CONFLICT');
   assertProblem(await call('GET', '/api/v1/escalation-policies/none'), 404, 'NOT_FOUND');
+  const doc = await call('GET', '/api/openapi.json');
+  assert.equal(doc.status, 200);
+  assert.ok(doc.body.paths['/api/v1/notification-channels'].post.requestBody);
+  assert.ok(doc.body.paths['/api/v1/escalation-policies/{policy}'].put.requestBody);
   const viewer = await api.token('viewer');
   assert.equal((await api.call('GET', '/api/v1/notification-channels', { token: viewer })).status, 403);
 });
