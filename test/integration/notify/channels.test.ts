@@ -82,7 +82,7 @@ test('Slack, DingTalk and WeCom channel tests arrive in their robots\' formats a
 test('a failing channel blocks no other, is retried, shows its error and raises NotificationChannelFailing', async () => {
   receiver.failing.add('/broken');
   const channels = [
-    { name: 'broken', type: 'webhook', config: { url: `${receiver.url}/broken` } },
+    { name: 'broken', type: 'webhook', config: { url: `${receiver.url}/broken?token=leak-me` } },
     { name: 'closed', type: 'webhook', config: { url: `http://127.0.0.1:${await closedPort()}/x` } },
     { name: 'good', type: 'webhook', config: { url: `${receiver.url}/good` } },
   ];
@@ -108,6 +108,7 @@ test('a failing channel blocks no other, is retried, shows its error and raises 
 
   const shown = await call('GET', '/api/v1/notification-channels/broken');
   assert.match(shown.body.lastError, /HTTP 500/);
+  assert.ok(!shown.body.lastError.includes('leak-me'), 'errors name the host, never the URL');
   assert.ok(shown.body.lastFailureAt);
   const closed = await call('GET', '/api/v1/notification-channels/closed');
   assert.match(closed.body.lastError, /cannot connect \(ECONNREFUSED\)/);
