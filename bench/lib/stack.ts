@@ -115,6 +115,8 @@ export async function startStack(opts: { hosts: number; base: string; packageRep
       ...(opts.packageRepo ? { SOPHON_PACKAGE_REPO: opts.packageRepo } : {}),
       // The reachability probe would add SSH traffic of its own to the timings.
       SOPHON_HOST_CHECK_INTERVAL_SECONDS: '3600',
+      // So would the clusters' polls (status checks and scrapes); bench/poll.ts starts its own.
+      SOPHON_POLL_INTERVAL_SECONDS: '3600',
       ...opts.env,
     });
     await migrate(postgres.url, logger);
