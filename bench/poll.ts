@@ -10,8 +10,8 @@
  * definition's status command is left out of this run's copy of the catalog, so the poll does
  * what Prometheus does — scrape — and no SSH status checks (those need a real host each).
  * After a warm-up poll (first rows of each series) and Prometheus's first scrapes, the polls
- * start `interval` seconds apart while Prometheus runs; Prometheus's CPU and appended samples
- * are read over the same window. `--profile` prints where the worker's CPU went in one poll.
+ * start `interval` seconds apart (or back to back when one takes longer) while Prometheus
+ * runs; Prometheus's CPU and appended samples are read over the same window. `--profile` prints where the worker's CPU went in one poll.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
