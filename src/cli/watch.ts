@@ -37,7 +37,7 @@ export function hostLine(host: string, step: Step | undefined): string {
   if (!step) return `${host}  waiting`;
   const attempt = step.attempt > 1 ? ` (attempt ${step.attempt})` : '';
   const role = step.role ? ` ${step.role}` : '';
-  return `${host}${role}  ${step.phase} › ${step.step}  ${step.status}${attempt}`;
+  return `${host}${role}  ${step.phase ? `${step.phase} › ` : ''}${step.step}  ${step.status}${attempt}`;
 }
 
 export function headerLine(op: Operation): string {
@@ -55,7 +55,7 @@ export function tailOf(step: Step, lines = 10): string {
 function failureOf(step: Step): string {
   const code = step.exitCode === null ? '' : ` (exit ${step.exitCode})`;
   const tail = tailOf(step);
-  return `${step.phase} › ${step.step} ${step.status}${code}${step.message ? `: ${step.message}` : ''}${tail ? `\n${tail}` : ''}`;
+  return `${step.phase ? `${step.phase} › ` : ''}${step.step} ${step.status}${code}${step.message ? `: ${step.message}` : ''}${tail ? `\n${tail}` : ''}`;
 }
 
 /** What to print once the operation settles: outcome, failures, HOLDING reason and the decide command. */

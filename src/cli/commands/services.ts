@@ -38,7 +38,7 @@ export function registerServices(program: Command): void {
   const services = program.command('services').description('services deployed from the catalog, and operations on them');
 
   detachable(clusterOption(services.command('deploy').description('deploy a service of the catalog').argument('<service>', 'a definition (sophon defs list)')))
-    .requiredOption('--placement <role=hosts>', 'role=host1,host2 (repeatable, one role each)', collect, [])
+    .requiredOption('--placement <role=hosts>', 'role=host1,host2 (repeatable, one role each)', collect)
     .option('--set <key=value>', 'a parameter (repeatable); numbers and true/false are typed', collect, [])
     .option('--version <version>', "one of the definition's versions (default: its default)")
     .action(async (service: string, opts: { placement: string[]; set: string[]; version?: string }, cmd: Command) => {
