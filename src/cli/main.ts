@@ -37,8 +37,8 @@ export async function main(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Help and --version are not errors; commander has printed the message already.
-      process.exit(['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? EXIT.OK : EXIT.USAGE);
+      // Commander has printed the message already; --help and --version end with 0.
+      process.exit(err.exitCode === 0 ? EXIT.OK : EXIT.USAGE);
     }
     if (err instanceof CliError) {
       process.stderr.write(`sophon: ${err.message}\n`);

@@ -143,7 +143,7 @@ export async function watchOperation(client: ApiClient, id: string, opts: WatchO
   const hosts = await hostsOf(client, poller.op, opts.hosts);
   const interrupted = () => {
     process.stdout.write(`\nstopped watching; the operation carries on: sophon ops watch ${id}\n`);
-    process.exit(EXIT.FAILED);
+    process.exit(130); // the shell's convention for Ctrl-C
   };
   process.once('SIGINT', interrupted);
 
