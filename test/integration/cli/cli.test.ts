@@ -124,25 +124,25 @@ test('walkthrough: cluster, credential and hosts, then a 3-server ZooKeeper depl
   assert.ok(creds.credentials.some((c: { name: string }) => c.name === 'fleet-key'));
 
   for (const [i, h] of s.fleet.hosts.entries()) {
-    const added = await sophon(['hosts', 'add', '-c', CLUSTER, '--hostname', `node${i + 1}`, '--address', h.address, '--port', String(h.port), '--credential', 'fleet-key', '--install-root', h.installRoot]);
+    const added = await sophon(['hosts', 'add', '-c', CLUSTER, '--hostname', `host${i + 1}`, '--address', h.address, '--port', String(h.port), '--credential', 'fleet-key', '--install-root', h.installRoot]);
     assert.equal(added.code, 0, show(added));
-    assert.match(added.stdout, new RegExp(`node${i + 1}  install-root  SUCCEEDED`), show(added));
+    assert.match(added.stdout, new RegExp(`host${i + 1}  install-root  SUCCEEDED`), show(added));
   }
   const hosts = JSON.parse((await sophon(['hosts', 'list', '-c', CLUSTER, '--json'])).stdout).hosts;
-  assert.deepEqual(hosts.map((h: { hostname: string; status: string }) => `${h.hostname}:${h.status}`), ['node1:READY', 'node2:READY', 'node3:READY']);
-  const shown = await sophon(['hosts', 'show', '-c', CLUSTER, 'node1']);
+  assert.deepEqual(hosts.map((h: { hostname: string; status: string }) => `${h.hostname}:${h.status}`), ['host1:READY', 'host2:READY', 'host3:READY']);
+  const shown = await sophon(['hosts', 'show', '-c', CLUSTER, 'host1']);
   assert.equal(shown.code, 0, show(shown));
   assert.match(shown.stdout, /facts:/);
   assert.match(shown.stdout, /os|kernel/i);
 
   const deploy = await sophon([
     'services', 'deploy', 'zookeeper', '-c', CLUSTER,
-    '--placement', 'server=node1,node2,node3',
+    '--placement', 'server=host1,host2,host3',
     '--set', `clientPort=${CLIENT_PORT}`, '--set', 'adminPort=18180', '--set', 'heapMb=128',
   ]);
   assert.equal(deploy.code, 0, show(deploy));
   // Without a terminal, listr2 falls back to one plain line per change.
-  for (const host of ['node1', 'node2', 'node3']) assert.match(deploy.stdout, new RegExp(`${host} server  start server › start  SUCCEEDED|${host}  install › install`), host);
+  for (const host of ['host1', 'host2', 'host3']) assert.match(deploy.stdout, new RegExp(`${host} server  start server › start  SUCCEEDED|${host}  install › install`), host);
   assert.match(deploy.stdout, /Temporal UI: http/);
   assert.match(deploy.stdout, new RegExp(`operation ${OPERATION_ID.source} SUCCEEDED`));
   assert.ok(!deploy.stdout.includes('\u001b['), 'no escape codes without a terminal');
@@ -157,7 +157,7 @@ test('walkthrough: cluster, credential and hosts, then a 3-server ZooKeeper depl
 });
 
 test('API errors print their detail and field paths, exit 2 for invalid input and 1 for a refusal', async () => {
-  const bad = await sophon(['services', 'deploy', 'zookeeper', '-c', CLUSTER, '--placement', 'server=node1,ghost,node3', '--set', 'tickTime=fast']);
+  const bad = await sophon(['services', 'deploy', 'zookeeper', '-c', CLUSTER, '--placement', 'server=host1,ghost,host3', '--set', 'tickTime=fast']);
   assert.equal(bad.code, 2, show(bad));
   assert.match(bad.stderr, /\(4\d\d [A-Z_]+\)/);
   assert.match(bad.stderr, /^\s+(placement\.server\.1|config\.tickTime): /m);
@@ -187,22 +187,37 @@ test('ops watch in a terminal draws a line per host with its step while a rollin
   assert.equal(r.code, 0, show(r));
   assert.ok(r.stdout.includes('\u001b['), 'drawn with a terminal renderer');
   const text = stripVTControlCharacters(r.stdout);
-  for (const host of ['node1', 'node2', 'node3']) assert.match(text, new RegExp(`${host} server  restart batch \\d › \\w+`), `${host} line in:\n${text}`);
+  for (const host of ['host1', 'host2', 'host3']) assert.match(text, new RegExp(`${host} server  restart batch \\d › \\w+`), `${host} line in:\n${text}`);
   assert.match(text, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/, 'a spinner');
   assert.match(text, /service\.restart analytics\/zookeeper: RUNNING · restart batch \d of 3/);
   assert.match(text, new RegExp(`operation ${id} SUCCEEDED`));
 });
 
-test('a host down mid rolling restart: exit 3 with the reason and the decide command; host back, ops decide retry → exit 0', async () => {
-  await s.fleet.stopHost(1);
-  let held: Run;
+test('a host killed mid rolling restart: exit 3 with the reason and the decide command; host back, ops decide retry → exit 0', async () => {
+  // The leader goes last; its host's sshd stops while the first batch runs.
+  const leader = (await Promise.all([0, 1, 2].map(async (i) => modeOf(await srvr(address(i), CLIENT_PORT))))).indexOf('leader');
+  assert.ok(leader >= 0, 'the ensemble has a leader');
+  const child = spawn(process.execPath, [BIN, 'services', 'restart', 'zookeeper', '-c', CLUSTER, '--rolling', '--batch', '1'], {
+    env: { ...process.env, HOME: home, SOPHON_URL: s.api.url, SOPHON_TOKEN: admin },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const held: Run = { code: null, stdout: '', stderr: '' };
+  const exited = new Promise<void>((resolve) => child.on('exit', (code) => ((held.code = code), resolve())));
+  child.stderr.on('data', (d) => (held.stderr += d));
+  let stopped: Promise<void> | undefined;
+  child.stdout.on('data', (d) => {
+    held.stdout += d;
+    if (!stopped && /restart batch 1 of 3 › \w+ {2}RUNNING/.test(held.stdout)) stopped = s.fleet.stopHost(leader);
+  });
   try {
-    held = await sophon(['services', 'restart', 'zookeeper', '-c', CLUSTER, '--rolling', '--batch', '1']);
+    await exited;
   } finally {
-    await s.fleet.startHost(1);
+    await stopped;
+    await s.fleet.startHost(leader);
   }
+  assert.ok(stopped, `the first batch was seen running:\n${show(held)}`);
   assert.equal(held.code, 3, show(held));
-  assert.match(held.stdout, /HOLDING on node2 at restart batch \d › \w+: /);
+  assert.match(held.stdout, new RegExp(`HOLDING on host${leader + 1} at restart batch \\d of 3 › \\w+: `), show(held));
   const decide = new RegExp(`sophon ops decide (${OPERATION_ID.source}) retry`).exec(held.stdout);
   assert.ok(decide, show(held));
   assert.match(held.stdout, /Temporal UI: http/);
@@ -220,7 +235,7 @@ test('a host down mid rolling restart: exit 3 with the reason and the decide com
   assert.match(again.stderr, /409 CONFLICT/);
   const shown = JSON.parse((await sophon(['ops', 'show', decide[1]!, '--json'])).stdout).operation;
   assert.equal(shown.status, 'SUCCEEDED');
-  assert.ok(shown.steps.some((x: { host: string; attempt: number }) => x.host === 'node2' && x.attempt > 1), 'the step on node2 was retried');
+  assert.ok(shown.steps.some((x: { host: string; attempt: number }) => x.host === `host${leader + 1}` && x.attempt > 1), 'the step on the stopped host was retried');
 });
 
 test('services remove through the CLI leaves the hosts clean', async () => {
