@@ -238,6 +238,24 @@ test('a host killed mid rolling restart: exit 3 with the reason and the decide c
   assert.ok(shown.steps.some((x: { host: string; attempt: number }) => x.host === `host${leader + 1}` && x.attempt > 1), 'the step on the stopped host was retried');
 });
 
+test('config set makes a version and applies it; get, versions and diff show it', async () => {
+  const set = await sophon(['services', 'config', 'set', 'zookeeper', '-c', CLUSTER, 'tickTime=2500', '--note', 'from the CLI']);
+  assert.equal(set.code, 0, show(set));
+  assert.match(set.stdout, /service\.reconfigure analytics\/zookeeper: SUCCEEDED/);
+  const got = JSON.parse((await sophon(['services', 'config', 'get', 'zookeeper', '-c', CLUSTER, '--json'])).stdout).config;
+  assert.equal(got.values.tickTime, 2500);
+  assert.equal(got.note, 'from the CLI');
+  const versions = await sophon(['services', 'config', 'versions', 'zookeeper', '-c', CLUSTER]);
+  assert.match(versions.stdout, /tickTime: 2000 → 2500/);
+  const diff = await sophon(['services', 'config', 'diff', 'zookeeper', String(got.version - 1), String(got.version), '-c', CLUSTER, '--host', 'host1']);
+  assert.equal(diff.code, 0, show(diff));
+  assert.match(diff.stdout, /^--- host1 server /m);
+  assert.match(diff.stdout, /^-tickTime=2000$/m);
+  assert.match(diff.stdout, /^\+tickTime=2500$/m);
+  const ops = await sophon(['ops', 'list', '-c', CLUSTER]);
+  assert.match(ops.stdout, /service\.reconfigure.*SUCCEEDED/);
+});
+
 test('services remove through the CLI leaves the hosts clean', async () => {
   const removed = await sophon(['services', 'remove', 'zookeeper', '-c', CLUSTER]);
   assert.equal(removed.code, 0, show(removed));
