@@ -14,7 +14,7 @@ import { createOperationsService, type OperationsService } from './operations/se
 import { createCredentialStore, type CredentialStore } from './credentials/store.js';
 import { loadCatalog, type Catalog } from './defs/index.js';
 import { createSecretBox, type SecretBox } from './secrets/secret-box.js';
-import { connectClient, ensureSearchAttributes } from './temporal/client.js';
+import { connectClient, ensureSearchAttributes, temporalConnectionOptions } from './temporal/client.js';
 import { ensurePollSchedule, ensureSchedules } from './temporal/schedules.js';
 
 /** What both the API and the worker need: Postgres and a Temporal client. */
@@ -47,7 +47,7 @@ export async function connectCore(
     throw new SophonError('DEPENDENCY_UNAVAILABLE', `Cannot reach Postgres (${(err as Error).message}); check DATABASE_URL`);
   }
   const secretBox = createSecretBox(masterKey);
-  const { client, connection } = await connectClient(where.temporalAddress, config.temporal.namespace);
+  const { client, connection } = await connectClient(where.temporalAddress, config.temporal.namespace, temporalConnectionOptions(config));
   await ensureSearchAttributes(connection, config.temporal.namespace);
   return {
     config,
