@@ -9,6 +9,8 @@ import { createServiceActivities } from './services.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createUpgradeActivities } from './upgrade.js';
 import { createScaleActivities } from './scale.js';
+import { createTaskActivities } from './tasks.js';
+import { createMaintenanceActivities } from './maintenance.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -23,6 +25,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createMonitoringActivities(deps),
     ...createUpgradeActivities(deps),
     ...createScaleActivities(deps),
+    ...createTaskActivities(deps),
+    ...createMaintenanceActivities(deps),
   });
 }
 

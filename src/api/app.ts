@@ -17,11 +17,15 @@ import { hostRoutes } from './routes/hosts.js';
 import { operationRoutes } from './routes/operations.js';
 import { serviceDefRoutes } from './routes/service-defs.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { maintenanceRoutes } from '../maintenance/routes.js';
+import { createMaintenanceService } from '../maintenance/service.js';
 import { monitoringRoutes } from '../monitoring/routes.js';
 import { configRoutes } from '../services/config-routes.js';
 import { createConfigService } from '../services/config.js';
 import { serviceRoutes } from '../services/routes.js';
 import { createServicesService } from '../services/service.js';
+import { taskRoutes } from '../tasks/routes.js';
+import { createTasksService } from '../tasks/service.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -49,8 +53,10 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...clusterRoutes(deps),
     ...hostRoutes(deps),
     ...serviceRoutes(createServicesService(deps)),
+    ...taskRoutes(createTasksService(deps)),
     ...monitoringRoutes(deps),
     ...configRoutes(createConfigService(deps)),
+    ...maintenanceRoutes(createMaintenanceService(deps)),
     ...operationRoutes(deps),
     ...auditRoutes(deps),
   ];
