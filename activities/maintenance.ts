@@ -54,14 +54,14 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
       const s = await repo.find(ref.scheduleId);
       if (!s) return { operationId: null, status: 'FAILED', reason: 'the schedule was deleted' };
       const recorded = await repo.run(s.id, ref.workflowId);
-      if (recorded) return { operationId: recorded.operationId, status: recorded.status, reason: recorded.reason };
+      if (recorded) return { operationId: recorded.operationId, status: recorded.runStatus, reason: recorded.reason };
       const previousUntil = s.windowSeconds === null ? undefined : await maintenanceEnds(s);
       if (s.windowSeconds !== null) await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), s.windowSeconds + LEASE_MARGIN_SECONDS);
       const started = await startRun(s, ref.workflowId);
       const run = await repo.recordRun({ id: randomUUID(), scheduleId: s.id, workflowId: ref.workflowId, operationId: started.operationId, status: started.status, reason: started.status === 'STARTED' ? null : started.reason });
       logger.info({ schedule: s.name, operationId: run.operationId, status: run.status }, 'maintenance run');
       if (started.status !== 'STARTED' && previousUntil) await endWindow(s, previousUntil, 0);
-      return { operationId: run.operationId, status: run.status, reason: run.reason, ...(previousUntil ? { previousUntil } : {}) };
+      return { operationId: run.operationId, status: run.runStatus, reason: run.reason, ...(previousUntil ? { previousUntil } : {}) };
     },
 
     /**

@@ -27,6 +27,8 @@ export interface RunRow {
   operationId: string | null;
   /** SKIPPED, FAILED, or the status of the run's operation. */
   status: string;
+  /** What the run itself did: STARTED its operation, SKIPPED or FAILED. */
+  runStatus: 'STARTED' | 'SKIPPED' | 'FAILED';
   reason: string | null;
 }
 
@@ -35,7 +37,7 @@ const SELECT = `SELECT s.id, s.name, s.cluster_id AS "clusterId", c.name AS "clu
   FROM maintenance_schedules s JOIN clusters c ON c.id = s.cluster_id`;
 
 const RUN_SELECT = `SELECT r.id, r.schedule_id AS "scheduleId", r.workflow_id AS "workflowId", r.at, r.operation_id AS "operationId",
-  CASE WHEN r.status = 'STARTED' THEN coalesce(o.status, 'STARTED') ELSE r.status END AS status,
+  CASE WHEN r.status = 'STARTED' THEN coalesce(o.status, 'STARTED') ELSE r.status END AS status, r.status AS "runStatus",
   coalesce(r.reason, o.error->>'message') AS reason
   FROM maintenance_runs r LEFT JOIN operations o ON o.id = r.operation_id`;
 

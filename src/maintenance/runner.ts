@@ -20,6 +20,14 @@ export function createActionStarter(deps: { pool: Pool; catalog: Catalog; operat
   const config = createConfigService(deps);
   const tasks = createTasksService(deps);
 
+  async function lockHolder(s: ScheduleRow): Promise<string | null> {
+    const res = await deps.pool.query<{ id: string }>(
+      `SELECT operation_id AS id FROM operation_locks WHERE cluster_id = $1 AND (service = $2 OR service = '') LIMIT 1`,
+      [s.clusterId, s.service],
+    );
+    return res.rows[0]?.id ?? null;
+  }
+
   function start(s: ScheduleRow, who: Requester) {
     const a = s.action;
     switch (a.kind) {
@@ -67,8 +75,10 @@ export function createActionStarter(deps: { pool: Pool; catalog: Catalog; operat
     } catch (err) {
       if (!(err instanceof SophonError) || err.code === 'DEPENDENCY_UNAVAILABLE') throw err;
       if (err.code === 'CONFLICT') {
-        const holder = (err as SophonError & { holderOperationId?: string }).holderOperationId ?? null;
-        return { status: 'SKIPPED', operationId: holder, reason: err.message };
+        // Refused before the lock was tried (the service is DEPLOYING, say): the lock names the operation.
+        const holder = (err as SophonError & { holderOperationId?: string }).holderOperationId ?? (await lockHolder(s));
+        const reason = holder && !err.message.includes(holder) ? `${err.message} (operation ${holder})` : err.message;
+        return { status: 'SKIPPED', operationId: holder, reason };
       }
       return { status: 'FAILED', operationId: null, reason: err.message };
     }
