@@ -207,6 +207,33 @@ test('a windowed run puts the service and its hosts in maintenance for the run a
   assert.equal((await s.call('DELETE', `/api/v1/maintenance-schedules/${created.id}`)).status, 204);
 });
 
+test('a run whose operation goes HOLDING waits for the decision, and ends with the operation', async () => {
+  const stop = await s.call('POST', '/api/v1/clusters/mz/services/zookeeper/actions', { action: 'stop', hosts: ['n1'] });
+  assert.equal((await s.waitFor(stop.body.operation.id, FINAL)).status, 'SUCCEEDED');
+  const created = await createSchedule({
+    name: 'holding',
+    spec: { everySeconds: 3600 },
+    paused: true,
+    action: { kind: 'task', service: 'zookeeper', task: 'health-report', hosts: ['n1'] },
+  });
+  assert.equal((await s.call('POST', `/api/v1/maintenance-schedules/${created.id}/trigger`)).status, 202);
+  const run = await eventually(async () => (await schedule(created.id)).recentRuns[0], 'the run', 60_000);
+  // n1's server is stopped: the four-letter word gets no answer and the step holds.
+  const held = await s.waitFor(run.operationId, FINAL);
+  assert.equal(held.status, 'HOLDING', JSON.stringify(held));
+  assert.equal((await schedule(created.id)).recentRuns[0].status, 'HOLDING');
+  const runWorkflow = s.api.core.temporal.workflow.getHandle(run.workflowId);
+  assert.equal((await runWorkflow.describe()).status.name, 'RUNNING', 'the run waits with its operation');
+  const decided = await s.call('POST', `/api/v1/operations/${run.operationId}/decision`, { action: 'abort' });
+  assert.equal(decided.status, 202, JSON.stringify(decided.body));
+  const result = await runWorkflow.result();
+  assert.deepEqual([result.operationId, result.status], [run.operationId, 'FAILED']);
+  assert.equal((await schedule(created.id)).recentRuns[0].status, 'FAILED');
+  assert.equal((await s.call('DELETE', `/api/v1/maintenance-schedules/${created.id}`)).status, 204);
+  const start = await s.call('POST', '/api/v1/clusters/mz/services/zookeeper/actions', { action: 'start', hosts: ['n1'] });
+  assert.equal((await s.waitFor(start.body.operation.id, FINAL)).status, 'SUCCEEDED');
+});
+
 test('maintenance is set by hand with an end time on services and hosts, and cleared', async () => {
   const until = new Date(Date.now() + 3600_000).toISOString();
   const set = await s.call('PATCH', '/api/v1/clusters/mz/services/zookeeper', { maintenance: { until } });
@@ -227,4 +254,18 @@ test('maintenance is set by hand with an end time on services and hosts, and cle
   const on = await s.call('PATCH', '/api/v1/clusters/mz/hosts/n2', { maintenance: true });
   assert.deepEqual([on.body.maintenance, on.body.maintenanceUntil], [true, null]);
   await s.call('PATCH', '/api/v1/clusters/mz/hosts/n2', { maintenance: false });
+});
+
+test("Redis's bgsave task runs on the master and answers with Redis's own words", async () => {
+  const deploy = await s.call('POST', '/api/v1/clusters/mz/services', { service: 'redis', placement: { master: ['n3'] }, config: { port: 16379 } });
+  assert.equal(deploy.status, 202, JSON.stringify(deploy.body));
+  assert.equal((await s.waitFor(deploy.body.operation.id, FINAL)).status, 'SUCCEEDED');
+  const res = await s.call('POST', '/api/v1/clusters/mz/services/redis/tasks/bgsave', {});
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+  const op = await s.waitFor(res.body.operation.id, FINAL);
+  assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
+  assert.deepEqual(op.steps.map((st: { host: string; role: string }) => `${st.role}@${st.host}`), ['master@n3']);
+  assert.match(op.steps[0].stdoutTail, /Background saving started/);
+  const removal = await s.call('DELETE', '/api/v1/clusters/mz/services/redis');
+  assert.equal((await s.waitFor(removal.body.operation.id, FINAL)).status, 'SUCCEEDED');
 });
