@@ -13,7 +13,7 @@ export const CreateScheduleBody = z.strictObject({
   spec: ScheduleSpec,
   action: ScheduleAction,
   paused: z.boolean().optional(),
-  window: ScheduleWindow.optional().describe('puts the service (and the hosts of a task limited to hosts) in maintenance while a run lasts, and this long after'),
+  window: ScheduleWindow.optional().describe('puts the service (and the hosts of an action limited to hosts) in maintenance while a run lasts, and this long after'),
 });
 
 export const PatchScheduleBody = z

@@ -56,7 +56,7 @@ export function taskRoutes(tasks: TasksService) {
       idempotent: true,
       status: 202,
       response: z.object({ operation: OperationView }),
-      handler: ({ req, params, body }) => tasks.run(params.cluster!, params.service!, params.task!, body ?? {}, who(req)),
+      handler: ({ req, params, body }) => tasks.run(params.cluster!, params.service!, params.task!, body, who(req)),
     }),
   ];
 }
