@@ -11,6 +11,7 @@ import { createUpgradeActivities } from './upgrade.js';
 import { createScaleActivities } from './scale.js';
 import { createTaskActivities } from './tasks.js';
 import { createMaintenanceActivities } from './maintenance.js';
+import { createNotifyActivities } from './notify.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createScaleActivities(deps),
     ...createTaskActivities(deps),
     ...createMaintenanceActivities(deps),
+    ...createNotifyActivities(deps),
   });
 }
 

@@ -10,3 +10,4 @@ export { pollClusterWorkflow } from './poll-cluster.js';
 export { scaleServiceWorkflow } from './scale.js';
 export { runTaskWorkflow } from './tasks.js';
 export { maintenanceRunWorkflow } from './maintenance.js';
+export { escalateAlertWorkflow } from './escalation.js';

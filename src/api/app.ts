@@ -20,6 +20,8 @@ import { tokenRoutes } from './routes/tokens.js';
 import { maintenanceRoutes } from '../maintenance/routes.js';
 import { createMaintenanceService } from '../maintenance/service.js';
 import { monitoringRoutes } from '../monitoring/routes.js';
+import { registerNotificationMetrics } from '../notify/metrics.js';
+import { notifyRoutes } from '../notify/routes.js';
 import { configRoutes } from '../services/config-routes.js';
 import { createConfigService } from '../services/config.js';
 import { serviceRoutes } from '../services/routes.js';
@@ -58,6 +60,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...configRoutes(createConfigService(deps)),
     ...maintenanceRoutes(createMaintenanceService(deps)),
     ...operationRoutes(deps),
+    ...notifyRoutes(deps),
     ...auditRoutes(deps),
   ];
   return routes;
@@ -68,6 +71,7 @@ export function createApp(deps: ApiDeps) {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const metrics = createMetrics();
+  registerNotificationMetrics(metrics.registry, deps.pool);
 
   app.use(
     pinoHttp({
