@@ -9,6 +9,8 @@ import { createServiceActivities } from './services.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createUpgradeActivities } from './upgrade.js';
 import { createScaleActivities } from './scale.js';
+import { createTaskActivities } from './tasks.js';
+import { createMaintenanceActivities } from './maintenance.js';
 import { createNotifyActivities } from './notify.js';
 
 export type { ActivityDeps } from './deps.js';
@@ -24,6 +26,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createMonitoringActivities(deps),
     ...createUpgradeActivities(deps),
     ...createScaleActivities(deps),
+    ...createTaskActivities(deps),
+    ...createMaintenanceActivities(deps),
     ...createNotifyActivities(deps),
   });
 }

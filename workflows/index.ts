@@ -8,4 +8,6 @@ export { reconfigureWorkflow } from './reconfigure.js';
 export { reconcileOperationsWorkflow } from './reconcile.js';
 export { pollClusterWorkflow } from './poll-cluster.js';
 export { scaleServiceWorkflow } from './scale.js';
+export { runTaskWorkflow } from './tasks.js';
+export { maintenanceRunWorkflow } from './maintenance.js';
 export { escalateAlertWorkflow } from './escalation.js';

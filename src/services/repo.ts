@@ -17,6 +17,8 @@ export interface ServiceRow {
   targetVersion: string;
   status: ServiceStatus;
   configVersion: number;
+  /** Maintenance (alerts muted) lasts until then; past or null: none. */
+  maintenanceUntil: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -50,7 +52,7 @@ export interface NewInstance {
 }
 
 const SERVICE = `SELECT s.id, s.cluster_id AS "clusterId", c.name AS "clusterName", s.name, s.version,
-  s.target_version AS "targetVersion", s.status, s.config_version AS "configVersion", s.created_at AS "createdAt", s.updated_at AS "updatedAt"
+  s.target_version AS "targetVersion", s.status, s.config_version AS "configVersion", s.maintenance_until AS "maintenanceUntil", s.created_at AS "createdAt", s.updated_at AS "updatedAt"
   FROM services s JOIN clusters c ON c.id = s.cluster_id`;
 
 const INSTANCE = `SELECT i.id, i.service_id AS "serviceId", i.role, i.idx, i.host_id AS "hostId", h.hostname, h.address,
@@ -152,6 +154,10 @@ export function servicesRepo(db: Db) {
           [clusterId],
         )
       ).rows;
+    },
+
+    async setMaintenanceUntil(id: string, until: Date | null): Promise<void> {
+      await db.query(`UPDATE services SET maintenance_until = $2, updated_at = now() WHERE id = $1`, [id, until]);
     },
 
     async setStatus(id: string, status: ServiceStatus): Promise<void> {

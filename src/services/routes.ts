@@ -47,6 +47,17 @@ export const UpgradeServiceBody = z.strictObject({
   pauseSeconds: z.number().int().min(0).max(3600).optional().describe('pause between batches'),
 });
 
+export const PatchServiceBody = z
+  .strictObject({
+    maintenance: z
+      .strictObject({ until: z.iso.datetime({ offset: true }).describe('ISO 8601 time the maintenance ends') })
+      .nullable()
+      .optional()
+      .describe("maintenance until a time: the service's alerts notify no one until then (but are recorded); null ends it"),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'expected at least one field')
+  .meta({ minProperties: 1 });
+
 const Started = z.object({ operation: OperationView });
 const Ports = z.record(z.string(), z.number().int());
 
@@ -58,6 +69,8 @@ const ServiceSummary = z.object({
   targetVersion: z.string(),
   status: z.enum(['DEPLOYING', 'ACTIVE', 'FAILED', 'REMOVING']),
   configVersion: z.number().int(),
+  maintenance: z.boolean().describe('in maintenance now (maintenanceUntil is in the future)'),
+  maintenanceUntil: Timestamp.nullable(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -75,6 +88,11 @@ const Instance = z.object({
   statusReason: z.string().nullable(),
   observedAt: Timestamp.nullable().describe('when an operation step or the poll last observed the instance'),
   ports: Ports,
+});
+
+const ServiceDetail = ServiceSummary.extend({
+  health: z.record(z.string(), z.number().int()).describe('instances by observed state, e.g. {"RUNNING": 3, "STOPPED": 1}'),
+  instances: z.array(Instance),
 });
 
 const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id), idempotency: idempotencyOf(req) });
@@ -105,13 +123,21 @@ export function serviceRoutes(services: ServicesService) {
       path: `${BASE}/:service`,
       summary: 'Show a service with its instances: versions, desired and observed state, ports',
       status: 200,
-      response: z.object({
-        service: ServiceSummary.extend({
-          health: z.record(z.string(), z.number().int()).describe('instances by observed state, e.g. {"RUNNING": 3, "STOPPED": 1}'),
-          instances: z.array(Instance),
-        }),
-      }),
+      response: z.object({ service: ServiceDetail }),
       handler: async ({ params }) => ({ service: await services.get(params.cluster!, params.service!) }),
+    }),
+    route({
+      method: 'patch',
+      path: `${BASE}/:service`,
+      summary: 'Change settings of a service: maintenance until a time, or no maintenance (null)',
+      body: PatchServiceBody,
+      status: 200,
+      response: z.object({ service: ServiceDetail }),
+      handler: async ({ req, params, body }) => ({
+        service: await services.patch(params.cluster!, params.service!, {
+          ...(body.maintenance !== undefined ? { maintenance: body.maintenance && { until: new Date(body.maintenance.until) } } : {}),
+        }, actorOf(req)),
+      }),
     }),
     route({
       method: 'post',

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { clustersRepo, type Cluster } from '../db/repos/clusters.js';
 import { hostsRepo } from '../db/repos/hosts.js';
-import type { Pool } from '../db/pool.js';
+import { inTransaction, type Pool } from '../db/pool.js';
+import { auditRepo } from '../db/repos/audit.js';
 import { defaultVersion, resolveParameters, rolePorts, validatePlacement, type Catalog } from '../defs/index.js';
 import { conflict, notFound } from '../errors.js';
 import type { IdempotencyRequest } from '../db/repos/idempotency.js';
@@ -28,6 +29,12 @@ export interface ActionRequest {
   roles?: string[];
   hosts?: string[];
   rolling?: Partial<RollingPolicy>;
+}
+
+/** Fields a PATCH of a service may change; absent ones stay as they are. */
+export interface ServicePatch {
+  /** Maintenance until a time (alerts of the service mute until then); null ends it. */
+  maintenance?: { until: Date } | null | undefined;
 }
 
 export interface UpgradeRequest {
@@ -91,6 +98,8 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
     targetVersion: s.targetVersion,
     status: s.status,
     configVersion: s.configVersion,
+    maintenance: s.maintenanceUntil !== null && s.maintenanceUntil.getTime() > Date.now(),
+    maintenanceUntil: s.maintenanceUntil,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
   });
@@ -126,6 +135,15 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       const health: Record<string, number> = {};
       for (const i of instances) health[i.observedState] = (health[i.observedState] ?? 0) + 1;
       return { ...summary(svc), health, instances: instances.map((i) => instanceView(i, svc)) };
+    },
+
+    async patch(clusterRef: string, serviceRef: string, patch: ServicePatch, actor: string) {
+      const { svc } = await serviceOf(clusterRef, serviceRef);
+      await inTransaction(pool, async (tx) => {
+        if (patch.maintenance !== undefined) await servicesRepo(tx).setMaintenanceUntil(svc.id, patch.maintenance?.until ?? null);
+        await auditRepo(tx).record({ actor, action: 'service.update', target: `${svc.clusterName}/${svc.name}`, details: { ...patch } });
+      });
+      return this.get(clusterRef, serviceRef);
     },
 
     /** Live endpoints per role: what clients of the service connect to. */
