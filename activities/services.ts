@@ -5,6 +5,7 @@
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { rulesRepo } from '../src/alerts/rules-repo.js';
 import { hostsRepo, type Host } from '../src/db/repos/hosts.js';
 import { operationsRepo, type OperationState } from '../src/db/repos/operations.js';
 import { renderConfigFiles, type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
@@ -338,15 +339,21 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       });
     },
 
+    /** The service is ACTIVE; its definition's default alert rules exist for it (idempotent). */
     async markServiceDeployed(serviceId: string): Promise<void> {
       await services.markDeployed(serviceId);
+      const svc = await services.get(serviceId);
+      if (svc) await rulesRepo(pool).ensureDefinitionRules(svc.clusterId, svc.name, catalog.get(svc.name).alerts);
     },
 
     async setServiceStatus(serviceId: string, status: ServiceRow['status']): Promise<void> {
       await services.setStatus(serviceId, status);
     },
 
+    /** Forgets the service, and its default alert rules (their open alerts resolved). */
     async deleteServiceRows(serviceId: string): Promise<void> {
+      const svc = await services.get(serviceId);
+      if (svc) await rulesRepo(pool).removeDefinitionRules(svc.clusterId, svc.name);
       await services.remove(serviceId);
     },
   };

@@ -91,6 +91,12 @@ const EnvSchema = z.object({
     .min(1, 'expected at least 1 minute')
     .max(1440, 'expected at most 1440 minutes')
     .default(15),
+  SOPHON_ALERT_RESOLVE_AFTER_EVALUATIONS: z.coerce
+    .number({ error: 'expected a number of evaluations' })
+    .int('expected a whole number')
+    .min(1, 'expected at least 1')
+    .max(100, 'expected at most 100')
+    .default(2),
   SOPHON_MAX_HOSTS_PER_REQUEST: z.coerce
     .number({ error: 'expected a number of hosts' })
     .int('expected a whole number')
@@ -129,7 +135,7 @@ export interface Config {
   hostCheckIntervalSeconds: number;
   reconcileIntervalSeconds: number;
   /** Polling of role instances: status checks and Prometheus scrapes, and how long samples are kept. */
-  monitoring: { pollIntervalSeconds: number; scrapeTimeoutMs: number; retentionMinutes: number };
+  monitoring: { pollIntervalSeconds: number; scrapeTimeoutMs: number; retentionMinutes: number; alertResolveAfterEvaluations: number };
   api: { host: string; port: number; maxHostsPerRequest: number; dependencyTimeoutMs: number };
 }
 
@@ -190,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollIntervalSeconds: e.SOPHON_POLL_INTERVAL_SECONDS,
       scrapeTimeoutMs: e.SOPHON_SCRAPE_TIMEOUT_SECONDS * 1000,
       retentionMinutes: e.SOPHON_METRICS_RETENTION_MINUTES,
+      alertResolveAfterEvaluations: e.SOPHON_ALERT_RESOLVE_AFTER_EVALUATIONS,
     },
   };
 }
