@@ -1,12 +1,13 @@
 /** Activities of alerting: evaluating a cluster's rules after each of its polls. */
-import type { EscalationCalls } from '../src/alerts/escalations.js';
 import { evaluateCluster, type EvaluationCounts } from '../src/alerts/evaluator.js';
+import { createEscalations } from '../src/notify/escalation-client.js';
 import type { ActivityDeps } from './deps.js';
 
 export type { EvaluationCounts };
 
-export function createAlertActivities({ pool, logger, config }: ActivityDeps, escalations: EscalationCalls) {
+export function createAlertActivities({ pool, logger, config, temporal }: ActivityDeps) {
   const log = logger.child({ component: 'alerts' });
+  const escalations = createEscalations(temporal, config.temporal.taskQueue);
 
   return {
     /**

@@ -49,7 +49,10 @@ async function loadSamples(pool: Pool, clusterId: string, exprs: Expr[]) {
   for (const e of exprs) {
     const { latest, ranges } = inputsOf(e);
     for (const m of latest) latestNames.add(m);
-    for (const r of ranges) (historyNames.add(r.metric), (window = Math.max(window, r.windowSeconds)));
+    for (const r of ranges) {
+      historyNames.add(r.metric);
+      window = Math.max(window, r.windowSeconds);
+    }
   }
   const latest = (
     await pool.query<LatestSample>(`SELECT host, service, role, metric, labels, value FROM metric_latest WHERE cluster_id = $1 AND metric = ANY($2::text[])`, [

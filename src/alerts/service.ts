@@ -11,8 +11,8 @@ import { clustersRepo } from '../db/repos/clusters.js';
 import type { Catalog } from '../defs/index.js';
 import { conflict, notFound, SophonError, type FieldError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Escalations } from '../notify/escalation-client.js';
 import { alertsRepo, type AlertKey } from './alerts-repo.js';
-import type { EscalationCalls } from './escalations.js';
 import { ExprError, parseDuration, parseExpr } from './expr.js';
 import { rulesRepo, type RuleInput, type Severity } from './rules-repo.js';
 
@@ -41,7 +41,7 @@ export interface Who {
 
 const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
-export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger: Logger; escalations: EscalationCalls }) {
+export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger: Logger; escalations: Escalations }) {
   const { pool, catalog } = deps;
   const rules = rulesRepo(pool);
   const alerts = alertsRepo(pool);

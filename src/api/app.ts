@@ -18,6 +18,9 @@ import { operationRoutes } from './routes/operations.js';
 import { serviceDefRoutes } from './routes/service-defs.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { monitoringRoutes } from '../monitoring/routes.js';
+import { alertRoutes } from '../alerts/routes.js';
+import { createAlertsService } from '../alerts/service.js';
+import { createEscalations } from '../notify/escalation-client.js';
 import { configRoutes } from '../services/config-routes.js';
 import { createConfigService } from '../services/config.js';
 import { serviceRoutes } from '../services/routes.js';
@@ -50,6 +53,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...hostRoutes(deps),
     ...serviceRoutes(createServicesService(deps)),
     ...monitoringRoutes(deps),
+    ...alertRoutes(createAlertsService({ ...deps, escalations: createEscalations(deps.temporal, deps.config.temporal.taskQueue) })),
     ...configRoutes(createConfigService(deps)),
     ...operationRoutes(deps),
     ...auditRoutes(deps),
