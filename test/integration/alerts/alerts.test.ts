@@ -179,6 +179,10 @@ test('a rule on a textfile value fires for that host only, escalates step by ste
   assert.equal(firing!.state, 'firing');
   assert.equal(firing!.silenced, false);
   assert.deepEqual((await pressure('state=firing')).map((a) => a.host), ['n1']);
+  // Open alerts show in the host and service views.
+  assert.equal((await s.call('GET', '/api/v1/clusters/alrt/hosts/n1')).body.health.openAlerts, 1);
+  assert.equal((await s.call('GET', '/api/v1/clusters/alrt/hosts/n0')).body.health.openAlerts, 0);
+  assert.equal((await s.call('GET', '/api/v1/clusters/alrt/services/node-exporter')).body.service.openAlerts, 1);
 
   const step1 = await eventually(async () => hooks.find((h) => h.alertId === firing!.id && h.kind === 'firing'), 'step 1 at the HTTP receiver');
   assert.equal(step1.step, 1);
