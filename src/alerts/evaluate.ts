@@ -15,14 +15,15 @@ export interface LatestSample extends Series {
   metric: string;
   value: number;
 }
-export interface HistorySample extends LatestSample {
-  /** Milliseconds since the epoch. */
-  at: number;
+/** A series' recent history: its points in time order (`at` in milliseconds since the epoch). */
+export interface HistorySeries extends Series {
+  metric: string;
+  points: Array<{ at: number; value: number }>;
 }
 
 export interface SampleSource {
   latest(metric: string): LatestSample[];
-  history(metric: string): HistorySample[];
+  history(metric: string): HistorySeries[];
   /** Milliseconds since the epoch. */
   now: number;
 }
@@ -60,7 +61,11 @@ export function compare(op: CompareOp, value: number, threshold: number): boolea
 
 /** The identity of a series: where it comes from and its labels, whatever their order. */
 export function seriesKey(s: Series): string {
-  return JSON.stringify([s.host, s.service, s.role, Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+  const names = Object.keys(s.labels);
+  if (names.length > 1) names.sort();
+  let key = `${s.host}\u0000${s.service}\u0000${s.role}`;
+  for (const n of names) key += `\u0000${n}\u0001${s.labels[n]}`;
+  return key;
 }
 
 const regexCache = new Map<string, RegExp>();
@@ -85,7 +90,7 @@ const selected = <T extends Series>(rows: T[], sel: Selector, scope: Scope) => r
 const seriesOf = (s: Series): Series => ({ host: s.host, service: s.service, role: s.role, labels: s.labels });
 
 /** Per-second increase over the window, counter resets counted as in PromQL (without extrapolation). */
-function rate(points: HistorySample[]): number | undefined {
+function rate(points: HistorySeries['points']): number | undefined {
   if (points.length < 2) return undefined;
   let increase = 0;
   for (let i = 1; i < points.length; i++) {
@@ -103,16 +108,11 @@ function operand(o: Operand, src: SampleSource, scope: Scope): Map<string, Resul
     return out;
   }
   const since = src.now - o.windowSeconds * 1000;
-  const bySeries = new Map<string, HistorySample[]>();
   for (const s of selected(src.history(o.selector.metric), o.selector, scope)) {
-    if (s.at <= since || s.at > src.now) continue;
-    const key = seriesKey(s);
-    bySeries.set(key, [...(bySeries.get(key) ?? []), s]);
-  }
-  for (const [key, points] of bySeries) {
-    points.sort((a, b) => a.at - b.at);
+    const points = s.points.filter((p) => p.at > since && p.at <= src.now);
+    if (points.length === 0) continue;
     const value = o.fn === 'rate' ? rate(points) : points.reduce((sum, p) => sum + p.value, 0) / points.length;
-    if (value !== undefined) out.set(key, { ...seriesOf(points[0]!), value });
+    if (value !== undefined) out.set(seriesKey(s), { ...seriesOf(s), value });
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { inTransaction, type Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import { alertsRepo, type AlertRow } from './alerts-repo.js';
-import { compare, evaluate, seriesKey, type HistorySample, type LatestSample, type Result } from './evaluate.js';
+import { compare, evaluate, seriesKey, type HistorySeries, type LatestSample, type Result } from './evaluate.js';
 import { inputsOf, parseExpr, type Expr } from './expr.js';
 import { step, type OpenAlert } from './lifecycle.js';
 import { rulesRepo, type RuleRow } from './rules-repo.js';
@@ -60,18 +60,25 @@ async function loadSamples(pool: Pool, clusterId: string, exprs: Expr[]) {
       [...latestNames],
     ])
   ).rows;
+  // One row per series with its points in time order: Postgres does the grouping.
   const history = historyNames.size
     ? (
-        await pool.query<HistorySample & { at: Date }>(
-          `SELECT host, service, role, metric, labels, value, at FROM metric_samples
-           WHERE cluster_id = $1 AND metric = ANY($2::text[]) AND at > now() - make_interval(secs => $3)`,
+        await pool.query<Omit<HistorySeries, 'points'> & { ats: number[]; values: number[] }>(
+          `SELECT host, service, role, metric, labels, array_agg(extract(epoch FROM at) * 1000 ORDER BY at)::float8[] AS ats,
+             array_agg(value ORDER BY at) AS values
+           FROM metric_samples WHERE cluster_id = $1 AND metric = ANY($2::text[]) AND at > now() - make_interval(secs => $3)
+           GROUP BY host, service, role, metric, labels`,
           [clusterId, [...historyNames], window],
         )
-      ).rows.map((r) => ({ ...r, at: r.at.getTime() }))
+      ).rows.map(({ ats, values, ...series }): HistorySeries => ({ ...series, points: ats.map((at, i) => ({ at, value: values[i]! })) }))
     : [];
   const group = <T extends { metric: string }>(rows: T[]) => {
     const by = new Map<string, T[]>();
-    for (const r of rows) by.set(r.metric, [...(by.get(r.metric) ?? []), r]);
+    for (const r of rows) {
+      const list = by.get(r.metric);
+      if (list) list.push(r);
+      else by.set(r.metric, [r]);
+    }
     return by;
   };
   return { latest: group(latest), history: group(history) };

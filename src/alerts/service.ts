@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import type { Escalations } from '../notify/escalation-client.js';
 import { alertsRepo, type AlertKey } from './alerts-repo.js';
 import { ExprError, parseDuration, parseExpr } from './expr.js';
+import type { AlertState } from './lifecycle.js';
 import { rulesRepo, type RuleInput, type Severity } from './rules-repo.js';
 
 export const OPS = ['>', '>=', '<', '<=', '==', '!='] as const;
@@ -160,14 +161,14 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
       for (const alertId of resolved) await tell('resolve', alertId, () => deps.escalations.resolve(alertId, who.actor));
     },
 
-    async listAlerts(filter: { state?: string | undefined; severity?: string | undefined; cluster?: string | undefined }, page: { limit: number; after?: AlertKey | undefined }) {
+    async listAlerts(filter: { state?: AlertState | undefined; severity?: Severity | undefined; cluster?: string | undefined }, page: { limit: number; after?: AlertKey | undefined }) {
       let clusterId: string | undefined;
       if (filter.cluster !== undefined) {
         const cluster = await clustersRepo(pool).find(filter.cluster);
         if (!cluster) return [];
         clusterId = cluster.id;
       }
-      return alerts.list({ state: filter.state as never, severity: filter.severity as Severity | undefined, clusterId }, page);
+      return alerts.list({ state: filter.state, severity: filter.severity, clusterId }, page);
     },
 
     async getAlert(id: string) {

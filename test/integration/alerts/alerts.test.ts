@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { createSecretBox, parseMasterKey } from '../../../src/secrets/secret-box.js';
+import type { EvaluationCounts } from '../../../activities/alerts.js';
 import { workflowIds } from '../../../workflows/shared.js';
 import { eventually } from '../../helpers/harness.js';
 import { pgrep, startStack, type Stack } from '../services/helpers.js';
@@ -118,14 +119,16 @@ const schedule = () => s.api.core.temporal.schedule.getHandle(workflowIds.pollSc
 
 /** Triggers the poll schedule and waits for its run (scrapes, then the rules' evaluation); one trigger per second. */
 let lastTrigger = 0;
-async function poll(): Promise<{ alerts: Record<string, number> }> {
+async function poll(): Promise<{ alerts: EvaluationCounts }> {
   await new Promise((r) => setTimeout(r, Math.max(0, lastTrigger + 1100 - Date.now())));
   lastTrigger = Date.now();
-  const seen = (await schedule().describe()).info.recentActions.length;
+  // The schedule keeps its last 10 actions only: a new run is a new last workflow id.
+  const lastRun = async () => (await schedule().describe()).info.recentActions.at(-1)?.action.workflow.workflowId;
+  const seen = await lastRun();
   await schedule().trigger();
   const workflowId = await eventually(async () => {
-    const actions = (await schedule().describe()).info.recentActions;
-    return actions.length > seen ? actions.at(-1)!.action.workflow.workflowId : undefined;
+    const last = await lastRun();
+    return last !== seen ? last : undefined;
   }, 'the schedule to start a poll');
   return s.api.core.temporal.workflow.getHandle(workflowId).result();
 }
@@ -165,7 +168,8 @@ test('a rule on a textfile value fires for that host only, escalates step by ste
   assert.deepEqual(await pressure(), [], 'every host is below the threshold');
   await setValue(1, 7);
   const first = await poll();
-  assert.equal(first.alerts.pending, 1, JSON.stringify(first));
+  // The poll's result carries the evaluation's counts (of every rule: the machine may have real disk alerts).
+  assert.ok(first.alerts.rules >= 5 && first.alerts.pending >= 1, JSON.stringify(first));
   const [pending] = await pressure();
   assert.equal(pending!.state, 'pending');
   assert.equal(pending!.host, 'n1');
@@ -229,7 +233,7 @@ test('a silence or host maintenance mutes: recorded as silenced, nobody notified
   await poll();
   await sleep(2000);
   const counts = await poll();
-  assert.equal(counts.alerts.silenced, 2, JSON.stringify(counts));
+  assert.ok(counts.alerts.silenced >= 2, JSON.stringify(counts));
   const muted = await pressure('state=firing');
   assert.deepEqual(muted.map((a) => [a.host, a.silenced]).sort(), [
     ['n0', true],
@@ -259,6 +263,17 @@ test('a silence or host maintenance mutes: recorded as silenced, nobody notified
   assert.equal((await s.call('PATCH', '/api/v1/clusters/alrt/hosts/n0', { maintenance: false })).status, 200);
   await setValue(0, 1);
   await setValue(2, 1);
+
+  // Service maintenance with an end mutes every alert of the service until then.
+  await s.db.pool.query(`UPDATE services SET maintenance_until = now() + interval '10 minutes' WHERE cluster_id = $1 AND name = 'node-exporter'`, [clusterId]);
+  await setValue(1, 9);
+  await poll();
+  const [inMaintenance] = (await pressure()).filter((a) => a.host === 'n1' && a.state !== 'resolved');
+  assert.equal(inMaintenance!.silenced, true);
+  await s.db.pool.query(`UPDATE services SET maintenance_until = NULL WHERE cluster_id = $1`, [clusterId]);
+  await setValue(1, 1);
+  await poll();
+  assert.equal((await s.call('GET', `/api/v1/alerts/${inMaintenance!.id}`)).body.alert.state, 'resolved', 'a pending alert resolves at once');
 });
 
 test('bad rules are 422s naming the field, and the column of an expression', async () => {
@@ -288,6 +303,29 @@ test('bad rules are 422s naming the field, and the column of an expression', asy
   assert.equal(silence.body.errors[0].path, 'matchers');
   assert.equal((await s.call('POST', '/api/v1/silences', { matchers: { host: 'n1' } })).body.errors[0].path, 'endsAt');
   assert.equal((await s.call('GET', '/api/v1/alerts?state=burning')).body.errors[0].path, 'state');
+});
+
+test('rate and avg_over_time read the stored history of every host', async () => {
+  const rules = [
+    { ...RULE, name: 'IdleCpuCounts', expr: 'rate(node_cpu_seconds_total{mode="idle", cpu="0"}[5m])', op: '>', threshold: 0, for: '0s', policy: undefined },
+    { ...RULE, name: 'PressureAverage', expr: 'avg_over_time(sophon_test_pressure[15m])', op: '>=', threshold: 1, for: '0s', policy: undefined },
+  ];
+  const ids: string[] = [];
+  for (const r of rules) {
+    const res = await s.call('POST', '/api/v1/alert-rules', r);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    ids.push(res.body.rule.id);
+  }
+  await poll();
+  const firing = await alertsOf('state=firing');
+  for (const name of ['IdleCpuCounts', 'PressureAverage']) {
+    const of = firing.filter((a) => a.rule === name);
+    assert.deepEqual(of.map((a) => a.host).sort(), HOSTS, name);
+    for (const a of of) assert.ok(typeof a.value === 'number' && a.value > 0, `${name} on ${a.host}: ${a.value}`);
+  }
+  // Every host's average lies between the lowest (1) and the highest (9) value it exported.
+  for (const a of firing.filter((x) => x.rule === 'PressureAverage')) assert.ok(a.value >= 1 && a.value <= 9, `${a.host}: ${a.value}`);
+  for (const id of ids) assert.equal((await s.call('DELETE', `/api/v1/alert-rules/${id}`)).status, 204);
 });
 
 test('a rule changed and deleted: its open alert is resolved with it; removing the service drops its default rules', async () => {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadCatalog } from '../../../src/defs/index.js';
-import { compare, evaluate, type HistorySample, type LatestSample, type SampleSource } from '../../../src/alerts/evaluate.js';
+import { compare, evaluate, type HistorySeries, type LatestSample, type SampleSource } from '../../../src/alerts/evaluate.js';
 import { ExprError, inputsOf, parseDuration, parseExpr } from '../../../src/alerts/expr.js';
 
 const defsDir = join(dirname(fileURLToPath(import.meta.url)), '../../../service-defs');
@@ -83,7 +83,7 @@ const at = (host: string, metric: string, value: number, labels: Record<string, 
   value,
 });
 
-function source(latest: LatestSample[], history: HistorySample[] = [], now = 1_000_000): SampleSource {
+function source(latest: LatestSample[], history: HistorySeries[] = [], now = 1_000_000): SampleSource {
   return { latest: (m) => latest.filter((s) => s.metric === m), history: (m) => history.filter((s) => s.metric === m), now };
 }
 
@@ -116,8 +116,25 @@ void test('a ratio pairs series with the same labels and target', () => {
 });
 
 void test('rate and avg_over_time read the window of history; rate counts counter resets', () => {
-  const h = (t: number, value: number, host = 'z1'): HistorySample => ({ ...at(host, 'req_total', value), at: 1_000_000 - t * 1000 });
-  const history = [h(400, 1000), h(60, 10), h(40, 20), h(20, 5), h(0, 15), h(0, 7, 'z2')];
+  const series = (host: string, points: Array<[secondsAgo: number, value: number]>): HistorySeries => ({
+    host,
+    service: 'node-exporter',
+    role: 'exporter',
+    metric: 'req_total',
+    labels: {},
+    points: points.map(([t, value]) => ({ at: 1_000_000 - t * 1000, value })),
+  });
+  const history = [
+    series('z1', [
+      [400, 1000],
+      [60, 10],
+      [40, 20],
+      [20, 5],
+      [0, 15],
+    ]),
+    series('z2', [[0, 7]]),
+    series('z3', [[900, 7]]),
+  ];
   const src = source([], history);
   // In the last 5 minutes: 10 → 20 (+10) → 5 (reset: +5) → 15 (+10) over 60 s.
   assert.deepEqual(evaluate(parseExpr('rate(req_total[5m])'), src).map((r) => [r.host, r.value]), [['z1', 25 / 60]]);
