@@ -8,6 +8,7 @@ import { createEscalations } from '../src/notify/escalation-client.js';
 import { createNotifier } from '../src/notify/notifier.js';
 import { publicUrlOf } from '../src/notify/public-url.js';
 import type { ActivityDeps } from './deps.js';
+import { hostActivity } from './host-activity.js';
 
 export interface EscalationPlan {
   state: AlertState | 'missing';
@@ -50,9 +51,12 @@ export function createNotifyActivities({ pool, logger, temporal, config, secretB
       return (await repo.alert(alertId))?.state ?? 'missing';
     },
 
-    notifyEscalationStep: (input: { alertId: string; round: number; step: number; since: string }): Promise<StepResult> => notifier.notifyStep(input),
+    // Deliveries heartbeat, so a worker dying mid-send has its step retried by another within seconds.
+    notifyEscalationStep: (input: { alertId: string; round: number; step: number; since: string }): Promise<StepResult> =>
+      hostActivity(() => notifier.notifyStep(input)),
 
-    notifyAlertResolved: (input: { alertId: string }): Promise<{ sent: number; failed: number }> => notifier.notifyResolved(input.alertId),
+    notifyAlertResolved: (input: { alertId: string }): Promise<{ sent: number; failed: number }> =>
+      hostActivity(() => notifier.notifyResolved(input.alertId)),
 
     async reopenAlert(input: { alertId: string }): Promise<AlertState | 'missing'> {
       return (await repo.reopen(input.alertId, 'escalation')) ?? 'missing';

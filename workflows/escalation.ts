@@ -13,9 +13,13 @@ import {
 // Each channel is retried inside the activity (bounded); these retries cover Postgres and the
 // worker itself. The activity skips channels it already reached in this run, so a retry never
 // pages twice.
-const { escalationPlan, notifyEscalationStep, notifyAlertResolved, alertState, reopenAlert } = proxyActivities<Activities>({
+// Bounded, but long enough to ride out a Postgres restart: a chain that fails pages nobody.
+const retry = { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 };
+const { escalationPlan, alertState, reopenAlert } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry });
+const { notifyEscalationStep, notifyAlertResolved } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+  heartbeatTimeout: '15 seconds',
+  retry,
 });
 
 /** Waits without an end re-read the alert this often, so a lost signal cannot keep a chain forever. */
@@ -62,7 +66,8 @@ export async function escalateAlertWorkflow(input: EscalateAlertInput): Promise<
         if (state === 'acknowledged' || state === 'resolved' || state === 'missing') break chain;
         if (round === plan.repeat && step === plan.waits.length) break chain;
         progress.phase = 'waiting';
-        await condition(() => resolved || acks > 0, plan.waits[step - 1]! * 1000);
+        const waitMs = plan.waits[step - 1]! * 1000;
+        if (waitMs > 0) await condition(() => resolved || acks > 0, waitMs);
       }
     }
     // The chain is spent: nothing more to send until someone acknowledges or resolves.

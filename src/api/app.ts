@@ -21,6 +21,8 @@ import { monitoringRoutes } from '../monitoring/routes.js';
 import { alertRoutes } from '../alerts/routes.js';
 import { createAlertsService } from '../alerts/service.js';
 import { createEscalations } from '../notify/escalation-client.js';
+import { registerNotificationMetrics } from '../notify/metrics.js';
+import { notifyRoutes } from '../notify/routes.js';
 import { configRoutes } from '../services/config-routes.js';
 import { createConfigService } from '../services/config.js';
 import { serviceRoutes } from '../services/routes.js';
@@ -56,6 +58,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...alertRoutes(createAlertsService({ ...deps, escalations: createEscalations(deps.temporal, deps.config.temporal.taskQueue) })),
     ...configRoutes(createConfigService(deps)),
     ...operationRoutes(deps),
+    ...notifyRoutes(deps),
     ...auditRoutes(deps),
   ];
   return routes;
@@ -66,6 +69,7 @@ export function createApp(deps: ApiDeps) {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const metrics = createMetrics();
+  registerNotificationMetrics(metrics.registry, deps.pool);
 
   app.use(
     pinoHttp({
