@@ -11,7 +11,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
-import { createSecretBox, parseMasterKey } from '../../../src/secrets/secret-box.js';
 import type { EvaluationCounts } from '../../../activities/alerts.js';
 import { workflowIds } from '../../../workflows/shared.js';
 import { eventually } from '../../helpers/harness.js';
@@ -75,27 +74,25 @@ before(async () => {
   });
   const smtpPort = await listen(smtp, () => (smtp as unknown as { server: Server }).server.address() as AddressInfo);
 
-  // Channels and the policy as the notify room stores them (their routes are its part).
-  const box = createSecretBox(parseMasterKey(s.config.masterKey!, 'test'));
-  await s.db.pool.query(
-    `INSERT INTO notification_channels (id, name, type, config, sealed_secrets, created_by) VALUES
-       ($1, 'hook', 'webhook', $2, $3, 'test'), ($4, 'mail', 'email', $5, NULL, 'test')`,
-    [
-      randomUUID(),
-      JSON.stringify({ urlHost: `127.0.0.1:${hookPort}` }),
-      box.seal(JSON.stringify({ url: `http://127.0.0.1:${hookPort}/alerts` })),
-      randomUUID(),
-      JSON.stringify({ host: '127.0.0.1', port: smtpPort, secure: false, hasPassword: false, from: 'sophon@example.test', to: ['oncall@example.test'] }),
-    ],
-  );
-  await s.db.pool.query(`INSERT INTO escalation_policies (id, name, steps, repeat) VALUES ($1, 'pager', $2, 1)`, [
-    randomUUID(),
-    JSON.stringify([
+  // Channels and the policy through their API (admin only).
+  const admin = await s.api.token('admin');
+  const asAdmin = (path: string, body: unknown) => s.api.call('POST', path, { token: admin, body });
+  for (const channel of [
+    { name: 'hook', type: 'webhook', config: { url: `http://127.0.0.1:${hookPort}/alerts` } },
+    { name: 'mail', type: 'email', config: { host: '127.0.0.1', port: smtpPort, from: 'sophon@example.test', to: ['oncall@example.test'] } },
+  ]) {
+    const res = await asAdmin('/api/v1/notification-channels', channel);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+  }
+  const policy = await asAdmin('/api/v1/escalation-policies', {
+    name: 'pager',
+    steps: [
       { channels: ['hook'], waitSeconds: WAIT },
       { channels: ['mail'], waitSeconds: WAIT },
       { channels: ['hook'], waitSeconds: WAIT },
-    ]),
-  ]);
+    ],
+  });
+  assert.equal(policy.status, 201, JSON.stringify(policy.body));
 });
 
 after(async () => {
