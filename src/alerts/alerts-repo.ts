@@ -197,6 +197,17 @@ export function alertsRepo(db: Db) {
       return id;
     },
 
+    /** A new silence mutes the open alerts it matches at once (not only from the next poll), so no further step pages. */
+    async muteMatching(matchers: Record<string, string>, actor: string): Promise<number> {
+      const res = await db.query(
+        `WITH muted AS (
+           UPDATE alerts SET silenced = true, updated_at = now() WHERE state <> 'resolved' AND NOT silenced AND labels @> $1::jsonb RETURNING id, state)
+         INSERT INTO alert_events (alert_id, from_state, to_state, actor, note) SELECT id, state, state, $2, 'muted (silence or maintenance)' FROM muted`,
+        [JSON.stringify(matchers), actor],
+      );
+      return res.rowCount ?? 0;
+    },
+
     async getSilence(id: string): Promise<SilenceRow | undefined> {
       return (await db.query<SilenceRow>(`${SILENCE} WHERE id = $1`, [id])).rows[0];
     },

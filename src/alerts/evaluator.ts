@@ -54,11 +54,16 @@ async function loadSamples(pool: Pool, clusterId: string, exprs: Expr[]) {
       window = Math.max(window, r.windowSeconds);
     }
   }
+  // An instance stopped on purpose (desired state STOPPED) is not down: its `up` is left out.
   const latest = (
-    await pool.query<LatestSample>(`SELECT host, service, role, metric, labels, value FROM metric_latest WHERE cluster_id = $1 AND metric = ANY($2::text[])`, [
-      clusterId,
-      [...latestNames],
-    ])
+    await pool.query<LatestSample>(
+      `SELECT m.host, m.service, m.role, m.metric, m.labels, m.value FROM metric_latest m
+       WHERE m.cluster_id = $1 AND m.metric = ANY($2::text[])
+         AND NOT (m.metric = 'up' AND EXISTS (
+           SELECT 1 FROM role_instances i JOIN hosts h ON h.id = i.host_id
+           WHERE i.cluster_id = m.cluster_id AND h.hostname = m.host AND i.service = m.service AND i.role = m.role AND i.desired_state = 'STOPPED'))`,
+      [clusterId, [...latestNames]],
+    )
   ).rows;
   // One row per series with its points in time order: Postgres does the grouping.
   const history = historyNames.size

@@ -201,6 +201,7 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
       if (endsAt.getTime() <= Date.now()) throw new SophonError('VALIDATION_FAILED', 'Invalid request body: endsAt: expected a time in the future', [{ path: 'endsAt', message: 'expected a time in the future' }]);
       const id = await inTransaction(pool, async (tx) => {
         const created = await alertsRepo(tx).createSilence({ matchers: body.matchers, endsAt, comment: body.comment, createdBy: who.actor });
+        await alertsRepo(tx).muteMatching(body.matchers, who.actor);
         await auditRepo(tx).record({ actor: who.actor, action: 'silence.create', target: created, requestId: who.requestId, details: { matchers: body.matchers } });
         return created;
       });

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -251,6 +252,14 @@ test('a silence or host maintenance mutes: recorded as silenced, nobody notified
   assert.ok(n2Events.some((e) => e.note === 'no longer muted'));
   assert.equal((await pressure('state=firing')).find((a) => a.host === 'n0')!.silenced, true, 'n0 is still in maintenance');
 
+  // A new silence mutes a paging alert at once: step 2 (mail) never comes.
+  const again = await s.call('POST', '/api/v1/silences', { matchers: { host: 'n2' }, durationSeconds: 600 });
+  assert.equal(again.status, 201);
+  assert.equal((await s.call('GET', `/api/v1/alerts/${n2.id}`)).body.alert.silenced, true, 'muted without waiting for a poll');
+  await sleep((WAIT + 2) * 1000);
+  assert.deepEqual(mails.filter((m) => m.subject.includes('/ n2 /')), [], 'no step 2 for a silenced alert');
+  assert.equal((await s.call('DELETE', `/api/v1/silences/${again.body.silence.id}`)).status, 204);
+
   // Resolved by hand: the resolved notice goes to the channel that was paged.
   const res = await s.call('POST', `/api/v1/alerts/${n2.id}/resolve`);
   assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -323,6 +332,25 @@ test('rate and avg_over_time read the stored history of every host', async () =>
   // Every host's average lies between the lowest (1) and the highest (9) value it exported.
   for (const a of firing.filter((x) => x.rule === 'PressureAverage')) assert.ok(a.value >= 1 && a.value <= 9, `${a.host}: ${a.value}`);
   for (const id of ids) assert.equal((await s.call('DELETE', `/api/v1/alert-rules/${id}`)).status, 204);
+});
+
+test('an instance stopped on purpose is not down; a killed one is', async () => {
+  const rule = await s.call('POST', '/api/v1/alert-rules', { ...RULE, name: 'ExporterDown', expr: 'up{service="node-exporter"}', op: '==', threshold: 0, for: '0s', policy: undefined });
+  assert.equal(rule.status, 201, JSON.stringify(rule.body));
+  const stop = await s.call('POST', '/api/v1/clusters/alrt/services/node-exporter/actions', { action: 'stop', hosts: ['n0'] });
+  assert.equal(stop.status, 202, JSON.stringify(stop.body));
+  assert.equal((await s.waitFor(stop.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
+  const [killed] = exporterPids(2);
+  process.kill(killed!, 'SIGKILL');
+  // Until init reaps it, a killed process is a zombie that the status check's `kill -0` still finds.
+  await eventually(async () => (existsSync(`/proc/${killed}`) ? undefined : true), 'the exporter on n2 to die and be reaped');
+  await poll();
+  const down = (await alertsOf('state=firing')).filter((a) => a.rule === 'ExporterDown');
+  assert.deepEqual(down.map((a) => a.host), ['n2'], 'n0 was stopped on purpose');
+  const start = await s.call('POST', '/api/v1/clusters/alrt/services/node-exporter/actions', { action: 'start', hosts: ['n0', 'n2'] });
+  assert.equal(start.status, 202, JSON.stringify(start.body));
+  assert.equal((await s.waitFor(start.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
+  assert.equal((await s.call('DELETE', `/api/v1/alert-rules/${rule.body.rule.id}`)).status, 204);
 });
 
 test('a rule changed and deleted: its open alert is resolved with it; removing the service drops its default rules', async () => {
