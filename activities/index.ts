@@ -9,6 +9,7 @@ import { createServiceActivities } from './services.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createUpgradeActivities } from './upgrade.js';
 import { createScaleActivities } from './scale.js';
+import { createRecoveryActivities } from './recovery.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMonitoringActivities(deps),
     ...createUpgradeActivities(deps),
     ...createScaleActivities(deps),
+    ...createRecoveryActivities(deps),
   });
 }
 

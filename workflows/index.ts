@@ -8,3 +8,4 @@ export { reconfigureWorkflow } from './reconfigure.js';
 export { reconcileOperationsWorkflow } from './reconcile.js';
 export { pollClusterWorkflow } from './poll-cluster.js';
 export { scaleServiceWorkflow } from './scale.js';
+export { recoverInstanceWorkflow } from './recovery.js';

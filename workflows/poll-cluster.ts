@@ -1,9 +1,9 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { mapBounded } from './concurrency.js';
-import type { PollClusterInput, PollCounts } from './shared.js';
+import type { PollClusterInput, PollCounts, PollResult } from './shared.js';
 
-const { planPoll } = proxyActivities<Activities>({
+const { planPoll, finishPoll } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 2 },
 });
@@ -20,9 +20,10 @@ const CHUNKS_IN_FLIGHT = 4;
 
 /**
  * Run by the cluster's poll schedule: status checks and scrapes of every role instance, a
- * chunk of instances per activity. The history holds chunk numbers and counts only.
+ * chunk of instances per activity, then auto-recovery of the instances seen down. The history
+ * holds chunk numbers and counts only.
  */
-export async function pollClusterWorkflow(input: PollClusterInput): Promise<PollCounts> {
+export async function pollClusterWorkflow(input: PollClusterInput): Promise<PollResult> {
   const { chunks } = await planPoll(input.clusterId);
   const results = await mapBounded(
     Array.from({ length: chunks }, (_, i) => i),
@@ -31,5 +32,5 @@ export async function pollClusterWorkflow(input: PollClusterInput): Promise<Poll
   );
   const total: PollCounts = { targets: 0, up: 0, down: 0, scrapes: 0, scrapeFailures: 0, samples: 0 };
   for (const r of results) for (const k of Object.keys(total) as Array<keyof PollCounts>) total[k] += r[k];
-  return total;
+  return { ...total, recovery: await finishPoll({ clusterId: input.clusterId, counts: total }) };
 }

@@ -40,6 +40,15 @@ export const ScaleServiceBody = z.strictObject({
   remove: NAME_LIST.optional().describe('hosts of the role to remove from it'),
 });
 
+export const UpdateServiceBody = z.strictObject({
+  autoRecovery: z
+    .strictObject({
+      enabled: z.boolean().optional().describe('restart instances that should run but are seen down'),
+      maxPerHour: z.number().int().min(1).max(1000).optional().describe('restarts per instance in any hour before it is left down and alerted (default 6)'),
+    })
+    .optional(),
+});
+
 export const UpgradeServiceBody = z.strictObject({
   version: NAME.describe("one of the definition's versions (GET /api/v1/service-defs/:name); older than the installed one for a downgrade"),
   batchSize: z.number().int().min(1).max(1000).optional().describe('instances upgraded at once; the definition says when absent'),
@@ -58,6 +67,7 @@ const ServiceSummary = z.object({
   targetVersion: z.string(),
   status: z.enum(['DEPLOYING', 'ACTIVE', 'FAILED', 'REMOVING']),
   configVersion: z.number().int(),
+  autoRecovery: z.object({ enabled: z.boolean(), maxPerHour: z.number().int() }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -75,6 +85,13 @@ const Instance = z.object({
   statusReason: z.string().nullable(),
   observedAt: Timestamp.nullable().describe('when an operation step or the poll last observed the instance'),
   ports: Ports,
+});
+
+const ServiceView = z.object({
+  service: ServiceSummary.extend({
+    health: z.record(z.string(), z.number().int()).describe('instances by observed state, e.g. {"RUNNING": 3, "STOPPED": 1}'),
+    instances: z.array(Instance),
+  }),
 });
 
 const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id), idempotency: idempotencyOf(req) });
@@ -105,13 +122,17 @@ export function serviceRoutes(services: ServicesService) {
       path: `${BASE}/:service`,
       summary: 'Show a service with its instances: versions, desired and observed state, ports',
       status: 200,
-      response: z.object({
-        service: ServiceSummary.extend({
-          health: z.record(z.string(), z.number().int()).describe('instances by observed state, e.g. {"RUNNING": 3, "STOPPED": 1}'),
-          instances: z.array(Instance),
-        }),
-      }),
+      response: ServiceView,
       handler: async ({ params }) => ({ service: await services.get(params.cluster!, params.service!) }),
+    }),
+    route({
+      method: 'patch',
+      path: `${BASE}/:service`,
+      summary: 'Change settings of a service that need no operation: auto-recovery (enabled, restarts per instance per hour)',
+      body: UpdateServiceBody,
+      status: 200,
+      response: ServiceView,
+      handler: async ({ req, params, body }) => ({ service: await services.update(params.cluster!, params.service!, body, who(req)) }),
     }),
     route({
       method: 'post',

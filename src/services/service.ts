@@ -4,6 +4,7 @@
  * removals check what they touch; every mutation is one operation holding the service lock.
  */
 import { randomUUID } from 'node:crypto';
+import { auditRepo } from '../db/repos/audit.js';
 import { clustersRepo, type Cluster } from '../db/repos/clusters.js';
 import { hostsRepo } from '../db/repos/hosts.js';
 import type { Pool } from '../db/pool.js';
@@ -28,6 +29,10 @@ export interface ActionRequest {
   roles?: string[];
   hosts?: string[];
   rolling?: Partial<RollingPolicy>;
+}
+
+export interface UpdateRequest {
+  autoRecovery?: { enabled?: boolean | undefined; maxPerHour?: number | undefined } | undefined;
 }
 
 export interface UpgradeRequest {
@@ -91,9 +96,18 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
     targetVersion: s.targetVersion,
     status: s.status,
     configVersion: s.configVersion,
+    autoRecovery: s.autoRecovery,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
   });
+
+  async function detail(clusterRef: string, serviceRef: string) {
+    const { svc } = await serviceOf(clusterRef, serviceRef);
+    const instances = await services.instances(svc.id);
+    const health: Record<string, number> = {};
+    for (const i of instances) health[i.observedState] = (health[i.observedState] ?? 0) + 1;
+    return { ...summary(svc), health, instances: instances.map((i) => instanceView(i, svc)) };
+  }
 
   function startServiceOperation(
     cluster: Cluster,
@@ -120,12 +134,14 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       return (await services.list(cluster.id)).map(summary);
     },
 
-    async get(clusterRef: string, serviceRef: string) {
-      const { svc } = await serviceOf(clusterRef, serviceRef);
-      const instances = await services.instances(svc.id);
-      const health: Record<string, number> = {};
-      for (const i of instances) health[i.observedState] = (health[i.observedState] ?? 0) + 1;
-      return { ...summary(svc), health, instances: instances.map((i) => instanceView(i, svc)) };
+    get: detail,
+
+    /** Changes settings of the service that start no operation (auto-recovery); audited. */
+    async update(clusterRef: string, serviceRef: string, req: UpdateRequest, who: Requester) {
+      const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
+      if (req.autoRecovery) await services.setAutoRecovery(svc.id, req.autoRecovery);
+      await auditRepo(pool).record({ actor: who.actor, action: 'service.update', target: `${cluster.name}/${svc.name}`, requestId: who.requestId, details: { ...req } });
+      return detail(cluster.id, svc.id);
     },
 
     /** Live endpoints per role: what clients of the service connect to. */
