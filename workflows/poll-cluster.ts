@@ -3,8 +3,15 @@ import type { Activities } from '../activities/index.js';
 import { mapBounded } from './concurrency.js';
 import type { PollClusterInput, PollCounts, PollResult } from './shared.js';
 
-const { planPoll, finishPoll } = proxyActivities<Activities>({
+const { planPoll } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 2 },
+});
+
+// Starts a recovery per down instance (a Temporal call each): more time than planning. A retry
+// finds the recoveries it started as in progress.
+const { finishPoll } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 2 },
 });
 

@@ -48,8 +48,10 @@ export function createRecoveryService(deps: { config: Config; pool: Pool; tempor
       return { operationId: started.operation.id };
     } catch (err) {
       if (isConstraintConflict(err)) return skipped(null, `recovery attempt ${attempt} was recorded by another poll`);
-      if (!(err instanceof SophonError && err.code === 'CONFLICT')) throw err;
-      return skipped(await repo.lockHolder(cluster.id, d.service), err.message);
+      if (err instanceof SophonError && err.code === 'CONFLICT') return skipped(await repo.lockHolder(cluster.id, d.service), err.message);
+      // Temporal unavailable: the operation stays PENDING and starts once it answers; the other instances go on.
+      if (err instanceof SophonError && err.code === 'DEPENDENCY_UNAVAILABLE') return skipped(null, err.message);
+      throw err;
     }
   }
 
