@@ -87,13 +87,6 @@ const Instance = z.object({
   ports: Ports,
 });
 
-const ServiceView = z.object({
-  service: ServiceSummary.extend({
-    health: z.record(z.string(), z.number().int()).describe('instances by observed state, e.g. {"RUNNING": 3, "STOPPED": 1}'),
-    instances: z.array(Instance),
-  }),
-});
-
 const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id), idempotency: idempotencyOf(req) });
 const BASE = '/api/v1/clusters/:cluster/services';
 
@@ -122,7 +115,12 @@ export function serviceRoutes(services: ServicesService) {
       path: `${BASE}/:service`,
       summary: 'Show a service with its instances: versions, desired and observed state, ports',
       status: 200,
-      response: ServiceView,
+      response: z.object({
+        service: ServiceSummary.extend({
+          health: z.record(z.string(), z.number().int()).describe('instances by observed state, e.g. {"RUNNING": 3, "STOPPED": 1}'),
+          instances: z.array(Instance),
+        }),
+      }),
       handler: async ({ params }) => ({ service: await services.get(params.cluster!, params.service!) }),
     }),
     route({
@@ -131,7 +129,7 @@ export function serviceRoutes(services: ServicesService) {
       summary: 'Change settings of a service that need no operation: auto-recovery (enabled, restarts per instance per hour)',
       body: UpdateServiceBody,
       status: 200,
-      response: ServiceView,
+      response: z.object({ service: ServiceSummary }),
       handler: async ({ req, params, body }) => ({ service: await services.update(params.cluster!, params.service!, body, who(req)) }),
     }),
     route({

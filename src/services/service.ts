@@ -101,14 +101,6 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
     updatedAt: s.updatedAt,
   });
 
-  async function detail(clusterRef: string, serviceRef: string) {
-    const { svc } = await serviceOf(clusterRef, serviceRef);
-    const instances = await services.instances(svc.id);
-    const health: Record<string, number> = {};
-    for (const i of instances) health[i.observedState] = (health[i.observedState] ?? 0) + 1;
-    return { ...summary(svc), health, instances: instances.map((i) => instanceView(i, svc)) };
-  }
-
   function startServiceOperation(
     cluster: Cluster,
     service: string,
@@ -134,14 +126,20 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       return (await services.list(cluster.id)).map(summary);
     },
 
-    get: detail,
+    async get(clusterRef: string, serviceRef: string) {
+      const { svc } = await serviceOf(clusterRef, serviceRef);
+      const instances = await services.instances(svc.id);
+      const health: Record<string, number> = {};
+      for (const i of instances) health[i.observedState] = (health[i.observedState] ?? 0) + 1;
+      return { ...summary(svc), health, instances: instances.map((i) => instanceView(i, svc)) };
+    },
 
     /** Changes settings of the service that start no operation (auto-recovery); audited. */
     async update(clusterRef: string, serviceRef: string, req: UpdateRequest, who: Requester) {
       const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
       if (req.autoRecovery) await services.setAutoRecovery(svc.id, req.autoRecovery);
       await auditRepo(pool).record({ actor: who.actor, action: 'service.update', target: `${cluster.name}/${svc.name}`, requestId: who.requestId, details: { ...req } });
-      return detail(cluster.id, svc.id);
+      return summary((await services.get(svc.id))!);
     },
 
     /** Live endpoints per role: what clients of the service connect to. */
