@@ -44,9 +44,9 @@ const QUERIES: Record<keyof Snapshot, string> = {
   notifications: `SELECT channel_type, status, count(*)::int AS n FROM alert_notifications GROUP BY 1, 2`,
 };
 
-/** Takes one snapshot per scrape: families collected within a second share it. */
+/** Takes one snapshot per scrape: the families of a scrape are collected at once and share the one in flight. */
 function snapshots(pool: Pool, timeoutMs: number) {
-  let last: { at: number; snapshot: Promise<Snapshot> } | undefined;
+  let pending: Promise<Snapshot> | undefined;
   const take = async (): Promise<Snapshot> => {
     const entries = Object.entries(QUERIES).map(async ([k, sql]) => [k, (await pool.query(sql, k === 'buckets' ? [OPERATION_BUCKETS] : [])).rows] as const);
     let timer: NodeJS.Timeout | undefined;
@@ -59,13 +59,7 @@ function snapshots(pool: Pool, timeoutMs: number) {
       clearTimeout(timer);
     }
   };
-  return () => {
-    if (!last || Date.now() - last.at > 1000) {
-      last = { at: Date.now(), snapshot: take() };
-      last.snapshot.catch(() => (last = undefined));
-    }
-    return last.snapshot;
-  };
+  return () => (pending ??= take().finally(() => (pending = undefined)));
 }
 
 /** A gauge family filled from the snapshot at each scrape. */

@@ -255,6 +255,8 @@ test("/metrics: Sophon's state from Postgres after these deploys, polls and reco
     assert.equal(res.status, 200);
     return parseExposition(res.body as string);
   };
+  // The poll first: alert evaluation (with the alerting feature) would resolve the rule-less alerts inserted below.
+  const polled = await poll();
   // What other features recorded before (built-in alerts on the kills above, say), to count ours on top.
   const baseline = await scrape();
   const before = (metric: string, labels: Record<string, string>) =>
@@ -270,7 +272,6 @@ test("/metrics: Sophon's state from Postgres after these deploys, polls and reco
     `INSERT INTO alert_notifications (channel_name, channel_type, kind, status)
      VALUES ('ops', 'webhook', 'firing', 'sent'), ('ops', 'webhook', 'resolved', 'sent'), ('ops', 'webhook', 'firing', 'failed'), ('mail', 'email', 'firing', 'sent')`,
   );
-  const polled = await poll();
   const samples = await scrape();
   const value = (metric: string, labels: Record<string, string>) => {
     const found = samples.filter((x) => x.metric === metric && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
