@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/metrics-scrape.ts [--operations 1000,10000,100000] [--scrapes 5]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,8 @@ const SCRAPE_TIMEOUT_MS = 10_000;
 
 const logger = createLogger('warn');
 const scratch = await mkdtemp(path.join(tmpdir(), 'sophon-bench-metrics-'));
+// The postgres user (when run as root) must reach the data directory through it.
+await chmod(scratch, 0o755);
 const postgres = await startEmbeddedPostgres(path.join(scratch, 'postgres'), await freePort(), logger);
 const pool = createPool(postgres.url);
 try {

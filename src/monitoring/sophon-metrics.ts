@@ -20,7 +20,6 @@ interface Snapshot {
   alerts: Row[];
   operations: Row[];
   durations: Row[];
-  buckets: Row[];
   polls: Row[];
   notifications: Row[];
 }
@@ -31,11 +30,11 @@ const QUERIES: Record<keyof Snapshot, string> = {
     FROM role_instances i JOIN clusters c ON c.id = i.cluster_id GROUP BY 1, 2, 3`,
   alerts: `SELECT severity, state, count(*)::int AS n FROM alerts WHERE state <> 'resolved' GROUP BY 1, 2`,
   operations: `SELECT type, status, count(*)::int AS n FROM operations GROUP BY 1, 2`,
-  durations: `SELECT type, status, count(*)::int AS n, sum(extract(epoch FROM finished_at - coalesce(started_at, created_at)))::float8 AS sum
-    FROM operations WHERE finished_at IS NOT NULL GROUP BY 1, 2`,
-  buckets: `SELECT o.type, o.status, b.le, count(*) FILTER (WHERE o.d <= b.le)::int AS n
+  // One pass over finished operations: count, sum and a FILTER count per bucket bound.
+  durations: `SELECT type, status, count(*)::int AS n, sum(d)::float8 AS sum,
+      ${OPERATION_BUCKETS.map((le, i) => `count(*) FILTER (WHERE d <= ${le})::int AS b${i}`).join(', ')}
     FROM (SELECT type, status, extract(epoch FROM finished_at - coalesce(started_at, created_at)) AS d FROM operations WHERE finished_at IS NOT NULL) o
-    CROSS JOIN unnest($1::float8[]) AS b(le) GROUP BY 1, 2, 3`,
+    GROUP BY 1, 2`,
   polls: `SELECT c.name AS cluster, p.duration_ms AS "durationMs", extract(epoch FROM p.finished_at)::float8 AS "finishedAt",
       (p.counts ->> 'targets')::int AS targets, (p.counts ->> 'down')::int AS down, (p.counts ->> 'scrapes')::int AS scrapes,
       (p.counts ->> 'scrapeFailures')::int AS "scrapeFailures", (p.counts ->> 'recovery_started')::int AS "recoveryStarted",
@@ -48,7 +47,7 @@ const QUERIES: Record<keyof Snapshot, string> = {
 function snapshots(pool: Pool, timeoutMs: number) {
   let pending: Promise<Snapshot> | undefined;
   const take = async (): Promise<Snapshot> => {
-    const entries = Object.entries(QUERIES).map(async ([k, sql]) => [k, (await pool.query(sql, k === 'buckets' ? [OPERATION_BUCKETS] : [])).rows] as const);
+    const entries = Object.entries(QUERIES).map(async ([k, sql]) => [k, (await pool.query(sql)).rows] as const);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new SophonError('DEPENDENCY_UNAVAILABLE', `Postgres did not answer within ${timeoutMs / 1000} s; Sophon's metrics come from it`)), timeoutMs);
@@ -106,8 +105,7 @@ function operationDurations(registry: Registry, snapshot: () => Promise<Snapshot
       const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
       for (const d of s.durations) {
         const labels = { type: str(d.type), status: str(d.status) };
-        const mine = s.buckets.filter((b) => b.type === d.type && b.status === d.status).sort((a, b) => Number(a.le) - Number(b.le));
-        for (const b of mine) values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: Number(b.le) }, value: Number(b.n) });
+        OPERATION_BUCKETS.forEach((le, i) => values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: Number(d[`b${i}`]) }));
         values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: Number(d.n) });
         values.push({ metricName: `${name}_sum`, labels, value: Number(d.sum ?? 0) });
         values.push({ metricName: `${name}_count`, labels, value: Number(d.n) });
