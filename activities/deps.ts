@@ -5,6 +5,7 @@ import type { Catalog } from '../src/defs/index.js';
 import type { PackageRepository } from '../src/packages/index.js';
 import type { Pool } from '../src/db/pool.js';
 import type { Logger } from '../src/log.js';
+import type { SecretBox } from '../src/secrets/secret-box.js';
 import type { SshPool } from '../src/ssh/index.js';
 
 /** What activities may touch; tests pass real instances of each. */
@@ -12,6 +13,8 @@ export interface ActivityDeps {
   pool: Pool;
   logger: Logger;
   credentials: CredentialStore;
+  /** Opens sealed secrets other than SSH credentials (notification channels). */
+  secretBox: SecretBox;
   ssh: SshPool;
   catalog: Catalog;
   packages: PackageRepository;

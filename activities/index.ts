@@ -10,6 +10,7 @@ import { createReconcileActivities } from './reconcile.js';
 import { createUpgradeActivities } from './upgrade.js';
 import { createScaleActivities } from './scale.js';
 import { createRecoveryActivities } from './recovery.js';
+import { createNotifyActivities } from './notify.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createUpgradeActivities(deps),
     ...createScaleActivities(deps),
     ...createRecoveryActivities(deps),
+    ...createNotifyActivities(deps),
   });
 }
 

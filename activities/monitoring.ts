@@ -8,7 +8,7 @@ import { clustersRepo } from '../src/db/repos/clusters.js';
 import { type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
 import { parseExposition } from '../src/monitoring/exposition.js';
 import { pollsRepo } from '../src/monitoring/polls-repo.js';
-import { metricsRepo, type ScrapedTarget, type SeriesSample } from '../src/monitoring/repo.js';
+import { emptyBatch, labelsJson, metricsRepo, type ScrapedTarget } from '../src/monitoring/repo.js';
 import { servicesRepo, type InstanceRow, type ObservedState } from '../src/services/repo.js';
 import { mapBounded } from '../workflows/concurrency.js';
 import { POLL_CHUNK_SIZE, type PollChunkInput, type PollCounts } from '../workflows/shared.js';
@@ -131,11 +131,15 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
         const counts: PollCounts = { targets: targets.length, up: 0, down: 0, scrapes: 0, scrapeFailures: 0, samples: 0 };
         const observed: Array<{ id: string; state: ObservedState; reason: string | null; at: Date }> = [];
         const scraped: ScrapedTarget[] = [];
-        let buffer: SeriesSample[] = [];
-        const flush = async () => {
+        let buffer = emptyBatch();
+        // One write at a time per chunk: lanes that fill the buffer meanwhile wait for it, so a
+        // poll holds a few pooled connections, not one per lane.
+        let writing = Promise.resolve();
+        const flush = () => {
           const batch = buffer;
-          buffer = [];
-          await metrics.write(input.clusterId, batch);
+          buffer = emptyBatch();
+          writing = writing.then(() => metrics.write(input.clusterId, batch));
+          return writing;
         };
         let done = 0;
         await mapBounded(targets, CONCURRENCY, async (t) => {
@@ -143,6 +147,13 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
           const [status, result] = await Promise.all([statusOf(t, work.signal), scrape(t, work.signal)]);
           const where = { host: t.inst.hostname, service: t.def.name, role: t.inst.role, at };
           if (status) observed.push({ id: t.inst.id, ...status, at });
+          const target = buffer.targets.push(where) - 1;
+          const add = (metric: string, labels: string, value: number) => {
+            buffer.target.push(target);
+            buffer.metric.push(metric);
+            buffer.labels.push(labels);
+            return buffer.value.push(value) - 1;
+          };
           if (result) {
             counts.scrapes++;
             if ('error' in result) {
@@ -150,24 +161,29 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
               log.debug({ ...where, error: result.error }, 'scrape failed');
             } else {
               // One row per series: a payload that repeats a series keeps its last value. `up` is
-              // Sophon's own (as in Prometheus): a scraped one is dropped.
-              const series = new Map<string, SeriesSample>();
+              // Sophon's own (as in Prometheus): a scraped one is dropped. No await in this loop,
+              // so the buffer cannot be swapped under it.
+              const rows = new Map<string, number>();
               for (const s of result.samples) {
-                if (s.metric !== 'up') series.set(`${s.metric}${JSON.stringify(Object.entries(s.labels).sort())}`, { ...where, ...s });
+                if (s.metric === 'up') continue;
+                const labels = labelsJson(s.labels);
+                const key = `${s.metric}${labels}`;
+                const row = rows.get(key);
+                if (row === undefined) rows.set(key, add(s.metric, labels, s.value));
+                else buffer.value[row] = s.value;
               }
-              buffer.push(...series.values());
-              counts.samples += series.size;
+              counts.samples += rows.size;
             }
           }
           // `up`: the status check passes, or (without one) the scrape succeeds.
           const up = status ? status.state === 'RUNNING' : result ? !('error' in result) : undefined;
           if (up !== undefined) {
-            buffer.push({ ...where, metric: 'up', labels: { service: t.def.name, role: t.inst.role, host: t.inst.hostname }, value: up ? 1 : 0 });
+            add('up', labelsJson({ service: t.def.name, role: t.inst.role, host: t.inst.hostname }), up ? 1 : 0);
             counts[up ? 'up' : 'down']++;
           }
           scraped.push(where);
           work.progress({ done: ++done, of: targets.length });
-          if (buffer.length >= FLUSH_AT) await flush();
+          if (buffer.metric.length >= FLUSH_AT) await flush();
         });
         await flush();
         await services.setObservedMany(observed);

@@ -1,5 +1,5 @@
 /**
- * Deploy, rolling restart and removal of node-exporter on 1, 10 and 50 fleet hosts, through
+ * Deploy, rolling restart, reconfigure, upgrade and removal of node-exporter on 1, 10 and 50 fleet hosts, through
  * the whole stack (API → Temporal → worker → SSH, on embedded Postgres and a Temporal dev
  * server it starts itself), and the same done by Ansible on the same hosts in the same run
  * (bench/ansible/deploy-node-exporter.yml, ansible-core from PyPI in .tools/ansible-venv):
@@ -12,12 +12,16 @@
  * process tree and its ControlMaster processes. Host-side CPU: the fleet's sshd processes and
  * the commands they ran (all on this machine, so it competes with the controller).
  * Sophon's wall time is the operation's own (created → finished); Ansible's is the playbook run.
+ * Sophon only: a reconfigure that needs a restart (disabledCollectors, rolled in the definition's
+ * batches of 5) and an upgrade 1.5.0 → 1.9.0 (Debian bookworm's and trixie's builds, batches of
+ * 5 after pre-checks), each with its wall time split, from the recorded steps, into health gates,
+ * other host steps and the time between steps.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAnsible } from './lib/ansible.js';
-import { printStepProfile } from './lib/profile.js';
+import { gateSplit, printStepProfile, type GateSplit } from './lib/profile.js';
 import { startStack, type Operation, type Usage } from './lib/stack.js';
 import { median, parseSizes, positiveInt, printTable } from './lib/table.js';
 
@@ -39,13 +43,21 @@ const packageRepo = path.resolve(process.env.SOPHON_TEST_PACKAGE_REPO ?? path.jo
 if (!existsSync(path.join(packageRepo, 'index.json'))) {
   throw new Error(`no package repository in ${packageRepo}: set SOPHON_TEST_PACKAGE_REPO or run 'bash scripts/build-packages.sh ${packageRepo}'`);
 }
+// The upgrade's target: a second real Debian build in the repository (scripts/build-packages.sh).
+const FROM_VERSION = '1.5.0';
+const TO_VERSION = '1.9.0';
+const index = JSON.parse(readFileSync(path.join(packageRepo, 'index.json'), 'utf8')) as { packages: Array<{ service: string; version: string }> };
+if (!index.packages.some((p) => p.service === 'node-exporter' && p.version === TO_VERSION)) {
+  throw new Error(`${packageRepo} has no node-exporter ${TO_VERSION} for the upgrade: rebuild it with 'bash scripts/build-packages.sh <dir>'`);
+}
 const PLAYBOOK = path.resolve(import.meta.dirname, 'ansible/deploy-node-exporter.yml');
 const SOPHON_PORT = 19100;
 const ANSIBLE_PORT = 19200;
 
-type Phase = 'deploy' | 'restart' | 'remove';
+type Phase = 'deploy' | 'restart' | 'reconfigure' | 'upgrade' | 'remove';
 type Side = 'sophon' | 'ansible';
 const results = new Map<string, Usage[]>();
+const splits = new Map<string, GateSplit[]>();
 const parts = ({ cpuParts: p }: Usage) => (p ? ` (worker ${p.worker.toFixed(1)}, Temporal ${p.temporal.toFixed(1)}, Postgres ${p.postgres.toFixed(1)})` : '');
 const record = (side: Side, size: number, phase: Phase, usage: Usage) => {
   results.set(`${side}/${size}/${phase}`, [...(results.get(`${side}/${size}/${phase}`) ?? []), usage]);
@@ -59,7 +71,7 @@ console.log(`starting Postgres, Temporal and ${Math.max(...sizes)} sshd hosts...
 const stack = await startStack({ hosts: Math.max(...sizes), base: values.base, packageRepo });
 const ansible = createAnsible(stack.fleet);
 console.log(`${ansible.version}; package repository ${packageRepo}`);
-const last: { size?: number; deploy?: Operation; restart?: Operation } = {};
+const last: { size?: number; deploy?: Operation; restart?: Operation; reconfigure?: Operation; upgrade?: Operation } = {};
 // A failed operation or playbook stops the runs, but the numbers gathered so far are still printed.
 let failure: unknown;
 try {
@@ -82,16 +94,29 @@ try {
       if (sides.has('sophon')) {
         const deploy = await stack.measureOperation('POST', service, {
           service: 'node-exporter',
-          version: '1.5.0',
+          version: FROM_VERSION,
           placement: { exporter: stack.fleet.hosts.slice(0, size).map((h) => h.name) },
           config: { port: SOPHON_PORT },
         });
         record('sophon', size, 'deploy', deploy.usage);
-        Object.assign(last, { size, deploy: deploy.operation, restart: undefined });
+        Object.assign(last, { size, deploy: deploy.operation, restart: undefined, reconfigure: undefined, upgrade: undefined });
         const rolling = { batchSize, maxFailures: 0, pauseSeconds: 0 };
         const restart = await stack.measureOperation('POST', `${service}/node-exporter/actions`, { action: 'restart', rolling });
         record('sophon', size, 'restart', restart.usage);
         last.restart = restart.operation;
+        // Rolled in the definition's batches (the config API takes no rolling override); the
+        // upgrade is left to the same policy so that the two compare.
+        for (const [phase, method, route, body] of [
+          ['reconfigure', 'PUT', `${service}/node-exporter/config`, { values: { disabledCollectors: 'arp' }, note: 'bench' }],
+          ['upgrade', 'POST', `${service}/node-exporter/upgrade`, { version: TO_VERSION }],
+        ] as const) {
+          const measured = await stack.measureOperation(method, route, body);
+          record('sophon', size, phase, measured.usage);
+          const split = gateSplit(measured.operation);
+          splits.set(`${size}/${phase}`, [...(splits.get(`${size}/${phase}`) ?? []), split]);
+          console.log(`    health gates ${(split.healthMs / 1000).toFixed(1)} s, other host steps ${(split.hostMs / 1000).toFixed(1)} s, between steps ${(split.betweenMs / 1000).toFixed(1)} s`);
+          last[phase] = measured.operation;
+        }
         record('sophon', size, 'remove', (await stack.measureOperation('DELETE', `${service}/node-exporter`)).usage);
       }
       if (sides.has('ansible')) {
@@ -135,6 +160,31 @@ printTable(
     ];
   }),
 );
+const splitOf = (n: number, phase: Phase, key: keyof GateSplit) => median((splits.get(`${n}/${phase}`) ?? []).map((g) => g[key]));
+const share = (n: number, phase: Phase, key: keyof GateSplit) => {
+  const part = splitOf(n, phase, key);
+  return `${fmt(part / 1000)} (${fmt((100 * part) / splitOf(n, phase, 'wallMs'), 0)}%)`;
+};
+if (sides.has('sophon')) {
+  printTable(
+    `node-exporter reconfigure (restart needed) and upgrade ${FROM_VERSION} → ${TO_VERSION}, Sophon, rolling in batches of 5; medians; x = time(N)/time(${first}); ` +
+      'gates = wall time with a health step running, host = other steps running, between = no step running',
+    ['N', 'reconf s', 'x', 'gates s', 'host s', 'between s', 'health p50 ms', 'upgrade s', 'x', 'gates s', 'host s', 'between s', 'health p50 ms', 'CPU-s/host reconf', 'upgrade'],
+    sizes.map((n) => [
+      String(n),
+      ...(['reconfigure', 'upgrade'] as const).flatMap((p) => [
+        fmt(med('sophon', n, p, 'ms') / 1000),
+        fmt(med('sophon', n, p, 'ms') / med('sophon', first, p, 'ms')),
+        share(n, p, 'healthMs'),
+        share(n, p, 'hostMs'),
+        share(n, p, 'betweenMs'),
+        fmt(splitOf(n, p, 'healthStepP50Ms'), 0),
+      ]),
+      perHost('sophon', n, 'reconfigure', 'cpuSeconds'),
+      perHost('sophon', n, 'upgrade', 'cpuSeconds'),
+    ]),
+  );
+}
 const phases: Phase[] = ['deploy', 'restart', 'remove'];
 printTable(
   'Per host and phase, Sophon / Ansible: controller CPU-s, host-side CPU-s, SSH sessions; and removal wall time',
@@ -151,6 +201,8 @@ printTable(
 );
 if (values.profile && last.deploy) printStepProfile(`Where the time went: the last Sophon deploy (${last.size} hosts)`, last.deploy);
 if (values.profile && last.restart) printStepProfile(`Where the time went: the last Sophon rolling restart (${last.size} hosts)`, last.restart);
+if (values.profile && last.reconfigure) printStepProfile(`Where the time went: the last Sophon reconfigure (${last.size} hosts)`, last.reconfigure);
+if (values.profile && last.upgrade) printStepProfile(`Where the time went: the last Sophon upgrade (${last.size} hosts)`, last.upgrade);
 if (failure !== undefined) {
   console.error('\nstopped early:', failure);
   process.exitCode = 1;

@@ -12,7 +12,8 @@
 # rebuild on the same Debian package versions gives byte-identical files.
 #
 # ZooKeeper and Redis are built in two Debian builds each (release and security update) for
-# upgrade and rollback tests. Java comes from the host.
+# upgrade and rollback tests; node-exporter in two Debian releases (bookworm's and trixie's,
+# whose binary needs only glibc 2.34+) for upgrading a bigger fleet quickly. Java comes from the host.
 set -euo pipefail
 
 target=${1:?usage: build-packages.sh <target-dir>}
@@ -22,6 +23,7 @@ target=$(cd "$target" && pwd)
 REDIS_VERSIONS=("7.0.15-deb12u7:5:7.0.15-1~deb12u7" "7.0.15-deb12u10:5:7.0.15-1~deb12u10")
 ZK_VERSIONS=("3.8.0-deb12u1:3.8.0-11+deb12u1" "3.8.0-deb12u2:3.8.0-11+deb12u2")
 NODE_EXPORTER=("1.5.0" "prometheus-node-exporter=1.5.0-1+b6")
+NODE_EXPORTER_NEXT=("1.9.0" "prometheus-node-exporter=1.9.0-1+b4")   # from trixie
 PROMETHEUS=("2.42.0" "prometheus=2.42.0+ds-5+deb12u1")
 ALERTMANAGER=("0.25.0" "prometheus-alertmanager=0.25.0-1+b4")
 MTIME="@1700000000"
@@ -44,6 +46,22 @@ download() {
     apt-get update -q >/dev/null
     (cd "$debs" && apt-get download -q "$@" >/dev/null)
   fi
+}
+
+# apt-get download from Debian trixie into $debs, through a private apt configuration on the
+# mirror this machine already uses for bookworm: the machine's own sources stay as they are.
+download_trixie() {
+  local apt="$work/apt-trixie" mirror
+  local o=(-o Dir::Etc::sourcelist="$apt/sources.list" -o Dir::Etc::sourceparts=/nonexistent -o APT::Sandbox::User=root
+    -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache")
+  if [ ! -e "$apt/sources.list" ]; then
+    mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk '$2 == "bookworm" {print $1; exit}')
+    [ -n "$mirror" ] || { echo "no Debian bookworm source configured to derive trixie's from" >&2; exit 1; }
+    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" > "$apt/sources.list"
+    apt-get "${o[@]}" update -q >/dev/null
+  fi
+  (cd "$debs" && apt-get "${o[@]}" download -q "$@" >/dev/null 2>&1)
 }
 
 # Extracts the downloaded .deb of package $1 at version $2 into directory $3.
@@ -76,8 +94,8 @@ apt-cache show zookeeper >/dev/null 2>&1 || apt-get update -q >/dev/null
 # --- node-exporter, prometheus, alertmanager: static Go binaries ---------------------------
 build_go() {
   local service=$1 version=$2 spec=$3; shift 3
-  local name=${spec%%=*} debver=${spec#*=} root="$work/x-$service" stage="$work/s-$service"
-  download "$spec"
+  local name=${spec%%=*} debver=${spec#*=} root="$work/x-$service-$version" stage="$work/s-$service-$version"
+  if [ "${DOWNLOAD:-}" = trixie ]; then download_trixie "$spec"; else download "$spec"; fi
   extract "$name" "$debver" "$root"
   mkdir -p "$stage/bin"
   while [ $# -gt 0 ]; do cp "$root/usr/bin/$1" "$stage/bin/$2"; shift 2; done
@@ -89,6 +107,7 @@ build_go() {
   pack "$stage" "$service-$version-$arch.tar.gz" "$service" "$version" "$arch"
 }
 build_go node-exporter "${NODE_EXPORTER[@]}" prometheus-node-exporter node_exporter
+DOWNLOAD=trixie build_go node-exporter "${NODE_EXPORTER_NEXT[@]}" prometheus-node-exporter node_exporter
 build_go prometheus "${PROMETHEUS[@]}" prometheus prometheus promtool promtool
 build_go alertmanager "${ALERTMANAGER[@]}" prometheus-alertmanager alertmanager amtool amtool
 

@@ -37,6 +37,7 @@ const EnvSchema = z.object({
   TEMPORAL_CLI: optionalString,
   SOPHON_API_HOST: z.string().trim().min(1).default('127.0.0.1'),
   SOPHON_API_PORT: port.default(8686),
+  SOPHON_PUBLIC_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'expected the http(s) URL people reach the Sophon API at' }).optional()),
   SOPHON_POSTGRES_PORT: port.default(5433),
   SOPHON_MASTER_KEY: optionalString,
   SOPHON_MASTER_KEY_FILE: optionalString,
@@ -130,7 +131,8 @@ export interface Config {
   reconcileIntervalSeconds: number;
   /** Polling of role instances: status checks and Prometheus scrapes, and how long samples are kept. */
   monitoring: { pollIntervalSeconds: number; scrapeTimeoutMs: number; retentionMinutes: number };
-  api: { host: string; port: number; maxHostsPerRequest: number; dependencyTimeoutMs: number };
+  /** `publicUrl`: where people reach the API (links in notifications), when not host:port. */
+  api: { host: string; port: number; publicUrl: string | undefined; maxHostsPerRequest: number; dependencyTimeoutMs: number };
 }
 
 /**
@@ -172,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     api: {
       host: e.SOPHON_API_HOST,
       port: e.SOPHON_API_PORT,
+      publicUrl: e.SOPHON_PUBLIC_URL,
       maxHostsPerRequest: e.SOPHON_MAX_HOSTS_PER_REQUEST,
       dependencyTimeoutMs: e.SOPHON_DEPENDENCY_TIMEOUT_SECONDS * 1000,
     },

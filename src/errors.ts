@@ -8,6 +8,7 @@ import type { SshErrorCode } from './ssh/errors.js';
 export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'VALIDATION_FAILED'
+  | 'UNKNOWN_REFERENCE'
   | 'MALFORMED_JSON'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
@@ -39,6 +40,7 @@ export interface FieldError {
 const STATUS: Record<ErrorCode, number> = {
   CONFIG_INVALID: 500,
   VALIDATION_FAILED: 400,
+  UNKNOWN_REFERENCE: 422,
   MALFORMED_JSON: 400,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

@@ -13,7 +13,7 @@ import type { Logger } from './log.js';
 import { createOperationsService, type OperationsService } from './operations/service.js';
 import { createCredentialStore, type CredentialStore } from './credentials/store.js';
 import { loadCatalog, type Catalog } from './defs/index.js';
-import { createSecretBox } from './secrets/secret-box.js';
+import { createSecretBox, type SecretBox } from './secrets/secret-box.js';
 import { connectClient, ensureSearchAttributes } from './temporal/client.js';
 import { ensurePollSchedule, ensureSchedules } from './temporal/schedules.js';
 
@@ -26,6 +26,7 @@ export interface Core {
   connection: Connection;
   operations: OperationsService;
   credentials: CredentialStore;
+  secretBox: SecretBox;
   catalog: Catalog;
   close(): Promise<void>;
 }
@@ -45,6 +46,7 @@ export async function connectCore(
     await pool.end();
     throw new SophonError('DEPENDENCY_UNAVAILABLE', `Cannot reach Postgres (${(err as Error).message}); check DATABASE_URL`);
   }
+  const secretBox = createSecretBox(masterKey);
   const { client, connection } = await connectClient(where.temporalAddress, config.temporal.namespace);
   await ensureSearchAttributes(connection, config.temporal.namespace);
   return {
@@ -54,7 +56,8 @@ export async function connectCore(
     temporal: client,
     connection,
     operations: createOperationsService({ config, pool, temporal: client, logger }),
-    credentials: createCredentialStore(pool, createSecretBox(masterKey)),
+    credentials: createCredentialStore(pool, secretBox),
+    secretBox,
     catalog,
     async close() {
       await connection.close();

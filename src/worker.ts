@@ -37,7 +37,8 @@ export function installRuntimeLogger(logger: Logger): void {
 
 /** The real dependencies of activities: Postgres, sealed credentials, the SSH pool, the catalog, the package repository and a Temporal client. */
 export async function createActivityDeps(config: Config, pool: Pool, logger: Logger, masterKey: Buffer, temporalAddress: string): Promise<ActivityDeps> {
-  const credentials = createCredentialStore(pool, createSecretBox(masterKey));
+  const secretBox = createSecretBox(masterKey);
+  const credentials = createCredentialStore(pool, secretBox);
   const ssh = createSshPool({
     resolveCredential: (id) => credentials.resolve(id),
     logger: logger.child({ component: 'ssh' }),
@@ -50,6 +51,7 @@ export async function createActivityDeps(config: Config, pool: Pool, logger: Log
     pool,
     logger,
     credentials,
+    secretBox,
     ssh,
     temporal,
     catalog: await loadCatalog(config.serviceDefsDir),

@@ -9,11 +9,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, chmod } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres, type RunningPostgres } from '../src/dev/embedded-postgres.js';
 import { startEmbeddedTemporal, type RunningTemporal } from '../src/dev/embedded-temporal.js';
+import { loadCatalog } from '../src/defs/index.js';
 import { createLogger } from '../src/log.js';
 import { freePort } from './helpers/ports.js';
 
@@ -28,6 +29,17 @@ async function testFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
+/** Package files that definitions of the repository's services name and its index does not list. */
+async function missingPackages(repo: string): Promise<string[]> {
+  const index = JSON.parse(await readFile(path.join(repo, 'index.json'), 'utf8')) as { packages: Array<{ service: string; file: string }> };
+  const built = new Set(index.packages.map((p) => p.file));
+  const catalog = await loadCatalog('service-defs');
+  const named = [...new Set(index.packages.map((p) => p.service))].flatMap((service) =>
+    catalog.has(service) ? catalog.get(service).versions.flatMap((v) => v.packages.map((p) => p.file)) : [],
+  );
+  return [...new Set(named)].filter((file) => !built.has(file));
+}
+
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: 'inherit', env });
@@ -37,12 +49,14 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<n
 
 /**
  * The package repository of real components built from Debian packages, which the catalog
- * tests deploy. Built once into .sophon/test-packages unless SOPHON_TEST_PACKAGE_REPO names one.
+ * tests deploy. Built once into .sophon/test-packages unless SOPHON_TEST_PACKAGE_REPO names one,
+ * and again when the catalog names a package the built one lacks (a version added since).
  */
 async function ensureTestPackages(env: NodeJS.ProcessEnv): Promise<string> {
   const repo = path.resolve(env.SOPHON_TEST_PACKAGE_REPO ?? path.join('.sophon', 'test-packages'));
-  if (!existsSync(path.join(repo, 'index.json'))) {
-    process.stdout.write(`building the test package repository in ${repo} (once)\n`);
+  const missing = existsSync(path.join(repo, 'index.json')) ? await missingPackages(repo) : ['index.json'];
+  if (missing.length > 0) {
+    process.stdout.write(`building the test package repository in ${repo} (it lacks ${missing.join(', ')})\n`);
     if ((await run('bash', ['scripts/build-packages.sh', repo], env)) !== 0) throw new Error('scripts/build-packages.sh failed');
   }
   return repo;

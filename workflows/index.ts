@@ -9,3 +9,4 @@ export { reconcileOperationsWorkflow } from './reconcile.js';
 export { pollClusterWorkflow } from './poll-cluster.js';
 export { scaleServiceWorkflow } from './scale.js';
 export { recoverInstanceWorkflow } from './recovery.js';
+export { escalateAlertWorkflow } from './escalation.js';

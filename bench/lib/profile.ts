@@ -60,3 +60,50 @@ export function printStepProfile(title: string, operation: Operation): void {
     ].join('\n'),
   );
 }
+
+/** Wall time of an operation split by what its hosts were doing, from its recorded steps. */
+export interface GateSplit {
+  /** Operation start to end. */
+  wallMs: number;
+  /** Covered by at least one health step (health gates, and pre-check health checks). */
+  healthMs: number;
+  /** Covered by other steps (stop, start, install, configure, ...) and no health step. */
+  hostMs: number;
+  /** Covered by no step: workflow tasks, activity scheduling, bookkeeping between steps. */
+  betweenMs: number;
+  /** Health steps' own durations, per instance and phase (p50). */
+  healthStepP50Ms: number;
+}
+
+/** Total length of the union of [start, end) intervals. */
+function covered(intervals: Array<readonly [number, number]>): number {
+  let total = 0;
+  let reach = -Infinity;
+  for (const [s, e] of [...intervals].sort((a, b) => a[0] - b[0])) {
+    if (e <= reach) continue;
+    total += e - Math.max(s, reach);
+    reach = e;
+  }
+  return total;
+}
+
+/**
+ * Splits an operation's wall time into health gates, other host steps and the time between
+ * steps. Steps of one phase overlap across hosts, so each part is the union of its steps'
+ * intervals, not their sum.
+ */
+export function gateSplit(operation: Operation): GateSplit {
+  const steps = (operation.steps ?? []).filter((s) => s.startedAt !== null && s.finishedAt !== null);
+  const span = (s: OperationStep) => [at(s.startedAt), at(s.finishedAt)] as const;
+  const health = steps.filter((s) => s.step === 'health');
+  const all = covered(steps.map(span));
+  const healthMs = covered(health.map(span));
+  const wallMs = at(operation.finishedAt) - at(operation.startedAt ?? operation.createdAt);
+  return {
+    wallMs,
+    healthMs,
+    hostMs: all - healthMs,
+    betweenMs: wallMs - all,
+    healthStepP50Ms: health.length ? median(health.map((s) => s.durationMs ?? at(s.finishedAt) - at(s.startedAt))) : NaN,
+  };
+}

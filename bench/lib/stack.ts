@@ -63,6 +63,8 @@ export interface Usage {
 
 export interface BenchStack {
   fleet: Fleet;
+  /** Postgres pool, Temporal client and configuration of the stack (for fixtures and workflows the API does not start). */
+  core: Core;
   /** Name of the credential that holds the fleet's client key. */
   credential: string;
   call<T>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }>;
@@ -86,7 +88,7 @@ export interface BenchStack {
 
 const STOPPED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK', 'HOLDING']);
 
-export async function startStack(opts: { hosts: number; base: string; packageRepo?: string }): Promise<BenchStack> {
+export async function startStack(opts: { hosts: number; base: string; packageRepo?: string; env?: Record<string, string> }): Promise<BenchStack> {
   const logger = createLogger('warn');
   installRuntimeLogger(logger);
   const scratch = await mkdtemp(path.join(tmpdir(), 'sophon-bench-'));
@@ -113,6 +115,9 @@ export async function startStack(opts: { hosts: number; base: string; packageRep
       ...(opts.packageRepo ? { SOPHON_PACKAGE_REPO: opts.packageRepo } : {}),
       // The reachability probe would add SSH traffic of its own to the timings.
       SOPHON_HOST_CHECK_INTERVAL_SECONDS: '3600',
+      // So would the clusters' polls (status checks and scrapes); bench/poll.ts starts its own.
+      SOPHON_POLL_INTERVAL_SECONDS: '3600',
+      ...opts.env,
     });
     await migrate(postgres.url, logger);
     const core = await connectCore({ ...config, api: { ...config.api, host: '127.0.0.1', port: 0 } }, logger, { databaseUrl: postgres.url, temporalAddress: temporal.address }, masterKey);
@@ -213,6 +218,7 @@ async function connect(
 
   return {
     fleet,
+    core,
     credential,
     call,
     runOperation,

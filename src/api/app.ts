@@ -18,6 +18,8 @@ import { operationRoutes } from './routes/operations.js';
 import { serviceDefRoutes } from './routes/service-defs.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { monitoringRoutes } from '../monitoring/routes.js';
+import { registerNotificationMetrics } from '../notify/metrics.js';
+import { notifyRoutes } from '../notify/routes.js';
 import { configRoutes } from '../services/config-routes.js';
 import { createConfigService } from '../services/config.js';
 import { serviceRoutes } from '../services/routes.js';
@@ -52,6 +54,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...monitoringRoutes(deps),
     ...configRoutes(createConfigService(deps)),
     ...operationRoutes(deps),
+    ...notifyRoutes(deps),
     ...auditRoutes(deps),
   ];
   return routes;
@@ -62,6 +65,7 @@ export function createApp(deps: ApiDeps) {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const metrics = createMetrics({ pool: deps.pool, timeoutMs: deps.config.api.dependencyTimeoutMs });
+  registerNotificationMetrics(metrics.registry, deps.pool);
 
   app.use(
     pinoHttp({

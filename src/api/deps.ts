@@ -5,6 +5,7 @@ import type { Catalog } from '../defs/index.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { OperationsService } from '../operations/service.js';
+import type { SecretBox } from '../secrets/secret-box.js';
 
 export interface ApiDeps {
   config: Config;
@@ -13,5 +14,6 @@ export interface ApiDeps {
   logger: Logger;
   operations: OperationsService;
   credentials: CredentialStore;
+  secretBox: SecretBox;
   catalog: Catalog;
 }

@@ -22,6 +22,29 @@ export interface ScrapedTarget {
   at: Date;
 }
 
+/**
+ * Samples to write, column by column: a poll writes hundreds of thousands, and columns cost
+ * neither an object per sample nor a copy of its target's fields per row.
+ */
+export interface SampleBatch {
+  /** The targets the samples came from, each with the time of its scrape. */
+  targets: ScrapedTarget[];
+  /** Per sample: its target (an index into `targets`), metric, labels as JSON text and value. */
+  target: number[];
+  metric: string[];
+  labels: string[];
+  value: number[];
+}
+
+export const emptyBatch = (): SampleBatch => ({ targets: [], target: [], metric: [], labels: [], value: [] });
+
+/** Labels as JSON with their keys in order, so that one series always has one text. */
+export function labelsJson(labels: Record<string, string>): string {
+  const keys = Object.keys(labels);
+  if (keys.length > 1) keys.sort();
+  return JSON.stringify(labels, keys);
+}
+
 export interface SampleFilter {
   host?: string | undefined;
   service?: string | undefined;
@@ -36,14 +59,21 @@ const WRITE_BATCH = 5000;
 
 export function metricsRepo(db: Db) {
   return {
-    /** Upserts the latest value of each series and appends to the history, a batch per statement. */
-    async write(clusterId: string, samples: SeriesSample[]): Promise<void> {
-      for (let i = 0; i < samples.length; i += WRITE_BATCH) {
-        const batch = samples.slice(i, i + WRITE_BATCH);
+    /**
+     * Upserts the latest value of each series and appends to the history, a batch per
+     * statement. A series may appear once per batch (the upsert could not choose otherwise).
+     */
+    async write(clusterId: string, samples: SampleBatch): Promise<void> {
+      const { targets } = samples;
+      const targetColumns = [targets.map((t) => t.host), targets.map((t) => t.service), targets.map((t) => t.role), targets.map((t) => t.at.toISOString())];
+      for (let i = 0; i < samples.metric.length; i += WRITE_BATCH) {
+        const end = i + WRITE_BATCH;
         await db.query(
-          `WITH input AS (
-             SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::float8[], $8::timestamptz[])
-               AS u(host, service, role, metric, labels, value, at)
+          `WITH target AS (
+             SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) WITH ORDINALITY AS t(host, service, role, at, n)
+           ), input AS (
+             SELECT t.host, t.service, t.role, s.metric, s.labels, s.value, t.at
+             FROM unnest($6::int[], $7::text[], $8::jsonb[], $9::float8[]) AS s(target, metric, labels, value) JOIN target t ON t.n = s.target + 1
            ), history AS (
              INSERT INTO metric_samples (cluster_id, host, service, role, metric, labels, value, at)
              SELECT $1, host, service, role, metric, labels, value, at FROM input
@@ -51,16 +81,7 @@ export function metricsRepo(db: Db) {
            INSERT INTO metric_latest (cluster_id, host, service, role, metric, labels, value, at)
            SELECT $1, host, service, role, metric, labels, value, at FROM input
            ON CONFLICT (cluster_id, metric, host, service, role, labels) DO UPDATE SET value = EXCLUDED.value, at = EXCLUDED.at`,
-          [
-            clusterId,
-            batch.map((s) => s.host),
-            batch.map((s) => s.service),
-            batch.map((s) => s.role),
-            batch.map((s) => s.metric),
-            batch.map((s) => JSON.stringify(s.labels)),
-            batch.map((s) => s.value),
-            batch.map((s) => s.at),
-          ],
+          [clusterId, ...targetColumns, samples.target.slice(i, end), samples.metric.slice(i, end), samples.labels.slice(i, end), samples.value.slice(i, end)],
         );
       }
     },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseExposition } from '../../src/monitoring/exposition.js';
+import { labelsJson } from '../../src/monitoring/repo.js';
 
 test('labelled histograms and summaries come out one sample per series', () => {
   const samples = parseExposition(`# HELP k a histogram
@@ -40,4 +41,12 @@ test('special values, escapes and timestamps', () => {
 
 test('a malformed line fails the whole payload', () => {
   assert.throws(() => parseExposition('ok 1\nbad{{ line\n'));
+});
+
+test('labelsJson gives one text per label set, whatever the key order, and reads back as the labels', () => {
+  const a = labelsJson({ mountpoint: '/', device: 'sda1', fstype: 'ext4' });
+  assert.equal(a, labelsJson({ fstype: 'ext4', device: 'sda1', mountpoint: '/' }));
+  assert.equal(a, '{"device":"sda1","fstype":"ext4","mountpoint":"/"}');
+  assert.deepEqual(JSON.parse(labelsJson({ b: 'x"y', a: '\\' })), { a: '\\', b: 'x"y' });
+  assert.equal(labelsJson({}), '{}');
 });

@@ -121,6 +121,10 @@ void test('node-exporter starts, serves metrics and stops', { skip }, async () =
   await deployAndStop(catalog.get('node-exporter'), '1.5.0', { exporter: hosts(2, 1) }, { port: 19100 });
 });
 
+void test("node-exporter 1.9.0 (Debian trixie's build, the upgrade target) starts, serves metrics and stops", { skip }, async () => {
+  await deployAndStop(catalog.get('node-exporter'), '1.9.0', { exporter: hosts(2, 3) }, { port: 19101 });
+});
+
 void test('a three-server ZooKeeper ensemble elects one leader', { skip }, async () => {
   const def = catalog.get('zookeeper');
   await deployAndStop(def, defaultVersion(def), { server: hosts(3, 11) }, { clientPort: 12181, adminPort: 18080, heapMb: 128 });

@@ -144,7 +144,7 @@ void test('the built repository holds every runnable version, and every sha256 v
         for (const f of files) assert.ok(await exists(join(root, f)), `${entry.file} has ${f}`);
       }
     }
-    assert.equal((await repo.index()).packages.length, 7);
+    assert.equal((await repo.index()).packages.length, 8);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

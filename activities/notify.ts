@@ -1,0 +1,65 @@
+/**
+ * Activities of the escalation chain. The workflow passes the alert id and its position in
+ * the chain; alert, policy, channels and secrets are read here from Postgres, and only
+ * states and counts go back into the workflow's history.
+ */
+import { escalationRepo, type AlertState } from '../src/notify/escalation-repo.js';
+import { createEscalations } from '../src/notify/escalation-client.js';
+import { createNotifier } from '../src/notify/notifier.js';
+import { publicUrlOf } from '../src/notify/public-url.js';
+import type { ActivityDeps } from './deps.js';
+import { hostActivity } from './host-activity.js';
+
+export interface EscalationPlan {
+  state: AlertState | 'missing';
+  /** waitSeconds of each step of the alert's policy; empty without a policy. */
+  waits: number[];
+  repeat: number;
+  unackTimeoutSeconds: number | null;
+}
+
+export interface StepResult {
+  state: AlertState | 'missing';
+  sent: number;
+  failed: number;
+}
+
+export function createNotifyActivities({ pool, logger, temporal, config, secretBox }: ActivityDeps) {
+  const repo = escalationRepo(pool);
+  const notifier = createNotifier({
+    pool,
+    box: secretBox,
+    logger,
+    escalations: createEscalations(temporal, config.temporal.taskQueue),
+    publicUrl: publicUrlOf(config),
+  });
+
+  return {
+    async escalationPlan(alertId: string): Promise<EscalationPlan> {
+      const alert = await repo.alert(alertId);
+      if (!alert) return { state: 'missing', waits: [], repeat: 0, unackTimeoutSeconds: null };
+      const policy = await repo.policyOf(alertId);
+      return {
+        state: alert.state,
+        waits: policy?.steps.map((s) => s.waitSeconds) ?? [],
+        repeat: policy?.repeat ?? 0,
+        unackTimeoutSeconds: policy?.unackTimeoutSeconds ?? null,
+      };
+    },
+
+    async alertState(alertId: string): Promise<AlertState | 'missing'> {
+      return (await repo.alert(alertId))?.state ?? 'missing';
+    },
+
+    // Deliveries heartbeat, so a worker dying mid-send has its step retried by another within seconds.
+    notifyEscalationStep: (input: { alertId: string; round: number; step: number; since: string }): Promise<StepResult> =>
+      hostActivity(() => notifier.notifyStep(input)),
+
+    notifyAlertResolved: (input: { alertId: string }): Promise<{ sent: number; failed: number }> =>
+      hostActivity(() => notifier.notifyResolved(input.alertId)),
+
+    async reopenAlert(input: { alertId: string }): Promise<AlertState | 'missing'> {
+      return (await repo.reopen(input.alertId, 'escalation')) ?? 'missing';
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/** What the escalation chain reads and writes: alerts, their policy, delivery records. */
+import type { Pool } from '../db/pool.js';
+import type { NoticeKind } from './formats.js';
+
+export type AlertState = 'pending' | 'firing' | 'acknowledged' | 'resolved';
+
+export interface AlertRow {
+  id: string;
+  ruleName: string;
+  fingerprint: string;
+  state: AlertState;
+  severity: string;
+  cluster: string | null;
+  host: string | null;
+  service: string | null;
+  value: number | null;
+  summary: string;
+  silenced: boolean;
+}
+
+export interface PolicyStep {
+  channels: string[];
+  waitSeconds: number;
+}
+
+export interface PolicyRow {
+  id: string;
+  name: string;
+  steps: PolicyStep[];
+  repeat: number;
+  unackTimeoutSeconds: number | null;
+  isDefault: boolean;
+}
+
+export const POLICY_COLUMNS = `p.id, p.name, p.steps, p.repeat, p.unack_timeout_seconds AS "unackTimeoutSeconds", p.is_default AS "isDefault"`;
+
+export interface NotificationRecord {
+  alertId: string | null;
+  channelId: string;
+  channelName: string;
+  channelType: string;
+  kind: NoticeKind;
+  round?: number | undefined;
+  step?: number | undefined;
+  ok: boolean;
+  attempts: number;
+  error?: string | undefined;
+}
+
+export function escalationRepo(pool: Pool) {
+  return {
+    async alert(id: string): Promise<AlertRow | undefined> {
+      const res = await pool.query<AlertRow>(
+        `SELECT a.id, a.rule_name AS "ruleName", a.fingerprint, a.state, a.severity, c.name AS cluster, a.host, a.service,
+           a.value, a.summary, a.silenced
+         FROM alerts a LEFT JOIN clusters c ON c.id = a.cluster_id WHERE a.id = $1`,
+        [id],
+      );
+      return res.rows[0];
+    },
+
+    /** The rule's policy, else the default policy, else none. */
+    async policyOf(alertId: string): Promise<PolicyRow | undefined> {
+      const res = await pool.query<PolicyRow>(
+        `SELECT ${POLICY_COLUMNS} FROM alerts a LEFT JOIN alert_rules r ON r.id = a.rule_id
+         JOIN escalation_policies p ON p.id = COALESCE(r.policy_id, (SELECT id FROM escalation_policies WHERE is_default))
+         WHERE a.id = $1`,
+        [alertId],
+      );
+      return res.rows[0];
+    },
+
+    /** Channels that already took this notice in this run of the chain (a retried step skips them). */
+    async reachedInStep(alertId: string, round: number, step: number, since: string): Promise<Set<string>> {
+      const res = await pool.query<{ channelId: string }>(
+        `SELECT channel_id AS "channelId" FROM alert_notifications
+         WHERE alert_id = $1 AND kind = 'firing' AND round = $2 AND step = $3 AND at >= $4 AND status = 'sent'`,
+        [alertId, round, step, since],
+      );
+      return new Set(res.rows.map((r) => r.channelId));
+    },
+
+    /** Channels that took a firing notice of the alert and no resolved notice yet. */
+    async owedResolved(alertId: string): Promise<string[]> {
+      const res = await pool.query<{ channelId: string }>(
+        `SELECT DISTINCT channel_id AS "channelId" FROM alert_notifications n
+         WHERE alert_id = $1 AND kind = 'firing' AND status = 'sent' AND channel_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM alert_notifications r WHERE r.alert_id = n.alert_id AND r.channel_id = n.channel_id
+                           AND r.kind = 'resolved' AND r.status = 'sent')`,
+        [alertId],
+      );
+      return res.rows.map((r) => r.channelId);
+    },
+
+    async record(n: NotificationRecord): Promise<void> {
+      await pool.query(
+        `INSERT INTO alert_notifications (alert_id, channel_id, channel_name, channel_type, kind, round, step, status, attempts, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [n.alertId, n.channelId, n.channelName, n.channelType, n.kind, n.round ?? null, n.step ?? null, n.ok ? 'sent' : 'failed', n.attempts, n.error ?? null],
+      );
+    },
+
+    /** Un-ack timeout: an alert still acknowledged goes back to firing. Returns the state after. */
+    async reopen(alertId: string, actor: string): Promise<AlertState | undefined> {
+      const res = await pool.query<{ state: AlertState }>(
+        `WITH reopened AS (
+           UPDATE alerts SET state = 'firing', acked_by = NULL, acked_at = NULL, ack_note = NULL, updated_at = now()
+           WHERE id = $1 AND state = 'acknowledged' RETURNING id),
+         event AS (
+           INSERT INTO alert_events (alert_id, from_state, to_state, actor, note)
+           SELECT id, 'acknowledged', 'firing', $2, 'not resolved within the escalation policy''s un-ack timeout' FROM reopened)
+         SELECT CASE WHEN EXISTS (SELECT 1 FROM reopened) THEN 'firing' ELSE state END AS state FROM alerts WHERE id = $1`,
+        [alertId, actor],
+      );
+      return res.rows[0]?.state;
+    },
+
+    /** Opens the channel's NotificationChannelFailing alert; returns its id when it is new. */
+    async openChannelAlert(channel: { id: string; name: string }, error: string): Promise<string | undefined> {
+      const res = await pool.query<{ id: string }>(
+        `WITH opened AS (
+           INSERT INTO alerts (id, rule_name, fingerprint, state, severity, labels, summary, fired_at)
+           VALUES (gen_random_uuid(), 'NotificationChannelFailing', $1, 'firing', 'warning', $2, $3, now())
+           ON CONFLICT (fingerprint) WHERE state <> 'resolved' DO NOTHING RETURNING id),
+         event AS (INSERT INTO alert_events (alert_id, from_state, to_state, actor, note) SELECT id, NULL, 'firing', 'sophon', $4 FROM opened)
+         SELECT id FROM opened`,
+        [
+          `channel:${channel.id}`,
+          JSON.stringify({ alertname: 'NotificationChannelFailing', channel: channel.name, severity: 'warning' }),
+          `Notification channel '${channel.name}' fails: ${error}`.slice(0, 1000),
+          'a delivery failed after its retries',
+        ],
+      );
+      return res.rows[0]?.id;
+    },
+
+    /** Resolves the channel's NotificationChannelFailing alert; returns its id when one was open. */
+    async resolveChannelAlert(channelId: string): Promise<string | undefined> {
+      const res = await pool.query<{ id: string }>(
+        `WITH open AS (SELECT id, state FROM alerts WHERE fingerprint = $1 AND state <> 'resolved' FOR UPDATE),
+         resolved AS (
+           UPDATE alerts a SET state = 'resolved', resolved_at = now(), resolved_by = 'sophon', updated_at = now()
+           FROM open WHERE a.id = open.id RETURNING a.id, open.state AS "from"),
+         event AS (INSERT INTO alert_events (alert_id, from_state, to_state, actor, note)
+           SELECT id, "from", 'resolved', 'sophon', 'the channel delivered again' FROM resolved)
+         SELECT id FROM resolved`,
+        [`channel:${channelId}`],
+      );
+      return res.rows[0]?.id;
+    },
+  };
+}

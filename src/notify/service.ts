@@ -1,0 +1,154 @@
+/**
+ * Notification channels and escalation policies: the rules behind their routes. Channel
+ * secrets are sealed here and never leave; policies name channels that must exist.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ApiDeps } from '../api/deps.js';
+import { inTransaction } from '../db/pool.js';
+import { conflict, notFound, SophonError } from '../errors.js';
+import type { ChannelInput } from './channel-config.js';
+import { splitChannelConfig } from './channel-config.js';
+import { channelsRepo, type ChannelInfo } from './channels-repo.js';
+import { createEscalations } from './escalation-client.js';
+import type { PolicyStep } from './escalation-repo.js';
+import { createNotifier } from './notifier.js';
+import { policiesRepo, type PolicyInfo } from './policies-repo.js';
+import { publicUrlOf } from './public-url.js';
+
+export interface PolicyInput {
+  name: string;
+  steps: PolicyStep[];
+  repeat: number;
+  unackTimeoutSeconds?: number | undefined;
+  default?: boolean | undefined;
+}
+
+/** What a channel test answers. */
+export interface TestOutcome {
+  channel: string;
+  status: 'sent' | 'failed';
+  attempts: number;
+  error?: string;
+}
+
+/** A channel test answers within one attempt's timeout: the operator is waiting. */
+const TEST_DELIVERY = { attempts: 1, backoffMs: 0, timeoutMs: 10_000 };
+
+export type NotifyService = ReturnType<typeof createNotifyService>;
+
+export function createNotifyService({ pool, secretBox, logger, temporal, config }: ApiDeps) {
+  const channels = channelsRepo(pool);
+  const policies = policiesRepo(pool);
+  const notifier = createNotifier({
+    pool,
+    box: secretBox,
+    logger,
+    escalations: createEscalations(temporal, config.temporal.taskQueue),
+    publicUrl: publicUrlOf(config),
+    delivery: TEST_DELIVERY,
+  });
+
+  const sealed = (input: ChannelInput) => {
+    const { config: shown, secrets } = splitChannelConfig(input);
+    return { name: input.name, type: input.type, config: shown, sealedSecrets: Object.keys(secrets).length ? secretBox.seal(JSON.stringify(secrets)) : null };
+  };
+
+  async function findChannel(idOrName: string): Promise<ChannelInfo> {
+    const found = await channels.find(idOrName);
+    if (!found) throw notFound('Notification channel', idOrName);
+    return found;
+  }
+
+  async function findPolicy(idOrName: string): Promise<PolicyInfo> {
+    const found = await policies.find(idOrName);
+    if (!found) throw notFound('Escalation policy', idOrName);
+    return found;
+  }
+
+  /** Every channel a policy names must exist: 422 naming each unknown one by its field path. */
+  async function checkChannels(steps: PolicyStep[]): Promise<void> {
+    const known = await channels.names(steps.flatMap((s) => s.channels));
+    const errors = steps.flatMap((s, i) =>
+      s.channels.flatMap((name, j) => (known.has(name) ? [] : [{ path: `steps.${i}.channels.${j}`, message: `no notification channel '${name}'` }])),
+    );
+    if (errors.length) {
+      throw new SophonError('UNKNOWN_REFERENCE', `Invalid request body: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
+    }
+  }
+
+  async function savePolicy(id: string, input: PolicyInput, existing: boolean): Promise<PolicyInfo> {
+    await checkChannels(input.steps);
+    const write = {
+      id,
+      name: input.name,
+      steps: input.steps.map((s) => ({ channels: s.channels, waitSeconds: s.waitSeconds })),
+      repeat: input.repeat,
+      unackTimeoutSeconds: input.unackTimeoutSeconds ?? null,
+      isDefault: input.default ?? false,
+    };
+    return inTransaction(pool, async (tx) => {
+      const repo = policiesRepo(tx);
+      if (write.isDefault) await repo.clearDefault(id);
+      const saved = existing ? await repo.replace(write) : await repo.insert(write);
+      if (!saved) throw existing ? notFound('Escalation policy', id) : conflict(`An escalation policy named '${input.name}' already exists`);
+      return saved;
+    });
+  }
+
+  return {
+    listChannels: () => channels.list(),
+    findChannel,
+
+    async createChannel(input: ChannelInput, createdBy: string): Promise<ChannelInfo> {
+      const created = await channels.insert({ id: randomUUID(), ...sealed(input), createdBy });
+      if (!created) throw conflict(`A notification channel named '${input.name}' already exists`);
+      return created;
+    },
+
+    /** Replaces the whole channel (secrets included); a channel named by policies keeps its name. */
+    async replaceChannel(idOrName: string, input: ChannelInput): Promise<ChannelInfo> {
+      const current = await findChannel(idOrName);
+      if (input.name !== current.name) {
+        const users = await policies.usingChannel(current.name);
+        if (users.length) throw conflict(`Channel '${current.name}' is named by escalation policies ${users.join(', ')}; change them before renaming it`);
+        if (await channels.find(input.name)) throw conflict(`A notification channel named '${input.name}' already exists`);
+      }
+      const saved = await channels.replace({ id: current.id, ...sealed(input) });
+      if (!saved) throw notFound('Notification channel', idOrName);
+      return saved;
+    },
+
+    async deleteChannel(idOrName: string): Promise<ChannelInfo> {
+      const current = await findChannel(idOrName);
+      const users = await policies.usingChannel(current.name);
+      if (users.length) throw conflict(`Channel '${current.name}' is named by escalation policies ${users.join(', ')}; remove it from them first`);
+      await channels.delete(current.id);
+      return current;
+    },
+
+    /** Sends a test message now (recorded with kind 'test') and answers with the outcome. */
+    async testChannel(idOrName: string): Promise<TestOutcome> {
+      const { id } = await findChannel(idOrName);
+      const [row] = await channels.sealedByIds([id]);
+      if (!row) throw notFound('Notification channel', idOrName);
+      const outcome = await notifier.sendTo(row, { kind: 'test' });
+      return { channel: row.name, status: outcome.ok ? 'sent' : 'failed', attempts: outcome.attempts, ...(outcome.error ? { error: outcome.error } : {}) };
+    },
+
+    listPolicies: () => policies.list(),
+    findPolicy,
+    createPolicy: (input: PolicyInput) => savePolicy(randomUUID(), input, false),
+
+    async replacePolicy(idOrName: string, input: PolicyInput): Promise<PolicyInfo> {
+      const current = await findPolicy(idOrName);
+      if (input.name !== current.name && (await policies.find(input.name))) throw conflict(`An escalation policy named '${input.name}' already exists`);
+      return savePolicy(current.id, input, true);
+    },
+
+    async deletePolicy(idOrName: string): Promise<PolicyInfo> {
+      const current = await findPolicy(idOrName);
+      await policies.delete(current.id);
+      return current;
+    },
+  };
+}
