@@ -10,6 +10,8 @@ import { createReconcileActivities } from './reconcile.js';
 import { createUpgradeActivities } from './upgrade.js';
 import { createScaleActivities } from './scale.js';
 import { createRecoveryActivities } from './recovery.js';
+import { createTaskActivities } from './tasks.js';
+import { createMaintenanceActivities } from './maintenance.js';
 import { createNotifyActivities } from './notify.js';
 
 export type { ActivityDeps } from './deps.js';
@@ -26,6 +28,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createUpgradeActivities(deps),
     ...createScaleActivities(deps),
     ...createRecoveryActivities(deps),
+    ...createTaskActivities(deps),
+    ...createMaintenanceActivities(deps),
     ...createNotifyActivities(deps),
   });
 }

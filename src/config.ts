@@ -35,6 +35,13 @@ const EnvSchema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_CLI: optionalString,
+  TEMPORAL_TLS: optionalString.pipe(z.enum(['true', 'false'], { error: 'expected true or false' }).optional()),
+  TEMPORAL_TLS_CA_FILE: optionalString,
+  TEMPORAL_TLS_CERT_FILE: optionalString,
+  TEMPORAL_TLS_KEY_FILE: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_API_KEY_FILE: optionalString,
   SOPHON_API_HOST: z.string().trim().min(1).default('127.0.0.1'),
   SOPHON_API_PORT: port.default(8686),
   SOPHON_PUBLIC_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'expected the http(s) URL people reach the Sophon API at' }).optional()),
@@ -116,6 +123,10 @@ export interface Config {
     uiPort: number;
     port: number;
     cli: string | undefined;
+    /** TLS to an external Temporal (e.g. Temporal Cloud); files are read at connect time. */
+    tls: { enabled: boolean | undefined; caFile?: string; certFile?: string; keyFile?: string; serverName?: string };
+    apiKey: string | undefined;
+    apiKeyFile: string | undefined;
   };
   postgresPort: number;
   masterKey: string | undefined;
@@ -158,6 +169,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       [{ path: 'SOPHON_MASTER_KEY_FILE', message: 'set either SOPHON_MASTER_KEY or SOPHON_MASTER_KEY_FILE' }],
     );
   }
+  const pairs: Array<[string, string | undefined, string, string | undefined, string]> = [
+    ['TEMPORAL_TLS_CERT_FILE', e.TEMPORAL_TLS_CERT_FILE, 'TEMPORAL_TLS_KEY_FILE', e.TEMPORAL_TLS_KEY_FILE, 'a client certificate needs its key'],
+    ['TEMPORAL_TLS_KEY_FILE', e.TEMPORAL_TLS_KEY_FILE, 'TEMPORAL_TLS_CERT_FILE', e.TEMPORAL_TLS_CERT_FILE, 'a client key needs its certificate'],
+  ];
+  for (const [name, value, other, otherValue, why] of pairs) {
+    if (value && !otherValue) {
+      throw new SophonError('CONFIG_INVALID', `Invalid configuration: ${name} is set without ${other} (${why})`, [{ path: other, message: why }]);
+    }
+  }
+  if (e.TEMPORAL_API_KEY && e.TEMPORAL_API_KEY_FILE) {
+    throw new SophonError('CONFIG_INVALID', 'Invalid configuration: TEMPORAL_API_KEY and TEMPORAL_API_KEY_FILE are both set; set only one', [
+      { path: 'TEMPORAL_API_KEY_FILE', message: 'set either TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE' },
+    ]);
+  }
+  const tlsFiles = { caFile: e.TEMPORAL_TLS_CA_FILE, certFile: e.TEMPORAL_TLS_CERT_FILE, keyFile: e.TEMPORAL_TLS_KEY_FILE, serverName: e.TEMPORAL_TLS_SERVER_NAME };
   const home = path.resolve(e.SOPHON_HOME);
   return {
     home,
@@ -170,6 +196,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uiPort: e.TEMPORAL_UI_PORT,
       port: e.TEMPORAL_PORT,
       cli: e.TEMPORAL_CLI,
+      tls: {
+        // Explicit TEMPORAL_TLS wins; otherwise any TLS setting turns it on, and with none the
+        // SDK decides (TLS when an API key is set).
+        enabled: e.TEMPORAL_TLS ? e.TEMPORAL_TLS === 'true' : Object.values(tlsFiles).some(Boolean) || undefined,
+        ...Object.fromEntries(Object.entries(tlsFiles).filter(([, v]) => v !== undefined)),
+      },
+      apiKey: e.TEMPORAL_API_KEY,
+      apiKeyFile: e.TEMPORAL_API_KEY_FILE,
     },
     api: {
       host: e.SOPHON_API_HOST,

@@ -14,8 +14,9 @@ import { createOperationsService, type OperationsService } from './operations/se
 import { createCredentialStore, type CredentialStore } from './credentials/store.js';
 import { loadCatalog, type Catalog } from './defs/index.js';
 import { createSecretBox, type SecretBox } from './secrets/secret-box.js';
-import { connectClient, ensureSearchAttributes } from './temporal/client.js';
+import { connectClient, ensureSearchAttributes, temporalConnectionOptions } from './temporal/client.js';
 import { ensurePollSchedule, ensureSchedules } from './temporal/schedules.js';
+import { reconcileMaintenanceSchedules } from './maintenance/temporal.js';
 
 /** What both the API and the worker need: Postgres and a Temporal client. */
 export interface Core {
@@ -47,7 +48,7 @@ export async function connectCore(
     throw new SophonError('DEPENDENCY_UNAVAILABLE', `Cannot reach Postgres (${(err as Error).message}); check DATABASE_URL`);
   }
   const secretBox = createSecretBox(masterKey);
-  const { client, connection } = await connectClient(where.temporalAddress, config.temporal.namespace);
+  const { client, connection } = await connectClient(where.temporalAddress, config.temporal.namespace, temporalConnectionOptions(config));
   await ensureSearchAttributes(connection, config.temporal.namespace);
   return {
     config,
@@ -80,6 +81,7 @@ export async function startApi(core: Core): Promise<RunningApi> {
   for (const cluster of await clustersRepo(core.pool).list()) {
     if (cluster.status === 'ACTIVE') await ensurePollSchedule(core.temporal, core.config, cluster.id);
   }
+  await reconcileMaintenanceSchedules(core.temporal, core.config, core.pool, core.logger);
   const app = createApp(core);
   const { host, port } = core.config.api;
   const server = await new Promise<Server>((resolve, reject) => {

@@ -11,6 +11,7 @@ import { createPackageRepository } from './packages/index.js';
 import type { Logger } from './log.js';
 import { createSecretBox } from './secrets/secret-box.js';
 import { createSshPool } from './ssh/index.js';
+import { temporalConnectionOptions } from './temporal/client.js';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('../workflows/index.ts');
@@ -46,7 +47,7 @@ export async function createActivityDeps(config: Config, pool: Pool, logger: Log
     maxChannelsPerHost: config.ssh.maxChannelsPerHost,
   });
   // Connects on first use (the reconciler's).
-  const temporal = new Client({ connection: Connection.lazy({ address: temporalAddress }), namespace: config.temporal.namespace });
+  const temporal = new Client({ connection: Connection.lazy({ address: temporalAddress, ...temporalConnectionOptions(config) }), namespace: config.temporal.namespace });
   return {
     pool,
     logger,
@@ -79,7 +80,7 @@ export interface RunningWorker {
 
 export async function startSophonWorker(opts: SophonWorkerOptions): Promise<RunningWorker> {
   installRuntimeLogger(opts.deps.logger);
-  const connection = await NativeConnection.connect({ address: opts.address });
+  const connection = await NativeConnection.connect({ address: opts.address, ...temporalConnectionOptions(opts.config) });
   const worker = await Worker.create({
     connection,
     namespace: opts.config.temporal.namespace,

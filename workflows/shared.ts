@@ -132,6 +132,26 @@ export interface ReconfigurePlan {
   leaderRole: string | null;
 }
 
+/** A task of the service's definition with its checked parameter values; `hosts` narrows where it runs. */
+export interface RunTaskInput extends ServiceOperationInput {
+  task: string;
+  parameters: Record<string, string | number | boolean>;
+  hosts?: string[];
+}
+
+export interface TaskPlanInput {
+  serviceId: string;
+  task: string;
+  hosts?: string[];
+}
+
+export interface TaskPlan {
+  where: 'one' | 'each' | 'leader';
+  role: string;
+  /** Instances of the task's role, in rolling order. */
+  instances: InstanceRef[];
+}
+
 export const workflowIds = {
   createCluster: (cluster: string, operationId: string) => `cluster-create/${cluster}/${operationId}`,
   bootstrapHosts: (cluster: string, operationId: string) => `hosts-bootstrap/${cluster}/${operationId}`,
@@ -141,6 +161,7 @@ export const workflowIds = {
   scaleService: (cluster: string, service: string, operationId: string) => `scale/${cluster}/${service}/${operationId}`,
   removeService: (cluster: string, service: string, operationId: string) => `remove/${cluster}/${service}/${operationId}`,
   reconfigure: (cluster: string, service: string, operationId: string) => `reconfigure/${cluster}/${service}/${operationId}`,
+  runTask: (cluster: string, service: string, task: string, operationId: string) => `task/${cluster}/${service}/${task}/${operationId}`,
   bootstrapHost: (parentWorkflowId: string, hostname: string) => `${parentWorkflowId}/${hostname}`,
   // One per task queue: each Sophon installation sharing a Temporal namespace has its own.
   hostReachabilitySchedule: (taskQueue: string) => `sophon-host-reachability/${taskQueue}`,
@@ -148,6 +169,10 @@ export const workflowIds = {
   reconcileSchedule: (taskQueue: string) => `sophon-reconcile/${taskQueue}`,
   reconcile: (taskQueue: string) => `reconcile-operations/${taskQueue}`,
   pollSchedule: (taskQueue: string, clusterId: string) => `sophon-poll/${taskQueue}/${clusterId}`,
+  // Temporal appends each firing's time to the workflow id of a schedule's action.
+  maintenanceSchedulePrefix: (taskQueue: string) => `sophon-maintenance/${taskQueue}/`,
+  maintenanceSchedule: (taskQueue: string, scheduleId: string) => `sophon-maintenance/${taskQueue}/${scheduleId}`,
+  maintenanceRun: (taskQueue: string, scheduleId: string) => `maintenance-run/${taskQueue}/${scheduleId}`,
   pollCluster: (taskQueue: string, clusterId: string) => `poll-cluster/${taskQueue}/${clusterId}`,
   // Per instance and attempt, not per operation: a repeated poll cannot start a second recovery.
   recoverInstance: (cluster: string, service: string, instanceId: string, attempt: number) => `recover/${cluster}/${service}/${instanceId}/${attempt}`,
@@ -196,4 +221,16 @@ export interface PollCounts {
   scrapes: number;
   scrapeFailures: number;
   samples: number;
+}
+
+/** Input of a maintenance schedule's run: the schedule's id; its action comes from Postgres. */
+export interface MaintenanceRunInput {
+  scheduleId: string;
+}
+
+/** What a run did: the operation it started (or the one that kept it from starting), and how it ended. */
+export interface MaintenanceRunResult {
+  operationId: string | null;
+  status: string;
+  reason: string | null;
 }

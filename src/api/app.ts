@@ -17,6 +17,8 @@ import { hostRoutes } from './routes/hosts.js';
 import { operationRoutes } from './routes/operations.js';
 import { serviceDefRoutes } from './routes/service-defs.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { maintenanceRoutes } from '../maintenance/routes.js';
+import { createMaintenanceService } from '../maintenance/service.js';
 import { monitoringRoutes } from '../monitoring/routes.js';
 import { registerNotificationMetrics } from '../notify/metrics.js';
 import { notifyRoutes } from '../notify/routes.js';
@@ -24,6 +26,8 @@ import { configRoutes } from '../services/config-routes.js';
 import { createConfigService } from '../services/config.js';
 import { serviceRoutes } from '../services/routes.js';
 import { createServicesService } from '../services/service.js';
+import { taskRoutes } from '../tasks/routes.js';
+import { createTasksService } from '../tasks/service.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -51,8 +55,10 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...clusterRoutes(deps),
     ...hostRoutes(deps),
     ...serviceRoutes(createServicesService(deps)),
+    ...taskRoutes(createTasksService(deps)),
     ...monitoringRoutes(deps),
     ...configRoutes(createConfigService(deps)),
+    ...maintenanceRoutes(createMaintenanceService(deps)),
     ...operationRoutes(deps),
     ...notifyRoutes(deps),
     ...auditRoutes(deps),

@@ -1,133 +1,53 @@
-import { Command, Option } from 'commander';
-import { loadConfig, type Config } from '../config.js';
-import { migrate } from '../db/migrate.js';
-import { createPool } from '../db/pool.js';
-import { ROLES, tokensRepo, type Role } from '../db/repos/tokens.js';
-import { runEmbedded } from '../dev/launcher.js';
-import { runDefsValidate } from '../defs/index.js';
-import { ensureTemporalCli } from '../dev/temporal-cli.js';
-import { SophonError } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
-import { connectCore, startApi } from '../runtime.js';
-import { loadMasterKey } from '../secrets/master-key.js';
-import { createActivityDeps, installRuntimeLogger, startSophonWorker } from '../worker.js';
-
-function required(value: string | undefined, variable: string, command: string): string {
-  if (!value) {
-    throw new SophonError('CONFIG_INVALID', `${variable} must be set for 'sophon ${command}' (it uses an external service; 'sophon start' embeds one)`);
-  }
-  return value;
-}
-
-/** Runs until SIGINT/SIGTERM, then calls `stop` once, however many signals arrive. */
-function untilSignal(logger: Logger, stop: () => Promise<void>): Promise<void> {
-  let stopping: Promise<void> | undefined;
-  return new Promise((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.on(signal, () => {
-        if (!stopping) logger.info({ signal }, 'stopping');
-        stopping ??= stop();
-        void stopping.then(resolve);
-      });
-    }
-  });
-}
-
-async function runApi(config: Config, logger: Logger) {
-  const databaseUrl = required(config.databaseUrl, 'DATABASE_URL', 'api');
-  const temporalAddress = required(config.temporal.address, 'TEMPORAL_ADDRESS', 'api');
-  await migrate(databaseUrl, logger);
-  const masterKey = await loadMasterKey(config, { generate: false });
-  const core = await connectCore(config, logger, { databaseUrl, temporalAddress }, masterKey);
-  const api = await startApi(core);
-  logger.info({ url: api.url }, 'Sophon API listening');
-  await untilSignal(logger, async () => {
-    await api.close();
-    await core.close();
-  });
-}
-
-async function runWorker(config: Config, logger: Logger) {
-  const databaseUrl = required(config.databaseUrl, 'DATABASE_URL', 'worker');
-  const address = required(config.temporal.address, 'TEMPORAL_ADDRESS', 'worker');
-  installRuntimeLogger(logger);
-  const masterKey = await loadMasterKey(config, { generate: false });
-  const pool = createPool(databaseUrl);
-  const deps = await createActivityDeps(config, pool, logger, masterKey, address);
-  const running = await startSophonWorker({ config, address, deps });
-  logger.info({ taskQueue: config.temporal.taskQueue, address }, 'Sophon worker running');
-  await Promise.race([running.done, untilSignal(logger, running.stop)]);
-  await running.stop();
-  await pool.end();
-}
+import { Command, CommanderError } from 'commander';
+import { registerClusters } from './commands/clusters.js';
+import { registerCompletion } from './commands/completion.js';
+import { registerCredentials } from './commands/credentials.js';
+import { registerDefs } from './commands/defs.js';
+import { registerHosts } from './commands/hosts.js';
+import { registerLogin } from './commands/login.js';
+import { registerOps } from './commands/ops.js';
+import { registerServer } from './commands/server.js';
+import { registerServices } from './commands/services.js';
+import { CliError, EXIT } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('sophon')
     .description('Sophon: deploy, operate and heal big-data clusters over SSH')
-    .showHelpAfterError();
-
-  const withContext = (fn: (config: Config, logger: Logger) => Promise<void>) => async () => {
-    const config = loadConfig();
-    await fn(config, createLogger(config.logLevel));
-  };
-
-  program
-    .command('start')
-    .description('run everything on embedded defaults: Postgres, Temporal dev server with UI, worker and API')
-    .action(withContext(runEmbedded));
-  program.command('api').description('run the API against DATABASE_URL and TEMPORAL_ADDRESS').action(withContext(runApi));
-  program.command('worker').description('run a worker against DATABASE_URL and TEMPORAL_ADDRESS').action(withContext(runWorker));
-  program
-    .command('migrate')
-    .description('apply pending database migrations to DATABASE_URL')
-    .action(
-      withContext(async (config, logger) => {
-        const applied = await migrate(required(config.databaseUrl, 'DATABASE_URL', 'migrate'), logger);
-        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
-      }),
-    );
-  program
-    .command('create-token')
-    .description('create an API token in DATABASE_URL and print it once')
-    .requiredOption('--name <name>', 'who or what the token is for')
-    .addOption(new Option('--role <role>', 'role of the token').choices(ROLES).default('admin'))
-    .action(async (opts: { name: string; role: Role }) => {
-      const config = loadConfig();
-      const pool = createPool(required(config.databaseUrl, 'DATABASE_URL', 'create-token'));
-      try {
-        const { token } = await tokensRepo(pool).create({ name: opts.name, role: opts.role, createdBy: 'sophon create-token' });
-        process.stdout.write(token + '\n');
-      } finally {
-        await pool.end();
-      }
-    });
-  program
-    .command('defs')
-    .description('service definitions')
-    .command('validate')
-    .description('check every definition in a directory; prints all problems, exits 1 when there are any')
-    .argument('[dir]', 'directory of service definitions', 'service-defs')
-    .action(async (dir: string) => {
-      process.exitCode = await runDefsValidate(dir, process.stdout);
-    });
-  program
-    .command('tools')
-    .description('install the Temporal CLI into .tools/ when it is not on PATH, and print its path')
-    .action(
-      withContext(async (_config, logger) => {
-        process.stdout.write((await ensureTemporalCli(logger)) + '\n');
-      }),
-    );
+    .option('--url <url>', 'Sophon API (default: SOPHON_URL, sophon login, http://127.0.0.1:8686)')
+    .option('--token <token>', 'API token (default: SOPHON_TOKEN, sophon login, ./.sophon/admin-token)')
+    .option('--json', 'print JSON answers instead of tables (for scripts)')
+    .showHelpAfterError()
+    // Commander's errors become exit code 2 in main(), not its own exit(1).
+    .exitOverride();
+  registerServer(program);
+  registerLogin(program);
+  registerClusters(program);
+  registerHosts(program);
+  registerCredentials(program);
+  registerDefs(program);
+  registerServices(program);
+  registerOps(program);
+  registerCompletion(program);
   return program;
 }
 
+/** Runs the CLI; every failure ends as one line and an exit code (README.md: CLI), never a stack trace. */
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed the message already; --help and --version end with 0.
+      process.exit(err.exitCode === 0 ? EXIT.OK : EXIT.USAGE);
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`sophon: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    const { SophonError } = await import('../errors.js');
     if (err instanceof SophonError) {
       process.stderr.write(`sophon: ${err.message}\n`);
-      process.exit(err.code === 'CONFIG_INVALID' ? 2 : 1);
+      process.exit(err.code === 'CONFIG_INVALID' ? EXIT.USAGE : EXIT.FAILED);
     }
     throw err;
   }

@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { SophonError } from '../errors.js';
-import { serviceDefinitionSchema, type ServiceDefinition, type ServiceDefinitionData } from './schema.js';
+import { serviceDefinitionSchema, type ServiceDefinition, type ServiceDefinitionData, type TaskDefinition } from './schema.js';
 import { CONTEXT_ROOTS, templateReferences } from './templates.js';
 
 export interface DefinitionIssue {
@@ -192,28 +192,14 @@ function crossCheck(d: ServiceDefinitionData, folderName: string, templates: Rec
     if (r.metrics) port(at('metrics', 'port'), r.name, r.metrics.port);
   });
 
-  duplicates(d.parameters, (p) => p.name, (i, k) => report(['parameters', i, 'name'], `parameter '${k}' is defined twice`));
-  d.parameters.forEach((p, i) => {
-    const at = (...x: Path): Path => ['parameters', i, ...x];
-    if (p.min !== undefined && p.max !== undefined && p.min > p.max) report(at('min'), `min ${p.min} is above max ${p.max}`);
-    if ((p.min !== undefined || p.max !== undefined) && p.type !== 'int' && p.type !== 'number') {
-      report(at(), `min/max apply to int and number parameters, not ${p.type}`);
+  checkParameters(d.parameters, ['parameters'], report);
+  duplicates(d.tasks, (t) => t.name, (i, k) => report(['tasks', i, 'name'], `task '${k}' is defined twice`));
+  d.tasks.forEach((t, i) => {
+    role(['tasks', i, 'role'], t.role);
+    if (t.where === 'leader' && d.rolling.leader?.role !== t.role) {
+      report(['tasks', i, 'where'], `where: leader needs rolling.leader to tell the leader of role '${t.role}'`);
     }
-    if (p.pattern !== undefined) {
-      try {
-        new RegExp(p.pattern);
-      } catch {
-        report(at('pattern'), `expected a regular expression (got '${p.pattern}')`);
-      }
-    }
-    p.enum?.forEach((v, ei) => {
-      const problem = parameterProblem({ ...p, enum: undefined }, v);
-      if (problem) report(at('enum', ei), problem);
-    });
-    if (p.default !== undefined) {
-      const problem = parameterProblem(p, p.default);
-      if (problem) report(at('default'), problem);
-    }
+    checkParameters(t.parameters, ['tasks', i, 'parameters'], report);
   });
 
   const fileKeys = new Set<string>();
@@ -264,6 +250,34 @@ function crossCheck(d: ServiceDefinitionData, folderName: string, templates: Rec
   });
 }
 
+/** Parameters of the service or of a task: bounds, patterns, enums and defaults that fit. */
+function checkParameters(parameters: ServiceDefinitionData['parameters'], base: Path, report: Report) {
+  duplicates(parameters, (p) => p.name, (i, k) => report([...base, i, 'name'], `parameter '${k}' is defined twice`));
+  parameters.forEach((p, i) => {
+    const at = (...x: Path): Path => [...base, i, ...x];
+    if (p.min !== undefined && p.max !== undefined && p.min > p.max) report(at('min'), `min ${p.min} is above max ${p.max}`);
+    if ((p.min !== undefined || p.max !== undefined) && p.type !== 'int' && p.type !== 'number') {
+      report(at(), `min/max apply to int and number parameters, not ${p.type}`);
+    }
+    if (p.pattern !== undefined) {
+      try {
+        new RegExp(p.pattern);
+      } catch {
+        report(at('pattern'), `expected a regular expression (got '${p.pattern}')`);
+      }
+    }
+    p.enum?.forEach((v, ei) => {
+      const problem = parameterProblem({ ...p, enum: undefined }, v);
+      if (problem) report(at('enum', ei), problem);
+    });
+    if (p.default !== undefined) {
+      const problem = parameterProblem(p, p.default);
+      if (problem) report(at('default'), problem);
+    }
+  });
+
+}
+
 /** Why a value does not fit a parameter, or null. */
 export function parameterProblem(
   p: { name: string; type: string; min?: number; max?: number; enum?: Array<string | number | boolean>; pattern?: string },
@@ -289,8 +303,13 @@ const INSTANCE_KEYS = ['role', 'hostname', 'address', 'index', 'id', 'ports'];
 const HOST_KEYS = INSTANCE_KEYS;
 
 /** What is wrong with a reference into the template context, or null. */
-function referenceProblem(d: ServiceDefinition, path: string[], role: string | undefined): string | null {
+function referenceProblem(d: ServiceDefinition, path: string[], role: string | undefined, task?: TaskDefinition): string | null {
   const [root, a, b, c, e, f] = path;
+  if (root === 'task') {
+    if (!task) return "'task' is only seen by task commands (tasks[].run)";
+    if (a !== undefined && !task.parameters.some((p) => p.name === a)) return `task parameter '${a}' is not defined under the task's parameters`;
+    return null;
+  }
   const roleNames = d.roles.map((r) => r.name);
   const portsOf = (r: string) => d.roles.find((x) => x.name === r)?.ports.map((p) => p.name) ?? [];
   if (!CONTEXT_ROOTS.includes(root as (typeof CONTEXT_ROOTS)[number])) {
@@ -325,13 +344,13 @@ function referenceProblem(d: ServiceDefinition, path: string[], role: string | u
 
 /** Every template string and file in a definition, with the role it renders for when known. */
 function checkTemplates(d: ServiceDefinition, file: string, templatesDir: string, pos: Positions, issues: DefinitionIssue[]) {
-  const inline = (path: Path, src: string, role: string | undefined) => {
+  const inline = (path: Path, src: string, role: string | undefined, task?: TaskDefinition) => {
     const where = pos.at(path);
-    check(src, role, (message, line) =>
+    check(src, role, task, (message, line) =>
       issues.push({ file, path: path.map(String).join('.'), message: `${message}${line > 1 ? ` (template line ${line})` : ''}`, ...where }),
     );
   };
-  const check = (src: string, role: string | undefined, report: (message: string, line: number, column?: number) => void) => {
+  const check = (src: string, role: string | undefined, task: TaskDefinition | undefined, report: (message: string, line: number, column?: number) => void) => {
     let refs;
     try {
       refs = templateReferences(src);
@@ -342,7 +361,7 @@ function checkTemplates(d: ServiceDefinition, file: string, templatesDir: string
       return;
     }
     for (const r of refs) {
-      const problem = referenceProblem(d, r.path, role);
+      const problem = referenceProblem(d, r.path, role, task);
       if (problem) report(problem, r.line, r.column);
     }
   };
@@ -359,6 +378,7 @@ function checkTemplates(d: ServiceDefinition, file: string, templatesDir: string
   if (d.rolling.leader) inline(['rolling', 'leader', 'run'], d.rolling.leader.run, d.rolling.leader.role);
   // `instance` in a decommission step is always the instance being removed.
   d.decommission.forEach((s, i) => inline(['decommission', i, 'run'], s.run, s.role));
+  d.tasks.forEach((t, i) => inline(['tasks', i, 'run'], t.run, t.role, t));
 
   const usedBy = new Map<string, Array<string | undefined>>();
   d.configFiles.forEach((f, i) => {
@@ -380,7 +400,7 @@ function checkTemplates(d: ServiceDefinition, file: string, templatesDir: string
     const tfile = join(templatesDir, name);
     const seen = new Set<string>();
     for (const r of usedBy.get(name) ?? [undefined]) {
-      check(src, r, (message, line, column) => {
+      check(src, r, undefined, (message, line, column) => {
         const key = `${line}:${column}:${message}`;
         if (seen.has(key)) return;
         seen.add(key);

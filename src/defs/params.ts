@@ -2,7 +2,7 @@
 import { SophonError, type FieldError } from '../errors.js';
 import { parameterProblem } from './loader.js';
 import { defaultParams } from './placement.js';
-import type { ParameterValue, ServiceDefinition } from './schema.js';
+import type { ParameterValue, ServiceDefinition, TaskDefinition } from './schema.js';
 
 /**
  * Merges `values` over the defaults; every unknown, missing or out-of-range value is reported
@@ -34,4 +34,9 @@ export function resolveParameters(def: ServiceDefinition, values: Record<string,
 /** Names of changed parameters that need the instances restarted. */
 export function restartNeeded(def: ServiceDefinition, before: Record<string, ParameterValue>, after: Record<string, ParameterValue>): string[] {
   return def.parameters.filter((p) => p.restart && before[p.name] !== after[p.name]).map((p) => p.name);
+}
+
+/** Values of a task's parameters (defaults plus checked overrides), reported at `<field>.<param>`. */
+export function resolveTaskParameters(def: ServiceDefinition, task: TaskDefinition, values: Record<string, unknown> = {}, field = 'parameters'): Record<string, ParameterValue> {
+  return resolveParameters({ ...def, name: `${def.name} task ${task.name}`, parameters: task.parameters }, values, field);
 }

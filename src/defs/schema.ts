@@ -186,6 +186,21 @@ const decommissionStepSchema = z.strictObject({
   timeout: timeout.default(600),
 });
 
+/**
+ * A custom command operators run on demand or on a schedule (purge, balancer, leader
+ * election...): on one instance of `role`, on each, or on the role's current leader (found
+ * by `rolling.leader`). Its parameters are checked like the service's and read as `task.<name>`.
+ */
+const taskSchema = z.strictObject({
+  name: name('task'),
+  label: z.string().min(1),
+  role: z.string(),
+  where: z.enum(['one', 'each', 'leader']).default('one'),
+  run: z.string().min(1),
+  timeout: timeout.default(600),
+  parameters: z.array(parameterSchema).default([]),
+});
+
 const alertRuleSchema = z.strictObject({
   name: z.string().min(1),
   role: z.string().optional(),
@@ -219,6 +234,7 @@ export const serviceDefinitionSchema = z.strictObject({
   parameters: z.array(parameterSchema).default([]),
   rolling: rollingSchema.prefault({}),
   decommission: z.array(decommissionStepSchema).default([]),
+  tasks: z.array(taskSchema).default([]),
   alerts: z.array(alertRuleSchema).default([]),
   links: z.array(linkSchema).default([]),
 });
@@ -234,6 +250,7 @@ export type ConfigFileDefinition = ServiceDefinitionData['configFiles'][number];
 export type ParameterDefinition = ServiceDefinitionData['parameters'][number];
 export type VersionDefinition = ServiceDefinitionData['versions'][number];
 export type PackageDefinition = VersionDefinition['packages'][number];
+export type TaskDefinition = ServiceDefinitionData['tasks'][number];
 export type AlertRuleDefinition = ServiceDefinitionData['alerts'][number];
 export type ParameterValue = string | number | boolean;
 

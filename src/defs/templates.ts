@@ -36,6 +36,8 @@ export interface TemplateContext {
   runAs: { user: string; group: string };
   /** Placements of the services this one depends on, e.g. deps.zookeeper.roles.server.hosts. */
   deps: Record<string, { roles: Record<string, { hosts: InstanceRef[] }> }>;
+  /** The task's parameter values, in task commands only. */
+  task?: Record<string, ParameterValue>;
 }
 
 export const CONTEXT_ROOTS = ['service', 'cluster', 'instance', 'params', 'paths', 'runAs', 'deps'] as const;

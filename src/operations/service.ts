@@ -223,7 +223,10 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
         const holder = await operationsRepo(tx).acquireLock(req.cluster.id, req.lock.service, id);
         if (holder) {
           const what = req.lock.service ? `${req.cluster.name}/${req.lock.service}` : `cluster ${req.cluster.name}`;
-          throw conflict(`Operation ${holder.id} (${holder.type}, ${holder.status}) is already changing ${what}; wait for it, or cancel it`);
+          // The holder's id travels with the error: a scheduled run records it when it is skipped.
+          throw Object.assign(conflict(`Operation ${holder.id} (${holder.type}, ${holder.status}) is already changing ${what}; wait for it, or cancel it`), {
+            holderOperationId: holder.id,
+          });
         }
       }
       await auditRepo(tx).record({

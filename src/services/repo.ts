@@ -19,6 +19,8 @@ export interface ServiceRow {
   configVersion: number;
   /** Restart instances seen down, at most `maxPerHour` times per instance in any hour. */
   autoRecovery: { enabled: boolean; maxPerHour: number };
+  /** Maintenance (alerts muted) lasts until then; past or null: none. */
+  maintenanceUntil: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -52,7 +54,7 @@ export interface NewInstance {
 }
 
 const SERVICE = `SELECT s.id, s.cluster_id AS "clusterId", c.name AS "clusterName", s.name, s.version,
-  s.target_version AS "targetVersion", s.status, s.config_version AS "configVersion",
+  s.target_version AS "targetVersion", s.status, s.config_version AS "configVersion", s.maintenance_until AS "maintenanceUntil",
   json_build_object('enabled', s.auto_recovery_enabled, 'maxPerHour', s.auto_recovery_max_per_hour) AS "autoRecovery", s.created_at AS "createdAt", s.updated_at AS "updatedAt"
   FROM services s JOIN clusters c ON c.id = s.cluster_id`;
 
@@ -164,6 +166,10 @@ export function servicesRepo(db: Db) {
            auto_recovery_max_per_hour = coalesce($3, auto_recovery_max_per_hour), updated_at = now() WHERE id = $1`,
         [id, change.enabled ?? null, change.maxPerHour ?? null],
       );
+    },
+
+    async setMaintenanceUntil(id: string, until: Date | null): Promise<void> {
+      await db.query(`UPDATE services SET maintenance_until = $2, updated_at = now() WHERE id = $1`, [id, until]);
     },
 
     async setStatus(id: string, status: ServiceStatus): Promise<void> {

@@ -40,21 +40,29 @@ export const ScaleServiceBody = z.strictObject({
   remove: NAME_LIST.optional().describe('hosts of the role to remove from it'),
 });
 
-export const UpdateServiceBody = z.strictObject({
-  autoRecovery: z
-    .strictObject({
-      enabled: z.boolean().optional().describe('restart instances that should run but are seen down'),
-      maxPerHour: z.number().int().min(1).max(1000).optional().describe('restarts per instance in any hour before it is left down and alerted (default 6)'),
-    })
-    .optional(),
-});
-
 export const UpgradeServiceBody = z.strictObject({
   version: NAME.describe("one of the definition's versions (GET /api/v1/service-defs/:name); older than the installed one for a downgrade"),
   batchSize: z.number().int().min(1).max(1000).optional().describe('instances upgraded at once; the definition says when absent'),
   maxFailures: z.number().int().min(0).max(1000).optional().describe('failed instances tolerated before the operation holds'),
   pauseSeconds: z.number().int().min(0).max(3600).optional().describe('pause between batches'),
 });
+
+export const PatchServiceBody = z
+  .strictObject({
+    maintenance: z
+      .strictObject({ until: z.iso.datetime({ offset: true }).describe('ISO 8601 time the maintenance ends') })
+      .nullable()
+      .optional()
+      .describe("maintenance until a time: the service's alerts notify no one until then (but are recorded); null ends it"),
+    autoRecovery: z
+      .strictObject({
+        enabled: z.boolean().optional().describe('restart instances that should run but are seen down'),
+        maxPerHour: z.number().int().min(1).max(1000).optional().describe('restarts per instance in any hour before it is left down and alerted (default 6)'),
+      })
+      .optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'expected at least one field')
+  .meta({ minProperties: 1 });
 
 const Started = z.object({ operation: OperationView });
 const Ports = z.record(z.string(), z.number().int());
@@ -68,6 +76,8 @@ const ServiceSummary = z.object({
   status: z.enum(['DEPLOYING', 'ACTIVE', 'FAILED', 'REMOVING']),
   configVersion: z.number().int(),
   autoRecovery: z.object({ enabled: z.boolean(), maxPerHour: z.number().int() }),
+  maintenance: z.boolean().describe('in maintenance now (maintenanceUntil is in the future)'),
+  maintenanceUntil: Timestamp.nullable(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -85,6 +95,11 @@ const Instance = z.object({
   statusReason: z.string().nullable(),
   observedAt: Timestamp.nullable().describe('when an operation step or the poll last observed the instance'),
   ports: Ports,
+});
+
+const ServiceDetail = ServiceSummary.extend({
+  health: z.record(z.string(), z.number().int()).describe('instances by observed state, e.g. {"RUNNING": 3, "STOPPED": 1}'),
+  instances: z.array(Instance),
 });
 
 const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id), idempotency: idempotencyOf(req) });
@@ -115,22 +130,22 @@ export function serviceRoutes(services: ServicesService) {
       path: `${BASE}/:service`,
       summary: 'Show a service with its instances: versions, desired and observed state, ports',
       status: 200,
-      response: z.object({
-        service: ServiceSummary.extend({
-          health: z.record(z.string(), z.number().int()).describe('instances by observed state, e.g. {"RUNNING": 3, "STOPPED": 1}'),
-          instances: z.array(Instance),
-        }),
-      }),
+      response: z.object({ service: ServiceDetail }),
       handler: async ({ params }) => ({ service: await services.get(params.cluster!, params.service!) }),
     }),
     route({
       method: 'patch',
       path: `${BASE}/:service`,
-      summary: 'Change settings of a service that need no operation: auto-recovery (enabled, restarts per instance per hour)',
-      body: UpdateServiceBody,
+      summary: 'Change settings of a service: maintenance until a time (or none: null), auto-recovery (enabled, restarts per instance per hour)',
+      body: PatchServiceBody,
       status: 200,
-      response: z.object({ service: ServiceSummary }),
-      handler: async ({ req, params, body }) => ({ service: await services.update(params.cluster!, params.service!, body, who(req)) }),
+      response: z.object({ service: ServiceDetail }),
+      handler: async ({ req, params, body }) => ({
+        service: await services.patch(params.cluster!, params.service!, {
+          ...(body.maintenance !== undefined ? { maintenance: body.maintenance && { until: new Date(body.maintenance.until) } } : {}),
+          ...(body.autoRecovery ? { autoRecovery: body.autoRecovery } : {}),
+        }, actorOf(req)),
+      }),
     }),
     route({
       method: 'post',

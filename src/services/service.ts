@@ -4,10 +4,10 @@
  * removals check what they touch; every mutation is one operation holding the service lock.
  */
 import { randomUUID } from 'node:crypto';
-import { auditRepo } from '../db/repos/audit.js';
 import { clustersRepo, type Cluster } from '../db/repos/clusters.js';
 import { hostsRepo } from '../db/repos/hosts.js';
-import type { Pool } from '../db/pool.js';
+import { inTransaction, type Pool } from '../db/pool.js';
+import { auditRepo } from '../db/repos/audit.js';
 import { defaultVersion, resolveParameters, rolePorts, validatePlacement, type Catalog } from '../defs/index.js';
 import { conflict, notFound } from '../errors.js';
 import type { IdempotencyRequest } from '../db/repos/idempotency.js';
@@ -31,7 +31,11 @@ export interface ActionRequest {
   rolling?: Partial<RollingPolicy>;
 }
 
-export interface UpdateRequest {
+/** Fields a PATCH of a service may change; absent ones stay as they are. */
+export interface ServicePatch {
+  /** Maintenance until a time (alerts of the service mute until then); null ends it. */
+  maintenance?: { until: Date } | null | undefined;
+  /** Restart instances seen down (enabled), at most maxPerHour times per instance in any hour. */
   autoRecovery?: { enabled?: boolean | undefined; maxPerHour?: number | undefined } | undefined;
 }
 
@@ -97,6 +101,8 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
     status: s.status,
     configVersion: s.configVersion,
     autoRecovery: s.autoRecovery,
+    maintenance: s.maintenanceUntil !== null && s.maintenanceUntil.getTime() > Date.now(),
+    maintenanceUntil: s.maintenanceUntil,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
   });
@@ -134,12 +140,14 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       return { ...summary(svc), health, instances: instances.map((i) => instanceView(i, svc)) };
     },
 
-    /** Changes settings of the service that start no operation (auto-recovery); audited. */
-    async update(clusterRef: string, serviceRef: string, req: UpdateRequest, who: Requester) {
-      const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
-      if (req.autoRecovery) await services.setAutoRecovery(svc.id, req.autoRecovery);
-      await auditRepo(pool).record({ actor: who.actor, action: 'service.update', target: `${cluster.name}/${svc.name}`, requestId: who.requestId, details: { ...req } });
-      return summary((await services.get(svc.id))!);
+    async patch(clusterRef: string, serviceRef: string, patch: ServicePatch, actor: string) {
+      const { svc } = await serviceOf(clusterRef, serviceRef);
+      await inTransaction(pool, async (tx) => {
+        if (patch.maintenance !== undefined) await servicesRepo(tx).setMaintenanceUntil(svc.id, patch.maintenance?.until ?? null);
+        if (patch.autoRecovery) await servicesRepo(tx).setAutoRecovery(svc.id, patch.autoRecovery);
+        await auditRepo(tx).record({ actor, action: 'service.update', target: `${svc.clusterName}/${svc.name}`, details: { ...patch } });
+      });
+      return this.get(clusterRef, serviceRef);
     },
 
     /** Live endpoints per role: what clients of the service connect to. */

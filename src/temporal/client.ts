@@ -1,12 +1,49 @@
-import { Client, Connection } from '@temporalio/client';
+import { readFileSync } from 'node:fs';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Config } from '../config.js';
 import { SophonError } from '../errors.js';
 import { SA_CLUSTER, SEARCH_ATTRIBUTES } from '../../workflows/shared.js';
 
-export async function connectClient(address: string, namespace: string): Promise<{ client: Client; connection: Connection }> {
+/** Reads a file named by a TEMPORAL_* variable, saying which one when it cannot. */
+function readSetting(variable: string, file: string): Buffer {
   try {
-    const connection = await Connection.connect({ address, connectTimeout: '10 seconds' });
+    return readFileSync(file);
+  } catch (err) {
+    throw new SophonError('CONFIG_INVALID', `${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, [
+      { path: variable, message: `cannot read ${file}` },
+    ]);
+  }
+}
+
+/**
+ * TLS (server CA, mTLS client certificate, server name) and API key for the Temporal
+ * connections of the API and the workers, from TEMPORAL_TLS* and TEMPORAL_API_KEY[_FILE].
+ * The same options suit the client's Connection and the worker's NativeConnection.
+ */
+export function temporalConnectionOptions(config: Pick<Config, 'temporal'>): { tls?: TLSConfig | boolean; apiKey?: string } {
+  const { tls, apiKey, apiKeyFile } = config.temporal;
+  const key = apiKey ?? (apiKeyFile ? readSetting('TEMPORAL_API_KEY_FILE', apiKeyFile).toString('utf8').trim() : undefined);
+  const out: { tls?: TLSConfig | boolean; apiKey?: string } = key ? { apiKey: key } : {};
+  if (tls.enabled === undefined) return out;
+  if (!tls.enabled) return { ...out, tls: false };
+  const settings: TLSConfig = {
+    ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+    ...(tls.caFile ? { serverRootCACertificate: readSetting('TEMPORAL_TLS_CA_FILE', tls.caFile) } : {}),
+    ...(tls.certFile && tls.keyFile
+      ? { clientCertPair: { crt: readSetting('TEMPORAL_TLS_CERT_FILE', tls.certFile), key: readSetting('TEMPORAL_TLS_KEY_FILE', tls.keyFile) } }
+      : {}),
+  };
+  return { ...out, tls: Object.keys(settings).length ? settings : true };
+}
+
+export async function connectClient(
+  address: string,
+  namespace: string,
+  options: { tls?: TLSConfig | boolean; apiKey?: string } = {},
+): Promise<{ client: Client; connection: Connection }> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: '10 seconds', ...options });
     return { client: new Client({ connection, namespace }), connection };
   } catch (err) {
     throw new SophonError(

@@ -55,7 +55,13 @@ export const AddHostsBody = z.strictObject({
 });
 
 export const PatchHostBody = z
-  .strictObject({ labels: Labels.optional(), maintenance: z.boolean().optional() })
+  .strictObject({
+    labels: Labels.optional(),
+    maintenance: z
+      .union([z.boolean(), z.strictObject({ until: z.iso.datetime({ offset: true }).describe('ISO 8601 time the maintenance ends') })])
+      .optional()
+      .describe('true: maintenance until turned off; {until}: until that time; false: no maintenance'),
+  })
   .refine((b) => b.labels !== undefined || b.maintenance !== undefined, 'expected labels or maintenance')
   // The refinement as JSON Schema, so the OpenAPI document states it too.
   .meta({ minProperties: 1 });
@@ -73,7 +79,8 @@ const HostView = z.object({
   labels: z.record(z.string(), z.string()),
   status: z.enum(HOST_STATUSES),
   statusReason: z.string().nullable(),
-  maintenance: z.boolean(),
+  maintenance: z.boolean().describe('in maintenance now: turned on, or maintenanceUntil in the future'),
+  maintenanceUntil: Timestamp.nullable(),
   hostKeyFingerprint: z.string().nullable(),
   facts: z.record(z.string(), z.unknown()).nullable(),
   lastSeenAt: Timestamp.nullable(),
@@ -97,7 +104,8 @@ const view = (h: Host, health: Map<string, { up: number; down: number; lastScrap
   labels: h.labels,
   status: h.status,
   statusReason: h.statusReason,
-  maintenance: h.maintenance,
+  maintenance: h.maintenance || (h.maintenanceUntil !== null && h.maintenanceUntil.getTime() > Date.now()),
+  maintenanceUntil: h.maintenanceUntil,
   hostKeyFingerprint: h.hostKeyFingerprint,
   facts: h.facts,
   lastSeenAt: h.lastSeenAt,
@@ -233,7 +241,11 @@ export function hostRoutes({ config, pool, operations }: ApiDeps) {
       handler: ({ req, params, body }) =>
         inTransaction(pool, async (tx) => {
           const host = await lockedHost(tx, params.cluster!, params.host!);
-          await hostsRepo(tx).update(host.id, body);
+          const { maintenance, ...rest } = body;
+          await hostsRepo(tx).update(host.id, {
+            ...rest,
+            ...(maintenance === undefined ? {} : { maintenance: typeof maintenance === 'boolean' ? maintenance : { until: new Date(maintenance.until) } }),
+          });
           await auditRepo(tx).record({ actor: actorOf(req), action: 'host.update', target: `${host.clusterName}/${host.hostname}`, requestId: String(req.id), details: body });
           return view((await hostsRepo(tx).get(host.id))!, await metricsRepo(tx).hostHealth(host.clusterId, [host.hostname]));
         }),

@@ -19,6 +19,8 @@ export interface Host {
   status: HostStatus;
   statusReason: string | null;
   maintenance: boolean;
+  /** Maintenance with an end: in effect while this is in the future. */
+  maintenanceUntil: Date | null;
   lastSeenAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
@@ -29,7 +31,7 @@ type Db = Pool | PoolClient;
 const SELECT = `SELECT h.id, h.cluster_id AS "clusterId", c.name AS "clusterName", h.hostname, h.address, h.port,
   h.credential_id AS "credentialId", cr.name AS "credentialName", h.install_root AS "installRoot", h.labels,
   h.host_key_fingerprint AS "hostKeyFingerprint", h.facts, h.status, h.status_reason AS "statusReason",
-  h.maintenance, h.last_seen_at AS "lastSeenAt", h.created_at AS "createdAt", h.updated_at AS "updatedAt"
+  h.maintenance, h.maintenance_until AS "maintenanceUntil", h.last_seen_at AS "lastSeenAt", h.created_at AS "createdAt", h.updated_at AS "updatedAt"
   FROM hosts h JOIN clusters c ON c.id = h.cluster_id JOIN credentials cr ON cr.id = h.credential_id`;
 
 export interface NewHost {
@@ -173,11 +175,17 @@ export function hostsRepo(db: Db) {
       await db.query(`UPDATE hosts SET facts = $2, updated_at = now() WHERE id = $1`, [id, JSON.stringify(facts)]);
     },
 
-    /** Changes a host in one statement; returns false when it no longer exists. */
-    async update(id: string, patch: { labels?: Record<string, string> | undefined; maintenance?: boolean | undefined }): Promise<boolean> {
+    /**
+     * Changes a host in one statement; returns false when it no longer exists. Maintenance is
+     * either open-ended (`maintenance: true`) or has an end (`maintenanceUntil`); setting one
+     * form clears the other, and `maintenance: false` ends both.
+     */
+    async update(id: string, patch: { labels?: Record<string, string> | undefined; maintenance?: boolean | { until: Date } | undefined }): Promise<boolean> {
+      const m = patch.maintenance;
       const res = await db.query(
-        `UPDATE hosts SET labels = coalesce($2, labels), maintenance = coalesce($3, maintenance), updated_at = now() WHERE id = $1`,
-        [id, patch.labels ? JSON.stringify(patch.labels) : null, patch.maintenance ?? null],
+        `UPDATE hosts SET labels = coalesce($2, labels), maintenance = coalesce($3, maintenance),
+           maintenance_until = CASE WHEN $4 THEN $5::timestamptz ELSE maintenance_until END, updated_at = now() WHERE id = $1`,
+        [id, patch.labels ? JSON.stringify(patch.labels) : null, m === undefined ? null : m === true, m !== undefined, typeof m === 'object' ? m.until : null],
       );
       return res.rowCount === 1;
     },

@@ -14,6 +14,7 @@ import {
   renderCommand,
   renderString,
   resolveParameters,
+  resolveTaskParameters,
   validateDefinitionsDir,
   type HostRef,
   type ServiceDefinition,
@@ -84,6 +85,10 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
       if (def.rolling.leader?.role === role.name) parts.push(`### leader check\n${renderCommand(def, def.rolling.leader.run, ctx)}\n`);
       for (const step of def.decommission.filter((d) => d.role === role.name)) {
         parts.push(`### decommission: ${step.name}\n${renderCommand(def, step.run, ctx)}\n`);
+      }
+      for (const task of def.tasks.filter((t) => t.role === role.name)) {
+        const taskCtx = { ...ctx, task: resolveTaskParameters(def, task) };
+        parts.push(`### task ${task.name} (${task.where}, timeout ${task.timeout}s)\n${renderCommand(def, task.run, taskCtx)}\n`);
       }
       for (const f of renderConfigFiles(def, ctx)) parts.push(`### file ${f.path} (${f.mode}, sha256 ${f.sha256})\n${f.content}`);
       out.set(`${role.name}-${host.hostname}.txt`, parts.join('\n'));

@@ -167,6 +167,26 @@ const cases: Case[] = [
     expect: { file: 'demo/service.yaml', path: 'decommission.0.role', message: /role 'worker' is not defined/, line: 29 },
   },
   {
+    name: 'task on an unknown role',
+    edit: (s) => `${s}tasks:\n  - { name: purge, label: Purge, role: worker, run: 'true' }\n`,
+    expect: { file: 'demo/service.yaml', path: 'tasks.0.role', message: /role 'worker' is not defined/, line: 29 },
+  },
+  {
+    name: 'task command reading a parameter the task does not define',
+    edit: (s) => `${s}tasks:\n  - { name: purge, label: Purge, role: server, run: 'purge {{ task.keep }}' }\n`,
+    expect: { file: 'demo/service.yaml', path: 'tasks.0.run', message: /task parameter 'keep' is not defined/, line: 29 },
+  },
+  {
+    name: 'task on the leader of a definition that cannot tell it',
+    edit: (s) => `${s}tasks:\n  - { name: elect, label: Elect, role: server, where: leader, run: 'true' }\n`,
+    expect: { file: 'demo/service.yaml', path: 'tasks.0.where', message: /needs rolling.leader/, line: 29 },
+  },
+  {
+    name: 'task parameter default outside its bounds',
+    edit: (s) => `${s}tasks:\n  - name: purge\n    label: Purge\n    role: server\n    run: 'purge {{ task.keep }}'\n    parameters: [{ name: keep, type: int, default: 1, min: 3 }]\n`,
+    expect: { file: 'demo/service.yaml', path: 'tasks.0.parameters.0.default', message: /at least 3/, line: 33 },
+  },
+  {
     name: 'start command without a stop command',
     edit: replace('    stop:\n      run: "kill $(cat {{ paths.run }}/demo.pid)"\n', ''),
     expect: { file: 'demo/service.yaml', path: 'roles.0', message: /has a start command but no stop command/, line: 9 },

@@ -1,0 +1,71 @@
+/**
+ * Activities of service tasks (a definition's custom commands): which instances a task runs
+ * on, and the run on one instance, recorded as a step with its output tails.
+ */
+import { hostsRepo } from '../src/db/repos/hosts.js';
+import { notFound, SophonError } from '../src/errors.js';
+import type { ParameterValue, ServiceDefinition, TaskDefinition } from '../src/defs/index.js';
+import { instanceContext, sceneOf } from '../src/services/render.js';
+import { servicesRepo } from '../src/services/repo.js';
+import type { TaskPlan, TaskPlanInput } from '../workflows/shared.js';
+import type { ActivityDeps } from './deps.js';
+import { targetOf } from './hosts.js';
+import { inRollingOrder } from './services.js';
+import { runRoleCommand } from './service-host.js';
+import { trackStep } from './steps.js';
+
+export interface TaskStepInput {
+  operationId: string;
+  phase: string;
+  instanceId: string;
+  task: string;
+  parameters: Record<string, ParameterValue>;
+}
+
+/** The task of a definition; a task removed from the catalog since the request is a definitive failure. */
+export function taskOf(def: ServiceDefinition, name: string): TaskDefinition {
+  const task = def.tasks.find((t) => t.name === name);
+  if (!task) throw new SophonError('DEFINITION_INVALID', `${def.name} has no task '${name}'; its tasks are ${def.tasks.map((t) => t.name).join(', ') || 'none'}`);
+  return task;
+}
+
+export function createTaskActivities({ pool, ssh, catalog }: ActivityDeps) {
+  const services = servicesRepo(pool);
+
+  return {
+    /** The instances of the task's role (on `hosts` when given), in rolling order. */
+    async taskPlan(input: TaskPlanInput): Promise<TaskPlan> {
+      const svc = await services.get(input.serviceId);
+      if (!svc) throw notFound('Service', input.serviceId);
+      const def = catalog.get(svc.name);
+      const task = taskOf(def, input.task);
+      const chosen = (await services.instances(svc.id)).filter(
+        (i) => i.role === task.role && !i.leaving && (!input.hosts?.length || input.hosts.includes(i.hostname)),
+      );
+      return { where: task.where, role: task.role, instances: inRollingOrder(def, chosen) };
+    },
+
+    /** Runs the task's command on one instance; a non-zero exit fails the step for good (the operator decides). */
+    async runTask(input: TaskStepInput): Promise<void> {
+      const inst = await services.instance(input.instanceId);
+      if (!inst) throw notFound('Role instance', input.instanceId);
+      const svc = await services.get(inst.serviceId);
+      if (!svc) throw notFound('Service', inst.serviceId);
+      const host = await hostsRepo(pool).get(inst.hostId);
+      if (!host) throw notFound('Host', inst.hostId);
+      const def = catalog.get(svc.name);
+      const task = taskOf(def, input.task);
+      const ctx = instanceContext(await sceneOf(pool, svc, def), inst, host.installRoot, await services.configValues(svc.id, svc.configVersion));
+      await trackStep(pool, { operationId: input.operationId, host: host.hostname, role: inst.role, phase: input.phase, step: task.name }, async (output) => {
+        const conn = await ssh.connect(targetOf(host));
+        const result = await runRoleCommand(conn, def, task, { ...ctx, task: input.parameters }, output, `task '${task.name}'`);
+        if (result.exitCode !== 0) {
+          const err = new SophonError('COMMAND_FAILED', `task '${task.name}' of ${def.name} on ${host.hostname} exited with ${result.exitCode}: ${result.stderr.trim().slice(-500)}`);
+          // Commands such as a balancer are not safe to re-run unasked: the operator decides.
+          throw Object.assign(err, { retryable: false });
+        }
+        return { outcome: { exitCode: 0, message: `task '${task.name}' done` } };
+      });
+    },
+  };
+}

@@ -1,0 +1,108 @@
+/** sophon hosts add|list|show|maintenance|remove */
+import type { Command } from 'commander';
+import { seg } from '../api-client.js';
+import { clusterOf, clusterOption, collect, ctxOf, detachable, follow } from '../context.js';
+import { ago, printFields, printJson, printTable, show, usage } from '../output.js';
+import type { Operation } from '../types.js';
+import { keyValues } from './values.js';
+
+interface Host {
+  hostname: string;
+  address: string;
+  port: number;
+  credential: string;
+  installRoot: string;
+  labels: Record<string, string>;
+  status: string;
+  statusReason: string | null;
+  maintenance: boolean;
+  hostKeyFingerprint: string | null;
+  facts: Record<string, unknown> | null;
+  lastSeenAt: string | null;
+  health: { up: number; down: number };
+}
+
+export function registerHosts(program: Command): void {
+  const hosts = program.command('hosts').description('hosts of a cluster, reached over SSH');
+
+  detachable(clusterOption(hosts.command('add').description('add hosts (ranges like node[1-3] expand) and bootstrap them')))
+    .requiredOption('--hostname <pattern>', 'host name, or a range such as node[1-3]')
+    .option('--address <pattern>', 'address or range such as 10.0.0.[11-13] (default: the host name)')
+    .option('--port <port>', 'SSH port', '22')
+    .requiredOption('--credential <name>', 'SSH credential (sophon credentials list)')
+    .option('--install-root <dir>', 'where Sophon installs components on the host')
+    .option('--label <key=value>', 'a label (repeatable)', collect, [])
+    .action(async (opts: { hostname: string; address?: string; port: string; credential: string; installRoot?: string; label: string[] }, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      if (!/^\d{1,5}$/.test(opts.port)) throw usage(`--port: expected a TCP port number, got ${JSON.stringify(opts.port)}`);
+      const spec = {
+        hostname: opts.hostname,
+        ...(opts.address ? { address: opts.address } : {}),
+        port: Number(opts.port),
+        credential: opts.credential,
+        ...(opts.installRoot ? { installRoot: opts.installRoot } : {}),
+        labels: Object.fromEntries(Object.entries(keyValues(opts.label, '--label')).map(([k, v]) => [k, String(v)])),
+      };
+      const answer = await ctx.client.post<{ operation: Operation; hosts: Array<{ hostname: string }> }>(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts`, { hosts: [spec] });
+      await follow(ctx, answer, answer.hosts.map((h) => h.hostname));
+    });
+
+  clusterOption(hosts.command('list').description('list the hosts of a cluster')).action(async (_opts, cmd: Command) => {
+    const ctx = ctxOf(cmd);
+    const all: Host[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { hosts: Host[]; nextCursor: string | null } = await ctx.client.get(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts`, { limit: 1000, cursor: cursor ?? undefined });
+      all.push(...page.hosts);
+      cursor = page.nextCursor;
+    } while (cursor);
+    show(ctx.json, { hosts: all }, () =>
+      printTable(
+        ['host', 'address', 'status', 'maintenance', 'up/down', 'last seen', 'reason'],
+        all.map((h) => [h.hostname, `${h.address}:${h.port}`, h.status, h.maintenance ? 'yes' : '', `${h.health.up}/${h.health.down}`, ago(h.lastSeenAt), h.statusReason]),
+        'no hosts',
+      ),
+    );
+  });
+
+  clusterOption(hosts.command('show').description('show a host with its facts').argument('<host>', 'host name or id')).action(
+    async (name: string, _opts, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const h = await ctx.client.get<Host>(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts/${seg(name)}`);
+      show(ctx.json, h, () => {
+        printFields([
+          ['host', h.hostname],
+          ['address', `${h.address}:${h.port}`],
+          ['status', h.status + (h.statusReason ? ` (${h.statusReason})` : '')],
+          ['maintenance', h.maintenance ? 'yes' : 'no'],
+          ['credential', h.credential],
+          ['install root', h.installRoot],
+          ['host key', h.hostKeyFingerprint],
+          ['labels', Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(', ')],
+          ['last seen', ago(h.lastSeenAt)],
+        ]);
+        process.stdout.write('facts:\n');
+        printTable(['fact', 'value'], Object.entries(h.facts ?? {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]), '(not gathered yet)');
+      });
+    },
+  );
+
+  clusterOption(hosts.command('maintenance').description('put a host in maintenance mode, or take it out').argument('<host>').argument('<on|off>')).action(
+    async (name: string, mode: string, _opts, cmd: Command) => {
+      if (mode !== 'on' && mode !== 'off') throw usage(`maintenance: expected on or off, got ${JSON.stringify(mode)}`);
+      const ctx = ctxOf(cmd);
+      const h = await ctx.client.patch<Host>(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts/${seg(name)}`, { maintenance: mode === 'on' });
+      if (ctx.json) printJson(h);
+      else process.stdout.write(`${h.hostname}: maintenance ${h.maintenance ? 'on' : 'off'}\n`);
+    },
+  );
+
+  clusterOption(hosts.command('remove').description('remove a host that runs no service instances').argument('<host>')).action(
+    async (name: string, _opts, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      await ctx.client.delete(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts/${seg(name)}`);
+      if (ctx.json) printJson({ removed: name });
+      else process.stdout.write(`${name} removed\n`);
+    },
+  );
+}

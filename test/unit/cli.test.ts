@@ -1,0 +1,89 @@
+/** The CLI's pure parts (argument parsing, where the API and token come from) and its completion script run in a real bash. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { configPath, formatProblem, resolveTarget, writeConfigFile } from '../../src/cli/api-client.js';
+import { keyValues, placementOf, typed } from '../../src/cli/commands/values.js';
+import { CliError } from '../../src/cli/output.js';
+import { hostLine, summary } from '../../src/cli/watch.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'sophon-cli-unit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('--placement and --set parse into the deploy body; malformed ones are usage errors', () => {
+  assert.deepEqual(placementOf(['server=n1,n2, n3', 'observer=n4']), { server: ['n1', 'n2', 'n3'], observer: ['n4'] });
+  assert.deepEqual(keyValues(['heapMb=256', 'ssl=true', 'name=a=b', 'ratio=0.5'], '--set', typed), { heapMb: 256, ssl: true, name: 'a=b', ratio: 0.5 });
+  for (const bad of [['server'], ['server='], ['=n1']]) {
+    assert.throws(() => placementOf(bad), (e: unknown) => e instanceof CliError && e.exitCode === 2 && /--placement/.test(e.message));
+  }
+  assert.throws(() => keyValues(['novalue'], '--set'), (e: unknown) => e instanceof CliError && e.exitCode === 2);
+});
+
+test('the API and token come from flags, then environment, then the login file, then ./.sophon/admin-token', () => {
+  const env = { HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'xdg') };
+  const cwd = path.join(dir, 'checkout');
+  mkdirSync(path.join(cwd, '.sophon'), { recursive: true });
+  writeFileSync(path.join(cwd, '.sophon', 'admin-token'), 'sph_local\n');
+  assert.deepEqual(resolveTarget({}, env, cwd), { url: 'http://127.0.0.1:8686', token: 'sph_local' });
+  assert.deepEqual(resolveTarget({}, env, dir), { url: 'http://127.0.0.1:8686', token: undefined });
+  mkdirSync(path.join(dir, 'xdg', 'sophon'), { recursive: true });
+  writeFileSync(configPath(env), JSON.stringify({ url: 'http://file:1', token: 'sph_file' }));
+  assert.deepEqual(resolveTarget({}, env, cwd), { url: 'http://file:1', token: 'sph_file' });
+  assert.deepEqual(resolveTarget({}, { ...env, SOPHON_URL: 'http://env:2/', SOPHON_TOKEN: 'sph_env' }, cwd), { url: 'http://env:2', token: 'sph_env' });
+  assert.deepEqual(resolveTarget({ url: 'https://flag:3', token: 'sph_flag' }, { ...env, SOPHON_URL: 'http://env:2', SOPHON_TOKEN: 'sph_env' }, cwd), { url: 'https://flag:3', token: 'sph_flag' });
+  assert.throws(() => resolveTarget({ url: 'not a url' }, env, cwd), (e: unknown) => e instanceof CliError && e.exitCode === 2);
+  writeFileSync(configPath(env), '{oops');
+  assert.throws(() => resolveTarget({}, env, cwd), (e: unknown) => e instanceof CliError && /not valid JSON/.test(e.message));
+  assert.equal(configPath({ HOME: '/home/ops' }), '/home/ops/.config/sophon/config.json');
+});
+
+test('login writes the config file readable by its owner only, also over a looser existing file', async () => {
+  const env = { HOME: path.join(dir, 'home2') };
+  mkdirSync(path.join(dir, 'home2', '.config', 'sophon'), { recursive: true });
+  writeFileSync(configPath(env), '{}', { mode: 0o644 });
+  const file = await writeConfigFile({ url: 'http://a:1', token: 'sph_x' }, env);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { url: 'http://a:1', token: 'sph_x' });
+});
+
+test('API problems print their detail and every field path', () => {
+  const text = formatProblem({ status: 400, code: 'VALIDATION_FAILED', detail: 'Invalid request', errors: [{ path: 'placement.server.1', message: 'no host ghost' }] });
+  assert.equal(text, 'Invalid request (400 VALIDATION_FAILED)\n  placement.server.1: no host ghost');
+});
+
+test('progress lines and the HOLDING summary name the host, step, reason and the decide command', () => {
+  const step = { host: 'n2', role: 'server', phase: 'restart batch 2 of 3', step: 'stop', status: 'FAILED', attempt: 3, exitCode: 255, durationMs: 10, stdoutTail: null, stderrTail: 'connect ECONNREFUSED\n', message: 'cannot connect' };
+  assert.equal(hostLine('n2', step), 'n2 server  restart batch 2 of 3 › stop  FAILED (attempt 3)');
+  assert.equal(hostLine('n3', undefined), 'n3  waiting');
+  const text = summary({
+    id: 'op1', type: 'service.restart', status: 'HOLDING', cluster: 'c', service: 'zookeeper', workflowId: 'w', temporalUiUrl: 'http://ui/x', requestedBy: 'me',
+    createdAt: '', finishedAt: null, result: null, error: null, phase: 'restart batch 2 of 3', canRollback: false, steps: [step],
+    holding: [{ host: 'n2', role: 'server', phase: 'restart batch 2 of 3', step: 'stop', reason: 'cannot connect' }],
+  });
+  assert.match(text, /HOLDING on n2 at restart batch 2 of 3 › stop: cannot connect/);
+  assert.match(text, /^ {4}sophon ops decide op1 retry$/m);
+  assert.match(text, /\| connect ECONNREFUSED/);
+  assert.match(text, /Temporal UI: http:\/\/ui\/x/);
+  assert.doesNotMatch(text, /rollback/, 'rollback is offered only when the operation can roll back');
+});
+
+test('sophon completion bash completes commands, subcommands and options from the commander tree', () => {
+  const script = execFileSync(process.execPath, ['bin/sophon.js', 'completion', 'bash'], { encoding: 'utf8' });
+  writeFileSync(path.join(dir, 'complete.bash'), script);
+  const complete = (...words: string[]) =>
+    execFileSync('bash', ['-c', `source ${path.join(dir, 'complete.bash')}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _sophon_complete; echo "\${COMPREPLY[@]}"`], {
+      encoding: 'utf8',
+    }).trim().split(/\s+/);
+  assert.deepEqual(complete('sophon', 'se'), ['services']);
+  assert.ok(complete('sophon', 'services', '').includes('deploy'));
+  assert.deepEqual(complete('sophon', 'services', 'config', 'ro'), ['rollback']);
+  assert.ok(complete('sophon', 'services', 'restart', 'zookeeper', '--').includes('--rolling'));
+  assert.ok(complete('sophon', 'ops', '-c', 'x', '').includes('decide'));
+  const zsh = execFileSync(process.execPath, ['bin/sophon.js', 'completion', 'zsh'], { encoding: 'utf8' });
+  assert.match(zsh, /^#compdef sophon/);
+  assert.match(zsh, /'sophon services config'\) echo '[^']*rollback/);
+  execFileSync('bash', ['-n', '-c', script]);
+});
