@@ -13,6 +13,7 @@ import { createRecoveryActivities } from './recovery.js';
 import { createTaskActivities } from './tasks.js';
 import { createMaintenanceActivities } from './maintenance.js';
 import { createNotifyActivities } from './notify.js';
+import { createAlertActivities } from './alerts.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTaskActivities(deps),
     ...createMaintenanceActivities(deps),
     ...createNotifyActivities(deps),
+    ...createAlertActivities(deps),
   });
 }
 
