@@ -9,6 +9,7 @@ import { createServiceActivities } from './services.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createUpgradeActivities } from './upgrade.js';
 import { createScaleActivities } from './scale.js';
+import { createRecoveryActivities } from './recovery.js';
 import { createTaskActivities } from './tasks.js';
 import { createMaintenanceActivities } from './maintenance.js';
 import { createNotifyActivities } from './notify.js';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMonitoringActivities(deps),
     ...createUpgradeActivities(deps),
     ...createScaleActivities(deps),
+    ...createRecoveryActivities(deps),
     ...createTaskActivities(deps),
     ...createMaintenanceActivities(deps),
     ...createNotifyActivities(deps),

@@ -7,6 +7,7 @@ import { hostsRepo, type Host } from '../src/db/repos/hosts.js';
 import { clustersRepo } from '../src/db/repos/clusters.js';
 import { type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
 import { parseExposition } from '../src/monitoring/exposition.js';
+import { pollsRepo } from '../src/monitoring/polls-repo.js';
 import { emptyBatch, labelsJson, metricsRepo, type ScrapedTarget } from '../src/monitoring/repo.js';
 import { servicesRepo, type InstanceRow, type ObservedState } from '../src/services/repo.js';
 import { mapBounded } from '../workflows/concurrency.js';
@@ -117,6 +118,7 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
     async planPoll(clusterId: string): Promise<{ chunks: number }> {
       const cluster = await clustersRepo(pool).find(clusterId);
       if (!cluster || cluster.status !== 'ACTIVE') return { chunks: 0 };
+      await pollsRepo(pool).pollStarted(clusterId);
       await metrics.prune(clusterId, config.monitoring.retentionMinutes);
       return { chunks: Math.ceil((await instanceIds(clusterId)).length / POLL_CHUNK_SIZE) };
     },

@@ -8,6 +8,7 @@ export { reconfigureWorkflow } from './reconfigure.js';
 export { reconcileOperationsWorkflow } from './reconcile.js';
 export { pollClusterWorkflow } from './poll-cluster.js';
 export { scaleServiceWorkflow } from './scale.js';
+export { recoverInstanceWorkflow } from './recovery.js';
 export { runTaskWorkflow } from './tasks.js';
 export { maintenanceRunWorkflow } from './maintenance.js';
 export { escalateAlertWorkflow } from './escalation.js';

@@ -174,7 +174,31 @@ export const workflowIds = {
   maintenanceSchedule: (taskQueue: string, scheduleId: string) => `sophon-maintenance/${taskQueue}/${scheduleId}`,
   maintenanceRun: (taskQueue: string, scheduleId: string) => `maintenance-run/${taskQueue}/${scheduleId}`,
   pollCluster: (taskQueue: string, clusterId: string) => `poll-cluster/${taskQueue}/${clusterId}`,
+  // Per instance and attempt, not per operation: a repeated poll cannot start a second recovery.
+  recoverInstance: (cluster: string, service: string, instanceId: string, attempt: number) => `recover/${cluster}/${service}/${instanceId}/${attempt}`,
 };
+
+/** A recovery: restart one instance seen down (started by a poll). */
+export interface RecoverInstanceInput extends ServiceOperationInput {
+  instanceId: string;
+}
+
+/** What auto-recovery did in one poll. */
+export interface RecoveryCounts {
+  /** Recover operations started. */
+  started: number;
+  /** Instances not recovered this poll because another operation held the service (named in the poll record). */
+  skipped: number;
+  /** Instances whose recovery from an earlier poll still runs. */
+  inProgress: number;
+  /** Instances left down: their restarts in the last hour reached the budget. */
+  budgetSpent: number;
+}
+
+/** A whole poll: the counts of its chunks and what auto-recovery did. */
+export interface PollResult extends PollCounts {
+  recovery: RecoveryCounts;
+}
 
 /** Input of a cluster's poll: the id only; targets come from Postgres, results go there. */
 export interface PollClusterInput {

@@ -74,7 +74,7 @@ export function createApp(deps: ApiDeps) {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  const metrics = createMetrics();
+  const metrics = createMetrics({ pool: deps.pool, timeoutMs: deps.config.api.dependencyTimeoutMs });
   registerNotificationMetrics(metrics.registry, deps.pool);
 
   app.use(

@@ -1,9 +1,13 @@
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { Pool } from '../db/pool.js';
+import { registerSophonMetrics } from '../monitoring/sophon-metrics.js';
 
-export function createMetrics() {
+/** The API's own metrics; with `db`, also Sophon's state read from Postgres at each scrape. */
+export function createMetrics(db?: { pool: Pool; timeoutMs: number }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sophon_' });
+  if (db) registerSophonMetrics(registry, db.pool, db.timeoutMs);
   const httpDuration = new Histogram({
     name: 'sophon_http_request_duration_seconds',
     help: 'Duration of HTTP requests served by the Sophon API',

@@ -1,5 +1,6 @@
 /** Scraped samples in Postgres: the latest of each series and a pruned recent history. */
 import type { Pool, PoolClient } from '../db/pool.js';
+import { BUDGET_SPENT_METRIC } from '../recovery/repo.js';
 
 type Db = Pool | PoolClient;
 
@@ -93,12 +94,16 @@ export function metricsRepo(db: Db) {
       }
     },
 
-    /** Drops the latest rows of each target that its scrape at `at` no longer returned. */
+    /**
+     * Drops the latest rows of each target that its scrape at `at` no longer returned. The
+     * recovery budget series is not scraped: auto-recovery sets and drops it after the checks.
+     */
     async dropStale(clusterId: string, targets: ScrapedTarget[]): Promise<void> {
       if (targets.length === 0) return;
       await db.query(
         `DELETE FROM metric_latest m USING unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS t(host, service, role, at)
-         WHERE m.cluster_id = $1 AND m.host = t.host AND m.service = t.service AND m.role = t.role AND m.at < t.at`,
+         WHERE m.cluster_id = $1 AND m.host = t.host AND m.service = t.service AND m.role = t.role AND m.at < t.at
+           AND m.metric <> '${BUDGET_SPENT_METRIC}'`,
         [clusterId, targets.map((t) => t.host), targets.map((t) => t.service), targets.map((t) => t.role), targets.map((t) => t.at)],
       );
     },

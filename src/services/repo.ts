@@ -17,6 +17,8 @@ export interface ServiceRow {
   targetVersion: string;
   status: ServiceStatus;
   configVersion: number;
+  /** Restart instances seen down, at most `maxPerHour` times per instance in any hour. */
+  autoRecovery: { enabled: boolean; maxPerHour: number };
   /** Maintenance (alerts muted) lasts until then; past or null: none. */
   maintenanceUntil: Date | null;
   createdAt: Date;
@@ -52,7 +54,8 @@ export interface NewInstance {
 }
 
 const SERVICE = `SELECT s.id, s.cluster_id AS "clusterId", c.name AS "clusterName", s.name, s.version,
-  s.target_version AS "targetVersion", s.status, s.config_version AS "configVersion", s.maintenance_until AS "maintenanceUntil", s.created_at AS "createdAt", s.updated_at AS "updatedAt"
+  s.target_version AS "targetVersion", s.status, s.config_version AS "configVersion", s.maintenance_until AS "maintenanceUntil",
+  json_build_object('enabled', s.auto_recovery_enabled, 'maxPerHour', s.auto_recovery_max_per_hour) AS "autoRecovery", s.created_at AS "createdAt", s.updated_at AS "updatedAt"
   FROM services s JOIN clusters c ON c.id = s.cluster_id`;
 
 const INSTANCE = `SELECT i.id, i.service_id AS "serviceId", i.role, i.idx, i.host_id AS "hostId", h.hostname, h.address,
@@ -154,6 +157,15 @@ export function servicesRepo(db: Db) {
           [clusterId],
         )
       ).rows;
+    },
+
+    /** Changes the auto-recovery settings given; the others stay. */
+    async setAutoRecovery(id: string, change: { enabled?: boolean | undefined; maxPerHour?: number | undefined }): Promise<void> {
+      await db.query(
+        `UPDATE services SET auto_recovery_enabled = coalesce($2, auto_recovery_enabled),
+           auto_recovery_max_per_hour = coalesce($3, auto_recovery_max_per_hour), updated_at = now() WHERE id = $1`,
+        [id, change.enabled ?? null, change.maxPerHour ?? null],
+      );
     },
 
     async setMaintenanceUntil(id: string, until: Date | null): Promise<void> {

@@ -54,6 +54,12 @@ export const PatchServiceBody = z
       .nullable()
       .optional()
       .describe("maintenance until a time: the service's alerts notify no one until then (but are recorded); null ends it"),
+    autoRecovery: z
+      .strictObject({
+        enabled: z.boolean().optional().describe('restart instances that should run but are seen down'),
+        maxPerHour: z.number().int().min(1).max(1000).optional().describe('restarts per instance in any hour before it is left down and alerted (default 6)'),
+      })
+      .optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'expected at least one field')
   .meta({ minProperties: 1 });
@@ -69,6 +75,7 @@ const ServiceSummary = z.object({
   targetVersion: z.string(),
   status: z.enum(['DEPLOYING', 'ACTIVE', 'FAILED', 'REMOVING']),
   configVersion: z.number().int(),
+  autoRecovery: z.object({ enabled: z.boolean(), maxPerHour: z.number().int() }),
   maintenance: z.boolean().describe('in maintenance now (maintenanceUntil is in the future)'),
   maintenanceUntil: Timestamp.nullable(),
   createdAt: Timestamp,
@@ -130,13 +137,14 @@ export function serviceRoutes(services: ServicesService) {
     route({
       method: 'patch',
       path: `${BASE}/:service`,
-      summary: 'Change settings of a service: maintenance until a time, or no maintenance (null)',
+      summary: 'Change settings of a service: maintenance until a time (or none: null), auto-recovery (enabled, restarts per instance per hour)',
       body: PatchServiceBody,
       status: 200,
       response: z.object({ service: ServiceDetail }),
       handler: async ({ req, params, body }) => ({
         service: await services.patch(params.cluster!, params.service!, {
           ...(body.maintenance !== undefined ? { maintenance: body.maintenance && { until: new Date(body.maintenance.until) } } : {}),
+          ...(body.autoRecovery ? { autoRecovery: body.autoRecovery } : {}),
         }, actorOf(req)),
       }),
     }),

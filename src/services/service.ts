@@ -36,6 +36,8 @@ export interface ActionRequest {
 export interface ServicePatch {
   /** Maintenance until a time (alerts of the service mute until then); null ends it. */
   maintenance?: { until: Date } | null | undefined;
+  /** Restart instances seen down (enabled), at most maxPerHour times per instance in any hour. */
+  autoRecovery?: { enabled?: boolean | undefined; maxPerHour?: number | undefined } | undefined;
 }
 
 export interface UpgradeRequest {
@@ -99,6 +101,7 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
     targetVersion: s.targetVersion,
     status: s.status,
     configVersion: s.configVersion,
+    autoRecovery: s.autoRecovery,
     maintenance: s.maintenanceUntil !== null && s.maintenanceUntil.getTime() > Date.now(),
     maintenanceUntil: s.maintenanceUntil,
     createdAt: s.createdAt,
@@ -143,6 +146,7 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       const { svc } = await serviceOf(clusterRef, serviceRef);
       await inTransaction(pool, async (tx) => {
         if (patch.maintenance !== undefined) await servicesRepo(tx).setMaintenanceUntil(svc.id, patch.maintenance?.until ?? null);
+        if (patch.autoRecovery) await servicesRepo(tx).setAutoRecovery(svc.id, patch.autoRecovery);
         await auditRepo(tx).record({ actor, action: 'service.update', target: `${svc.clusterName}/${svc.name}`, details: { ...patch } });
       });
       return this.get(clusterRef, serviceRef);

@@ -23,6 +23,8 @@ before(async () => {
   const res = await s.call('POST', '/api/v1/clusters/mon/services', { service: 'node-exporter', placement: { exporter: HOSTS }, config: { port: PORT } });
   assert.equal(res.status, 202, JSON.stringify(res.body));
   assert.equal((await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
+  // This file watches what polls see; a killed exporter stays down (auto-recovery has its own test).
+  assert.equal((await s.call('PATCH', '/api/v1/clusters/mon/services/node-exporter', { autoRecovery: { enabled: false } })).status, 200);
 });
 after(async () => {
   // Exporters outlive the fleet's sshds: a leftover would answer the next run's scrapes.
@@ -117,8 +119,8 @@ test('a poll scrapes node-exporter on every host: one node_load1 per host, up 1,
   // The history carries chunk numbers and counts, never targets or samples.
   const events = (await s.api.core.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const activities = events.filter((e) => e.activityTaskScheduledEventAttributes);
-  assert.equal(activities.length, 3, 'one plan, one chunk for three targets, one evaluation of the alert rules');
-  assert.ok(events.length <= 24, `${events.length} events`);
+  assert.equal(activities.length, 4, 'one plan, one chunk for three targets, the finish (auto-recovery, the poll record), one evaluation of the alert rules');
+  assert.ok(events.length <= 30, `${events.length} events`);
   const text = JSON.stringify(events, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
   assert.ok(!text.includes('node_load1') && !text.includes(s.fleet.hosts[0]!.address), 'no samples or addresses in the history');
 });
@@ -210,8 +212,8 @@ test('the history holds chunks, not targets: 453 instances take three chunk acti
     assert.equal(result.up, 2);
     assert.equal(result.down, 451);
     const events = (await s.api.core.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-    assert.equal(events.filter((e) => e.activityTaskScheduledEventAttributes).length, 5, 'one plan, three chunks and one evaluation');
-    assert.ok(events.length <= 38, `${events.length} events`);
+    assert.equal(events.filter((e) => e.activityTaskScheduledEventAttributes).length, 6, 'one plan, three chunks, the finish and one evaluation');
+    assert.ok(events.length <= 41, `${events.length} events`);
     const sleepers = await s.db.pool.query(`SELECT observed_state, count(*)::int AS n FROM role_instances WHERE service_id = $1 GROUP BY 1`, [serviceId]);
     assert.deepEqual(sleepers.rows, [{ observed_state: 'UNKNOWN', n: 450 }], 'every chunk recorded its instances');
     const fake = (await s.call('GET', '/api/v1/clusters/mon/hosts/fake7')).body;
