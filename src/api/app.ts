@@ -23,7 +23,6 @@ import { monitoringRoutes } from '../monitoring/routes.js';
 import { alertRoutes } from '../alerts/routes.js';
 import { createAlertsService } from '../alerts/service.js';
 import { createEscalations } from '../notify/escalation-client.js';
-import { registerNotificationMetrics } from '../notify/metrics.js';
 import { notifyRoutes } from '../notify/routes.js';
 import { configRoutes } from '../services/config-routes.js';
 import { createConfigService } from '../services/config.js';
@@ -75,7 +74,6 @@ export function createApp(deps: ApiDeps) {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const metrics = createMetrics({ pool: deps.pool, timeoutMs: deps.config.api.dependencyTimeoutMs });
-  registerNotificationMetrics(metrics.registry, deps.pool);
 
   app.use(
     pinoHttp({
