@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerChannels } from './commands/channels.js';
 import { registerClusters } from './commands/clusters.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerCredentials } from './commands/credentials.js';
@@ -6,6 +7,8 @@ import { registerDefs } from './commands/defs.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerLogin } from './commands/login.js';
 import { registerOps } from './commands/ops.js';
+import { registerPolicies } from './commands/policies.js';
+import { registerSchedules } from './commands/schedules.js';
 import { registerServer } from './commands/server.js';
 import { registerServices } from './commands/services.js';
 import { CliError, EXIT } from './output.js';
@@ -27,6 +30,9 @@ export function buildProgram(): Command {
   registerDefs(program);
   registerServices(program);
   registerOps(program);
+  registerSchedules(program);
+  registerChannels(program);
+  registerPolicies(program);
   registerCompletion(program);
   return program;
 }
