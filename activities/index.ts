@@ -12,6 +12,7 @@ import { createScaleActivities } from './scale.js';
 import { createTaskActivities } from './tasks.js';
 import { createMaintenanceActivities } from './maintenance.js';
 import { createNotifyActivities } from './notify.js';
+import { createAlertActivities } from './alerts.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTaskActivities(deps),
     ...createMaintenanceActivities(deps),
     ...createNotifyActivities(deps),
+    ...createAlertActivities(deps),
   });
 }
 

@@ -5,6 +5,8 @@
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { rulesRepo } from '../src/alerts/rules-repo.js';
+import { createEscalations } from '../src/notify/escalation-client.js';
 import { hostsRepo, type Host } from '../src/db/repos/hosts.js';
 import { operationsRepo, type OperationState } from '../src/db/repos/operations.js';
 import { renderConfigFiles, type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
@@ -65,7 +67,8 @@ export function rollingPolicyOf(def: ServiceDefinition) {
   };
 }
 
-export function createServiceActivities({ pool, ssh, catalog, packages, packageCacheDir }: ActivityDeps) {
+export function createServiceActivities({ pool, ssh, catalog, packages, packageCacheDir, temporal, config }: ActivityDeps) {
+  const escalations = createEscalations(temporal, config.temporal.taskQueue);
   const services = servicesRepo(pool);
   const hosts = hostsRepo(pool);
   const operations = operationsRepo(pool);
@@ -338,16 +341,23 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       });
     },
 
+    /** The service is ACTIVE; its definition's default alert rules exist for it (idempotent). */
     async markServiceDeployed(serviceId: string): Promise<void> {
       await services.markDeployed(serviceId);
+      const svc = await services.get(serviceId);
+      if (svc) await rulesRepo(pool).ensureDefinitionRules(svc.clusterId, svc.name, catalog.get(svc.name).alerts);
     },
 
     async setServiceStatus(serviceId: string, status: ServiceRow['status']): Promise<void> {
       await services.setStatus(serviceId, status);
     },
 
+    /** Forgets the service, and its default alert rules (their open alerts resolved). */
     async deleteServiceRows(serviceId: string): Promise<void> {
+      const svc = await services.get(serviceId);
+      const resolved = svc ? await rulesRepo(pool).removeDefinitionRules(svc.clusterId, svc.name) : [];
       await services.remove(serviceId);
+      for (const alertId of resolved) await escalations.resolve(alertId, 'sophon');
     },
   };
 }

@@ -99,6 +99,12 @@ const EnvSchema = z.object({
     .min(1, 'expected at least 1 minute')
     .max(1440, 'expected at most 1440 minutes')
     .default(15),
+  SOPHON_ALERT_RESOLVE_AFTER_EVALUATIONS: z.coerce
+    .number({ error: 'expected a number of evaluations' })
+    .int('expected a whole number')
+    .min(1, 'expected at least 1')
+    .max(100, 'expected at most 100')
+    .default(2),
   SOPHON_MAX_HOSTS_PER_REQUEST: z.coerce
     .number({ error: 'expected a number of hosts' })
     .int('expected a whole number')
@@ -141,7 +147,7 @@ export interface Config {
   hostCheckIntervalSeconds: number;
   reconcileIntervalSeconds: number;
   /** Polling of role instances: status checks and Prometheus scrapes, and how long samples are kept. */
-  monitoring: { pollIntervalSeconds: number; scrapeTimeoutMs: number; retentionMinutes: number };
+  monitoring: { pollIntervalSeconds: number; scrapeTimeoutMs: number; retentionMinutes: number; alertResolveAfterEvaluations: number };
   /** `publicUrl`: where people reach the API (links in notifications), when not host:port. */
   api: { host: string; port: number; publicUrl: string | undefined; maxHostsPerRequest: number; dependencyTimeoutMs: number };
 }
@@ -227,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollIntervalSeconds: e.SOPHON_POLL_INTERVAL_SECONDS,
       scrapeTimeoutMs: e.SOPHON_SCRAPE_TIMEOUT_SECONDS * 1000,
       retentionMinutes: e.SOPHON_METRICS_RETENTION_MINUTES,
+      alertResolveAfterEvaluations: e.SOPHON_ALERT_RESOLVE_AFTER_EVALUATIONS,
     },
   };
 }

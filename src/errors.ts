@@ -30,12 +30,15 @@ export type ErrorCode =
   | 'PACKAGE_INVALID'
   | 'ARCHIVE_UNSAFE'
   | 'HEALTH_CHECK_FAILED'
+  | 'RULE_INVALID'
   | 'INTERNAL';
 
 export interface FieldError {
   /** Dotted path of the offending field, e.g. `hosts.2.port`. */
   path: string;
   message: string;
+  /** 1-based column of the problem inside the field's text (alert rule expressions). */
+  column?: number;
 }
 
 const STATUS: Record<ErrorCode, number> = {
@@ -73,6 +76,7 @@ const STATUS: Record<ErrorCode, number> = {
   PACKAGE_INVALID: 502,
   ARCHIVE_UNSAFE: 502,
   HEALTH_CHECK_FAILED: 502,
+  RULE_INVALID: 422,
   INTERNAL: 500,
 };
 

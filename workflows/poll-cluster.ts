@@ -1,9 +1,10 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { EvaluationCounts } from '../activities/alerts.js';
 import { mapBounded } from './concurrency.js';
 import type { PollClusterInput, PollCounts } from './shared.js';
 
-const { planPoll } = proxyActivities<Activities>({
+const { planPoll, evaluateAlerts } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 2 },
 });
@@ -20,9 +21,10 @@ const CHUNKS_IN_FLIGHT = 4;
 
 /**
  * Run by the cluster's poll schedule: status checks and scrapes of every role instance, a
- * chunk of instances per activity. The history holds chunk numbers and counts only.
+ * chunk of instances per activity, then one evaluation of the alert rules over what it
+ * stored. The history holds chunk numbers and counts only.
  */
-export async function pollClusterWorkflow(input: PollClusterInput): Promise<PollCounts> {
+export async function pollClusterWorkflow(input: PollClusterInput): Promise<PollCounts & { alerts: EvaluationCounts }> {
   const { chunks } = await planPoll(input.clusterId);
   const results = await mapBounded(
     Array.from({ length: chunks }, (_, i) => i),
@@ -31,5 +33,5 @@ export async function pollClusterWorkflow(input: PollClusterInput): Promise<Poll
   );
   const total: PollCounts = { targets: 0, up: 0, down: 0, scrapes: 0, scrapeFailures: 0, samples: 0 };
   for (const r of results) for (const k of Object.keys(total) as Array<keyof PollCounts>) total[k] += r[k];
-  return total;
+  return { ...total, alerts: await evaluateAlerts(input.clusterId) };
 }

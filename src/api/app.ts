@@ -20,6 +20,9 @@ import { tokenRoutes } from './routes/tokens.js';
 import { maintenanceRoutes } from '../maintenance/routes.js';
 import { createMaintenanceService } from '../maintenance/service.js';
 import { monitoringRoutes } from '../monitoring/routes.js';
+import { alertRoutes } from '../alerts/routes.js';
+import { createAlertsService } from '../alerts/service.js';
+import { createEscalations } from '../notify/escalation-client.js';
 import { registerNotificationMetrics } from '../notify/metrics.js';
 import { notifyRoutes } from '../notify/routes.js';
 import { configRoutes } from '../services/config-routes.js';
@@ -57,6 +60,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...serviceRoutes(createServicesService(deps)),
     ...taskRoutes(createTasksService(deps)),
     ...monitoringRoutes(deps),
+    ...alertRoutes(createAlertsService({ ...deps, escalations: createEscalations(deps.temporal, deps.config.temporal.taskQueue) })),
     ...configRoutes(createConfigService(deps)),
     ...maintenanceRoutes(createMaintenanceService(deps)),
     ...operationRoutes(deps),

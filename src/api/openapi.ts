@@ -79,7 +79,7 @@ export function buildOpenApi(version: string, routes: Route[]) {
             detail: { type: 'string' },
             errors: {
               type: 'array',
-              items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } },
+              items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' }, column: { type: 'integer' } } },
             },
             requestId: { type: 'string' },
           },

@@ -3,6 +3,7 @@
  * single source of truth; the TypeScript types are inferred from it.
  */
 import { z } from 'zod';
+import { ExprError, parseExpr } from '../alerts/expr.js';
 
 const NAME = /^[a-z][a-z0-9-]*$/;
 const name = (what: string) =>
@@ -204,7 +205,14 @@ const taskSchema = z.strictObject({
 const alertRuleSchema = z.strictObject({
   name: z.string().min(1),
   role: z.string().optional(),
-  expr: z.string().min(1),
+  expr: z.string().min(1).superRefine((expr, ctx) => {
+    try {
+      parseExpr(expr);
+    } catch (err) {
+      if (!(err instanceof ExprError)) throw err;
+      ctx.addIssue({ code: 'custom', message: `expected an alert expression (docs/service-definitions.md): ${err.message}` });
+    }
+  }),
   op: z.enum(['>', '>=', '<', '<=', '==', '!=']),
   threshold: z.number(),
   for: z.string().regex(/^\d+[smh]$/, "expected a duration such as '30s', '5m' or '1h'").default('1m'),

@@ -50,6 +50,14 @@ export interface SampleFilter {
   metric?: string | undefined;
 }
 
+/** A host's role instances by their latest `up`, when a poll last saw them, and its alerts firing or acknowledged. */
+export interface HostHealth {
+  up: number;
+  down: number;
+  lastScrapeAt: Date | null;
+  openAlerts: number;
+}
+
 /** The sort key of the samples list (and of its cursor). */
 export type SampleKey = [metric: string, host: string, service: string, role: string, labels: Record<string, string>];
 
@@ -126,16 +134,20 @@ export function metricsRepo(db: Db) {
       ).rows;
     },
 
-    /** Per host of the cluster: instances up and down by their latest `up`, and the last poll that saw it. */
-    async hostHealth(clusterId: string, hostnames: string[]): Promise<Map<string, { up: number; down: number; lastScrapeAt: Date | null }>> {
+    /** Per host of the cluster: instances up and down by their latest `up`, the last poll that saw it, and its open alerts. */
+    async hostHealth(clusterId: string, hostnames: string[]): Promise<Map<string, HostHealth>> {
       const rows = (
-        await db.query<{ host: string; up: number; down: number; lastScrapeAt: Date | null }>(
-          `SELECT host, count(*) FILTER (WHERE value = 1)::int AS up, count(*) FILTER (WHERE value <> 1)::int AS down, max(at) AS "lastScrapeAt"
-           FROM metric_latest WHERE cluster_id = $1 AND metric = 'up' AND host = ANY($2::text[]) GROUP BY host`,
+        await db.query<HostHealth & { host: string }>(
+          `SELECT h.host, coalesce(m.up, 0) AS up, coalesce(m.down, 0) AS down, m."lastScrapeAt", coalesce(a.n, 0) AS "openAlerts"
+           FROM unnest($2::text[]) AS h(host)
+           LEFT JOIN (SELECT host, count(*) FILTER (WHERE value = 1)::int AS up, count(*) FILTER (WHERE value <> 1)::int AS down, max(at) AS "lastScrapeAt"
+                      FROM metric_latest WHERE cluster_id = $1 AND metric = 'up' AND host = ANY($2::text[]) GROUP BY host) m ON m.host = h.host
+           LEFT JOIN (SELECT host, count(*)::int AS n FROM alerts
+                      WHERE cluster_id = $1 AND state IN ('firing', 'acknowledged') AND host = ANY($2::text[]) GROUP BY host) a ON a.host = h.host`,
           [clusterId, hostnames],
         )
       ).rows;
-      return new Map(rows.map((r) => [r.host, { up: r.up, down: r.down, lastScrapeAt: r.lastScrapeAt }]));
+      return new Map(rows.map((r) => [r.host, { up: r.up, down: r.down, lastScrapeAt: r.lastScrapeAt, openAlerts: r.openAlerts }]));
     },
   };
 }

@@ -92,6 +92,7 @@ const Instance = z.object({
 
 const ServiceDetail = ServiceSummary.extend({
   health: z.record(z.string(), z.number().int()).describe('instances by observed state, e.g. {"RUNNING": 3, "STOPPED": 1}'),
+  openAlerts: z.number().int().describe('alerts of the service firing or acknowledged'),
   instances: z.array(Instance),
 });
 

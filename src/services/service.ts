@@ -4,6 +4,7 @@
  * removals check what they touch; every mutation is one operation holding the service lock.
  */
 import { randomUUID } from 'node:crypto';
+import { alertsRepo } from '../alerts/alerts-repo.js';
 import { clustersRepo, type Cluster } from '../db/repos/clusters.js';
 import { hostsRepo } from '../db/repos/hosts.js';
 import { inTransaction, type Pool } from '../db/pool.js';
@@ -134,7 +135,8 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       const instances = await services.instances(svc.id);
       const health: Record<string, number> = {};
       for (const i of instances) health[i.observedState] = (health[i.observedState] ?? 0) + 1;
-      return { ...summary(svc), health, instances: instances.map((i) => instanceView(i, svc)) };
+      const openAlerts = (await alertsRepo(pool).openCounts(svc.clusterId, 'service')).get(svc.name) ?? 0;
+      return { ...summary(svc), health, openAlerts, instances: instances.map((i) => instanceView(i, svc)) };
     },
 
     async patch(clusterRef: string, serviceRef: string, patch: ServicePatch, actor: string) {

@@ -9,7 +9,7 @@ import { HOST_STATUSES, hostsRepo, type Host, type NewHost } from '../../db/repo
 import { conflict, notFound } from '../../errors.js';
 import { countHostSpec, duplicates, expandHostSpec } from '../../hosts/ranges.js';
 import type { StartOperation } from '../../operations/service.js';
-import { metricsRepo } from '../../monitoring/repo.js';
+import { metricsRepo, type HostHealth } from '../../monitoring/repo.js';
 import { invalidField, safeText } from '../../validation.js';
 import { workflowIds } from '../../../workflows/shared.js';
 import { actorOf } from '../auth.js';
@@ -86,14 +86,14 @@ const HostView = z.object({
   lastSeenAt: Timestamp.nullable(),
   createdAt: Timestamp,
   health: z
-    .object({ up: z.number().int(), down: z.number().int(), lastScrapeAt: Timestamp.nullable() })
-    .describe("the host's role instances by their latest `up` (see GET .../metrics), and when the poll last saw them"),
+    .object({ up: z.number().int(), down: z.number().int(), lastScrapeAt: Timestamp.nullable(), openAlerts: z.number().int() })
+    .describe("the host's role instances by their latest `up` (see GET .../metrics), when the poll last saw them, and its alerts firing or acknowledged"),
 });
 
-const NO_HEALTH = { up: 0, down: 0, lastScrapeAt: null };
+const NO_HEALTH = { up: 0, down: 0, lastScrapeAt: null, openAlerts: 0 };
 
 /** The API view of a host: no credential material, only its name. */
-const view = (h: Host, health: Map<string, { up: number; down: number; lastScrapeAt: Date | null }>) => ({
+const view = (h: Host, health: Map<string, HostHealth>) => ({
   id: h.id,
   cluster: h.clusterName,
   hostname: h.hostname,

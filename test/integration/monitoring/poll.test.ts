@@ -117,8 +117,8 @@ test('a poll scrapes node-exporter on every host: one node_load1 per host, up 1,
   // The history carries chunk numbers and counts, never targets or samples.
   const events = (await s.api.core.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const activities = events.filter((e) => e.activityTaskScheduledEventAttributes);
-  assert.equal(activities.length, 2, 'one plan and one chunk for three targets');
-  assert.ok(events.length <= 20, `${events.length} events`);
+  assert.equal(activities.length, 3, 'one plan, one chunk for three targets, one evaluation of the alert rules');
+  assert.ok(events.length <= 24, `${events.length} events`);
   const text = JSON.stringify(events, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
   assert.ok(!text.includes('node_load1') && !text.includes(s.fleet.hosts[0]!.address), 'no samples or addresses in the history');
 });
@@ -210,8 +210,8 @@ test('the history holds chunks, not targets: 453 instances take three chunk acti
     assert.equal(result.up, 2);
     assert.equal(result.down, 451);
     const events = (await s.api.core.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-    assert.equal(events.filter((e) => e.activityTaskScheduledEventAttributes).length, 4, 'one plan and three chunks');
-    assert.ok(events.length <= 35, `${events.length} events`);
+    assert.equal(events.filter((e) => e.activityTaskScheduledEventAttributes).length, 5, 'one plan, three chunks and one evaluation');
+    assert.ok(events.length <= 38, `${events.length} events`);
     const sleepers = await s.db.pool.query(`SELECT observed_state, count(*)::int AS n FROM role_instances WHERE service_id = $1 GROUP BY 1`, [serviceId]);
     assert.deepEqual(sleepers.rows, [{ observed_state: 'UNKNOWN', n: 450 }], 'every chunk recorded its instances');
     const fake = (await s.call('GET', '/api/v1/clusters/mon/hosts/fake7')).body;

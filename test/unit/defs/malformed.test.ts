@@ -82,6 +82,11 @@ const cases: Case[] = [
     expect: { file: 'demo/service.yaml', path: 'roles.0.kind', message: /"master"\|"worker"\|"client".*\(got "boss"\)/, line: 10 },
   },
   {
+    name: 'default alert rule whose expression does not parse',
+    edit: (y) => `${y}alerts:\n  - { name: DemoDown, expr: 'up{service="demo"', op: '<', threshold: 1, severity: critical, summary: Down }\n`,
+    expect: { file: 'demo/service.yaml', path: 'alerts.0.expr', message: /alert expression.*column 18: expected ',' or '}'/ },
+  },
+  {
     name: 'misspelt field',
     edit: replace('    healthChecks:', '    helthChecks:'),
     expect: { file: 'demo/service.yaml', path: 'roles.0', message: /Unrecognized key.*helthChecks/, line: 9 },

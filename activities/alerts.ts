@@ -1,0 +1,25 @@
+/** Activities of alerting: evaluating a cluster's rules after each of its polls. */
+import { evaluateCluster, type EvaluationCounts } from '../src/alerts/evaluator.js';
+import { createEscalations } from '../src/notify/escalation-client.js';
+import type { ActivityDeps } from './deps.js';
+
+export type { EvaluationCounts };
+
+export function createAlertActivities({ pool, logger, config, temporal }: ActivityDeps) {
+  const log = logger.child({ component: 'alerts' });
+  const escalations = createEscalations(temporal, config.temporal.taskQueue);
+
+  return {
+    /**
+     * Evaluates the cluster's rules and the global ones over the samples its poll stored, then
+     * starts the escalation of alerts that began firing unmuted and sends resolved notices.
+     * Retrying is safe: states only move forward and starting a chain twice is a no-op.
+     */
+    async evaluateAlerts(clusterId: string): Promise<EvaluationCounts> {
+      const outcome = await evaluateCluster(pool, log, { clusterId, resolveAfter: config.monitoring.alertResolveAfterEvaluations });
+      for (const id of outcome.escalate) await escalations.start(id);
+      for (const id of outcome.resolved) await escalations.resolve(id, 'sophon');
+      return outcome.counts;
+    },
+  };
+}
