@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAlerts } from './commands/alerts.js';
 import { registerChannels } from './commands/channels.js';
 import { registerClusters } from './commands/clusters.js';
 import { registerCompletion } from './commands/completion.js';
@@ -8,9 +9,11 @@ import { registerHosts } from './commands/hosts.js';
 import { registerLogin } from './commands/login.js';
 import { registerOps } from './commands/ops.js';
 import { registerPolicies } from './commands/policies.js';
+import { registerRules } from './commands/rules.js';
 import { registerSchedules } from './commands/schedules.js';
 import { registerServer } from './commands/server.js';
 import { registerServices } from './commands/services.js';
+import { registerSilences } from './commands/silences.js';
 import { CliError, EXIT } from './output.js';
 
 export function buildProgram(): Command {
@@ -33,6 +36,9 @@ export function buildProgram(): Command {
   registerSchedules(program);
   registerChannels(program);
   registerPolicies(program);
+  registerRules(program);
+  registerAlerts(program);
+  registerSilences(program);
   registerCompletion(program);
   return program;
 }

@@ -23,7 +23,7 @@ const target = (c: Channel) => (c.config.urlHost ? c.config.urlHost : `${c.confi
 interface AddOpts {
   type: string;
   configJson?: string;
-  url?: string;
+  hookUrl?: string;
   header: string[];
   smtpHost?: string;
   smtpPort?: number;
@@ -53,7 +53,7 @@ export function channelBody(name: string, o: AddOpts): Record<string, unknown> {
     };
   }
   if (o.header.length && o.type !== 'webhook') throw usage('--header goes with --type webhook');
-  return { name, type: o.type, config: { url: o.url, ...(o.header.length ? { headers: keyValues(o.header, '--header') } : {}) } };
+  return { name, type: o.type, config: { url: o.hookUrl, ...(o.header.length ? { headers: keyValues(o.header, '--header') } : {}) } };
 }
 
 export function registerChannels(program: Command): void {
@@ -102,7 +102,8 @@ export function registerChannels(program: Command): void {
     .argument('<name>')
     .requiredOption('--type <type>', 'webhook, slack, dingtalk, wecom or email')
     .option('--config-json <json>', 'the whole config object instead of the flags below')
-    .option('--url <url>', 'the URL to post to (webhook, slack, dingtalk, wecom)')
+    // Not --url: that global option names the Sophon API, and the token would go to the channel.
+    .option('--hook-url <url>', 'the URL to post to (webhook, slack, dingtalk, wecom)')
     .option('--header <name=value>', 'a header sent with every webhook request (repeatable)', collect, [])
     .option('--smtp-host <host>', 'email: the SMTP server')
     .option('--smtp-port <port>', 'email: its port (default 25)', wholeNumber('--smtp-port'))
