@@ -1,4 +1,6 @@
 import { Command, CommanderError } from 'commander';
+import { registerAlerts } from './commands/alerts.js';
+import { registerChannels } from './commands/channels.js';
 import { registerClusters } from './commands/clusters.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerCredentials } from './commands/credentials.js';
@@ -6,8 +8,12 @@ import { registerDefs } from './commands/defs.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerLogin } from './commands/login.js';
 import { registerOps } from './commands/ops.js';
+import { registerPolicies } from './commands/policies.js';
+import { registerRules } from './commands/rules.js';
+import { registerSchedules } from './commands/schedules.js';
 import { registerServer } from './commands/server.js';
 import { registerServices } from './commands/services.js';
+import { registerSilences } from './commands/silences.js';
 import { CliError, EXIT } from './output.js';
 
 export function buildProgram(): Command {
@@ -27,6 +33,12 @@ export function buildProgram(): Command {
   registerDefs(program);
   registerServices(program);
   registerOps(program);
+  registerSchedules(program);
+  registerChannels(program);
+  registerPolicies(program);
+  registerRules(program);
+  registerAlerts(program);
+  registerSilences(program);
   registerCompletion(program);
   return program;
 }

@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { configPath, formatProblem, resolveTarget, writeConfigFile } from '../../src/cli/api-client.js';
-import { keyValues, placementOf, typed } from '../../src/cli/commands/values.js';
+import { channelBody } from '../../src/cli/commands/channels.js';
+import { ruleBody } from '../../src/cli/commands/rules.js';
+import { scheduleBody } from '../../src/cli/commands/schedules.js';
+import { silenceBody } from '../../src/cli/commands/silences.js';
+import { jsonObject, keyValues, placementOf, typed } from '../../src/cli/commands/values.js';
 import { CliError } from '../../src/cli/output.js';
 import { hostLine, summary } from '../../src/cli/watch.js';
 
@@ -20,6 +24,59 @@ test('--placement and --set parse into the deploy body; malformed ones are usage
     assert.throws(() => placementOf(bad), (e: unknown) => e instanceof CliError && e.exitCode === 2 && /--placement/.test(e.message));
   }
   assert.throws(() => keyValues(['novalue'], '--set'), (e: unknown) => e instanceof CliError && e.exitCode === 2);
+});
+
+const usageError = (pattern: RegExp) => (e: unknown) => e instanceof CliError && e.exitCode === 2 && pattern.test(e.message);
+
+test('schedules create: --cron or --every, and --task, --restart or --action-json build the API body', () => {
+  const none = { param: [] as string[] };
+  assert.deepEqual(scheduleBody('nightly', 'c1', { ...none, cron: '30 3 * * 0', timezone: 'Europe/Paris', service: 'zookeeper', task: 'purge-snapshots', param: ['keep=4'], hosts: ['n1'], window: 600 }), {
+    name: 'nightly',
+    cluster: 'c1',
+    spec: { cron: '30 3 * * 0', timezone: 'Europe/Paris' },
+    action: { kind: 'task', service: 'zookeeper', task: 'purge-snapshots', parameters: { keep: 4 }, hosts: ['n1'] },
+    window: { durationSeconds: 600 },
+  });
+  assert.deepEqual(scheduleBody('r', 'c1', { ...none, every: 60, service: 'zookeeper', restart: true, paused: true }), {
+    name: 'r', cluster: 'c1', spec: { everySeconds: 60 }, action: { kind: 'restart', service: 'zookeeper' }, paused: true,
+  });
+  assert.deepEqual(scheduleBody('u', 'c1', { ...none, every: 5, actionJson: '{"kind":"upgrade","service":"zookeeper","version":"3.9.3"}' }).action, { kind: 'upgrade', service: 'zookeeper', version: '3.9.3' });
+  assert.throws(() => scheduleBody('x', 'c', { ...none, service: 's', restart: true }), usageError(/one of --cron .* or --every/));
+  assert.throws(() => scheduleBody('x', 'c', { ...none, cron: '* * * * *', every: 5, service: 's', restart: true }), usageError(/one of --cron/));
+  assert.throws(() => scheduleBody('x', 'c', { ...none, every: 5, timezone: 'UTC', service: 's', restart: true }), usageError(/--timezone goes with --cron/));
+  assert.throws(() => scheduleBody('x', 'c', { ...none, every: 5, service: 's', restart: true, task: 't' }), usageError(/one of --task/));
+  assert.throws(() => scheduleBody('x', 'c', { ...none, every: 5, task: 't' }), usageError(/--task needs --service/));
+  assert.throws(() => scheduleBody('x', 'c', { ...none, every: 5, actionJson: '{kind' }), usageError(/--action-json: not valid JSON/));
+  assert.throws(() => scheduleBody('x', 'c', { ...none, every: 5, service: 's', task: 't', param: ['keep'] }), usageError(/--param: expected key=value/));
+});
+
+test('channels add builds the config from its type\'s flags or --config-json; JSON bodies must be objects', () => {
+  assert.deepEqual(channelBody('hook', { type: 'webhook', hookUrl: 'http://h/x', header: ['Authorization=Bearer a=b'] }), {
+    name: 'hook', type: 'webhook', config: { url: 'http://h/x', headers: { Authorization: 'Bearer a=b' } },
+  });
+  assert.deepEqual(channelBody('mail', { type: 'email', header: [], smtpHost: 'smtp.example', smtpPort: 587, username: 'u', password: 'p', from: 'a@example.com', to: ['b@example.com', 'c@example.com'] }), {
+    name: 'mail', type: 'email', config: { host: 'smtp.example', port: 587, username: 'u', password: 'p', from: 'a@example.com', to: ['b@example.com', 'c@example.com'] },
+  });
+  assert.deepEqual(channelBody('s', { type: 'slack', header: [], configJson: '{"url":"https://hooks.slack.com/x"}' }), { name: 's', type: 'slack', config: { url: 'https://hooks.slack.com/x' } });
+  assert.throws(() => channelBody('s', { type: 'slack', hookUrl: 'http://x', header: ['a=b'] }), usageError(/--header goes with --type webhook/));
+  assert.throws(() => jsonObject('[1]', '--json-body'), usageError(/--json-body: expected a JSON object/));
+  assert.throws(() => jsonObject('nope', '--json-body'), usageError(/--json-body: not valid JSON/));
+});
+
+test('rules add and silences add: typed threshold, labels, --duration in the rules\' units or --until', () => {
+  assert.deepEqual(ruleBody('Up', { expr: 'up', op: '<', threshold: '0.5', for: '1m', severity: 'critical', service: 'zookeeper', label: ['team=data'] }), {
+    name: 'Up', expr: 'up', op: '<', threshold: 0.5, for: '1m', severity: 'critical', service: 'zookeeper', labels: { team: 'data' },
+  });
+  assert.throws(() => ruleBody('Up', { expr: 'up', op: '<', threshold: 'one', severity: 'info', label: [] }), usageError(/--threshold: expected a number/));
+  assert.throws(() => ruleBody('Up', { expr: 'up', op: '<', threshold: ' ', severity: 'info', label: [] }), usageError(/--threshold/));
+  assert.deepEqual(silenceBody({ match: ['service=zookeeper', 'severity=info'], duration: '2h', comment: 'upgrade' }), {
+    matchers: { service: 'zookeeper', severity: 'info' }, durationSeconds: 7200, comment: 'upgrade',
+  });
+  assert.deepEqual(silenceBody({ match: ['host=n1'], until: '2030-01-01T00:00:00Z' }), { matchers: { host: 'n1' }, endsAt: '2030-01-01T00:00:00Z' });
+  assert.throws(() => silenceBody({ match: [], duration: '1h' }), usageError(/at least one --match/));
+  assert.throws(() => silenceBody({ match: ['a=b'] }), usageError(/one of --duration/));
+  assert.throws(() => silenceBody({ match: ['a=b'], duration: '2d' }), usageError(/--duration: expected a duration/));
+  assert.throws(() => silenceBody({ match: ['a=b'], duration: '0s' }), usageError(/--duration/));
 });
 
 test('the API and token come from flags, then environment, then the login file, then ./.sophon/admin-token', () => {
@@ -82,6 +139,11 @@ test('sophon completion bash completes commands, subcommands and options from th
   assert.deepEqual(complete('sophon', 'services', 'config', 'ro'), ['rollback']);
   assert.ok(complete('sophon', 'services', 'restart', 'zookeeper', '--').includes('--rolling'));
   assert.ok(complete('sophon', 'ops', '-c', 'x', '').includes('decide'));
+  assert.deepEqual(complete('sophon', 'services', 'run'), ['run-task']);
+  assert.ok(complete('sophon', 'schedules', 'create', 'n', '--').includes('--every'));
+  assert.deepEqual(complete('sophon', 'ch'), ['channels']);
+  assert.deepEqual(complete('sophon', 'alerts', 'a'), ['ack']);
+  assert.ok(complete('sophon', 'silences', 'add', '--').includes('--duration'));
   const zsh = execFileSync(process.execPath, ['bin/sophon.js', 'completion', 'zsh'], { encoding: 'utf8' });
   assert.match(zsh, /^#compdef sophon/);
   assert.match(zsh, /'sophon services config'\) echo '[^']*rollback/);

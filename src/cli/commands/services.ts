@@ -1,10 +1,11 @@
-/** sophon services deploy|list|status|start|stop|restart|scale|upgrade|remove|discovery (config: services-config.ts) */
+/** sophon services deploy|list|status|start|stop|restart|scale|upgrade|remove|discovery (config: services-config.ts, tasks: services-tasks.ts) */
 import type { Command } from 'commander';
 import { seg } from '../api-client.js';
 import { clusterOf, clusterOption, collect, ctxOf, detachable, follow, instanceHosts, list, servicePath, wholeNumber } from '../context.js';
 import { ago, printFields, printTable, show, usage } from '../output.js';
 import type { Operation } from '../types.js';
 import { registerServiceConfig } from './services-config.js';
+import { registerServiceTasks } from './services-tasks.js';
 import { keyValues, placementOf, typed } from './values.js';
 
 interface ServiceSummary {
@@ -169,4 +170,5 @@ export function registerServices(program: Command): void {
   );
 
   registerServiceConfig(services);
+  registerServiceTasks(services);
 }

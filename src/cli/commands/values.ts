@@ -1,4 +1,5 @@
-/** Parsing of `key=value` arguments (--set, --label, config set) and `role=h1,h2` placements. */
+/** Parsing of `key=value` arguments (--set, --label, --param, config set), `role=h1,h2` placements and JSON bodies. */
+import { readFile } from 'node:fs/promises';
 import { usage } from '../output.js';
 
 export type Value = string | number | boolean;
@@ -30,4 +31,27 @@ export function placementOf(items: string[]): Record<string, string[]> {
     out[m[1]!] = [...(out[m[1]!] ?? []), ...hosts];
   }
   return out;
+}
+
+/** A JSON object given inline to an option (--action-json, --config-json, --json-body). */
+export function jsonObject(raw: string, option: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    throw usage(`${option}: not valid JSON (${(err as Error).message})`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw usage(`${option}: expected a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/** A JSON object read from a file (--file). */
+export async function jsonFile(file: string, option: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw usage(`${option}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return jsonObject(text, `${option} ${file}`);
 }
