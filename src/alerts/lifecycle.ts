@@ -40,7 +40,11 @@ export interface Step {
   /** The alert after this evaluation; undefined when there is none (nothing open, nothing to open). */
   next?: { state: AlertState; clearEvaluations: number; silenced: boolean; startsAt: Date; firedNow: boolean };
   transitions: Transition[];
-  /** Start the escalation chain: it fires unmuted now, or a muted firing alert was unmuted. */
+  /**
+   * Make sure the escalation chain runs: the alert fires unmuted. Asked at every evaluation, not
+   * only when it starts firing, so a start lost to a crash is made up by the next poll; starting
+   * a chain that runs or has ended is a no-op.
+   */
   escalate: boolean;
   /** Send the resolved notice: it resolved after having fired. */
   notifyResolved: boolean;
@@ -77,8 +81,8 @@ export function step(alert: OpenAlert | undefined, o: Observation): Step {
   }
 
   if (o.active) {
-    const unmuted = alert.state === 'firing' && alert.silenced && !o.muted;
-    return { next: { ...base, state: alert.state, clearEvaluations: 0, firedNow: false }, transitions, escalate: unmuted, notifyResolved: false };
+    const paging = alert.state === 'firing' && !o.muted;
+    return { next: { ...base, state: alert.state, clearEvaluations: 0, firedNow: false }, transitions, escalate: paging, notifyResolved: false };
   }
   const clear = alert.clearEvaluations + 1;
   if (clear < o.resolveAfter) {

@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { ackSignal, escalationWorkflowId, resolveSignal } from '../../workflows/escalation-messages.js';
 
 export interface Escalations {
-  /** Starts the alert's chain unless one runs already (idempotent). */
+  /** Starts the alert's chain unless one runs or has ended (idempotent). */
   start(alertId: string): Promise<void>;
   /** Call AFTER the alert row is set acknowledged: stops further steps; the policy's
    *  unackTimeoutSeconds later, if still unresolved, the workflow re-opens the alert
@@ -30,6 +30,9 @@ export function createEscalations(client: Client, taskQueue: string): Escalation
         await client.workflow.start('escalateAlertWorkflow', {
           taskQueue,
           workflowId: escalationWorkflowId(alertId),
+          // One chain per alert: one that ended is never started again; one that failed or
+          // was terminated is, while its alert still fires.
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
           args: [{ alertId }],
         });
       } catch (err) {
