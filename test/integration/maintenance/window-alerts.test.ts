@@ -32,6 +32,8 @@ before(async () => {
   const res = await s.call('POST', '/api/v1/clusters/mwin/services', { service: 'node-exporter', placement: { exporter: HOSTS }, config: { port: PORT } });
   assert.equal(res.status, 202, JSON.stringify(res.body));
   assert.equal((await s.waitFor(res.body.operation.id, FINAL)).status, 'SUCCEEDED');
+  // Killed exporters stay down for the alert to see: no auto-recovery in between.
+  assert.equal((await s.call('PATCH', '/api/v1/clusters/mwin/services/node-exporter', { autoRecovery: { enabled: false } })).status, 200);
 
   http = createServer((req, res) => {
     let body = '';
