@@ -49,6 +49,8 @@ before(async () => {
   const res = await s.call('POST', '/api/v1/clusters/alrt/services', { service: 'node-exporter', placement: { exporter: HOSTS }, config: { port: PORT } });
   assert.equal(res.status, 202, JSON.stringify(res.body));
   assert.equal((await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
+  // Exporters the tests kill stay down for the rules to see: no auto-recovery in between.
+  assert.equal((await s.call('PATCH', '/api/v1/clusters/alrt/services/node-exporter', { autoRecovery: { enabled: false } })).status, 200);
 
   http = createServer((req, res) => {
     let body = '';
