@@ -1,5 +1,6 @@
 /** `sophon <args>` as its own process group, the way an operator runs it, for tests that start or kill all of Sophon. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from './ports.js';
 
 export interface SophonProcess {
   child: ChildProcess;
@@ -34,4 +35,35 @@ export function killAll(started: ChildProcess[]): void {
       // that group is gone already
     }
   }
+}
+
+/**
+ * The environment of a whole `sophon start` of its own: a fresh home, embedded Postgres and
+ * Temporal on free ports, the test package repository; `extra` adds or overrides.
+ */
+export async function embeddedSophonEnv(home: string, extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
+  return {
+    ...process.env,
+    SOPHON_HOME: home,
+    SOPHON_API_PORT: String(await freePort()),
+    SOPHON_POSTGRES_PORT: String(await freePort()),
+    TEMPORAL_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    SOPHON_LOG_LEVEL: 'warn',
+    SOPHON_PACKAGE_REPO: process.env.SOPHON_TEST_PACKAGE_REPO,
+    SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: '3',
+    DATABASE_URL: '',
+    TEMPORAL_ADDRESS: '',
+    ...extra,
+  };
+}
+
+/** A JSON request to the API of the `sophon start` that `env` describes. */
+export async function callSophon(env: NodeJS.ProcessEnv, method: string, route: string, token: string, body?: unknown) {
+  const res = await fetch(`http://127.0.0.1:${env.SOPHON_API_PORT}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: res.status === 204 ? null : ((await res.json()) as any) };
 }

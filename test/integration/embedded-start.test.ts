@@ -5,8 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort } from '../helpers/ports.js';
-import { killAll, sophonProcess } from '../helpers/sophon-process.js';
+import { callSophon, embeddedSophonEnv, killAll, sophonProcess } from '../helpers/sophon-process.js';
 
 /**
  * `sophon start` as a newcomer runs it: embedded Postgres and Temporal in a fresh
@@ -19,17 +18,7 @@ const started: ChildProcess[] = [];
 before(async () => {
   home = await mkdtemp(path.join(tmpdir(), 'sophon-home-'));
   await chmod(home, 0o755);
-  env = {
-    ...process.env,
-    SOPHON_HOME: home,
-    SOPHON_API_PORT: String(await freePort()),
-    SOPHON_POSTGRES_PORT: String(await freePort()),
-    TEMPORAL_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    SOPHON_LOG_LEVEL: 'warn',
-    DATABASE_URL: '',
-    TEMPORAL_ADDRESS: '',
-  };
+  env = await embeddedSophonEnv(home);
 });
 
 after(async () => {
@@ -40,14 +29,7 @@ after(async () => {
 
 const sophon = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => sophonProcess(args, { ...env, ...extraEnv }, started);
 
-async function call(method: string, route: string, token: string, body?: unknown) {
-  const res = await fetch(`http://127.0.0.1:${env.SOPHON_API_PORT}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const call = (method: string, route: string, token: string, body?: unknown) => callSophon(env, method, route, token, body);
 
 const portIsFree = (port: string) =>
   new Promise<boolean>((resolve) => {

@@ -13,8 +13,7 @@ import { after, before, test } from 'node:test';
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
 import { eventually } from '../../helpers/harness.js';
-import { freePort } from '../../helpers/ports.js';
-import { killAll, sophonProcess } from '../../helpers/sophon-process.js';
+import { callSophon, embeddedSophonEnv, killAll, sophonProcess } from '../../helpers/sophon-process.js';
 import { fleetBase } from '../ssh/helpers.js';
 import { pgrep } from '../services/helpers.js';
 
@@ -27,19 +26,7 @@ before(async () => {
   home = await mkdtemp(path.join(tmpdir(), 'sophon-maint-restart-'));
   await chmod(home, 0o755);
   fleet = await startFleet({ hosts: 1, baseAddress: fleetBase(73) });
-  env = {
-    ...process.env,
-    SOPHON_HOME: home,
-    SOPHON_API_PORT: String(await freePort()),
-    SOPHON_POSTGRES_PORT: String(await freePort()),
-    TEMPORAL_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    SOPHON_LOG_LEVEL: 'warn',
-    SOPHON_PACKAGE_REPO: process.env.SOPHON_TEST_PACKAGE_REPO,
-    SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: '3',
-    DATABASE_URL: '',
-    TEMPORAL_ADDRESS: '',
-  };
+  env = await embeddedSophonEnv(home);
 });
 
 after(async () => {
@@ -51,14 +38,7 @@ after(async () => {
 
 const sophonStart = () => sophonProcess(['start'], env, started);
 
-async function call(method: string, route: string, token: string, body?: unknown) {
-  const res = await fetch(`http://127.0.0.1:${env.SOPHON_API_PORT}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: res.status === 204 ? null : ((await res.json()) as any) };
-}
+const call = (method: string, route: string, token: string, body?: unknown) => callSophon(env, method, route, token, body);
 
 const finished = (token: string, id: string) =>
   eventually(async () => {

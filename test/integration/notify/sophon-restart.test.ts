@@ -15,8 +15,7 @@ import { createPool, type Pool } from '../../../src/db/pool.js';
 import { createEscalations } from '../../../src/notify/escalation-client.js';
 import { escalationWorkflowId, progressQuery } from '../../../workflows/escalation-messages.js';
 import { eventually } from '../../helpers/harness.js';
-import { freePort } from '../../helpers/ports.js';
-import { killAll, sophonProcess } from '../../helpers/sophon-process.js';
+import { callSophon, embeddedSophonEnv, killAll, sophonProcess } from '../../helpers/sophon-process.js';
 import { insertAlert, startReceiver, type Receiver } from './helpers.js';
 
 const WAIT_SECONDS = 30;
@@ -30,17 +29,7 @@ const started: ChildProcess[] = [];
 before(async () => {
   home = await mkdtemp(path.join(tmpdir(), 'sophon-esc-restart-'));
   await chmod(home, 0o755);
-  env = {
-    ...process.env,
-    SOPHON_HOME: home,
-    SOPHON_API_PORT: String(await freePort()),
-    SOPHON_POSTGRES_PORT: String(await freePort()),
-    TEMPORAL_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    SOPHON_LOG_LEVEL: 'warn',
-    DATABASE_URL: '',
-    TEMPORAL_ADDRESS: '',
-  };
+  env = await embeddedSophonEnv(home);
 });
 
 after(async () => {
@@ -52,14 +41,7 @@ after(async () => {
 
 const sophonStart = () => sophonProcess(['start'], env, started);
 
-async function call(method: string, route: string, token: string, body?: unknown) {
-  const res = await fetch(`http://127.0.0.1:${env.SOPHON_API_PORT}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const call = (method: string, route: string, token: string, body?: unknown) => callSophon(env, method, route, token, body);
 
 /** Parent pid and state of every process, from /proc. */
 async function processTable(): Promise<Map<number, { ppid: number; state: string }>> {

@@ -11,8 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
 import { eventually } from '../../helpers/harness.js';
-import { freePort } from '../../helpers/ports.js';
-import { killAll, sophonProcess } from '../../helpers/sophon-process.js';
+import { callSophon, embeddedSophonEnv, killAll, sophonProcess } from '../../helpers/sophon-process.js';
 import { fleetBase } from '../ssh/helpers.js';
 import { modeOf, pgrep, srvr } from './helpers.js';
 
@@ -26,19 +25,7 @@ before(async () => {
   home = await mkdtemp(path.join(tmpdir(), 'sophon-crash-'));
   await chmod(home, 0o755);
   fleet = await startFleet({ hosts: 3, baseAddress: fleetBase(47) });
-  env = {
-    ...process.env,
-    SOPHON_HOME: home,
-    SOPHON_API_PORT: String(await freePort()),
-    SOPHON_POSTGRES_PORT: String(await freePort()),
-    TEMPORAL_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    SOPHON_LOG_LEVEL: 'warn',
-    SOPHON_PACKAGE_REPO: process.env.SOPHON_TEST_PACKAGE_REPO,
-    SOPHON_SSH_CONNECT_TIMEOUT_SECONDS: '3',
-    DATABASE_URL: '',
-    TEMPORAL_ADDRESS: '',
-  };
+  env = await embeddedSophonEnv(home);
 });
 
 after(async () => {
@@ -49,14 +36,7 @@ after(async () => {
 
 const sophonStart = () => sophonProcess(['start'], env, started);
 
-async function call(method: string, route: string, token: string, body?: unknown) {
-  const res = await fetch(`http://127.0.0.1:${env.SOPHON_API_PORT}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const call = (method: string, route: string, token: string, body?: unknown) => callSophon(env, method, route, token, body);
 
 const operation = async (token: string, id: string) => (await call('GET', `/api/v1/operations/${id}`, token)).body.operation;
 const finished = (token: string, id: string, timeoutMs = 180_000) =>
