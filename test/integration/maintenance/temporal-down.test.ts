@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { Config } from '../../../src/config.js';
-import { findProcesses } from '../../../src/dev/leftovers.js';
-import { startEmbeddedTemporal, type RunningTemporal } from '../../../src/dev/embedded-temporal.js';
-import { createTestDatabase, logger, startTestApi, testConfig, type TestApi, type TestDatabase } from '../../helpers/harness.js';
-import { freePort } from '../../helpers/ports.js';
+import type { RunningTemporal } from '../../../src/dev/embedded-temporal.js';
+import { createTestDatabase, startTestApi, testConfig, type TestApi, type TestDatabase } from '../../helpers/harness.js';
+import { startOwnTemporal } from '../../helpers/own-temporal.js';
 import { assertProblem } from '../../helpers/problems.js';
 
 let db: TestDatabase;
@@ -21,11 +20,7 @@ let temporalPid: number;
 let operator: string;
 
 before(async () => {
-  const port = await freePort();
-  temporal = await startEmbeddedTemporal({ namespace: 'default', cli: process.env.TEMPORAL_CLI, port }, logger);
-  const pids = await findProcesses((argv) => argv.includes('start-dev') && argv[argv.indexOf('--port') + 1] === String(port));
-  assert.equal(pids.length, 1, `expected one Temporal dev server on port ${port}, found ${pids.join(',')}`);
-  temporalPid = pids[0]!;
+  ({ temporal, pid: temporalPid } = await startOwnTemporal());
   db = await createTestDatabase();
   config = testConfig(db, { TEMPORAL_ADDRESS: temporal.address, SOPHON_DEPENDENCY_TIMEOUT_SECONDS: '2' });
   api = await startTestApi(config, db, { temporalAddress: temporal.address });
