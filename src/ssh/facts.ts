@@ -3,7 +3,7 @@
  * one script over an SSH connection, parsed by pure functions, and checked against a
  * component's prerequisites by a pure function.
  */
-import type { SshConnection } from './pool.js';
+import type { SshConnection } from './types.js';
 import { sh } from './quote.js';
 
 export interface DiskFacts {

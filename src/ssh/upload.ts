@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { SshError } from './errors.js';
-import type { SshConnection } from './pool.js';
+import type { SshConnection } from './types.js';
 import { sh } from './quote.js';
 
 export interface UploadOptions {
