@@ -1,14 +1,18 @@
 /**
  * Activities of a cluster's poll: status checks of role instances over SSH and scrapes of
  * their Prometheus endpoints, a chunk of instances per activity. Results go to Postgres
- * (observed state, samples); the workflow only sees counts.
+ * (observed state, each target's scrape whole, the series alert rules read as rows); the
+ * workflow only sees counts.
  */
 import { hostsRepo, type Host } from '../src/db/repos/hosts.js';
 import { clustersRepo } from '../src/db/repos/clusters.js';
 import { type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
-import { parseExposition } from '../src/monitoring/exposition.js';
+import { countSamples, linesOf, parseExposition, type Sample } from '../src/monitoring/exposition.js';
 import { pollsRepo } from '../src/monitoring/polls-repo.js';
 import { emptyBatch, labelsJson, metricsRepo, type ScrapedTarget } from '../src/monitoring/repo.js';
+import { createScrapeClient } from '../src/monitoring/scrape-client.js';
+import { OWN_SERIES, scrapesRepo, type Scrape, type TargetKey } from '../src/monitoring/scrapes-repo.js';
+import { metricsRulesRead } from '../src/alerts/evaluator.js';
 import { servicesRepo, type InstanceRow, type ObservedState } from '../src/services/repo.js';
 import { mapBounded } from '../workflows/concurrency.js';
 import { POLL_CHUNK_SIZE, type PollChunkInput, type PollCounts } from '../workflows/shared.js';
@@ -20,8 +24,10 @@ import { runRoleCommand } from './service-host.js';
 
 /** Targets of a chunk checked and scraped at once. */
 const CONCURRENCY = 32;
-/** Samples buffered before they are written (one statement per batch). */
+/** Series rows buffered before they are written (one statement per batch). */
 const FLUSH_AT = 20_000;
+/** Scrapes buffered before they are written (a few megabytes). */
+const FLUSH_SCRAPES_AT = 50;
 
 interface Target {
   inst: InstanceRow;
@@ -37,6 +43,8 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
   const services = servicesRepo(pool);
   const hosts = hostsRepo(pool);
   const metrics = metricsRepo(pool);
+  const scrapes = scrapesRepo(pool);
+  const http = createScrapeClient();
   const log = logger.child({ component: 'poll' });
 
   /** Instances a poll looks at: installed ones of services not being removed, in id order. */
@@ -94,8 +102,12 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
     }
   }
 
-  /** The instance's samples, or why the scrape failed. */
-  async function scrape(t: Target, signal: AbortSignal): Promise<{ samples: ReturnType<typeof parseExposition> } | { error: string } | undefined> {
+  /**
+   * The instance's payload, how many samples it holds and the samples of the `wanted` metrics
+   * (parsed: they must parse, or the scrape fails), or why the scrape failed. The rest of the
+   * payload is parsed when the API shows it.
+   */
+  async function scrape(t: Target, wanted: Set<string>, signal: AbortSignal): Promise<{ body: string; count: number; samples: Sample[] } | { error: string } | undefined> {
     const m = t.role.metrics;
     if (!m) return undefined;
     const port = t.inst.ports[m.port];
@@ -103,10 +115,9 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
     const address = t.inst.address.includes(':') ? `[${t.inst.address}]` : t.inst.address;
     const url = `${m.scheme}://${address}:${port}${m.path}`;
     try {
-      const res = await fetch(url, { signal: AbortSignal.any([AbortSignal.timeout(config.monitoring.scrapeTimeoutMs), signal]) });
-      const body = await res.text();
-      if (!res.ok) return { error: `${url} answered ${res.status}` };
-      return { samples: parseExposition(body) };
+      const body = await http.get(url, { signal: AbortSignal.any([AbortSignal.timeout(config.monitoring.scrapeTimeoutMs), signal]) });
+      const samples = [...wanted].flatMap((metric) => parseExposition(linesOf(body, metric)));
+      return { body, count: countSamples(body), samples };
     } catch (err) {
       if (signal.aborted) throw err;
       return { error: `${url}: ${(err as Error).message}` };
@@ -129,22 +140,32 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
         const ids = await instanceIds(input.clusterId, { offset: input.chunk * POLL_CHUNK_SIZE, limit: POLL_CHUNK_SIZE });
         const targets = await targetsOf(ids);
         const counts: PollCounts = { targets: targets.length, up: 0, down: 0, scrapes: 0, scrapeFailures: 0, samples: 0 };
+        // Sophon's own series (`up`, as in Prometheus) are never taken from a scrape.
+        const watched = new Set([...(await metricsRulesRead(pool, log, input.clusterId))].filter((m) => !OWN_SERIES.includes(m)));
         const observed: Array<{ id: string; state: ObservedState; reason: string | null; at: Date }> = [];
         const scraped: ScrapedTarget[] = [];
+        // Targets whose scrape failed (or that have none): their stored scrape goes.
+        const unscraped: TargetKey[] = [];
         let buffer = emptyBatch();
-        // One write at a time per chunk: lanes that fill the buffer meanwhile wait for it, so a
+        let bodies: Scrape[] = [];
+        // One write at a time per chunk: lanes that fill a buffer meanwhile wait for it, so a
         // poll holds a few pooled connections, not one per lane.
         let writing = Promise.resolve();
         const flush = () => {
           const batch = buffer;
+          const batchBodies = bodies;
           buffer = emptyBatch();
-          writing = writing.then(() => metrics.write(input.clusterId, batch));
+          bodies = [];
+          writing = writing.then(async () => {
+            await scrapes.save(input.clusterId, batchBodies);
+            await metrics.write(input.clusterId, batch);
+          });
           return writing;
         };
         let done = 0;
         await mapBounded(targets, CONCURRENCY, async (t) => {
           const at = new Date();
-          const [status, result] = await Promise.all([statusOf(t, work.signal), scrape(t, work.signal)]);
+          const [status, result] = await Promise.all([statusOf(t, work.signal), scrape(t, watched, work.signal)]);
           const where = { host: t.inst.hostname, service: t.def.name, role: t.inst.role, at };
           if (status) observed.push({ id: t.inst.id, ...status, at });
           const target = buffer.targets.push(where) - 1;
@@ -158,23 +179,23 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
             counts.scrapes++;
             if ('error' in result) {
               counts.scrapeFailures++;
+              unscraped.push(where);
               log.debug({ ...where, error: result.error }, 'scrape failed');
             } else {
-              // One row per series: a payload that repeats a series keeps its last value. `up` is
-              // Sophon's own (as in Prometheus): a scraped one is dropped. No await in this loop,
-              // so the buffer cannot be swapped under it.
+              bodies.push({ ...where, body: result.body });
+              // Rows for the series rules read, one per series: a payload that repeats a series
+              // keeps its last value. No await in this loop, so the buffer cannot be swapped under it.
+              counts.samples += result.count;
               const rows = new Map<string, number>();
               for (const s of result.samples) {
-                if (s.metric === 'up') continue;
                 const labels = labelsJson(s.labels);
                 const key = `${s.metric}${labels}`;
                 const row = rows.get(key);
                 if (row === undefined) rows.set(key, add(s.metric, labels, s.value));
                 else buffer.value[row] = s.value;
               }
-              counts.samples += rows.size;
             }
-          }
+          } else unscraped.push(where);
           // `up`: the status check passes, or (without one) the scrape succeeds.
           const up = status ? status.state === 'RUNNING' : result ? !('error' in result) : undefined;
           if (up !== undefined) {
@@ -183,9 +204,10 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
           }
           scraped.push(where);
           work.progress({ done: ++done, of: targets.length });
-          if (buffer.metric.length >= FLUSH_AT) await flush();
+          if (buffer.metric.length >= FLUSH_AT || bodies.length >= FLUSH_SCRAPES_AT) await flush();
         });
         await flush();
+        await scrapes.forget(input.clusterId, unscraped);
         await services.setObservedMany(observed);
         await metrics.dropStale(input.clusterId, scraped);
         return counts;

@@ -8,7 +8,9 @@
  * onwards). The inventory gets one host and one node-exporter instance per address, written
  * straight to Postgres (bootstrapping 1,000 hosts over SSH is not what is measured). The
  * definition's status command is left out of this run's copy of the catalog, so the poll does
- * what Prometheus does — scrape — and no SSH status checks (those need a real host each).
+ * what Prometheus does — scrape — and no SSH status checks (those need a real host each). The
+ * definition's default alert rules are created as a deployment would, so the poll keeps the
+ * series they read as rows, as it would in production.
  * After a warm-up poll (first rows of each series) and Prometheus's first scrapes, the polls
  * start `interval` seconds apart (or back to back when one takes longer) while Prometheus
  * runs; Prometheus's CPU and appended samples are read over the same window. `--profile` prints where the worker's CPU went in one poll.
@@ -21,6 +23,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
+import { rulesRepo } from '../src/alerts/rules-repo.js';
 import { parseExposition } from '../src/monitoring/exposition.js';
 import type { PollCounts } from '../workflows/shared.js';
 import { processCpuSeconds } from './lib/cpu.js';
@@ -104,7 +107,7 @@ writeFileSync(defFile, YAML.stringify(def));
 
 console.log('starting Postgres, Temporal and the worker...');
 const stack = await startStack({ hosts: 1, base: values.base, env: { SOPHON_SERVICE_DEFS: defs, SOPHON_POLL_INTERVAL_SECONDS: '3600' } });
-const { pool, temporal, config } = stack.core;
+const { pool, temporal, config, catalog } = stack.core;
 
 interface PollRun {
   ms: number;
@@ -112,7 +115,8 @@ interface PollRun {
   temporal: number;
   postgres: number;
   counts: PollCounts;
-  historyRows: number;
+  /** Rows the poll wrote: whole scrapes, latest rows of the series rules read, their history. */
+  rows: { scrapes: number; latest: number; history: number };
   historyEvents: number;
 }
 const runs: PollRun[] = [];
@@ -139,16 +143,28 @@ try {
     [clusterId, serviceId, JSON.stringify({ metrics: PORT }), hostIds],
   );
 
-  const historyRows = async () => Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM metric_samples WHERE cluster_id = $1`, [clusterId])).rows[0]!.n);
+  await rulesRepo(pool).ensureDefinitionRules(clusterId, 'node-exporter', catalog.get('node-exporter').alerts);
+
+  // Rows written by a poll: the rows whose `at` is the poll's (every row a poll writes carries
+  // the time of its target's scrape, so rows written before it are older).
+  const rowsSince = async (since: Date) =>
+    (
+      await pool.query<{ scrapes: number; latest: number; history: number }>(
+        `SELECT (SELECT count(*) FROM metric_scrapes WHERE cluster_id = $1 AND at >= $2)::int AS scrapes,
+                (SELECT count(*) FROM metric_latest WHERE cluster_id = $1 AND at >= $2)::int AS latest,
+                (SELECT count(*) FROM metric_samples WHERE cluster_id = $1 AND at >= $2)::int AS history`,
+        [clusterId, since],
+      )
+    ).rows[0]!;
   let pollNumber = 0;
   const poll = async (): Promise<PollRun> => {
-    const rowsBefore = await historyRows();
+    const since = new Date();
     const used = stack.meter();
     const handle = await temporal.workflow.start('pollClusterWorkflow', { taskQueue: config.temporal.taskQueue, workflowId: `bench-poll-${++pollNumber}`, args: [{ clusterId }] });
     const counts = (await handle.result()) as PollCounts;
     const { ms, cpuParts } = used();
     const history = await handle.fetchHistory();
-    return { ms, ...cpuParts!, counts, historyRows: (await historyRows()) - rowsBefore, historyEvents: history.events?.length ?? 0 };
+    return { ms, ...cpuParts!, counts, rows: await rowsSince(since), historyEvents: history.events?.length ?? 0 };
   };
 
   // Prometheus on the same endpoints, started next to the warm-up poll.
@@ -196,7 +212,7 @@ try {
       runs.push(run);
       console.log(
         `poll ${k + 1}: ${(run.ms / 1000).toFixed(1)} s; CPU-s worker ${run.worker.toFixed(2)}, Temporal ${run.temporal.toFixed(2)}, Postgres ${run.postgres.toFixed(2)}; ` +
-          `${run.counts.scrapes} scrapes (${run.counts.scrapeFailures} failed), ${run.counts.samples} samples, ${run.historyRows} history rows, ${run.historyEvents} history events`,
+          `${run.counts.scrapes} scrapes (${run.counts.scrapeFailures} failed), ${run.counts.samples} samples; rows: ${run.rows.scrapes} scrapes, ${run.rows.latest} latest, ${run.rows.history} history; ${run.historyEvents} history events`,
       );
     }
   };
@@ -217,7 +233,7 @@ try {
   const workerAll = (r: PollRun) => r.worker + r.temporal + r.postgres;
   printTable(
     `One poll of ${targets} node_exporter endpoints (${payloadSamples} samples each) through pollClusterWorkflow; ${polls} polls ${intervalMs / 1000} s apart, Prometheus scraping the same endpoints meanwhile`,
-    ['poll', 'wall s', 'worker CPU-s', 'Temporal', 'Postgres', 'scrapes', 'failed', 'samples', 'history rows', 'history events'],
+    ['poll', 'wall s', 'worker CPU-s', 'Temporal', 'Postgres', 'scrapes', 'failed', 'samples', 'scrape rows', 'latest rows', 'history rows', 'history events'],
     runs.map((r, i) => [
       String(i + 1),
       (r.ms / 1000).toFixed(1),
@@ -227,7 +243,9 @@ try {
       String(r.counts.scrapes),
       String(r.counts.scrapeFailures),
       String(r.counts.samples),
-      String(r.historyRows),
+      String(r.rows.scrapes),
+      String(r.rows.latest),
+      String(r.rows.history),
       String(r.historyEvents),
     ]),
   );

@@ -42,6 +42,30 @@ export function alertLabels(rule: RuleRow, cluster: string, s: Result): Record<s
   return { ...s.labels, ...rule.labels, alertname: rule.name, cluster, host: s.host, service: s.service, role: s.role, severity: rule.severity };
 }
 
+/** The cluster's rules (its own and the global ones) with their parsed expressions; one that does not parse is skipped. */
+async function rulesOf(pool: Pool, logger: Logger, clusterId: string): Promise<Array<{ rule: RuleRow; expr: Expr }>> {
+  const rules: Array<{ rule: RuleRow; expr: Expr }> = [];
+  for (const rule of await rulesRepo(pool).forCluster(clusterId)) {
+    try {
+      rules.push({ rule, expr: parseExpr(rule.expr) });
+    } catch (err) {
+      logger.warn({ rule: rule.name, ruleId: rule.id, err }, 'alert rule does not parse; skipped');
+    }
+  }
+  return rules;
+}
+
+/** The metrics the cluster's rules read: a poll keeps these as rows, with history for the rule windows. */
+export async function metricsRulesRead(pool: Pool, logger: Logger, clusterId: string): Promise<Set<string>> {
+  const metrics = new Set<string>();
+  for (const { expr } of await rulesOf(pool, logger, clusterId)) {
+    const { latest, ranges } = inputsOf(expr);
+    for (const m of latest) metrics.add(m);
+    for (const r of ranges) metrics.add(r.metric);
+  }
+  return metrics;
+}
+
 async function loadSamples(pool: Pool, clusterId: string, exprs: Expr[]) {
   const latestNames = new Set<string>();
   const historyNames = new Set<string>();
@@ -96,14 +120,7 @@ export async function evaluateCluster(pool: Pool, logger: Logger, input: { clust
   const cluster = (await pool.query<{ name: string }>(`SELECT name FROM clusters WHERE id = $1`, [input.clusterId])).rows[0];
   if (!cluster) return outcome;
 
-  const rules: Array<{ rule: RuleRow; expr: Expr }> = [];
-  for (const rule of await rulesRepo(pool).forCluster(input.clusterId)) {
-    try {
-      rules.push({ rule, expr: parseExpr(rule.expr) });
-    } catch (err) {
-      logger.warn({ rule: rule.name, ruleId: rule.id, err }, 'alert rule does not parse; skipped');
-    }
-  }
+  const rules = await rulesOf(pool, logger, input.clusterId);
   counts.rules = rules.length;
   const samples = await loadSamples(pool, input.clusterId, rules.map((r) => r.expr));
   const source = { latest: (m: string) => samples.latest.get(m) ?? [], history: (m: string) => samples.history.get(m) ?? [], now: now.getTime() };

@@ -28,3 +28,34 @@ export function parseExposition(text: string): Sample[] {
   }
   return samples;
 }
+
+/** The lines of `text` that hold samples of `metric` (its exact name), as an exposition of their own. */
+export function linesOf(text: string, metric: string): string {
+  const kept: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    const at = text.indexOf(metric, start);
+    if (at < 0) break;
+    const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const next = text[at + metric.length];
+    if ((lineStart === at || text.slice(lineStart, at).trim() === '') && (next === '{' || next === ' ' || next === '\t')) kept.push(text.slice(at, end));
+    start = end + 1;
+  }
+  return kept.join('\n');
+}
+
+/** How many sample lines `text` holds (lines that are neither blank nor comments), without parsing them. */
+export function countSamples(text: string): number {
+  let count = 0;
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    let i = start;
+    while (i < end && (text[i] === ' ' || text[i] === '\t')) i++;
+    if (i < end && text[i] !== '#') count++;
+    start = end + 1;
+  }
+  return count;
+}

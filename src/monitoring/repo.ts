@@ -1,18 +1,11 @@
-/** Scraped samples in Postgres: the latest of each series and a pruned recent history. */
+/**
+ * Series kept as rows in Postgres: those alert rules read and Sophon's own (`up`, the recovery
+ * budget), the latest of each and a pruned recent history. Whole scrapes are in scrapes-repo.
+ */
 import type { Pool, PoolClient } from '../db/pool.js';
 import { BUDGET_SPENT_METRIC } from '../recovery/repo.js';
 
 type Db = Pool | PoolClient;
-
-export interface SeriesSample {
-  host: string;
-  service: string;
-  role: string;
-  metric: string;
-  labels: Record<string, string>;
-  value: number;
-  at: Date;
-}
 
 /** A role instance whose series a poll refreshed at `at`: older rows of it are stale. */
 export interface ScrapedTarget {
@@ -45,12 +38,6 @@ export function labelsJson(labels: Record<string, string>): string {
   return JSON.stringify(labels, keys);
 }
 
-export interface SampleFilter {
-  host?: string | undefined;
-  service?: string | undefined;
-  metric?: string | undefined;
-}
-
 /** A host's role instances by their latest `up`, when a poll last saw them, and its alerts firing or acknowledged. */
 export interface HostHealth {
   up: number;
@@ -58,9 +45,6 @@ export interface HostHealth {
   lastScrapeAt: Date | null;
   openAlerts: number;
 }
-
-/** The sort key of the samples list (and of its cursor). */
-export type SampleKey = [metric: string, host: string, service: string, role: string, labels: Record<string, string>];
 
 /** Rows per statement: arrays, so one bind parameter per column whatever the count. */
 const WRITE_BATCH = 5000;
@@ -108,35 +92,13 @@ export function metricsRepo(db: Db) {
       );
     },
 
-    /** Forgets history older than `minutes`. */
-    async prune(clusterId: string, minutes: number): Promise<number> {
-      const res = await db.query(`DELETE FROM metric_samples WHERE cluster_id = $1 AND at < now() - make_interval(mins => $2)`, [clusterId, minutes]);
-      return res.rowCount ?? 0;
-    },
-
-    /** Latest samples, filtered, in (metric, host, service, role, labels) order after `after`; fetches `limit + 1` rows. */
-    async latest(clusterId: string, filter: SampleFilter, page: { limit: number; after?: SampleKey | undefined }): Promise<SeriesSample[]> {
-      const after = page.after;
-      return (
-        await db.query<SeriesSample>(
-          `SELECT host, service, role, metric, labels, value, at FROM metric_latest
-           WHERE cluster_id = $1 AND ($2::text IS NULL OR host = $2) AND ($3::text IS NULL OR service = $3) AND ($4::text IS NULL OR metric = $4)
-             AND ($5::text IS NULL OR (metric, host, service, role, labels) > ($5, $6, $7, $8, $9::jsonb))
-           ORDER BY metric, host, service, role, labels LIMIT $10`,
-          [
-            clusterId,
-            filter.host ?? null,
-            filter.service ?? null,
-            filter.metric ?? null,
-            after?.[0] ?? null,
-            after?.[1] ?? null,
-            after?.[2] ?? null,
-            after?.[3] ?? null,
-            after ? JSON.stringify(after[4]) : null,
-            page.limit + 1,
-          ],
-        )
-      ).rows;
+    /** Forgets history older than `minutes`, and every row of targets that are no longer role instances of the cluster. */
+    async prune(clusterId: string, minutes: number): Promise<void> {
+      await db.query(`DELETE FROM metric_samples WHERE cluster_id = $1 AND at < now() - make_interval(mins => $2)`, [clusterId, minutes]);
+      const gone = `NOT EXISTS (SELECT 1 FROM role_instances i JOIN hosts h ON h.id = i.host_id
+                                WHERE i.cluster_id = m.cluster_id AND h.hostname = m.host AND i.service = m.service AND i.role = m.role)`;
+      await db.query(`DELETE FROM metric_latest m WHERE m.cluster_id = $1 AND ${gone}`, [clusterId]);
+      await db.query(`DELETE FROM metric_scrapes m WHERE m.cluster_id = $1 AND ${gone}`, [clusterId]);
     },
 
     /** Per host of the cluster: instances up and down by their latest `up`, the last poll that saw it, and its open alerts. */

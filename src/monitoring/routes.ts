@@ -7,7 +7,7 @@ import type { ApiDeps } from '../api/deps.js';
 import { decodeCursor, pageOf, PageQuery } from '../api/paging.js';
 import { route } from '../api/registry.js';
 import { NextCursor, Timestamp } from '../api/schemas.js';
-import { metricsRepo, type SeriesSample } from './repo.js';
+import { latestSamples, type SeriesSample } from './samples.js';
 
 export const MetricsQuery = z.object({
   host: safeText().min(1).max(253).optional().describe('only samples of this host'),
@@ -20,6 +20,7 @@ export const MetricsQuery = z.object({
   ...PageQuery,
 });
 
+/** host, service, role, metric, labels: the sort key of the list. */
 const SampleKey = z.tuple([z.string(), z.string(), z.string(), z.string(), z.record(z.string(), z.string())]);
 
 /** JSON has no NaN or infinities: those travel as Prometheus writes them. */
@@ -39,22 +40,27 @@ const SampleView = z.object({
 const view = (s: SeriesSample) => ({ metric: s.metric, labels: s.labels, value: valueOf(s.value), host: s.host, service: s.service, role: s.role, at: s.at });
 
 export function monitoringRoutes({ pool }: ApiDeps) {
-  const metrics = metricsRepo(pool);
   return [
     route({
       method: 'get',
       path: '/api/v1/clusters/:cluster/metrics',
-      summary: 'The latest sample of each series scraped from the cluster, with the synthetic `up` per role instance (paged)',
+      summary: 'The latest sample of each series scraped from the cluster, with the synthetic `up` per role instance, by host, service, role, metric and labels (paged)',
       query: MetricsQuery,
       status: 200,
-      response: z.object({ samples: z.array(SampleView), nextCursor: NextCursor }),
+      response: z.object({
+        samples: z.array(SampleView),
+        unparsed: z
+          .array(z.object({ host: z.string(), service: z.string(), role: z.string(), error: z.string() }))
+          .describe("targets of this page whose latest scrape does not parse: their scraped samples are left out (`up` and Sophon's own series are not)"),
+        nextCursor: NextCursor,
+      }),
       handler: async ({ params, query }) => {
         const cluster = await clustersRepo(pool).find(params.cluster!);
         if (!cluster) throw notFound('Cluster', params.cluster!);
         const after = decodeCursor(query.cursor, SampleKey);
-        const rows = await metrics.latest(cluster.id, query, { limit: query.limit, after });
-        const { items, nextCursor } = pageOf(rows, query.limit, (s) => [s.metric, s.host, s.service, s.role, s.labels]);
-        return { samples: items.map(view), nextCursor };
+        const { samples, unparsed } = await latestSamples(pool, cluster.id, query, { limit: query.limit, after });
+        const { items, nextCursor } = pageOf(samples, query.limit, (s) => [s.host, s.service, s.role, s.metric, s.labels]);
+        return { samples: items.map(view), unparsed, nextCursor };
       },
     }),
   ];
