@@ -4,9 +4,7 @@
  * states and counts go back into the workflow's history.
  */
 import { escalationRepo, type AlertState } from '../src/notify/escalation-repo.js';
-import { createEscalations } from '../src/notify/escalation-client.js';
-import { createNotifier } from '../src/notify/notifier.js';
-import { publicUrlOf } from '../src/notify/public-url.js';
+import { notifierFrom } from '../src/notify/notifier.js';
 import type { ActivityDeps } from './deps.js';
 import { hostActivity } from './host-activity.js';
 
@@ -24,15 +22,9 @@ export interface StepResult {
   failed: number;
 }
 
-export function createNotifyActivities({ pool, logger, temporal, config, secretBox }: ActivityDeps) {
-  const repo = escalationRepo(pool);
-  const notifier = createNotifier({
-    pool,
-    box: secretBox,
-    logger,
-    escalations: createEscalations(temporal, config.temporal.taskQueue),
-    publicUrl: publicUrlOf(config),
-  });
+export function createNotifyActivities(deps: ActivityDeps) {
+  const repo = escalationRepo(deps.pool);
+  const notifier = notifierFrom(deps);
 
   return {
     async escalationPlan(alertId: string): Promise<EscalationPlan> {

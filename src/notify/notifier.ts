@@ -4,15 +4,18 @@
  * outcome recorded (alert_notifications, the channel's last_error), and a channel that fails
  * raises its own NotificationChannelFailing alert, resolved when it delivers again.
  */
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { ChannelSecrets } from './channel-config.js';
 import { channelsRepo, type ChannelRow } from './channels-repo.js';
 import { deliver, DEFAULT_DELIVERY, type DeliveryOutcome, type DeliveryPolicy } from './deliver.js';
-import type { Escalations } from './escalation-client.js';
+import { createEscalations, type Escalations } from './escalation-client.js';
 import { escalationRepo, type AlertRow } from './escalation-repo.js';
 import type { AlertSummary, Notice, NoticeKind } from './formats.js';
+import { publicUrlOf } from './public-url.js';
 
 export const CHANNEL_FAILING = 'NotificationChannelFailing';
 
@@ -33,6 +36,27 @@ export interface SendContext {
 }
 
 export type Notifier = ReturnType<typeof createNotifier>;
+
+/** What the worker's activities and the API share that a notifier is built from. */
+export interface SharedNotifyDeps {
+  pool: Pool;
+  secretBox: SecretBox;
+  logger: Logger;
+  temporal: Client;
+  config: Config;
+}
+
+/** The notifier the worker and the API use: one place that turns their shared deps into NotifierDeps. */
+export function notifierFrom({ pool, secretBox, logger, temporal, config }: SharedNotifyDeps, delivery?: DeliveryPolicy): Notifier {
+  return createNotifier({
+    pool,
+    box: secretBox,
+    logger,
+    escalations: createEscalations(temporal, config.temporal.taskQueue),
+    publicUrl: publicUrlOf(config),
+    delivery,
+  });
+}
 
 export function createNotifier({ pool, box, logger, escalations, publicUrl, delivery = DEFAULT_DELIVERY }: NotifierDeps) {
   const channels = channelsRepo(pool);

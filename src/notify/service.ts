@@ -9,11 +9,9 @@ import { conflict, notFound, SophonError } from '../errors.js';
 import type { ChannelInput } from './channel-config.js';
 import { splitChannelConfig } from './channel-config.js';
 import { channelsRepo, type ChannelInfo } from './channels-repo.js';
-import { createEscalations } from './escalation-client.js';
 import type { PolicyStep } from './escalation-repo.js';
-import { createNotifier } from './notifier.js';
+import { notifierFrom } from './notifier.js';
 import { policiesRepo, type PolicyInfo } from './policies-repo.js';
-import { publicUrlOf } from './public-url.js';
 
 export interface PolicyInput {
   name: string;
@@ -36,17 +34,11 @@ const TEST_DELIVERY = { attempts: 1, backoffMs: 0, timeoutMs: 10_000 };
 
 export type NotifyService = ReturnType<typeof createNotifyService>;
 
-export function createNotifyService({ pool, secretBox, logger, temporal, config }: ApiDeps) {
+export function createNotifyService(deps: ApiDeps) {
+  const { pool, secretBox } = deps;
   const channels = channelsRepo(pool);
   const policies = policiesRepo(pool);
-  const notifier = createNotifier({
-    pool,
-    box: secretBox,
-    logger,
-    escalations: createEscalations(temporal, config.temporal.taskQueue),
-    publicUrl: publicUrlOf(config),
-    delivery: TEST_DELIVERY,
-  });
+  const notifier = notifierFrom(deps, TEST_DELIVERY);
 
   const sealed = (input: ChannelInput) => {
     const { config: shown, secrets } = splitChannelConfig(input);

@@ -23,7 +23,10 @@ test('--placement and --set parse into the deploy body; malformed ones are usage
   for (const bad of [['server'], ['server='], ['=n1']]) {
     assert.throws(() => placementOf(bad), (e: unknown) => e instanceof CliError && e.exitCode === 2 && /--placement/.test(e.message));
   }
-  assert.throws(() => keyValues(['novalue'], '--set'), (e: unknown) => e instanceof CliError && e.exitCode === 2);
+  assert.deepEqual(keyValues(['port=3000', 'empty='], '--label'), { port: '3000', empty: '' });
+  for (const bad of ['novalue', '=x']) {
+    assert.throws(() => keyValues([bad], '--label'), (e: unknown) => e instanceof CliError && e.exitCode === 2 && e.message === `--label: expected key=value, got "${bad}"`);
+  }
 });
 
 const usageError = (pattern: RegExp) => (e: unknown) => e instanceof CliError && e.exitCode === 2 && pattern.test(e.message);

@@ -41,7 +41,7 @@ export function registerHosts(program: Command): void {
         port: Number(opts.port),
         credential: opts.credential,
         ...(opts.installRoot ? { installRoot: opts.installRoot } : {}),
-        labels: Object.fromEntries(Object.entries(keyValues(opts.label, '--label')).map(([k, v]) => [k, String(v)])),
+        labels: keyValues(opts.label, '--label'),
       };
       const answer = await ctx.client.post<{ operation: Operation; hosts: Array<{ hostname: string }> }>(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts`, { hosts: [spec] });
       await follow(ctx, answer, answer.hosts.map((h) => h.hostname));

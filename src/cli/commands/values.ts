@@ -11,12 +11,21 @@ export function typed(raw: string): Value {
   return raw;
 }
 
-export function keyValues(items: string[], option: string, convert: (raw: string) => Value = (s) => s): Record<string, Value> {
-  const out: Record<string, Value> = {};
+/** One `key=value` argument split at its first '='; a missing '=' or key is a usage error naming the option and the argument. */
+function pairOf(item: string, option: string, shape = 'key=value'): [key: string, value: string] {
+  const eq = item.indexOf('=');
+  if (eq <= 0) throw usage(`${option}: expected ${shape}, got ${JSON.stringify(item)}`);
+  return [item.slice(0, eq), item.slice(eq + 1)];
+}
+
+/** Repeated `key=value` arguments as an object; values stay strings unless `convert` is given (e.g. `typed`). */
+export function keyValues(items: string[], option: string): Record<string, string>;
+export function keyValues<T>(items: string[], option: string, convert: (raw: string) => T): Record<string, T>;
+export function keyValues(items: string[], option: string, convert: (raw: string) => unknown = (s) => s): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   for (const item of items) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw usage(`${option}: expected key=value, got ${JSON.stringify(item)}`);
-    out[item.slice(0, eq)] = convert(item.slice(eq + 1));
+    const [key, raw] = pairOf(item, option);
+    out[key] = convert(raw);
   }
   return out;
 }
@@ -25,10 +34,10 @@ export function keyValues(items: string[], option: string, convert: (raw: string
 export function placementOf(items: string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const item of items) {
-    const m = /^([^=\s]+)=(.*)$/.exec(item);
-    const hosts = m?.[2]?.split(',').map((h) => h.trim()).filter(Boolean) ?? [];
-    if (!m || hosts.length === 0) throw usage(`--placement: expected role=host1,host2, got ${JSON.stringify(item)}`);
-    out[m[1]!] = [...(out[m[1]!] ?? []), ...hosts];
+    const [role, list] = pairOf(item, '--placement', 'role=host1,host2');
+    const hosts = list.split(',').map((h) => h.trim()).filter(Boolean);
+    if (hosts.length === 0) throw usage(`--placement: expected role=host1,host2, got ${JSON.stringify(item)}`);
+    out[role] = [...(out[role] ?? []), ...hosts];
   }
   return out;
 }

@@ -7,7 +7,6 @@
  * silences. Each refuses bad input with exit 2 and the field path.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,9 +14,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { eventually } from '../../helpers/harness.js';
+import { runSophon, showRun, type CliRun } from '../../helpers/sophon-cli.js';
 import { startStack, type Stack } from '../services/helpers.js';
 
-const BIN = path.resolve('bin/sophon.js');
 const CLUSTER = 'res';
 let s: Stack;
 let admin: string;
@@ -54,36 +53,18 @@ after(async () => {
   if (home) rmSync(home, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `sophon <args>` as the admin; HOME points at a temp dir so no operator's config leaks in. */
-function sophon(...args: string[]): Promise<Run> {
-  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), SOPHON_URL: s.api.url, SOPHON_TOKEN: admin, SOPHON_CLUSTER: CLUSTER };
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-async function ok(...args: string[]): Promise<Run> {
+/** Runs `sophon <args>` as the admin, in the test's cluster. */
+const sophon = (...args: string[]) => runSophon(args, { home, url: s.api.url, token: admin, env: { SOPHON_CLUSTER: CLUSTER } });
+async function ok(...args: string[]): Promise<CliRun> {
   const r = await sophon(...args);
-  assert.equal(r.code, 0, `${args.join(' ')}: ${show(r)}`);
+  assert.equal(r.code, 0, `${args.join(' ')}: ${showRun(r)}`);
   return r;
 }
 const json = async (...args: string[]) => JSON.parse((await ok(...args, '--json')).stdout);
 /** Bad input: exit 2, the field path in the message, no stack trace. */
 async function refused(field: RegExp, ...args: string[]): Promise<void> {
   const r = await sophon(...args);
-  assert.equal(r.code, 2, `${args.join(' ')}: ${show(r)}`);
+  assert.equal(r.code, 2, `${args.join(' ')}: ${showRun(r)}`);
   assert.match(r.stderr, field, args.join(' '));
   assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
 }
@@ -95,8 +76,8 @@ test('services tasks lists the definition\'s tasks; run-task starts an operation
   assert.ok(tasks.some((t: { name: string }) => t.name === 'purge-snapshots'));
 
   const run = await ok('services', 'run-task', 'zookeeper', 'health-report', '--param', 'word=srvr', '--hosts', 'n0');
-  assert.match(run.stdout, /task.* res\/zookeeper: SUCCEEDED/, show(run));
-  assert.match(run.stdout, /n0 server .*SUCCEEDED/, show(run));
+  assert.match(run.stdout, /task.* res\/zookeeper: SUCCEEDED/, showRun(run));
+  assert.match(run.stdout, /n0 server .*SUCCEEDED/, showRun(run));
   const detached = await json('services', 'run-task', 'zookeeper', 'health-report', '--detach');
   const op = await s.waitFor(detached.operation.id, ['SUCCEEDED', 'FAILED']);
   assert.equal(op.status, 'SUCCEEDED');
@@ -137,7 +118,7 @@ test('schedules: create, list (table and JSON), show, pause, resume, trigger (a 
   assert.match((await ok('schedules', 'delete', 'zk-health')).stdout, /zk-health deleted/);
   assert.match((await ok('schedules', 'list')).stdout, /no schedules/);
   const gone = await sophon('schedules', 'show', 'zk-health');
-  assert.equal(gone.code, 1, show(gone));
+  assert.equal(gone.code, 1, showRun(gone));
 });
 
 test('channels and policies: add, list (table and JSON, no secrets), show, test against a real receiver, remove; bad ones name the field', async () => {
@@ -177,7 +158,7 @@ test('channels and policies: add, list (table and JSON, no secrets), show, test 
   await refused(/--file: cannot read .*missing\.json \(ENOENT\)/, 'policies', 'add', '--file', path.join(home, 'missing.json'));
 
   const inUse = await sophon('channels', 'remove', 'ops-hook');
-  assert.equal(inUse.code, 1, `a channel a policy names stays: ${show(inUse)}`);
+  assert.equal(inUse.code, 1, `a channel a policy names stays: ${showRun(inUse)}`);
   await ok('policies', 'remove', 'oncall');
   await ok('policies', 'remove', 'quiet');
   assert.match((await ok('policies', 'list')).stdout, /no policies/);
@@ -223,5 +204,5 @@ test('rules, alerts and silences: a rule fires on the next polls, a silence mute
   assert.ok(!(await json('silences', 'list')).silences.some((x: { id: string }) => x.id === silence.id));
   assert.match((await ok('rules', 'remove', rule.id)).stdout, /removed/);
   const gone = await sophon('rules', 'show', rule.id);
-  assert.equal(gone.code, 1, show(gone));
+  assert.equal(gone.code, 1, showRun(gone));
 });
