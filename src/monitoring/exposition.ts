@@ -20,7 +20,9 @@ const SPECIAL: Record<string, number> = { '+Inf': Infinity, '-Inf': -Infinity, N
  */
 export function parseExposition(text: string): Sample[] {
   const samples: Sample[] = [];
-  for (const family of parsePrometheusTextFormat(text.replace(/^[ \t]*# TYPE .*$/gm, ''))) {
+  // The library drops a last line that does not end in a newline.
+  const untyped = text.replace(/^[ \t]*# TYPE .*$/gm, '');
+  for (const family of parsePrometheusTextFormat(untyped.endsWith('\n') ? untyped : `${untyped}\n`)) {
     for (const m of family.metrics) {
       if (m.value === undefined) continue;
       samples.push({ metric: family.name, labels: m.labels ?? {}, value: SPECIAL[m.value] ?? Number(m.value) });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseExposition } from '../../src/monitoring/exposition.js';
+import { countSamples, linesOf, parseExposition } from '../../src/monitoring/exposition.js';
+import { samplesOfTarget } from '../../src/monitoring/samples.js';
 import { labelsJson } from '../../src/monitoring/repo.js';
 
 test('labelled histograms and summaries come out one sample per series', () => {
@@ -39,6 +40,10 @@ test('special values, escapes and timestamps', () => {
   assert.equal(samples[3]!.value, 1000);
 });
 
+test('the last line counts without a final newline', () => {
+  assert.deepEqual(parseExposition('a 1\nb 2').map((x) => x.metric), ['a', 'b']);
+});
+
 test('a malformed line fails the whole payload', () => {
   assert.throws(() => parseExposition('ok 1\nbad{{ line\n'));
 });
@@ -49,4 +54,55 @@ test('labelsJson gives one text per label set, whatever the key order, and reads
   assert.equal(a, '{"device":"sda1","fstype":"ext4","mountpoint":"/"}');
   assert.deepEqual(JSON.parse(labelsJson({ b: 'x"y', a: '\\' })), { a: '\\', b: 'x"y' });
   assert.equal(labelsJson({}), '{}');
+});
+
+const PAYLOAD = `# HELP node_load1 1m load average.
+# TYPE node_load1 gauge
+node_load1 0.5
+node_load15 0.25
+  node_load1{cpu="x"} 2
+node_load1_extra 9
+	node_load5	1
+# node_load1 7
+up 0
+`;
+
+test('linesOf keeps the lines of one metric, its exact name, whatever the leading blanks', () => {
+  assert.equal(linesOf(PAYLOAD, 'node_load1'), 'node_load1 0.5\nnode_load1{cpu="x"} 2');
+  assert.equal(linesOf(PAYLOAD, 'node_load5'), 'node_load5\t1');
+  assert.equal(linesOf(PAYLOAD, 'node_load'), '');
+  assert.equal(linesOf('m 1', 'm'), 'm 1', 'a payload without a final newline');
+  assert.deepEqual(parseExposition(linesOf(PAYLOAD, 'node_load1')).map((x) => x.value), [0.5, 2]);
+});
+
+test('countSamples counts the lines that are neither blank nor comments', () => {
+  assert.equal(countSamples(PAYLOAD), 6);
+  assert.equal(countSamples(''), 0);
+  assert.equal(countSamples('a 1\n\n  \n# x\nb 2'), 2);
+});
+
+const target = (body: string | null) => ({
+  host: 'h',
+  service: 's',
+  role: 'r',
+  body,
+  at: body === null ? null : new Date(0),
+  own: [{ metric: 'up', labels: { host: 'h' }, value: 1, at: new Date(0).toISOString() }],
+});
+
+test("a target's samples: sorted by metric and labels, a repeated series keeps its last value, a scraped `up` is dropped", () => {
+  const { samples, error } = samplesOfTarget(target('b{x="2"} 1\na 1\nb{x="1"} 2\na 3\nup 0\n'), undefined);
+  assert.equal(error, undefined);
+  assert.deepEqual(
+    samples.map((x) => `${x.metric}${JSON.stringify(x.labels)}=${x.value}`),
+    ['a{}=3', 'b{"x":"1"}=2', 'b{"x":"2"}=1', 'up{"host":"h"}=1'],
+  );
+  assert.deepEqual(samplesOfTarget(target('a 1\nb 2\n'), 'b').samples.map((x) => x.metric), ['b', 'up']);
+});
+
+test("a stored scrape that does not parse leaves out the target's scraped samples, says why, and keeps its own", () => {
+  const { samples, error } = samplesOfTarget(target('a 1\nbad{{ line\n'), undefined);
+  assert.match(error ?? '', /does not parse/);
+  assert.deepEqual(samples.map((x) => x.metric), ['up']);
+  assert.deepEqual(samplesOfTarget(target(null), undefined).samples.map((x) => x.metric), ['up']);
 });

@@ -110,11 +110,15 @@ test('a poll scrapes node-exporter on every host: one node_load1 per host, up 1,
   assert.ok(host.health.lastScrapeAt);
 
   const history = await s.db.pool.query(
-    `SELECT count(*) FILTER (WHERE at < now() - interval '30 minutes')::int AS old, count(*)::int AS total FROM metric_samples WHERE cluster_id = $1`,
+    `SELECT count(*) FILTER (WHERE at < now() - interval '30 minutes')::int AS old, array_agg(DISTINCT metric ORDER BY metric) AS metrics FROM metric_samples WHERE cluster_id = $1`,
     [clusterId],
   );
   assert.equal(history.rows[0].old, 0, 'history older than the retention is pruned');
-  assert.ok(history.rows[0].total >= result.samples, 'the poll appended its samples to the history');
+  // Rows and history only for what the definition's default rules read, and `up`; every
+  // target's scrape is kept whole, one row each.
+  assert.deepEqual(history.rows[0].metrics, ['node_filesystem_avail_bytes', 'node_filesystem_size_bytes', 'node_load5', 'up']);
+  const stored = await s.db.pool.query(`SELECT host FROM metric_scrapes WHERE cluster_id = $1 ORDER BY host`, [clusterId]);
+  assert.deepEqual(stored.rows.map((r) => r.host), HOSTS);
 
   // The history carries chunk numbers and counts, never targets or samples.
   const events = (await s.api.core.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
@@ -123,6 +127,25 @@ test('a poll scrapes node-exporter on every host: one node_load1 per host, up 1,
   assert.ok(events.length <= 30, `${events.length} events`);
   const text = JSON.stringify(events, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
   assert.ok(!text.includes('node_load1') && !text.includes(s.fleet.hosts[0]!.address), 'no samples or addresses in the history');
+});
+
+test('a stored scrape that does not parse: the API names its target and still answers the rest', async () => {
+  const { rows } = await s.db.pool.query<{ body: string }>(`SELECT body FROM metric_scrapes WHERE cluster_id = $1 AND host = 'n0'`, [clusterId]);
+  try {
+    await s.db.pool.query(`UPDATE metric_scrapes SET body = body || E'\\nbroken{line 1\\n' WHERE cluster_id = $1 AND host = 'n0'`, [clusterId]);
+    const res = await s.call('GET', '/api/v1/clusters/mon/metrics?limit=1000');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body.unparsed.map((u: { host: string }) => u.host), ['n0']);
+    assert.match(res.body.unparsed[0].error, /does not parse/);
+    const n0 = (res.body.samples as Array<{ host: string; metric: string }>).filter((x) => x.host === 'n0');
+    assert.deepEqual(n0.map((x) => x.metric), ['up'], "n0's own series remain");
+    assert.ok(res.body.samples.some((x: { host: string }) => x.host === 'n1'), 'the other targets are answered');
+    // A metric filter parses only that metric's lines: n0's node_load1 still reads.
+    assert.deepEqual((await samples('metric=node_load1')).map((x) => x.host), HOSTS);
+  } finally {
+    await s.db.pool.query(`UPDATE metric_scrapes SET body = $2 WHERE cluster_id = $1 AND host = 'n0'`, [clusterId, rows[0]!.body]);
+  }
+  assert.deepEqual((await s.call('GET', '/api/v1/clusters/mon/metrics?host=n0')).body.unparsed, []);
 });
 
 test('a killed exporter: STOPPED, up 0, its series dropped; the others unchanged', async () => {
