@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 
 /** Heartbeat period of activities that touch hosts; their proxies set a heartbeatTimeout of 15-20 s. */
@@ -18,6 +19,9 @@ export interface HostWork {
 export async function hostActivity<T>(body: (work: HostWork) => Promise<T>): Promise<T> {
   const context = Context.current();
   const signal = context.cancellationSignal;
+  // Every command in flight on every host of the activity listens to it: more than Node's
+  // default of 10 is how a wide activity works, not a leak.
+  setMaxListeners(1000, signal);
   let details: Record<string, unknown> = {};
   const beat = () => context.heartbeat(details);
   beat();

@@ -14,6 +14,7 @@
  * After a warm-up poll (first rows of each series) and Prometheus's first scrapes, the polls
  * start `interval` seconds apart (or back to back when one takes longer) while Prometheus
  * runs; Prometheus's CPU and appended samples are read over the same window. `--profile` prints where the worker's CPU went in one poll.
+ * Last, three reads of the metrics API are timed: it parses the stored scrapes they show.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -261,6 +262,25 @@ try {
       [promVersion ?? 'Prometheus', '', promPerInterval.toFixed(2), pct(promPerInterval), (promSamples / intervals).toFixed(0), perSampleUs(promCpu, promSamples), '1.0'],
     ],
   );
+
+  // What the API pays for parsing stored scrapes when asked (the API runs in this process).
+  const reads: string[][] = [];
+  for (const [what, query] of [
+    ['node_load1 of every target', 'metric=node_load1&limit=1000'],
+    ['every series, first page', 'limit=1000'],
+    ['every series of one host', `host=p${String(Math.ceil(targets / 2)).padStart(4, '0')}&limit=1000`],
+  ] as const) {
+    const times: number[] = [];
+    let answered = 0;
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      const res = await stack.call<{ samples: unknown[] }>('GET', `/api/v1/clusters/poll/metrics?${query}`);
+      times.push(performance.now() - t);
+      answered = res.body.samples.length;
+    }
+    reads.push([what, query, String(answered), median(times).toFixed(0)]);
+  }
+  printTable('Reads of the metrics API after the polls (median of 3)', ['', 'query', 'samples', 'ms'], reads);
 } catch (err) {
   failure = err;
 } finally {
