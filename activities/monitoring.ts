@@ -7,11 +7,11 @@
 import { hostsRepo, type Host } from '../src/db/repos/hosts.js';
 import { clustersRepo } from '../src/db/repos/clusters.js';
 import { type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
-import { countSamples, linesOf, parseExposition, type Sample } from '../src/monitoring/exposition.js';
+import { parseExposition, scanExposition, type Sample } from '../src/monitoring/exposition.js';
 import { pollsRepo } from '../src/monitoring/polls-repo.js';
-import { emptyBatch, labelsJson, metricsRepo, type ScrapedTarget } from '../src/monitoring/repo.js';
+import { emptyBatch, labelsJson, metricsRepo, OWN_SERIES, type ScrapedTarget } from '../src/monitoring/repo.js';
 import { createScrapeClient } from '../src/monitoring/scrape-client.js';
-import { OWN_SERIES, scrapesRepo, type Scrape, type TargetKey } from '../src/monitoring/scrapes-repo.js';
+import { SAVE_BYTES, scrapesRepo, type Scrape, type TargetKey } from '../src/monitoring/scrapes-repo.js';
 import { metricsRulesRead } from '../src/alerts/evaluator.js';
 import { servicesRepo, type InstanceRow, type ObservedState } from '../src/services/repo.js';
 import { mapBounded } from '../workflows/concurrency.js';
@@ -26,8 +26,6 @@ import { runRoleCommand } from './service-host.js';
 const CONCURRENCY = 32;
 /** Series rows buffered before they are written (one statement per batch). */
 const FLUSH_AT = 20_000;
-/** Scrapes buffered before they are written (a few megabytes). */
-const FLUSH_SCRAPES_AT = 50;
 
 interface Target {
   inst: InstanceRow;
@@ -107,7 +105,7 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
    * (parsed: they must parse, or the scrape fails), or why the scrape failed. The rest of the
    * payload is parsed when the API shows it.
    */
-  async function scrape(t: Target, wanted: Set<string>, signal: AbortSignal): Promise<{ body: string; count: number; samples: Sample[] } | { error: string } | undefined> {
+  async function scrape(t: Target, wanted: readonly string[], signal: AbortSignal): Promise<{ body: string; count: number; samples: Sample[] } | { error: string } | undefined> {
     const m = t.role.metrics;
     if (!m) return undefined;
     const port = t.inst.ports[m.port];
@@ -115,9 +113,11 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
     const address = t.inst.address.includes(':') ? `[${t.inst.address}]` : t.inst.address;
     const url = `${m.scheme}://${address}:${port}${m.path}`;
     try {
-      const body = await http.get(url, { signal: AbortSignal.any([AbortSignal.timeout(config.monitoring.scrapeTimeoutMs), signal]) });
-      const samples = [...wanted].flatMap((metric) => parseExposition(linesOf(body, metric)));
-      return { body, count: countSamples(body), samples };
+      const body = await http.get(url, { timeoutMs: config.monitoring.scrapeTimeoutMs, signal });
+      // Postgres text cannot hold a NUL: such a payload could not be stored.
+      if (body.includes('\0')) return { error: `${url}: the payload holds a NUL byte` };
+      const { samples: count, lines } = scanExposition(body, wanted);
+      return { body, count, samples: parseExposition(lines) };
     } catch (err) {
       if (signal.aborted) throw err;
       return { error: `${url}: ${(err as Error).message}` };
@@ -141,13 +141,14 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
         const targets = await targetsOf(ids);
         const counts: PollCounts = { targets: targets.length, up: 0, down: 0, scrapes: 0, scrapeFailures: 0, samples: 0 };
         // Sophon's own series (`up`, as in Prometheus) are never taken from a scrape.
-        const watched = new Set([...(await metricsRulesRead(pool, log, input.clusterId))].filter((m) => !OWN_SERIES.includes(m)));
+        const watched = [...(await metricsRulesRead(pool, log, input.clusterId))].filter((m) => !OWN_SERIES.includes(m));
         const observed: Array<{ id: string; state: ObservedState; reason: string | null; at: Date }> = [];
         const scraped: ScrapedTarget[] = [];
         // Targets whose scrape failed (or that have none): their stored scrape goes.
         const unscraped: TargetKey[] = [];
         let buffer = emptyBatch();
         let bodies: Scrape[] = [];
+        let bodyBytes = 0;
         // One write at a time per chunk: lanes that fill a buffer meanwhile wait for it, so a
         // poll holds a few pooled connections, not one per lane.
         let writing = Promise.resolve();
@@ -156,6 +157,7 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
           const batchBodies = bodies;
           buffer = emptyBatch();
           bodies = [];
+          bodyBytes = 0;
           writing = writing.then(async () => {
             await scrapes.save(input.clusterId, batchBodies);
             await metrics.write(input.clusterId, batch);
@@ -183,6 +185,7 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
               log.debug({ ...where, error: result.error }, 'scrape failed');
             } else {
               bodies.push({ ...where, body: result.body });
+              bodyBytes += result.body.length;
               // Rows for the series rules read, one per series: a payload that repeats a series
               // keeps its last value. No await in this loop, so the buffer cannot be swapped under it.
               counts.samples += result.count;
@@ -204,7 +207,7 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
           }
           scraped.push(where);
           work.progress({ done: ++done, of: targets.length });
-          if (buffer.metric.length >= FLUSH_AT || bodies.length >= FLUSH_SCRAPES_AT) await flush();
+          if (buffer.metric.length >= FLUSH_AT || bodyBytes >= SAVE_BYTES) await flush();
         });
         await flush();
         await scrapes.forget(input.clusterId, unscraped);

@@ -220,6 +220,7 @@ export interface PollCounts {
   down: number;
   scrapes: number;
   scrapeFailures: number;
+  /** Sample lines of the successful scrapes (counted, not parsed: the poll parses what rules read). */
   samples: number;
 }
 

@@ -12,7 +12,7 @@ const SPECIAL: Record<string, number> = { '+Inf': Infinity, '-Inf': -Infinity, N
 /**
  * Parses an exposition into one sample per series (histogram buckets as `<name>_bucket{le}`,
  * `_sum`, `_count`; summaries as `<name>{quantile}`, `_sum`, `_count`). Throws on a malformed
- * line: like Prometheus, a bad payload fails the whole scrape.
+ * line, so a caller can refuse the payload, as Prometheus fails such a scrape.
  *
  * The `# TYPE` lines are dropped before parsing: the library groups histograms and summaries by
  * type and, doing so, merges every labelled series of a family into one. Untyped, each line is
@@ -31,33 +31,30 @@ export function parseExposition(text: string): Sample[] {
   return samples;
 }
 
-/** The lines of `text` that hold samples of `metric` (its exact name), as an exposition of their own. */
-export function linesOf(text: string, metric: string): string {
+/**
+ * One pass over an exposition, without parsing it: how many sample lines it holds (lines that
+ * are neither blank nor comments) and, as an exposition of their own, the lines of the given
+ * metrics (by exact name).
+ */
+export function scanExposition(text: string, metrics: readonly string[]): { samples: number; lines: string } {
+  let samples = 0;
   const kept: string[] = [];
-  let start = 0;
-  while (start < text.length) {
-    const at = text.indexOf(metric, start);
-    if (at < 0) break;
-    const lineStart = text.lastIndexOf('\n', at - 1) + 1;
-    let end = text.indexOf('\n', at);
-    if (end < 0) end = text.length;
-    const next = text[at + metric.length];
-    if ((lineStart === at || text.slice(lineStart, at).trim() === '') && (next === '{' || next === ' ' || next === '\t')) kept.push(text.slice(at, end));
-    start = end + 1;
-  }
-  return kept.join('\n');
-}
-
-/** How many sample lines `text` holds (lines that are neither blank nor comments), without parsing them. */
-export function countSamples(text: string): number {
-  let count = 0;
   for (let start = 0; start < text.length; ) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     let i = start;
     while (i < end && (text[i] === ' ' || text[i] === '\t')) i++;
-    if (i < end && text[i] !== '#') count++;
+    if (i < end && text[i] !== '#') {
+      samples++;
+      for (const metric of metrics) {
+        const next = text[i + metric.length];
+        if ((next === '{' || next === ' ' || next === '\t') && text.startsWith(metric, i)) {
+          kept.push(text.slice(i, end));
+          break;
+        }
+      }
+    }
     start = end + 1;
   }
-  return count;
+  return { samples, lines: kept.join('\n') };
 }

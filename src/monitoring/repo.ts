@@ -7,6 +7,9 @@ import { BUDGET_SPENT_METRIC } from '../recovery/repo.js';
 
 type Db = Pool | PoolClient;
 
+/** Series Sophon makes itself, always kept as rows: a scraped series of these names is dropped. */
+export const OWN_SERIES = ['up', BUDGET_SPENT_METRIC];
+
 /** A role instance whose series a poll refreshed at `at`: older rows of it are stale. */
 export interface ScrapedTarget {
   host: string;

@@ -7,7 +7,7 @@ import type { ApiDeps } from '../api/deps.js';
 import { decodeCursor, pageOf, PageQuery } from '../api/paging.js';
 import { route } from '../api/registry.js';
 import { NextCursor, Timestamp } from '../api/schemas.js';
-import { latestSamples, type SeriesSample } from './samples.js';
+import { latestSamples, type SampleKey, type SeriesSample } from './samples.js';
 
 export const MetricsQuery = z.object({
   host: safeText().min(1).max(253).optional().describe('only samples of this host'),
@@ -20,8 +20,8 @@ export const MetricsQuery = z.object({
   ...PageQuery,
 });
 
-/** host, service, role, metric, labels: the sort key of the list. */
-const SampleKey = z.tuple([z.string(), z.string(), z.string(), z.string(), z.record(z.string(), z.string())]);
+/** The sort key of the list: host, service, role, metric, labels (after a version, so a cursor of another order is refused). */
+const SampleCursor = z.tuple([z.literal(2), z.string(), z.string(), z.string(), z.string(), z.record(z.string(), z.string())]);
 
 /** JSON has no NaN or infinities: those travel as Prometheus writes them. */
 const Value = z.union([z.number(), z.enum(['NaN', '+Inf', '-Inf'])]);
@@ -57,9 +57,10 @@ export function monitoringRoutes({ pool }: ApiDeps) {
       handler: async ({ params, query }) => {
         const cluster = await clustersRepo(pool).find(params.cluster!);
         if (!cluster) throw notFound('Cluster', params.cluster!);
-        const after = decodeCursor(query.cursor, SampleKey);
+        const cursor = decodeCursor(query.cursor, SampleCursor);
+        const after: SampleKey | undefined = cursor && [cursor[1], cursor[2], cursor[3], cursor[4], cursor[5]];
         const { samples, unparsed } = await latestSamples(pool, cluster.id, query, { limit: query.limit, after });
-        const { items, nextCursor } = pageOf(samples, query.limit, (s) => [s.host, s.service, s.role, s.metric, s.labels]);
+        const { items, nextCursor } = pageOf(samples, query.limit, (s) => [2, s.host, s.service, s.role, s.metric, s.labels]);
         return { samples: items.map(view), unparsed, nextCursor };
       },
     }),

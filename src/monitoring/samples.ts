@@ -6,9 +6,9 @@
  * the rest of a poll.)
  */
 import type { Pool } from '../db/pool.js';
-import { linesOf, parseExposition } from './exposition.js';
-import { labelsJson } from './repo.js';
-import { OWN_SERIES, scrapesRepo, type TargetFilter, type TargetSamples } from './scrapes-repo.js';
+import { parseExposition, scanExposition } from './exposition.js';
+import { labelsJson, OWN_SERIES } from './repo.js';
+import { scrapesRepo, type TargetFilter, type TargetSamples } from './scrapes-repo.js';
 
 export interface SeriesSample {
   host: string;
@@ -23,12 +23,14 @@ export interface SeriesSample {
 /** The sort key of the samples list (and of its cursor). */
 export type SampleKey = [host: string, service: string, role: string, metric: string, labels: Record<string, string>];
 
-/** Targets read per statement. */
-const TARGETS_PER_READ = 100;
+/** Targets read by the first statement of a page, doubled by each next one up to the most: one target often fills a page, and each holds a whole scrape. */
+const FIRST_READ = 4;
+const MOST_READ = 128;
 
 type Keyed = SeriesSample & { key: string };
 
-const seriesKey = (metric: string, labels: Record<string, string>) => `${metric}\u0000${labelsJson(labels)}`;
+/** Orders a target's series by metric, then labels. */
+const sortKey = (metric: string, labels: Record<string, string>) => `${metric}\u0000${labelsJson(labels)}`;
 
 /** A target whose stored scrape does not parse: its scraped samples are left out of the answer. */
 export interface UnparsedTarget {
@@ -48,16 +50,16 @@ export function samplesOfTarget(t: TargetSamples, metric: string | undefined): {
   let error: string | undefined;
   if (t.body !== null && t.at !== null) {
     try {
-      for (const s of parseExposition(metric === undefined ? t.body : linesOf(t.body, metric))) {
+      for (const s of parseExposition(metric === undefined ? t.body : scanExposition(t.body, [metric]).lines)) {
         if (OWN_SERIES.includes(s.metric)) continue;
-        samples.push({ ...where, ...s, at: t.at, key: seriesKey(s.metric, s.labels) });
+        samples.push({ ...where, ...s, at: t.at, key: sortKey(s.metric, s.labels) });
       }
     } catch (err) {
       samples.length = 0;
       error = `its latest scrape does not parse: ${(err as Error).message}`;
     }
   }
-  for (const o of t.own) samples.push({ ...where, metric: o.metric, labels: o.labels, value: Number(o.value), at: new Date(o.at), key: seriesKey(o.metric, o.labels) });
+  for (const o of t.own) samples.push({ ...where, metric: o.metric, labels: o.labels, value: Number(o.value), at: new Date(o.at), key: sortKey(o.metric, o.labels) });
   samples.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   // Sorting is stable: of equal keys, the last in the payload is last here.
   const unique = samples.filter((s, i) => samples[i + 1]?.key !== s.key);
@@ -76,25 +78,35 @@ export async function latestSamples(
 ): Promise<{ samples: SeriesSample[]; unparsed: UnparsedTarget[] }> {
   const scrapes = scrapesRepo(pool);
   const wanted = page.limit + 1;
-  const out: SeriesSample[] = [];
-  const unparsed: UnparsedTarget[] = [];
   const after = page.after;
-  const afterKey = after && seriesKey(after[3], after[4]);
+  const afterKey = after && sortKey(after[3], after[4]);
+  // Each sample and each unparsed target with the number of its target in the walk.
+  const out: Array<{ sample: SeriesSample; walked: number }> = [];
+  const unparsed: Array<{ target: UnparsedTarget; walked: number }> = [];
+  const answer = () => {
+    // A target reached only for the look-ahead sample is walked again by the next page: it is
+    // named there, not twice.
+    const shownUpTo = out.length === wanted ? out[page.limit - 1]!.walked : Infinity;
+    return { samples: out.map((o) => o.sample), unparsed: unparsed.filter((u) => u.walked <= shownUpTo).map((u) => u.target) };
+  };
   let from = after && { target: { host: after[0], service: after[1], role: after[2] }, inclusive: true };
-  for (;;) {
-    const targets = await scrapes.page(clusterId, filter, from, TARGETS_PER_READ);
+  let walked = 0;
+  for (let read = FIRST_READ; ; read = Math.min(2 * read, MOST_READ)) {
+    const targets = await scrapes.page(clusterId, filter, from, read);
     for (const t of targets) {
+      walked++;
+      // The cursor's target was walked (and named, if unparsed) by the page before.
       const cursorTarget = after !== undefined && t.host === after[0] && t.service === after[1] && t.role === after[2];
       const { samples, error } = samplesOfTarget(t, filter.metric);
-      if (error !== undefined && !cursorTarget) unparsed.push({ host: t.host, service: t.service, role: t.role, error });
-      for (const { key, ...s } of samples) {
+      if (error !== undefined && !cursorTarget) unparsed.push({ target: { host: t.host, service: t.service, role: t.role, error }, walked });
+      for (const { key, ...sample } of samples) {
         if (cursorTarget && key <= afterKey!) continue;
-        out.push(s);
-        if (out.length === wanted) return { samples: out, unparsed };
+        out.push({ sample, walked });
+        if (out.length === wanted) return answer();
       }
     }
     const last = targets.at(-1);
-    if (targets.length < TARGETS_PER_READ || !last) return { samples: out, unparsed };
+    if (targets.length < read || !last) return answer();
     from = { target: last, inclusive: false };
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { countSamples, linesOf, parseExposition } from '../../src/monitoring/exposition.js';
+import { parseExposition, scanExposition } from '../../src/monitoring/exposition.js';
 import { samplesOfTarget } from '../../src/monitoring/samples.js';
 import { labelsJson } from '../../src/monitoring/repo.js';
 
@@ -67,18 +67,21 @@ node_load1_extra 9
 up 0
 `;
 
-test('linesOf keeps the lines of one metric, its exact name, whatever the leading blanks', () => {
-  assert.equal(linesOf(PAYLOAD, 'node_load1'), 'node_load1 0.5\nnode_load1{cpu="x"} 2');
-  assert.equal(linesOf(PAYLOAD, 'node_load5'), 'node_load5\t1');
-  assert.equal(linesOf(PAYLOAD, 'node_load'), '');
-  assert.equal(linesOf('m 1', 'm'), 'm 1', 'a payload without a final newline');
-  assert.deepEqual(parseExposition(linesOf(PAYLOAD, 'node_load1')).map((x) => x.value), [0.5, 2]);
+test('scanExposition keeps the lines of the given metrics, by exact name, whatever the leading blanks', () => {
+  const lines = (metrics: string[]) => scanExposition(PAYLOAD, metrics).lines;
+  assert.equal(lines(['node_load1']), 'node_load1 0.5\nnode_load1{cpu="x"} 2');
+  assert.equal(lines(['node_load5']), 'node_load5\t1');
+  assert.equal(lines(['node_load5', 'node_load15']), 'node_load15 0.25\nnode_load5\t1', 'in payload order');
+  assert.equal(lines(['node_load']), '');
+  assert.equal(lines([]), '');
+  assert.equal(scanExposition('m 1', ['m']).lines, 'm 1', 'a payload without a final newline');
+  assert.deepEqual(parseExposition(lines(['node_load1'])).map((x) => x.value), [0.5, 2]);
 });
 
-test('countSamples counts the lines that are neither blank nor comments', () => {
-  assert.equal(countSamples(PAYLOAD), 6);
-  assert.equal(countSamples(''), 0);
-  assert.equal(countSamples('a 1\n\n  \n# x\nb 2'), 2);
+test('scanExposition counts the lines that are neither blank nor comments', () => {
+  assert.equal(scanExposition(PAYLOAD, []).samples, 6);
+  assert.equal(scanExposition('', []).samples, 0);
+  assert.equal(scanExposition('a 1\n\n  \n# x\nb 2', ['a']).samples, 2);
 });
 
 const target = (body: string | null) => ({
