@@ -23,7 +23,11 @@ export interface SeriesSample {
 /** The sort key of the samples list (and of its cursor). */
 export type SampleKey = [host: string, service: string, role: string, metric: string, labels: Record<string, string>];
 
-/** Targets read by the first statement of a page, doubled by each next one up to the most: one target often fills a page, and each holds a whole scrape. */
+/**
+ * Targets read per statement. Without a metric filter one target often fills a page and each
+ * holds a whole scrape: the first statement reads a few, each next one twice as many, up to
+ * the most. With a filter each target gives a sample or a few: every statement reads the most.
+ */
 const FIRST_READ = 4;
 const MOST_READ = 128;
 
@@ -91,7 +95,7 @@ export async function latestSamples(
   };
   let from = after && { target: { host: after[0], service: after[1], role: after[2] }, inclusive: true };
   let walked = 0;
-  for (let read = FIRST_READ; ; read = Math.min(2 * read, MOST_READ)) {
+  for (let read = filter.metric === undefined ? FIRST_READ : MOST_READ; ; read = Math.min(2 * read, MOST_READ)) {
     const targets = await scrapes.page(clusterId, filter, from, read);
     for (const t of targets) {
       walked++;
