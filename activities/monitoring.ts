@@ -12,7 +12,7 @@ import { pollsRepo } from '../src/monitoring/polls-repo.js';
 import { emptyBatch, labelsJson, metricsRepo, OWN_SERIES, type ScrapedTarget } from '../src/monitoring/repo.js';
 import { createScrapeClient } from '../src/monitoring/scrape-client.js';
 import { SAVE_BYTES, scrapesRepo, type Scrape, type TargetKey } from '../src/monitoring/scrapes-repo.js';
-import { metricsRulesRead } from '../src/alerts/evaluator.js';
+import { rulesInputs } from '../src/alerts/evaluator.js';
 import { servicesRepo, type InstanceRow, type ObservedState } from '../src/services/repo.js';
 import { mapBounded } from '../workflows/concurrency.js';
 import { POLL_CHUNK_SIZE, type PollChunkInput, type PollCounts } from '../workflows/shared.js';
@@ -130,7 +130,9 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
       const cluster = await clustersRepo(pool).find(clusterId);
       if (!cluster || cluster.status !== 'ACTIVE') return { chunks: 0 };
       await pollsRepo(pool).pollStarted(clusterId);
-      await metrics.prune(clusterId, config.monitoring.retentionMinutes);
+      // The history covers the retention, and the longest window a rule of the cluster reads.
+      const { longestWindowSeconds } = await rulesInputs(pool, log, clusterId);
+      await metrics.prune(clusterId, Math.max(config.monitoring.retentionMinutes * 60, longestWindowSeconds));
       return { chunks: Math.ceil((await instanceIds(clusterId)).length / POLL_CHUNK_SIZE) };
     },
 
@@ -141,7 +143,7 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
         const targets = await targetsOf(ids);
         const counts: PollCounts = { targets: targets.length, up: 0, down: 0, scrapes: 0, scrapeFailures: 0, samples: 0 };
         // Sophon's own series (`up`, as in Prometheus) are never taken from a scrape.
-        const watched = [...(await metricsRulesRead(pool, log, input.clusterId))].filter((m) => !OWN_SERIES.includes(m));
+        const watched = [...(await rulesInputs(pool, log, input.clusterId)).metrics].filter((m) => !OWN_SERIES.includes(m));
         const observed: Array<{ id: string; state: ObservedState; reason: string | null; at: Date }> = [];
         const scraped: ScrapedTarget[] = [];
         // Targets whose scrape failed (or that have none): their stored scrape goes.

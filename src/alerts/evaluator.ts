@@ -55,15 +55,22 @@ async function rulesOf(pool: Pool, logger: Logger, clusterId: string): Promise<A
   return rules;
 }
 
-/** The metrics the cluster's rules read: a poll keeps these as rows, with history for the rule windows. */
-export async function metricsRulesRead(pool: Pool, logger: Logger, clusterId: string): Promise<Set<string>> {
+/**
+ * What the cluster's rules read: their metrics (a poll keeps these as rows) and the longest
+ * window of history any of them looks back over (the history is kept at least that long).
+ */
+export async function rulesInputs(pool: Pool, logger: Logger, clusterId: string): Promise<{ metrics: Set<string>; longestWindowSeconds: number }> {
   const metrics = new Set<string>();
+  let longestWindowSeconds = 0;
   for (const { expr } of await rulesOf(pool, logger, clusterId)) {
     const { latest, ranges } = inputsOf(expr);
     for (const m of latest) metrics.add(m);
-    for (const r of ranges) metrics.add(r.metric);
+    for (const r of ranges) {
+      metrics.add(r.metric);
+      longestWindowSeconds = Math.max(longestWindowSeconds, r.windowSeconds);
+    }
   }
-  return metrics;
+  return { metrics, longestWindowSeconds };
 }
 
 async function loadSamples(pool: Pool, clusterId: string, exprs: Expr[]) {

@@ -95,9 +95,9 @@ export function metricsRepo(db: Db) {
       );
     },
 
-    /** Forgets history older than `minutes`, and every row of targets that are no longer role instances of the cluster. */
-    async prune(clusterId: string, minutes: number): Promise<void> {
-      await db.query(`DELETE FROM metric_samples WHERE cluster_id = $1 AND at < now() - make_interval(mins => $2)`, [clusterId, minutes]);
+    /** Forgets history older than `seconds`, and every row of targets that are no longer role instances of the cluster. */
+    async prune(clusterId: string, seconds: number): Promise<void> {
+      await db.query(`DELETE FROM metric_samples WHERE cluster_id = $1 AND at < now() - make_interval(secs => $2)`, [clusterId, seconds]);
       const gone = `NOT EXISTS (SELECT 1 FROM role_instances i JOIN hosts h ON h.id = i.host_id
                                 WHERE i.cluster_id = m.cluster_id AND h.hostname = m.host AND i.service = m.service AND i.role = m.role)`;
       await db.query(`DELETE FROM metric_latest m WHERE m.cluster_id = $1 AND ${gone}`, [clusterId]);

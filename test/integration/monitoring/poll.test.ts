@@ -203,6 +203,35 @@ test('pages of samples follow the cursor', async () => {
   assert.ok(all.length > 300, `${all.length} series`);
 });
 
+test('the history is kept as long as the longest window a rule of the cluster reads', async () => {
+  const rule = await s.call('POST', '/api/v1/alert-rules', {
+    name: 'LoadOverTwoHours',
+    expr: 'avg_over_time(node_load5[2h])',
+    op: '>',
+    threshold: 1000,
+    for: '0s',
+    severity: 'info',
+    cluster: 'mon',
+    summary: 'Load has been high for two hours',
+  });
+  assert.equal(rule.status, 201, JSON.stringify(rule.body));
+  const old = async () =>
+    (await s.db.pool.query(`SELECT count(*)::int AS n FROM metric_samples WHERE cluster_id = $1 AND at < now() - interval '30 minutes'`, [clusterId])).rows[0].n;
+  try {
+    await s.db.pool.query(
+      `INSERT INTO metric_samples (cluster_id, host, service, role, metric, labels, value, at)
+       VALUES ($1, 'n0', 'node-exporter', 'exporter', 'node_load5', '{}', 1, now() - interval '1 hour')`,
+      [clusterId],
+    );
+    await poll();
+    assert.equal(await old(), 1, 'an hour-old sample stays while a rule reads two hours');
+  } finally {
+    assert.equal((await s.call('DELETE', `/api/v1/alert-rules/${rule.body.rule.id}`)).status, 204);
+  }
+  await poll();
+  assert.equal(await old(), 0, 'pruned once no rule reads that far back');
+});
+
 test('bad query input is a 400 naming the field; an unknown cluster a 404', async () => {
   for (const [query, field] of [
     ['metric=1bad', 'metric'],
