@@ -2,7 +2,7 @@
 import { pollsRepo } from '../src/monitoring/polls-repo.js';
 import { createRecoveryService } from '../src/recovery/service.js';
 import { servicesRepo } from '../src/services/repo.js';
-import type { InstanceRef, PollCounts, RecoveryCounts } from '../workflows/shared.js';
+import type { InstanceRef, PollTotals, RecoveryCounts } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 
 export function createRecoveryActivities({ pool, temporal, config, logger, catalog }: ActivityDeps) {
@@ -13,7 +13,7 @@ export function createRecoveryActivities({ pool, temporal, config, logger, catal
      * After a poll's checks: starts recoveries of the instances it saw down (within their
      * budgets) and records the poll (duration, counts, what recovery did and why it skipped).
      */
-    async finishPoll(input: { clusterId: string; counts: PollCounts }): Promise<RecoveryCounts> {
+    async finishPoll(input: { clusterId: string; counts: PollTotals }): Promise<RecoveryCounts> {
       const { counts, recovery: record } = await recovery.recoverDown(input.clusterId);
       const recoveryCounts = Object.fromEntries(Object.entries(counts).map(([k, v]) => [`recovery_${k}`, v]));
       await pollsRepo(pool).pollFinished(input.clusterId, { counts: { ...input.counts, ...recoveryCounts }, recovery: record });

@@ -1,8 +1,8 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { EvaluationCounts } from '../activities/alerts.js';
 import { mapBounded } from './concurrency.js';
-import type { PollClusterInput, PollCounts, PollResult } from './shared.js';
+import type { PollClusterInput, PollCounts, PollResult, PollTotals } from './shared.js';
 
 const { planPoll, evaluateAlerts } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -16,11 +16,12 @@ const { finishPoll } = proxyActivities<Activities>({
   retry: { maximumAttempts: 2 },
 });
 
-// A chunk that fails is not retried: the next poll comes within an interval.
+// A chunk that fails goes once more; failing again, the poll goes on without it (its
+// instances keep what the last poll saw) and counts it.
 const { pollChunk } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '20 seconds',
-  retry: { maximumAttempts: 1 },
+  retry: { maximumAttempts: 2, initialInterval: '1 second' },
 });
 
 /** Chunks polled at once; each checks and scrapes its own targets concurrently. */
@@ -37,10 +38,21 @@ export async function pollClusterWorkflow(input: PollClusterInput): Promise<Poll
   const results = await mapBounded(
     Array.from({ length: chunks }, (_, i) => i),
     CHUNKS_IN_FLIGHT,
-    (chunk) => pollChunk({ clusterId: input.clusterId, chunk }),
+    async (chunk): Promise<PollCounts | undefined> => {
+      try {
+        return await pollChunk({ clusterId: input.clusterId, chunk });
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        log.warn('poll chunk failed; the poll goes on without it', { clusterId: input.clusterId, chunk, error: String((err as Error).cause ?? err) });
+        return undefined;
+      }
+    },
   );
-  const total: PollCounts = { targets: 0, up: 0, down: 0, scrapes: 0, scrapeFailures: 0, samples: 0 };
-  for (const r of results) for (const k of Object.keys(total) as Array<keyof PollCounts>) total[k] += r[k];
+  const total: PollTotals = { targets: 0, up: 0, down: 0, scrapes: 0, scrapeFailures: 0, samples: 0, chunkFailures: 0 };
+  for (const r of results) {
+    if (!r) total.chunkFailures++;
+    else for (const k of Object.keys(r) as Array<keyof PollCounts>) total[k] += r[k];
+  }
   const recovery = await finishPoll({ clusterId: input.clusterId, counts: total });
   return { ...total, recovery, alerts: await evaluateAlerts(input.clusterId) };
 }

@@ -195,8 +195,13 @@ export interface RecoveryCounts {
   budgetSpent: number;
 }
 
+/** A whole poll's counts: its chunks' summed, and the chunks that failed. */
+export interface PollTotals extends PollCounts {
+  chunkFailures: number;
+}
+
 /** A whole poll: the counts of its chunks and what auto-recovery did. */
-export interface PollResult extends PollCounts {
+export interface PollResult extends PollTotals {
   recovery: RecoveryCounts;
 }
 

@@ -37,7 +37,8 @@ const QUERIES: Record<keyof Snapshot, string> = {
     GROUP BY 1, 2`,
   polls: `SELECT c.name AS cluster, p.duration_ms AS "durationMs", extract(epoch FROM p.finished_at)::float8 AS "finishedAt",
       (p.counts ->> 'targets')::int AS targets, (p.counts ->> 'down')::int AS down, (p.counts ->> 'scrapes')::int AS scrapes,
-      (p.counts ->> 'scrapeFailures')::int AS "scrapeFailures", (p.counts ->> 'recovery_started')::int AS "recoveryStarted",
+      (p.counts ->> 'scrapeFailures')::int AS "scrapeFailures", (p.counts ->> 'chunkFailures')::int AS "chunkFailures",
+      (p.counts ->> 'recovery_started')::int AS "recoveryStarted",
       (p.counts ->> 'recovery_skipped')::int AS "recoverySkipped", (p.counts ->> 'recovery_budgetSpent')::int AS "recoveryBudgetSpent"
     FROM cluster_polls p JOIN clusters c ON c.id = p.cluster_id WHERE p.finished_at IS NOT NULL`,
   notifications: `SELECT channel_type, status, count(*)::int AS n FROM alert_notifications GROUP BY 1, 2`,
@@ -138,6 +139,7 @@ export function registerSophonMetrics(registry: Registry, pool: Pool, timeoutMs:
     ['sophon_poll_targets_down', 'Role instances the last poll of the cluster found down', (r) => Number(r.down ?? 0)],
     ['sophon_poll_scrapes', 'Metrics endpoints the last poll of the cluster scraped', (r) => Number(r.scrapes ?? 0)],
     ['sophon_poll_scrape_failures', 'Scrapes of the last poll of the cluster that failed', (r) => Number(r.scrapeFailures ?? 0)],
+    ['sophon_poll_chunk_failures', 'Chunks of the last poll of the cluster that failed twice (their instances keep what the poll before saw)', (r) => Number(r.chunkFailures ?? 0)],
     ['sophon_poll_last_finished_timestamp_seconds', 'When the last poll of the cluster finished (Unix time)', (r) => Number(r.finishedAt)],
     ['sophon_poll_recoveries_started', 'Recoveries the last poll of the cluster started', (r) => Number(r.recoveryStarted ?? 0)],
     ['sophon_poll_recoveries_skipped', 'Recoveries the last poll of the cluster skipped because another operation held the service', (r) => Number(r.recoverySkipped ?? 0)],

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { workflowIds, type PollCounts } from '../../../workflows/shared.js';
+import { workflowIds, type PollResult } from '../../../workflows/shared.js';
 import { eventually, startTestApi } from '../../helpers/harness.js';
 import { pgrep, startStack, type Stack } from '../services/helpers.js';
 
@@ -39,7 +39,7 @@ const schedule = () => s.api.core.temporal.schedule.getHandle(workflowIds.pollSc
  * and result. Scheduled runs are named by the second they start in: one trigger per second.
  */
 let lastTrigger = 0;
-async function poll(): Promise<{ workflowId: string; result: PollCounts }> {
+async function poll(): Promise<{ workflowId: string; result: PollResult }> {
   await new Promise((r) => setTimeout(r, Math.max(0, lastTrigger + 1100 - Date.now())));
   lastTrigger = Date.now();
   const seen = (await schedule().describe()).info.recentActions.length;
@@ -293,6 +293,24 @@ test('the history holds chunks, not targets: 453 instances take three chunk acti
     assert.deepEqual(sleepers.rows, [{ observed_state: 'UNKNOWN', n: 450 }], 'every chunk recorded its instances');
     const fake = (await s.call('GET', '/api/v1/clusters/mon/hosts/fake7')).body;
     assert.deepEqual([fake.health.up, fake.health.down], [0, 1]);
+
+    // Postgres refuses the chunk holding fake7 (a trigger): it fails twice, and the poll goes
+    // on without it, counts it and still evaluates the rules.
+    await s.db.pool.query(`CREATE FUNCTION refuse_fake7() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.status_reason LIKE 'host fake7 %' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
+    await s.db.pool.query(`CREATE TRIGGER refuse_fake7 BEFORE UPDATE ON role_instances FOR EACH ROW EXECUTE FUNCTION refuse_fake7()`);
+    try {
+      const failed = (await poll()).result as PollResult & { alerts: { rules: number } };
+      assert.equal(failed.chunkFailures, 1);
+      assert.ok(failed.targets === 253 || failed.targets === 400, `the other chunks were polled: ${failed.targets} targets`);
+      assert.ok(failed.alerts.rules > 0, 'the rules were evaluated');
+      const metrics = await s.api.call('GET', '/metrics');
+      assert.match(metrics.body as string, /^sophon_poll_chunk_failures\{cluster="mon"\} 1$/m);
+    } finally {
+      await s.db.pool.query(`DROP TRIGGER refuse_fake7 ON role_instances`);
+      await s.db.pool.query(`DROP FUNCTION refuse_fake7()`);
+    }
+    assert.equal((await poll()).result.chunkFailures, 0);
   } finally {
     await s.db.pool.query(`DELETE FROM role_instances WHERE service_id = $1`, [serviceId]);
     await s.db.pool.query(`DELETE FROM services WHERE id = $1`, [serviceId]);
