@@ -107,7 +107,7 @@ for (const role of def.roles) delete role.status;
 writeFileSync(defFile, YAML.stringify(def));
 
 console.log('starting Postgres, Temporal and the worker...');
-const stack = await startStack({ hosts: 1, base: values.base, env: { SOPHON_SERVICE_DEFS: defs, SOPHON_POLL_INTERVAL_SECONDS: '3600' } });
+const stack = await startStack({ hosts: 1, base: values.base, env: { SOPHON_SERVICE_DEFS: defs } });
 const { pool, temporal, config, catalog } = stack.core;
 
 interface PollRun {
