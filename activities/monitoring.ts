@@ -11,7 +11,7 @@ import { parseExposition, scanExposition, type Sample } from '../src/monitoring/
 import { pollsRepo } from '../src/monitoring/polls-repo.js';
 import { emptyBatch, labelsJson, metricsRepo, OWN_SERIES, type ScrapedTarget } from '../src/monitoring/repo.js';
 import { createScrapeClient } from '../src/monitoring/scrape-client.js';
-import { SAVE_BYTES, scrapesRepo, type Scrape, type TargetKey } from '../src/monitoring/scrapes-repo.js';
+import { SAVE_BYTES, scrapesRepo, type Scrape } from '../src/monitoring/scrapes-repo.js';
 import { rulesInputs } from '../src/alerts/evaluator.js';
 import { servicesRepo, type InstanceRow, type ObservedState } from '../src/services/repo.js';
 import { mapBounded } from '../workflows/concurrency.js';
@@ -146,8 +146,6 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
         const watched = [...(await rulesInputs(pool, log, input.clusterId)).metrics].filter((m) => !OWN_SERIES.includes(m));
         const observed: Array<{ id: string; state: ObservedState; reason: string | null; at: Date }> = [];
         const scraped: ScrapedTarget[] = [];
-        // Targets whose scrape failed (or that have none): their stored scrape goes.
-        const unscraped: TargetKey[] = [];
         let buffer = emptyBatch();
         let bodies: Scrape[] = [];
         let bodyBytes = 0;
@@ -183,7 +181,6 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
             counts.scrapes++;
             if ('error' in result) {
               counts.scrapeFailures++;
-              unscraped.push(where);
               log.debug({ ...where, error: result.error }, 'scrape failed');
             } else {
               bodies.push({ ...where, body: result.body });
@@ -200,7 +197,7 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
                 else buffer.value[row] = s.value;
               }
             }
-          } else unscraped.push(where);
+          }
           // `up`: the status check passes, or (without one) the scrape succeeds.
           const up = status ? status.state === 'RUNNING' : result ? !('error' in result) : undefined;
           if (up !== undefined) {
@@ -212,7 +209,6 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
           if (buffer.metric.length >= FLUSH_AT || bodyBytes >= SAVE_BYTES) await flush();
         });
         await flush();
-        await scrapes.forget(input.clusterId, unscraped);
         await services.setObservedMany(observed);
         await metrics.dropStale(input.clusterId, scraped);
         return counts;

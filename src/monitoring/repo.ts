@@ -82,17 +82,18 @@ export function metricsRepo(db: Db) {
     },
 
     /**
-     * Drops the latest rows of each target that its scrape at `at` no longer returned. The
-     * recovery budget series is not scraped: auto-recovery sets and drops it after the checks.
+     * Drops the latest rows of each target that its scrape at `at` no longer returned, and its
+     * stored scrape when that scrape failed. The recovery budget series is not scraped:
+     * auto-recovery sets and drops it after the checks.
      */
     async dropStale(clusterId: string, targets: ScrapedTarget[]): Promise<void> {
       if (targets.length === 0) return;
-      await db.query(
-        `DELETE FROM metric_latest m USING unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS t(host, service, role, at)
-         WHERE m.cluster_id = $1 AND m.host = t.host AND m.service = t.service AND m.role = t.role AND m.at < t.at
-           AND m.metric <> '${BUDGET_SPENT_METRIC}'`,
-        [clusterId, targets.map((t) => t.host), targets.map((t) => t.service), targets.map((t) => t.role), targets.map((t) => t.at)],
-      );
+      const scraped = [clusterId, targets.map((t) => t.host), targets.map((t) => t.service), targets.map((t) => t.role), targets.map((t) => t.at)];
+      const stale = `unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS t(host, service, role, at)
+         WHERE m.cluster_id = $1 AND m.host = t.host AND m.service = t.service AND m.role = t.role AND m.at < t.at`;
+      await db.query(`DELETE FROM metric_latest m USING ${stale} AND m.metric <> '${BUDGET_SPENT_METRIC}'`, scraped);
+      // A stored scrape older than its target's poll: that scrape failed (or the target has none now).
+      await db.query(`DELETE FROM metric_scrapes m USING ${stale}`, scraped);
     },
 
     /** Forgets history older than `seconds`, and every row of targets that are no longer role instances of the cluster. */

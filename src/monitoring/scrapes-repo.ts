@@ -58,16 +58,6 @@ export function scrapesRepo(db: Db) {
       }
     },
 
-    /** Forgets the scrapes of targets whose latest scrape failed: their series are gone. */
-    async forget(clusterId: string, targets: TargetKey[]): Promise<void> {
-      if (targets.length === 0) return;
-      await db.query(
-        `DELETE FROM metric_scrapes m USING unnest($2::text[], $3::text[], $4::text[]) AS t(host, service, role)
-         WHERE m.cluster_id = $1 AND m.host = t.host AND m.service = t.service AND m.role = t.role`,
-        [clusterId, targets.map((t) => t.host), targets.map((t) => t.service), targets.map((t) => t.role)],
-      );
-    },
-
     /**
      * Targets in (host, service, role) order after `from` (or from it on), with their scrape and
      * own series, filtered. A metric filter skips scrapes that cannot hold it (a substring test;
