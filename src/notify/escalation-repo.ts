@@ -1,4 +1,5 @@
 /** What the escalation chain reads and writes: alerts, their policy, delivery records. */
+import { resolveAlerts } from '../alerts/alerts-repo.js';
 import type { Pool } from '../db/pool.js';
 import type { NoticeKind } from './formats.js';
 
@@ -136,17 +137,8 @@ export function escalationRepo(pool: Pool) {
 
     /** Resolves the channel's NotificationChannelFailing alert; returns its id when one was open. */
     async resolveChannelAlert(channelId: string): Promise<string | undefined> {
-      const res = await pool.query<{ id: string }>(
-        `WITH open AS (SELECT id, state FROM alerts WHERE fingerprint = $1 AND state <> 'resolved' FOR UPDATE),
-         resolved AS (
-           UPDATE alerts a SET state = 'resolved', resolved_at = now(), resolved_by = 'sophon', updated_at = now()
-           FROM open WHERE a.id = open.id RETURNING a.id, open.state AS "from"),
-         event AS (INSERT INTO alert_events (alert_id, from_state, to_state, actor, note)
-           SELECT id, "from", 'resolved', 'sophon', 'the channel delivered again' FROM resolved)
-         SELECT id FROM resolved`,
-        [`channel:${channelId}`],
-      );
-      return res.rows[0]?.id;
+      const [resolved] = await resolveAlerts(pool, 'a.fingerprint = $1', [`channel:${channelId}`], 'sophon', 'the channel delivered again');
+      return resolved?.id;
     },
   };
 }
