@@ -1,39 +1,8 @@
-/** What the escalation chain reads and writes: alerts, their policy, delivery records. */
+/** What the escalation chain writes: delivery records, reopened alerts, the channels' own alerts. */
 import { resolveAlerts } from '../alerts/alerts-repo.js';
+import type { AlertState } from '../alerts/lifecycle.js';
 import type { Pool } from '../db/pool.js';
 import type { NoticeKind } from './formats.js';
-
-export type AlertState = 'pending' | 'firing' | 'acknowledged' | 'resolved';
-
-export interface AlertRow {
-  id: string;
-  ruleName: string;
-  fingerprint: string;
-  state: AlertState;
-  severity: string;
-  cluster: string | null;
-  host: string | null;
-  service: string | null;
-  value: number | null;
-  summary: string;
-  silenced: boolean;
-}
-
-export interface PolicyStep {
-  channels: string[];
-  waitSeconds: number;
-}
-
-export interface PolicyRow {
-  id: string;
-  name: string;
-  steps: PolicyStep[];
-  repeat: number;
-  unackTimeoutSeconds: number | null;
-  isDefault: boolean;
-}
-
-export const POLICY_COLUMNS = `p.id, p.name, p.steps, p.repeat, p.unack_timeout_seconds AS "unackTimeoutSeconds", p.is_default AS "isDefault"`;
 
 export interface NotificationRecord {
   alertId: string | null;
@@ -50,27 +19,6 @@ export interface NotificationRecord {
 
 export function escalationRepo(pool: Pool) {
   return {
-    async alert(id: string): Promise<AlertRow | undefined> {
-      const res = await pool.query<AlertRow>(
-        `SELECT a.id, a.rule_name AS "ruleName", a.fingerprint, a.state, a.severity, c.name AS cluster, a.host, a.service,
-           a.value, a.summary, a.silenced
-         FROM alerts a LEFT JOIN clusters c ON c.id = a.cluster_id WHERE a.id = $1`,
-        [id],
-      );
-      return res.rows[0];
-    },
-
-    /** The rule's policy, else the default policy, else none. */
-    async policyOf(alertId: string): Promise<PolicyRow | undefined> {
-      const res = await pool.query<PolicyRow>(
-        `SELECT ${POLICY_COLUMNS} FROM alerts a LEFT JOIN alert_rules r ON r.id = a.rule_id
-         JOIN escalation_policies p ON p.id = COALESCE(r.policy_id, (SELECT id FROM escalation_policies WHERE is_default))
-         WHERE a.id = $1`,
-        [alertId],
-      );
-      return res.rows[0];
-    },
-
     /** Channels that already took this notice in this run of the chain (a retried step skips them). */
     async reachedInStep(alertId: string, round: number, step: number, since: string): Promise<Set<string>> {
       const res = await pool.query<{ channelId: string }>(

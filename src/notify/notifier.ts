@@ -5,6 +5,7 @@
  * raises its own NotificationChannelFailing alert, resolved when it delivers again.
  */
 import type { Client } from '@temporalio/client';
+import { alertsRepo, type AlertRow } from '../alerts/alerts-repo.js';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
@@ -13,8 +14,9 @@ import type { ChannelSecrets } from './channel-config.js';
 import { channelsRepo, type ChannelRow } from './channels-repo.js';
 import { deliver, DEFAULT_DELIVERY, type DeliveryOutcome, type DeliveryPolicy } from './deliver.js';
 import { createEscalations, type Escalations } from './escalation-client.js';
-import { escalationRepo, type AlertRow } from './escalation-repo.js';
+import { escalationRepo } from './escalation-repo.js';
 import type { AlertSummary, Notice, NoticeKind } from './formats.js';
+import { policiesRepo } from './policies-repo.js';
 import { publicUrlOf } from './public-url.js';
 
 export const CHANNEL_FAILING = 'NotificationChannelFailing';
@@ -61,6 +63,8 @@ export function notifierFrom({ pool, secretBox, logger, temporal, config }: Shar
 export function createNotifier({ pool, box, logger, escalations, publicUrl, delivery = DEFAULT_DELIVERY }: NotifierDeps) {
   const channels = channelsRepo(pool);
   const repo = escalationRepo(pool);
+  const alerts = alertsRepo(pool);
+  const policies = policiesRepo(pool);
   const log = logger.child({ component: 'notify' });
 
   const summaryOf = (a: AlertRow): AlertSummary => ({
@@ -68,7 +72,7 @@ export function createNotifier({ pool, box, logger, escalations, publicUrl, deli
     name: a.ruleName,
     state: a.state,
     severity: a.severity,
-    cluster: a.cluster,
+    cluster: a.clusterName,
     host: a.host,
     service: a.service,
     value: a.value,
@@ -140,11 +144,11 @@ export function createNotifier({ pool, box, logger, escalations, publicUrl, deli
 
     /** One step of the chain, unless the alert stopped firing; channels reached in this run already are skipped. */
     async notifyStep(input: { alertId: string; round: number; step: number; since: string }) {
-      const alert = await repo.alert(input.alertId);
+      const alert = await alerts.get(input.alertId);
       if (!alert) return { state: 'missing' as const, sent: 0, failed: 0 };
       // Pending or silenced: the step passes without a page.
       if (alert.state !== 'firing' || alert.silenced) return { state: alert.state, sent: 0, failed: 0 };
-      const policy = await repo.policyOf(alert.id);
+      const policy = await policies.policyOf(alert.id);
       const names = policy?.steps[input.step - 1]?.channels ?? [];
       const reached = await repo.reachedInStep(alert.id, input.round, input.step, input.since);
       const list = (await channels.sealedByNames(names)).filter((ch) => !reached.has(ch.id));
@@ -153,7 +157,7 @@ export function createNotifier({ pool, box, logger, escalations, publicUrl, deli
 
     /** Resolved notices to every channel that took a firing notice and has not had its resolved one. */
     async notifyResolved(alertId: string) {
-      const alert = await repo.alert(alertId);
+      const alert = await alerts.get(alertId);
       if (!alert) return { sent: 0, failed: 0 };
       return sendAll(await channels.sealedByIds(await repo.owedResolved(alertId)), { alert, kind: 'resolved' });
     },

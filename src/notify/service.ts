@@ -9,9 +9,8 @@ import { conflict, notFound, SophonError } from '../errors.js';
 import type { ChannelInput } from './channel-config.js';
 import { splitChannelConfig } from './channel-config.js';
 import { channelsRepo, type ChannelInfo } from './channels-repo.js';
-import type { PolicyStep } from './escalation-repo.js';
 import { notifierFrom } from './notifier.js';
-import { policiesRepo, type PolicyInfo } from './policies-repo.js';
+import { policiesRepo, type PolicyInfo, type PolicyStep } from './policies-repo.js';
 
 export interface PolicyInput {
   name: string;
