@@ -69,6 +69,10 @@ export function policiesRepo(db: Db) {
       return (await db.query<PolicyInfo>(`SELECT ${INFO} FROM escalation_policies p WHERE p.id::text = $1 OR p.name = $1`, [idOrName])).rows[0];
     },
 
+    async byName(name: string): Promise<PolicyInfo | undefined> {
+      return (await db.query<PolicyInfo>(`SELECT ${INFO} FROM escalation_policies p WHERE p.name = $1`, [name])).rows[0];
+    },
+
     /** The rule's policy, else the default policy, else none. */
     async policyOf(alertId: string): Promise<PolicyRow | undefined> {
       const res = await db.query<PolicyRow>(
