@@ -133,8 +133,8 @@ export function alertsRepo(db: Db) {
     },
 
     /** Alerts of the cluster that are not resolved, keyed by fingerprint. */
-    async openForCluster(clusterId: string): Promise<AlertRow[]> {
-      return (await db.query<AlertRow>(`${SELECT} WHERE a.cluster_id = $1 AND a.state <> 'resolved'`, [clusterId])).rows;
+    async openForCluster(clusterId: string): Promise<OpenAlertRow[]> {
+      return (await db.query<OpenAlertRow>(`${SELECT} WHERE a.cluster_id = $1 AND a.state <> 'resolved'`, [clusterId])).rows;
     },
 
     /** Opens an alert; undefined when one is open for the fingerprint already. */
