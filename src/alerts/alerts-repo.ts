@@ -66,7 +66,8 @@ const SELECT = `SELECT a.id, a.rule_id AS "ruleId", a.rule_name AS "ruleName", a
   a.clear_evaluations AS "clearEvaluations"
   FROM alerts a LEFT JOIN clusters c ON c.id = a.cluster_id`;
 
-const SILENCE = `SELECT id, matchers, starts_at AS "startsAt", ends_at AS "endsAt", comment, created_by AS "createdBy", created_at AS "createdAt" FROM silences`;
+const SILENCE_COLUMNS = `id, matchers, starts_at AS "startsAt", ends_at AS "endsAt", comment, created_by AS "createdBy", created_at AS "createdAt"`;
+const SILENCE = `SELECT ${SILENCE_COLUMNS} FROM silences`;
 
 /**
  * Resolves the open alerts matched by `where` (a condition on `alerts a`, its parameters first)
@@ -188,22 +189,24 @@ export function alertsRepo(db: Db) {
       return row && { from: row.state, changed: false };
     },
 
-    /** Open alerts per host of a cluster, and per service. */
-    async openCounts(clusterId: string, by: 'host' | 'service'): Promise<Map<string, number>> {
+    /** Open (firing or acknowledged) alerts per service of a cluster. */
+    async openCounts(clusterId: string): Promise<Map<string, number>> {
       const rows = (
         await db.query<{ key: string; n: number }>(
-          `SELECT ${by === 'host' ? 'host' : 'service'} AS key, count(*)::int AS n FROM alerts
-           WHERE cluster_id = $1 AND state IN ('firing', 'acknowledged') AND ${by === 'host' ? 'host' : 'service'} IS NOT NULL GROUP BY 1`,
+          `SELECT service AS key, count(*)::int AS n FROM alerts
+           WHERE cluster_id = $1 AND state IN ('firing', 'acknowledged') AND service IS NOT NULL GROUP BY 1`,
           [clusterId],
         )
       ).rows;
       return new Map(rows.map((r) => [r.key, r.n]));
     },
 
-    async createSilence(s: { matchers: Record<string, string>; endsAt: Date; comment: string; createdBy: string }): Promise<string> {
-      const id = randomUUID();
-      await db.query(`INSERT INTO silences (id, matchers, ends_at, comment, created_by) VALUES ($1, $2, $3, $4, $5)`, [id, JSON.stringify(s.matchers), s.endsAt, s.comment, s.createdBy]);
-      return id;
+    async createSilence(s: { matchers: Record<string, string>; endsAt: Date; comment: string; createdBy: string }): Promise<SilenceRow> {
+      const res = await db.query<SilenceRow>(
+        `INSERT INTO silences (id, matchers, ends_at, comment, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING ${SILENCE_COLUMNS}`,
+        [randomUUID(), JSON.stringify(s.matchers), s.endsAt, s.comment, s.createdBy],
+      );
+      return res.rows[0]!;
     },
 
     /** A new silence mutes the open alerts it matches at once (not only from the next poll), so no further step pages. */
@@ -215,10 +218,6 @@ export function alertsRepo(db: Db) {
         [JSON.stringify(matchers), actor],
       );
       return res.rowCount ?? 0;
-    },
-
-    async getSilence(id: string): Promise<SilenceRow | undefined> {
-      return (await db.query<SilenceRow>(`${SILENCE} WHERE id = $1`, [id])).rows[0];
     },
 
     /** Silences that have not ended, soonest end first; with `all`, ended ones too. */

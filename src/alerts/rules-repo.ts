@@ -47,13 +47,8 @@ async function resolveOpenOf(db: Db, where: string, params: unknown[], note: str
 
 export function rulesRepo(db: Db) {
   return {
-    async list(filter: { clusterId?: string | undefined; source?: RuleSource | undefined } = {}): Promise<RuleRow[]> {
-      return (
-        await db.query<RuleRow>(`${SELECT} WHERE ($1::uuid IS NULL OR r.cluster_id = $1) AND ($2::text IS NULL OR r.source = $2) ORDER BY r.name, r.id`, [
-          filter.clusterId ?? null,
-          filter.source ?? null,
-        ])
-      ).rows;
+    async list(filter: { clusterId?: string | undefined } = {}): Promise<RuleRow[]> {
+      return (await db.query<RuleRow>(`${SELECT} WHERE ($1::uuid IS NULL OR r.cluster_id = $1) ORDER BY r.name, r.id`, [filter.clusterId ?? null])).rows;
     },
 
     async get(id: string): Promise<RuleRow | undefined> {

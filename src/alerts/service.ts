@@ -198,13 +198,12 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
     async createSilence(body: { matchers: Record<string, string>; endsAt?: string | undefined; durationSeconds?: number | undefined; comment: string }, who: Who) {
       const endsAt = body.endsAt !== undefined ? new Date(body.endsAt) : new Date(Date.now() + body.durationSeconds! * 1000);
       if (endsAt.getTime() <= Date.now()) throw invalidField('endsAt', 'expected a time in the future');
-      const id = await inTransaction(pool, async (tx) => {
+      return inTransaction(pool, async (tx) => {
         const created = await alertsRepo(tx).createSilence({ matchers: body.matchers, endsAt, comment: body.comment, createdBy: who.actor });
         await alertsRepo(tx).muteMatching(body.matchers, who.actor);
-        await auditRepo(tx).record({ actor: who.actor, action: 'silence.create', target: created, requestId: who.requestId, details: { matchers: body.matchers } });
+        await auditRepo(tx).record({ actor: who.actor, action: 'silence.create', target: created.id, requestId: who.requestId, details: { matchers: body.matchers } });
         return created;
       });
-      return (await alerts.getSilence(id))!;
     },
 
     listSilences: (all: boolean) => alerts.listSilences(all),

@@ -4,6 +4,12 @@ import type { AlertState } from '../alerts/lifecycle.js';
 import type { Pool } from '../db/pool.js';
 import type { NoticeKind } from './formats.js';
 
+/** The rule name of the alert a failing channel raises about itself. */
+export const CHANNEL_FAILING = 'NotificationChannelFailing';
+
+/** A channel's own alert is keyed by the channel: one open at a time. */
+export const channelFingerprint = (channelId: string) => `channel:${channelId}`;
+
 export interface NotificationRecord {
   alertId: string | null;
   channelId: string;
@@ -69,15 +75,16 @@ export function escalationRepo(pool: Pool) {
       const res = await pool.query<{ id: string }>(
         `WITH opened AS (
            INSERT INTO alerts (id, rule_name, fingerprint, state, severity, labels, summary, fired_at)
-           VALUES (gen_random_uuid(), 'NotificationChannelFailing', $1, 'firing', 'warning', $2, $3, now())
+           VALUES (gen_random_uuid(), $5, $1, 'firing', 'warning', $2, $3, now())
            ON CONFLICT (fingerprint) WHERE state <> 'resolved' DO NOTHING RETURNING id),
          event AS (INSERT INTO alert_events (alert_id, from_state, to_state, actor, note) SELECT id, NULL, 'firing', 'sophon', $4 FROM opened)
          SELECT id FROM opened`,
         [
-          `channel:${channel.id}`,
-          JSON.stringify({ alertname: 'NotificationChannelFailing', channel: channel.name, severity: 'warning' }),
+          channelFingerprint(channel.id),
+          JSON.stringify({ alertname: CHANNEL_FAILING, channel: channel.name, severity: 'warning' }),
           `Notification channel '${channel.name}' fails: ${error}`.slice(0, 1000),
           'a delivery failed after its retries',
+          CHANNEL_FAILING,
         ],
       );
       return res.rows[0]?.id;
@@ -85,7 +92,7 @@ export function escalationRepo(pool: Pool) {
 
     /** Resolves the channel's NotificationChannelFailing alert; returns its id when one was open. */
     async resolveChannelAlert(channelId: string): Promise<string | undefined> {
-      const [resolved] = await resolveAlerts(pool, 'a.fingerprint = $1', [`channel:${channelId}`], 'sophon', 'the channel delivered again');
+      const [resolved] = await resolveAlerts(pool, 'a.fingerprint = $1', [channelFingerprint(channelId)], 'sophon', 'the channel delivered again');
       return resolved?.id;
     },
   };

@@ -13,22 +13,11 @@ import type { SecretBox } from '../secrets/secret-box.js';
 import type { ChannelSecrets } from './channel-config.js';
 import { channelsRepo, type ChannelRow } from './channels-repo.js';
 import { deliver, DEFAULT_DELIVERY, type DeliveryOutcome, type DeliveryPolicy } from './deliver.js';
-import { createEscalations, type Escalations } from './escalation-client.js';
-import { escalationRepo } from './escalation-repo.js';
+import { createEscalations } from './escalation-client.js';
+import { CHANNEL_FAILING, channelFingerprint, escalationRepo } from './escalation-repo.js';
 import type { AlertSummary, Notice, NoticeKind } from './formats.js';
 import { policiesRepo } from './policies-repo.js';
 import { publicUrlOf } from './public-url.js';
-
-export const CHANNEL_FAILING = 'NotificationChannelFailing';
-
-export interface NotifierDeps {
-  pool: Pool;
-  box: SecretBox;
-  logger: Logger;
-  escalations: Escalations;
-  publicUrl: string;
-  delivery?: DeliveryPolicy;
-}
 
 export interface SendContext {
   alert?: AlertRow;
@@ -36,8 +25,6 @@ export interface SendContext {
   round?: number;
   step?: number;
 }
-
-export type Notifier = ReturnType<typeof createNotifier>;
 
 /** What the worker's activities and the API share that a notifier is built from. */
 export interface SharedNotifyDeps {
@@ -48,19 +35,10 @@ export interface SharedNotifyDeps {
   config: Config;
 }
 
-/** The notifier the worker and the API use: one place that turns their shared deps into NotifierDeps. */
-export function notifierFrom({ pool, secretBox, logger, temporal, config }: SharedNotifyDeps, delivery?: DeliveryPolicy): Notifier {
-  return createNotifier({
-    pool,
-    box: secretBox,
-    logger,
-    escalations: createEscalations(temporal, config.temporal.taskQueue),
-    publicUrl: publicUrlOf(config),
-    delivery,
-  });
-}
-
-export function createNotifier({ pool, box, logger, escalations, publicUrl, delivery = DEFAULT_DELIVERY }: NotifierDeps) {
+/** The notifier the worker and the API use, built from the deps they share. */
+export function notifierFrom({ pool, secretBox: box, logger, temporal, config }: SharedNotifyDeps, delivery: DeliveryPolicy = DEFAULT_DELIVERY) {
+  const escalations = createEscalations(temporal, config.temporal.taskQueue);
+  const publicUrl = publicUrlOf(config);
   const channels = channelsRepo(pool);
   const repo = escalationRepo(pool);
   const alerts = alertsRepo(pool);
@@ -77,7 +55,7 @@ export function createNotifier({ pool, box, logger, escalations, publicUrl, deli
     service: a.service,
     value: a.value,
     summary: a.summary,
-    link: `${publicUrl.replace(/\/$/, '')}/api/v1/alerts/${a.id}`,
+    link: `${publicUrl}/api/v1/alerts/${a.id}`,
   });
 
   /** Raising and resolving the channel's own alert must never fail the delivery it reports. */
@@ -131,7 +109,7 @@ export function createNotifier({ pool, box, logger, escalations, publicUrl, deli
 
   /** A channel's failure alert is never sent through that channel. */
   const usable = (alert: AlertRow | undefined, list: ChannelRow[]) =>
-    alert?.ruleName === CHANNEL_FAILING ? list.filter((ch) => `channel:${ch.id}` !== alert.fingerprint) : list;
+    alert?.ruleName === CHANNEL_FAILING ? list.filter((ch) => channelFingerprint(ch.id) !== alert.fingerprint) : list;
 
   /** Sends to every channel at once; returns the counts. */
   async function sendAll(list: ChannelRow[], ctx: SendContext): Promise<{ sent: number; failed: number }> {

@@ -7,7 +7,7 @@ import { auditRepo } from '../db/repos/audit.js';
 import { safeText } from '../validation.js';
 import { CHANNEL_TYPES, ChannelBody, PublicConfigSchema } from './channel-config.js';
 import type { PolicyInfo } from './policies-repo.js';
-import { createNotifyService } from './service.js';
+import { createNotifyService, TestOutcome } from './service.js';
 
 const Channel = z.object({
   id: z.uuid(),
@@ -49,13 +49,6 @@ const Policy = z.object({
   default: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-});
-
-const TestOutcome = z.object({
-  channel: z.string(),
-  status: z.enum(['sent', 'failed']),
-  attempts: z.number(),
-  error: z.string().optional(),
 });
 
 const showPolicy = ({ isDefault, ...p }: PolicyInfo) => ({ ...p, default: isDefault });

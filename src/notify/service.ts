@@ -3,6 +3,7 @@
  * secrets are sealed here and never leave; policies name channels that must exist.
  */
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { ApiDeps } from '../api/deps.js';
 import { inTransaction } from '../db/pool.js';
 import { conflict, notFound, SophonError } from '../errors.js';
@@ -21,12 +22,13 @@ export interface PolicyInput {
 }
 
 /** What a channel test answers. */
-export interface TestOutcome {
-  channel: string;
-  status: 'sent' | 'failed';
-  attempts: number;
-  error?: string;
-}
+export const TestOutcome = z.object({
+  channel: z.string(),
+  status: z.enum(['sent', 'failed']),
+  attempts: z.number(),
+  error: z.string().optional(),
+});
+export type TestOutcome = z.infer<typeof TestOutcome>;
 
 /** A channel test answers within one attempt's timeout: the operator is waiting. */
 const TEST_DELIVERY = { attempts: 1, backoffMs: 0, timeoutMs: 10_000 };
