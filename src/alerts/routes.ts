@@ -1,7 +1,6 @@
 /** HTTP routes of alerting (see src/api/registry.ts): alert rules, alerts, silences. Parse, then delegate. */
-import type { Request } from 'express';
 import { z } from 'zod';
-import { actorOf } from '../api/auth.js';
+import { who } from '../api/auth.js';
 import { decodeCursor, pageOf, PageQuery } from '../api/paging.js';
 import { route } from '../api/registry.js';
 import { NextCursor, Timestamp } from '../api/schemas.js';
@@ -140,7 +139,6 @@ const SilenceView = z.object({
   createdAt: Timestamp,
 });
 
-const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id) });
 const RULE = '/api/v1/alert-rules';
 const ALERT = '/api/v1/alerts';
 

@@ -4,6 +4,7 @@
  * chain is told after Postgres holds the new state; it re-reads that state before each step,
  * so a call that fails here (Temporal down) cannot make it page after an ack or resolve.
  */
+import type { Who } from '../api/auth.js';
 import { inTransaction, isUuid, type Pool } from '../db/pool.js';
 import { auditRepo } from '../db/repos/audit.js';
 import { clustersRepo } from '../db/repos/clusters.js';
@@ -34,11 +35,6 @@ export interface RuleBody {
   labels: Record<string, string>;
   summary: string;
   policy?: string | undefined;
-}
-
-export interface Who {
-  actor: string;
-  requestId: string;
 }
 
 export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger: Logger; escalations: Escalations }) {
