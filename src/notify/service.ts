@@ -127,8 +127,7 @@ export function createNotifyService(deps: ApiDeps) {
 
     /** Sends a test message now (recorded with kind 'test') and answers with the outcome. */
     async testChannel(idOrName: string): Promise<TestOutcome> {
-      const { id } = await findChannel(idOrName);
-      const [row] = await channels.sealedByIds([id]);
+      const row = await channels.findSealed(idOrName);
       if (!row) throw notFound('Notification channel', idOrName);
       const outcome = await notifier.sendTo(row, { kind: 'test' });
       return { channel: row.name, status: outcome.ok ? 'sent' : 'failed', attempts: outcome.attempts, ...(outcome.error ? { error: outcome.error } : {}) };
