@@ -1,7 +1,11 @@
 /** Activities of alerting: evaluating a cluster's rules after each of its polls. */
 import { evaluateCluster, type EvaluationCounts } from '../src/alerts/evaluator.js';
 import { createEscalations } from '../src/notify/escalation-client.js';
+import { mapBounded } from '../workflows/concurrency.js';
 import type { ActivityDeps } from './deps.js';
+
+/** Chains started at once after an evaluation: many alerts firing together do not wait on each other, nor flood Temporal. */
+const START_CONCURRENCY = 8;
 
 export type { EvaluationCounts };
 
@@ -17,7 +21,7 @@ export function createAlertActivities({ pool, logger, config, temporal }: Activi
      */
     async evaluateAlerts(clusterId: string): Promise<EvaluationCounts> {
       const outcome = await evaluateCluster(pool, log, { clusterId, resolveAfter: config.monitoring.alertResolveAfterEvaluations });
-      for (const id of outcome.escalate) await escalations.start(id);
+      await mapBounded(outcome.escalate, START_CONCURRENCY, (id) => escalations.start(id));
       for (const id of outcome.resolved) await escalations.resolve(id, 'sophon');
       return outcome.counts;
     },

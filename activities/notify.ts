@@ -3,8 +3,11 @@
  * the chain; alert, policy, channels and secrets are read here from Postgres, and only
  * states and counts go back into the workflow's history.
  */
-import { escalationRepo, type AlertState } from '../src/notify/escalation-repo.js';
+import { alertsRepo } from '../src/alerts/alerts-repo.js';
+import type { AlertState } from '../src/alerts/lifecycle.js';
+import { escalationRepo } from '../src/notify/escalation-repo.js';
 import { notifierFrom } from '../src/notify/notifier.js';
+import { policiesRepo } from '../src/notify/policies-repo.js';
 import type { ActivityDeps } from './deps.js';
 import { hostActivity } from './host-activity.js';
 
@@ -24,13 +27,15 @@ export interface StepResult {
 
 export function createNotifyActivities(deps: ActivityDeps) {
   const repo = escalationRepo(deps.pool);
+  const alerts = alertsRepo(deps.pool);
+  const policies = policiesRepo(deps.pool);
   const notifier = notifierFrom(deps);
 
   return {
     async escalationPlan(alertId: string): Promise<EscalationPlan> {
-      const alert = await repo.alert(alertId);
+      const alert = await alerts.get(alertId);
       if (!alert) return { state: 'missing', waits: [], repeat: 0, unackTimeoutSeconds: null };
-      const policy = await repo.policyOf(alertId);
+      const policy = await policies.policyOf(alertId);
       return {
         state: alert.state,
         waits: policy?.steps.map((s) => s.waitSeconds) ?? [],
@@ -40,7 +45,7 @@ export function createNotifyActivities(deps: ActivityDeps) {
     },
 
     async alertState(alertId: string): Promise<AlertState | 'missing'> {
-      return (await repo.alert(alertId))?.state ?? 'missing';
+      return (await alerts.get(alertId))?.state ?? 'missing';
     },
 
     // Deliveries heartbeat, so a worker dying mid-send has its step retried by another within seconds.

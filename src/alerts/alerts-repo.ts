@@ -66,7 +66,25 @@ const SELECT = `SELECT a.id, a.rule_id AS "ruleId", a.rule_name AS "ruleName", a
   a.clear_evaluations AS "clearEvaluations"
   FROM alerts a LEFT JOIN clusters c ON c.id = a.cluster_id`;
 
-const SILENCE = `SELECT id, matchers, starts_at AS "startsAt", ends_at AS "endsAt", comment, created_by AS "createdBy", created_at AS "createdAt" FROM silences`;
+const SILENCE_COLUMNS = `id, matchers, starts_at AS "startsAt", ends_at AS "endsAt", comment, created_by AS "createdBy", created_at AS "createdAt"`;
+const SILENCE = `SELECT ${SILENCE_COLUMNS} FROM silences`;
+
+/**
+ * Resolves the open alerts matched by `where` (a condition on `alerts a`, its parameters first)
+ * and records each one's event in the same statement; returns them with the state they left.
+ */
+export async function resolveAlerts(db: Db, where: string, params: unknown[], actor: string, note: string): Promise<Array<{ id: string; from: OpenState }>> {
+  const res = await db.query<{ id: string; from: OpenState }>(
+    `WITH old AS (SELECT a.id, a.state FROM alerts a WHERE a.state <> 'resolved' AND ${where} FOR UPDATE OF a),
+     gone AS (
+       UPDATE alerts a SET state = 'resolved', resolved_at = now(), resolved_by = $${params.length + 1}, updated_at = now()
+       FROM old WHERE a.id = old.id RETURNING a.id, old.state AS was)
+     INSERT INTO alert_events (alert_id, from_state, to_state, actor, note) SELECT id, was, 'resolved', $${params.length + 1}, $${params.length + 2} FROM gone
+     RETURNING alert_id AS id, from_state AS "from"`,
+    [...params, actor, note],
+  );
+  return res.rows;
+}
 
 /** The sort key of the alerts list (newest first) and of its cursor. */
 export type AlertKey = [startsAt: string, id: string];
@@ -116,8 +134,8 @@ export function alertsRepo(db: Db) {
     },
 
     /** Alerts of the cluster that are not resolved, keyed by fingerprint. */
-    async openForCluster(clusterId: string): Promise<AlertRow[]> {
-      return (await db.query<AlertRow>(`${SELECT} WHERE a.cluster_id = $1 AND a.state <> 'resolved'`, [clusterId])).rows;
+    async openForCluster(clusterId: string): Promise<OpenAlertRow[]> {
+      return (await db.query<OpenAlertRow>(`${SELECT} WHERE a.cluster_id = $1 AND a.state <> 'resolved'`, [clusterId])).rows;
     },
 
     /** Opens an alert; undefined when one is open for the fingerprint already. */
@@ -154,47 +172,41 @@ export function alertsRepo(db: Db) {
       const res = await db.query<{ was: AlertState; changed: boolean }>(
         `WITH old AS (SELECT id, state FROM alerts WHERE id = $1 FOR UPDATE),
          upd AS (UPDATE alerts a SET state = 'acknowledged', acked_by = $2, acked_at = now(), ack_note = $3, updated_at = now()
-                 FROM old WHERE a.id = old.id AND old.state = 'firing' RETURNING a.id)
+                 FROM old WHERE a.id = old.id AND old.state = 'firing' RETURNING a.id),
+         event AS (INSERT INTO alert_events (alert_id, from_state, to_state, actor, note) SELECT id, 'firing', 'acknowledged', $2, NULLIF($3, '') FROM upd)
          SELECT old.state AS was, EXISTS (SELECT 1 FROM upd) AS changed FROM old`,
         [id, actor, note ?? null],
       );
       const row = res.rows[0];
-      if (!row) return undefined;
-      if (row.changed) await addEvents(id, [{ from: 'firing', to: 'acknowledged', ...(note ? { note } : {}) }], actor);
-      return { from: row.was, changed: row.changed };
+      return row && { from: row.was, changed: row.changed };
     },
 
     /** Any open state → resolved by a person; returns the state it was in. */
     async resolve(id: string, actor: string): Promise<{ from: AlertState; changed: boolean } | undefined> {
-      const res = await db.query<{ was: AlertState; changed: boolean }>(
-        `WITH old AS (SELECT id, state FROM alerts WHERE id = $1 FOR UPDATE),
-         upd AS (UPDATE alerts a SET state = 'resolved', resolved_at = now(), resolved_by = $2, updated_at = now()
-                 FROM old WHERE a.id = old.id AND old.state <> 'resolved' RETURNING a.id)
-         SELECT old.state AS was, EXISTS (SELECT 1 FROM upd) AS changed FROM old`,
-        [id, actor],
-      );
-      const row = res.rows[0];
-      if (!row) return undefined;
-      if (row.changed) await addEvents(id, [{ from: row.was, to: 'resolved', note: 'resolved by hand' }], actor);
-      return { from: row.was, changed: row.changed };
+      const [resolved] = await resolveAlerts(db, 'a.id = $1', [id], actor, 'resolved by hand');
+      if (resolved) return { from: resolved.from, changed: true };
+      const row = (await db.query<{ state: AlertState }>(`SELECT state FROM alerts WHERE id = $1`, [id])).rows[0];
+      return row && { from: row.state, changed: false };
     },
 
-    /** Open alerts per host of a cluster, and per service. */
-    async openCounts(clusterId: string, by: 'host' | 'service'): Promise<Map<string, number>> {
+    /** Open (firing or acknowledged) alerts per service of a cluster. */
+    async openCounts(clusterId: string): Promise<Map<string, number>> {
       const rows = (
         await db.query<{ key: string; n: number }>(
-          `SELECT ${by === 'host' ? 'host' : 'service'} AS key, count(*)::int AS n FROM alerts
-           WHERE cluster_id = $1 AND state IN ('firing', 'acknowledged') AND ${by === 'host' ? 'host' : 'service'} IS NOT NULL GROUP BY 1`,
+          `SELECT service AS key, count(*)::int AS n FROM alerts
+           WHERE cluster_id = $1 AND state IN ('firing', 'acknowledged') AND service IS NOT NULL GROUP BY 1`,
           [clusterId],
         )
       ).rows;
       return new Map(rows.map((r) => [r.key, r.n]));
     },
 
-    async createSilence(s: { matchers: Record<string, string>; endsAt: Date; comment: string; createdBy: string }): Promise<string> {
-      const id = randomUUID();
-      await db.query(`INSERT INTO silences (id, matchers, ends_at, comment, created_by) VALUES ($1, $2, $3, $4, $5)`, [id, JSON.stringify(s.matchers), s.endsAt, s.comment, s.createdBy]);
-      return id;
+    async createSilence(s: { matchers: Record<string, string>; endsAt: Date; comment: string; createdBy: string }): Promise<SilenceRow> {
+      const res = await db.query<SilenceRow>(
+        `INSERT INTO silences (id, matchers, ends_at, comment, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING ${SILENCE_COLUMNS}`,
+        [randomUUID(), JSON.stringify(s.matchers), s.endsAt, s.comment, s.createdBy],
+      );
+      return res.rows[0]!;
     },
 
     /** A new silence mutes the open alerts it matches at once (not only from the next poll), so no further step pages. */
@@ -206,10 +218,6 @@ export function alertsRepo(db: Db) {
         [JSON.stringify(matchers), actor],
       );
       return res.rowCount ?? 0;
-    },
-
-    async getSilence(id: string): Promise<SilenceRow | undefined> {
-      return (await db.query<SilenceRow>(`${SILENCE} WHERE id = $1`, [id])).rows[0];
     },
 
     /** Silences that have not ended, soonest end first; with `all`, ended ones too. */

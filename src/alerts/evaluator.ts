@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { inTransaction, type Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
-import { alertsRepo, type AlertRow } from './alerts-repo.js';
+import { clustersRepo } from '../db/repos/clusters.js';
+import { alertsRepo, type OpenAlertRow } from './alerts-repo.js';
 import { compare, evaluate, seriesKey, type HistorySeries, type LatestSample, type Result } from './evaluate.js';
 import { inputsOf, parseExpr, type Expr } from './expr.js';
 import { step, type OpenAlert } from './lifecycle.js';
@@ -55,36 +56,31 @@ async function rulesOf(pool: Pool, logger: Logger, clusterId: string): Promise<A
   return rules;
 }
 
+/** The metrics the expressions read now, the ones they read history of, and the longest window of that history (pure). */
+function readsOf(exprs: Expr[]): { latest: Set<string>; history: Set<string>; longestWindowSeconds: number } {
+  const reads = { latest: new Set<string>(), history: new Set<string>(), longestWindowSeconds: 0 };
+  for (const e of exprs) {
+    const { latest, ranges } = inputsOf(e);
+    for (const m of latest) reads.latest.add(m);
+    for (const r of ranges) {
+      reads.history.add(r.metric);
+      reads.longestWindowSeconds = Math.max(reads.longestWindowSeconds, r.windowSeconds);
+    }
+  }
+  return reads;
+}
+
 /**
  * What the cluster's rules read: their metrics (a poll keeps these as rows) and the longest
  * window of history any of them looks back over (the history is kept at least that long).
  */
 export async function rulesInputs(pool: Pool, logger: Logger, clusterId: string): Promise<{ metrics: Set<string>; longestWindowSeconds: number }> {
-  const metrics = new Set<string>();
-  let longestWindowSeconds = 0;
-  for (const { expr } of await rulesOf(pool, logger, clusterId)) {
-    const { latest, ranges } = inputsOf(expr);
-    for (const m of latest) metrics.add(m);
-    for (const r of ranges) {
-      metrics.add(r.metric);
-      longestWindowSeconds = Math.max(longestWindowSeconds, r.windowSeconds);
-    }
-  }
-  return { metrics, longestWindowSeconds };
+  const { latest, history, longestWindowSeconds } = readsOf((await rulesOf(pool, logger, clusterId)).map((r) => r.expr));
+  return { metrics: new Set([...latest, ...history]), longestWindowSeconds };
 }
 
 async function loadSamples(pool: Pool, clusterId: string, exprs: Expr[]) {
-  const latestNames = new Set<string>();
-  const historyNames = new Set<string>();
-  let window = 0;
-  for (const e of exprs) {
-    const { latest, ranges } = inputsOf(e);
-    for (const m of latest) latestNames.add(m);
-    for (const r of ranges) {
-      historyNames.add(r.metric);
-      window = Math.max(window, r.windowSeconds);
-    }
-  }
+  const { latest: latestNames, history: historyNames, longestWindowSeconds: window } = readsOf(exprs);
   // An instance stopped on purpose (desired state STOPPED) is not down: its `up` is left out.
   const latest = (
     await pool.query<LatestSample>(
@@ -124,7 +120,7 @@ export async function evaluateCluster(pool: Pool, logger: Logger, input: { clust
   const now = input.now ?? new Date();
   const counts: EvaluationCounts = { rules: 0, pending: 0, firing: 0, opened: 0, resolved: 0, silenced: 0 };
   const outcome: EvaluationOutcome = { counts, escalate: [], resolved: [] };
-  const cluster = (await pool.query<{ name: string }>(`SELECT name FROM clusters WHERE id = $1`, [input.clusterId])).rows[0];
+  const cluster = await clustersRepo(pool).find(input.clusterId);
   if (!cluster) return outcome;
 
   const rules = await rulesOf(pool, logger, input.clusterId);
@@ -134,7 +130,7 @@ export async function evaluateCluster(pool: Pool, logger: Logger, input: { clust
 
   const alerts = alertsRepo(pool);
   const mutes = await alerts.mutes(input.clusterId);
-  const open = new Map<string, AlertRow>();
+  const open = new Map<string, OpenAlertRow>();
   for (const a of await alerts.openForCluster(input.clusterId)) open.set(a.fingerprint, a);
 
   await inTransaction(pool, async (client) => {
@@ -149,10 +145,12 @@ export async function evaluateCluster(pool: Pool, logger: Logger, input: { clust
         const hit = active.get(fp);
         const labels = hit ? alertLabels(rule, cluster.name, hit) : existing!.labels;
         const muted = isMuted(mutes, labels, hit?.host ?? existing?.host ?? null, hit?.service ?? existing?.service ?? null);
-        const current: OpenAlert | undefined =
-          existing && existing.state !== 'resolved'
-            ? { state: existing.state, startsAt: existing.startsAt, clearEvaluations: existing.clearEvaluations, silenced: existing.silenced }
-            : undefined;
+        const current: OpenAlert | undefined = existing && {
+          state: existing.state,
+          startsAt: existing.startsAt,
+          clearEvaluations: existing.clearEvaluations,
+          silenced: existing.silenced,
+        };
         const s = step(current, { active: hit !== undefined, now, forSeconds: rule.forSeconds, resolveAfter: input.resolveAfter, muted });
         if (!s.next) continue;
         const fired = s.next.firedNow;

@@ -1,12 +1,11 @@
 /** HTTP routes of alerting (see src/api/registry.ts): alert rules, alerts, silences. Parse, then delegate. */
-import type { Request } from 'express';
 import { z } from 'zod';
-import { actorOf } from '../api/auth.js';
+import { who } from '../api/auth.js';
 import { decodeCursor, pageOf, PageQuery } from '../api/paging.js';
 import { route } from '../api/registry.js';
 import { NextCursor, Timestamp } from '../api/schemas.js';
 import { safeText } from '../validation.js';
-import type { AlertRow, SilenceRow } from './alerts-repo.js';
+import type { AlertRow } from './alerts-repo.js';
 import { formatDuration, type RuleRow } from './rules-repo.js';
 import { OPS, SEVERITIES, type AlertsService } from './service.js';
 
@@ -139,9 +138,7 @@ const SilenceView = z.object({
   createdBy: z.string(),
   createdAt: Timestamp,
 });
-const silenceView = (s: SilenceRow) => ({ id: s.id, matchers: s.matchers, startsAt: s.startsAt, endsAt: s.endsAt, comment: s.comment, createdBy: s.createdBy, createdAt: s.createdAt });
 
-const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id) });
 const RULE = '/api/v1/alert-rules';
 const ALERT = '/api/v1/alerts';
 
@@ -245,7 +242,7 @@ export function alertRoutes(alerts: AlertsService) {
       body: SilenceBody,
       status: 201,
       response: z.object({ silence: SilenceView }),
-      handler: async ({ req, body }) => ({ silence: silenceView(await alerts.createSilence(body, who(req))) }),
+      handler: async ({ req, body }) => ({ silence: await alerts.createSilence(body, who(req)) }),
     }),
     route({
       method: 'get',
@@ -254,7 +251,7 @@ export function alertRoutes(alerts: AlertsService) {
       query: z.object({ all: z.enum(['true', 'false']).default('false') }),
       status: 200,
       response: z.object({ silences: z.array(SilenceView) }),
-      handler: async ({ query }) => ({ silences: (await alerts.listSilences(query.all === 'true')).map(silenceView) }),
+      handler: async ({ query }) => ({ silences: await alerts.listSilences(query.all === 'true') }),
     }),
     route({
       method: 'delete',

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from '../db/pool.js';
 import type { AlertRuleDefinition } from '../defs/index.js';
+import { resolveAlerts } from './alerts-repo.js';
 import type { CompareOp } from './evaluate.js';
 import { parseDuration } from './expr.js';
 
@@ -40,28 +41,14 @@ const SELECT = `SELECT r.id, r.name, r.expr, r.op, r.threshold, r.for_seconds AS
 
 /** Open alerts of the rules matched by `where` become resolved (their rule is going away); returns their ids. */
 async function resolveOpenOf(db: Db, where: string, params: unknown[], note: string): Promise<string[]> {
-  const rows = await db.query<{ id: string }>(
-    `WITH old AS (
-       SELECT a.id, a.state FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE a.state <> 'resolved' AND ${where} FOR UPDATE OF a
-     ), gone AS (
-       UPDATE alerts a SET state = 'resolved', resolved_at = now(), resolved_by = 'sophon', updated_at = now()
-       FROM old WHERE a.id = old.id RETURNING a.id, old.state AS was)
-     INSERT INTO alert_events (alert_id, from_state, to_state, actor, note) SELECT id, was, 'resolved', 'sophon', $${params.length + 1} FROM gone
-     RETURNING alert_id AS id`,
-    [...params, note],
-  );
-  return rows.rows.map((r) => r.id);
+  const resolved = await resolveAlerts(db, `a.rule_id IN (SELECT r.id FROM alert_rules r WHERE ${where})`, params, 'sophon', note);
+  return resolved.map((r) => r.id);
 }
 
 export function rulesRepo(db: Db) {
   return {
-    async list(filter: { clusterId?: string | undefined; source?: RuleSource | undefined } = {}): Promise<RuleRow[]> {
-      return (
-        await db.query<RuleRow>(`${SELECT} WHERE ($1::uuid IS NULL OR r.cluster_id = $1) AND ($2::text IS NULL OR r.source = $2) ORDER BY r.name, r.id`, [
-          filter.clusterId ?? null,
-          filter.source ?? null,
-        ])
-      ).rows;
+    async list(filter: { clusterId?: string | undefined } = {}): Promise<RuleRow[]> {
+      return (await db.query<RuleRow>(`${SELECT} WHERE ($1::uuid IS NULL OR r.cluster_id = $1) ORDER BY r.name, r.id`, [filter.clusterId ?? null])).rows;
     },
 
     async get(id: string): Promise<RuleRow | undefined> {

@@ -4,14 +4,16 @@
  * chain is told after Postgres holds the new state; it re-reads that state before each step,
  * so a call that fails here (Temporal down) cannot make it page after an ack or resolve.
  */
-import type { Pool } from '../db/pool.js';
-import { inTransaction } from '../db/pool.js';
+import type { Who } from '../api/auth.js';
+import { inTransaction, isUuid, type Pool } from '../db/pool.js';
 import { auditRepo } from '../db/repos/audit.js';
 import { clustersRepo } from '../db/repos/clusters.js';
 import type { Catalog } from '../defs/index.js';
 import { conflict, notFound, SophonError, type FieldError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Escalations } from '../notify/escalation-client.js';
+import { policiesRepo } from '../notify/policies-repo.js';
+import { invalidField } from '../validation.js';
 import { alertsRepo, type AlertKey } from './alerts-repo.js';
 import { ExprError, parseDuration, parseExpr } from './expr.js';
 import type { AlertState } from './lifecycle.js';
@@ -34,13 +36,6 @@ export interface RuleBody {
   summary: string;
   policy?: string | undefined;
 }
-
-export interface Who {
-  actor: string;
-  requestId: string;
-}
-
-const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
 export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger: Logger; escalations: Escalations }) {
   const { pool, catalog } = deps;
@@ -69,7 +64,7 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
       else errors.push({ path: 'cluster', message: `no cluster '${body.cluster}'` });
     }
     if (body.service !== undefined) {
-      const def = catalog.list().some((d) => d.name === body.service) ? catalog.get(body.service) : undefined;
+      const def = catalog.has(body.service) ? catalog.get(body.service) : undefined;
       if (!def) errors.push({ path: 'service', message: `no service '${body.service}' in the catalog` });
       else if (body.role !== undefined && !def.roles.some((r) => r.name === body.role)) {
         errors.push({ path: 'role', message: `service '${body.service}' has no role '${body.role}': expected one of ${def.roles.map((r) => r.name).join(', ')}` });
@@ -77,8 +72,8 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
     }
     let policyId: string | null = null;
     if (body.policy !== undefined) {
-      const row = (await pool.query<{ id: string }>(`SELECT id FROM escalation_policies WHERE name = $1`, [body.policy])).rows[0];
-      if (row) policyId = row.id;
+      const policy = await policiesRepo(pool).byName(body.policy);
+      if (policy) policyId = policy.id;
       else errors.push({ path: 'policy', message: `no escalation policy '${body.policy}'` });
     }
     if (errors.length) throw new SophonError('RULE_INVALID', `Invalid alert rule: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
@@ -198,14 +193,13 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
 
     async createSilence(body: { matchers: Record<string, string>; endsAt?: string | undefined; durationSeconds?: number | undefined; comment: string }, who: Who) {
       const endsAt = body.endsAt !== undefined ? new Date(body.endsAt) : new Date(Date.now() + body.durationSeconds! * 1000);
-      if (endsAt.getTime() <= Date.now()) throw new SophonError('VALIDATION_FAILED', 'Invalid request body: endsAt: expected a time in the future', [{ path: 'endsAt', message: 'expected a time in the future' }]);
-      const id = await inTransaction(pool, async (tx) => {
+      if (endsAt.getTime() <= Date.now()) throw invalidField('endsAt', 'expected a time in the future');
+      return inTransaction(pool, async (tx) => {
         const created = await alertsRepo(tx).createSilence({ matchers: body.matchers, endsAt, comment: body.comment, createdBy: who.actor });
         await alertsRepo(tx).muteMatching(body.matchers, who.actor);
-        await auditRepo(tx).record({ actor: who.actor, action: 'silence.create', target: created, requestId: who.requestId, details: { matchers: body.matchers } });
+        await auditRepo(tx).record({ actor: who.actor, action: 'silence.create', target: created.id, requestId: who.requestId, details: { matchers: body.matchers } });
         return created;
       });
-      return (await alerts.getSilence(id))!;
     },
 
     listSilences: (all: boolean) => alerts.listSilences(all),

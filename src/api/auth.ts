@@ -48,3 +48,10 @@ export function requireRole(role: Role): RequestHandler {
 }
 
 export const actorOf = (req: { principal?: Principal }) => `token:${req.principal?.name ?? 'anonymous'}`;
+
+/** Who made a request, as a service records it in the audit log. */
+export interface Who {
+  actor: string;
+  requestId: string;
+}
+export const who = (req: { principal?: Principal; id: unknown }): Who => ({ actor: actorOf(req), requestId: String(req.id) });

@@ -33,16 +33,17 @@ const EmailConfig = z.strictObject({
   to: z.array(email).min(1, 'expected at least one recipient').max(100, 'expected at most 100 recipients'),
 });
 
-const name = safeText().trim().min(1, 'expected a name').max(100, 'expected at most 100 characters');
+/** The name of a channel or of an escalation policy. */
+export const NotifyName = safeText().trim().min(1, 'expected a name').max(100, 'expected at most 100 characters');
 
 export const ChannelBody = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({ name, type: z.literal('webhook'), config: WebhookConfig }),
-    z.strictObject({ name, type: z.literal('slack'), config: UrlConfig }),
-    z.strictObject({ name, type: z.literal('dingtalk'), config: UrlConfig }),
-    z.strictObject({ name, type: z.literal('wecom'), config: UrlConfig }),
-    z.strictObject({ name, type: z.literal('email'), config: EmailConfig }),
+    z.strictObject({ name: NotifyName, type: z.literal('webhook'), config: WebhookConfig }),
+    z.strictObject({ name: NotifyName, type: z.literal('slack'), config: UrlConfig }),
+    z.strictObject({ name: NotifyName, type: z.literal('dingtalk'), config: UrlConfig }),
+    z.strictObject({ name: NotifyName, type: z.literal('wecom'), config: UrlConfig }),
+    z.strictObject({ name: NotifyName, type: z.literal('email'), config: EmailConfig }),
   ],
   { error: `expected type to be one of ${CHANNEL_TYPES.join(', ')}` },
 );

@@ -59,6 +59,11 @@ export function channelsRepo(db: Db) {
       return (await db.query<ChannelInfo>(`SELECT ${INFO} FROM notification_channels WHERE id::text = $1 OR name = $1`, [idOrName])).rows[0];
     },
 
+    /** One channel by id or name, secrets still sealed. */
+    async findSealed(idOrName: string): Promise<ChannelRow | undefined> {
+      return (await db.query<ChannelRow>(`SELECT ${SEALED} FROM notification_channels WHERE id::text = $1 OR name = $1`, [idOrName])).rows[0];
+    },
+
     async names(names: string[]): Promise<Set<string>> {
       const res = await db.query<{ name: string }>(`SELECT name FROM notification_channels WHERE name = ANY($1)`, [names]);
       return new Set(res.rows.map((r) => r.name));

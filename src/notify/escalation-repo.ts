@@ -1,38 +1,14 @@
-/** What the escalation chain reads and writes: alerts, their policy, delivery records. */
+/** What the escalation chain writes: delivery records, reopened alerts, the channels' own alerts. */
+import { resolveAlerts } from '../alerts/alerts-repo.js';
+import type { AlertState } from '../alerts/lifecycle.js';
 import type { Pool } from '../db/pool.js';
 import type { NoticeKind } from './formats.js';
 
-export type AlertState = 'pending' | 'firing' | 'acknowledged' | 'resolved';
+/** The rule name of the alert a failing channel raises about itself. */
+export const CHANNEL_FAILING = 'NotificationChannelFailing';
 
-export interface AlertRow {
-  id: string;
-  ruleName: string;
-  fingerprint: string;
-  state: AlertState;
-  severity: string;
-  cluster: string | null;
-  host: string | null;
-  service: string | null;
-  value: number | null;
-  summary: string;
-  silenced: boolean;
-}
-
-export interface PolicyStep {
-  channels: string[];
-  waitSeconds: number;
-}
-
-export interface PolicyRow {
-  id: string;
-  name: string;
-  steps: PolicyStep[];
-  repeat: number;
-  unackTimeoutSeconds: number | null;
-  isDefault: boolean;
-}
-
-export const POLICY_COLUMNS = `p.id, p.name, p.steps, p.repeat, p.unack_timeout_seconds AS "unackTimeoutSeconds", p.is_default AS "isDefault"`;
+/** A channel's own alert is keyed by the channel: one open at a time. */
+export const channelFingerprint = (channelId: string) => `channel:${channelId}`;
 
 export interface NotificationRecord {
   alertId: string | null;
@@ -49,27 +25,6 @@ export interface NotificationRecord {
 
 export function escalationRepo(pool: Pool) {
   return {
-    async alert(id: string): Promise<AlertRow | undefined> {
-      const res = await pool.query<AlertRow>(
-        `SELECT a.id, a.rule_name AS "ruleName", a.fingerprint, a.state, a.severity, c.name AS cluster, a.host, a.service,
-           a.value, a.summary, a.silenced
-         FROM alerts a LEFT JOIN clusters c ON c.id = a.cluster_id WHERE a.id = $1`,
-        [id],
-      );
-      return res.rows[0];
-    },
-
-    /** The rule's policy, else the default policy, else none. */
-    async policyOf(alertId: string): Promise<PolicyRow | undefined> {
-      const res = await pool.query<PolicyRow>(
-        `SELECT ${POLICY_COLUMNS} FROM alerts a LEFT JOIN alert_rules r ON r.id = a.rule_id
-         JOIN escalation_policies p ON p.id = COALESCE(r.policy_id, (SELECT id FROM escalation_policies WHERE is_default))
-         WHERE a.id = $1`,
-        [alertId],
-      );
-      return res.rows[0];
-    },
-
     /** Channels that already took this notice in this run of the chain (a retried step skips them). */
     async reachedInStep(alertId: string, round: number, step: number, since: string): Promise<Set<string>> {
       const res = await pool.query<{ channelId: string }>(
@@ -120,15 +75,16 @@ export function escalationRepo(pool: Pool) {
       const res = await pool.query<{ id: string }>(
         `WITH opened AS (
            INSERT INTO alerts (id, rule_name, fingerprint, state, severity, labels, summary, fired_at)
-           VALUES (gen_random_uuid(), 'NotificationChannelFailing', $1, 'firing', 'warning', $2, $3, now())
+           VALUES (gen_random_uuid(), $5, $1, 'firing', 'warning', $2, $3, now())
            ON CONFLICT (fingerprint) WHERE state <> 'resolved' DO NOTHING RETURNING id),
          event AS (INSERT INTO alert_events (alert_id, from_state, to_state, actor, note) SELECT id, NULL, 'firing', 'sophon', $4 FROM opened)
          SELECT id FROM opened`,
         [
-          `channel:${channel.id}`,
-          JSON.stringify({ alertname: 'NotificationChannelFailing', channel: channel.name, severity: 'warning' }),
+          channelFingerprint(channel.id),
+          JSON.stringify({ alertname: CHANNEL_FAILING, channel: channel.name, severity: 'warning' }),
           `Notification channel '${channel.name}' fails: ${error}`.slice(0, 1000),
           'a delivery failed after its retries',
+          CHANNEL_FAILING,
         ],
       );
       return res.rows[0]?.id;
@@ -136,17 +92,8 @@ export function escalationRepo(pool: Pool) {
 
     /** Resolves the channel's NotificationChannelFailing alert; returns its id when one was open. */
     async resolveChannelAlert(channelId: string): Promise<string | undefined> {
-      const res = await pool.query<{ id: string }>(
-        `WITH open AS (SELECT id, state FROM alerts WHERE fingerprint = $1 AND state <> 'resolved' FOR UPDATE),
-         resolved AS (
-           UPDATE alerts a SET state = 'resolved', resolved_at = now(), resolved_by = 'sophon', updated_at = now()
-           FROM open WHERE a.id = open.id RETURNING a.id, open.state AS "from"),
-         event AS (INSERT INTO alert_events (alert_id, from_state, to_state, actor, note)
-           SELECT id, "from", 'resolved', 'sophon', 'the channel delivered again' FROM resolved)
-         SELECT id FROM resolved`,
-        [`channel:${channelId}`],
-      );
-      return res.rows[0]?.id;
+      const [resolved] = await resolveAlerts(pool, 'a.fingerprint = $1', [channelFingerprint(channelId)], 'sophon', 'the channel delivered again');
+      return resolved?.id;
     },
   };
 }

@@ -5,6 +5,7 @@
  * raises its own NotificationChannelFailing alert, resolved when it delivers again.
  */
 import type { Client } from '@temporalio/client';
+import { alertsRepo, type AlertRow } from '../alerts/alerts-repo.js';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
@@ -12,21 +13,11 @@ import type { SecretBox } from '../secrets/secret-box.js';
 import type { ChannelSecrets } from './channel-config.js';
 import { channelsRepo, type ChannelRow } from './channels-repo.js';
 import { deliver, DEFAULT_DELIVERY, type DeliveryOutcome, type DeliveryPolicy } from './deliver.js';
-import { createEscalations, type Escalations } from './escalation-client.js';
-import { escalationRepo, type AlertRow } from './escalation-repo.js';
+import { createEscalations } from './escalation-client.js';
+import { CHANNEL_FAILING, channelFingerprint, escalationRepo } from './escalation-repo.js';
 import type { AlertSummary, Notice, NoticeKind } from './formats.js';
+import { policiesRepo } from './policies-repo.js';
 import { publicUrlOf } from './public-url.js';
-
-export const CHANNEL_FAILING = 'NotificationChannelFailing';
-
-export interface NotifierDeps {
-  pool: Pool;
-  box: SecretBox;
-  logger: Logger;
-  escalations: Escalations;
-  publicUrl: string;
-  delivery?: DeliveryPolicy;
-}
 
 export interface SendContext {
   alert?: AlertRow;
@@ -34,8 +25,6 @@ export interface SendContext {
   round?: number;
   step?: number;
 }
-
-export type Notifier = ReturnType<typeof createNotifier>;
 
 /** What the worker's activities and the API share that a notifier is built from. */
 export interface SharedNotifyDeps {
@@ -46,21 +35,14 @@ export interface SharedNotifyDeps {
   config: Config;
 }
 
-/** The notifier the worker and the API use: one place that turns their shared deps into NotifierDeps. */
-export function notifierFrom({ pool, secretBox, logger, temporal, config }: SharedNotifyDeps, delivery?: DeliveryPolicy): Notifier {
-  return createNotifier({
-    pool,
-    box: secretBox,
-    logger,
-    escalations: createEscalations(temporal, config.temporal.taskQueue),
-    publicUrl: publicUrlOf(config),
-    delivery,
-  });
-}
-
-export function createNotifier({ pool, box, logger, escalations, publicUrl, delivery = DEFAULT_DELIVERY }: NotifierDeps) {
+/** The notifier the worker and the API use, built from the deps they share. */
+export function notifierFrom({ pool, secretBox: box, logger, temporal, config }: SharedNotifyDeps, delivery: DeliveryPolicy = DEFAULT_DELIVERY) {
+  const escalations = createEscalations(temporal, config.temporal.taskQueue);
+  const publicUrl = publicUrlOf(config);
   const channels = channelsRepo(pool);
   const repo = escalationRepo(pool);
+  const alerts = alertsRepo(pool);
+  const policies = policiesRepo(pool);
   const log = logger.child({ component: 'notify' });
 
   const summaryOf = (a: AlertRow): AlertSummary => ({
@@ -68,12 +50,12 @@ export function createNotifier({ pool, box, logger, escalations, publicUrl, deli
     name: a.ruleName,
     state: a.state,
     severity: a.severity,
-    cluster: a.cluster,
+    cluster: a.clusterName,
     host: a.host,
     service: a.service,
     value: a.value,
     summary: a.summary,
-    link: `${publicUrl.replace(/\/$/, '')}/api/v1/alerts/${a.id}`,
+    link: `${publicUrl}/api/v1/alerts/${a.id}`,
   });
 
   /** Raising and resolving the channel's own alert must never fail the delivery it reports. */
@@ -127,7 +109,7 @@ export function createNotifier({ pool, box, logger, escalations, publicUrl, deli
 
   /** A channel's failure alert is never sent through that channel. */
   const usable = (alert: AlertRow | undefined, list: ChannelRow[]) =>
-    alert?.ruleName === CHANNEL_FAILING ? list.filter((ch) => `channel:${ch.id}` !== alert.fingerprint) : list;
+    alert?.ruleName === CHANNEL_FAILING ? list.filter((ch) => channelFingerprint(ch.id) !== alert.fingerprint) : list;
 
   /** Sends to every channel at once; returns the counts. */
   async function sendAll(list: ChannelRow[], ctx: SendContext): Promise<{ sent: number; failed: number }> {
@@ -140,11 +122,11 @@ export function createNotifier({ pool, box, logger, escalations, publicUrl, deli
 
     /** One step of the chain, unless the alert stopped firing; channels reached in this run already are skipped. */
     async notifyStep(input: { alertId: string; round: number; step: number; since: string }) {
-      const alert = await repo.alert(input.alertId);
+      const alert = await alerts.get(input.alertId);
       if (!alert) return { state: 'missing' as const, sent: 0, failed: 0 };
       // Pending or silenced: the step passes without a page.
       if (alert.state !== 'firing' || alert.silenced) return { state: alert.state, sent: 0, failed: 0 };
-      const policy = await repo.policyOf(alert.id);
+      const policy = await policies.policyOf(alert.id);
       const names = policy?.steps[input.step - 1]?.channels ?? [];
       const reached = await repo.reachedInStep(alert.id, input.round, input.step, input.since);
       const list = (await channels.sealedByNames(names)).filter((ch) => !reached.has(ch.id));
@@ -153,7 +135,7 @@ export function createNotifier({ pool, box, logger, escalations, publicUrl, deli
 
     /** Resolved notices to every channel that took a firing notice and has not had its resolved one. */
     async notifyResolved(alertId: string) {
-      const alert = await repo.alert(alertId);
+      const alert = await alerts.get(alertId);
       if (!alert) return { sent: 0, failed: 0 };
       return sendAll(await channels.sealedByIds(await repo.owedResolved(alertId)), { alert, kind: 'resolved' });
     },

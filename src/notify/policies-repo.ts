@@ -1,7 +1,23 @@
+/** Escalation policies in Postgres, and which one an alert's chain follows. */
 import type { Pool, PoolClient } from '../db/pool.js';
-import { POLICY_COLUMNS, type PolicyRow, type PolicyStep } from './escalation-repo.js';
 
 type Db = Pool | PoolClient;
+
+export interface PolicyStep {
+  channels: string[];
+  waitSeconds: number;
+}
+
+export interface PolicyRow {
+  id: string;
+  name: string;
+  steps: PolicyStep[];
+  repeat: number;
+  unackTimeoutSeconds: number | null;
+  isDefault: boolean;
+}
+
+const POLICY_COLUMNS = `p.id, p.name, p.steps, p.repeat, p.unack_timeout_seconds AS "unackTimeoutSeconds", p.is_default AS "isDefault"`;
 
 export interface PolicyInfo extends PolicyRow {
   createdAt: Date;
@@ -51,6 +67,21 @@ export function policiesRepo(db: Db) {
 
     async find(idOrName: string): Promise<PolicyInfo | undefined> {
       return (await db.query<PolicyInfo>(`SELECT ${INFO} FROM escalation_policies p WHERE p.id::text = $1 OR p.name = $1`, [idOrName])).rows[0];
+    },
+
+    async byName(name: string): Promise<PolicyInfo | undefined> {
+      return (await db.query<PolicyInfo>(`SELECT ${INFO} FROM escalation_policies p WHERE p.name = $1`, [name])).rows[0];
+    },
+
+    /** The rule's policy, else the default policy, else none. */
+    async policyOf(alertId: string): Promise<PolicyRow | undefined> {
+      const res = await db.query<PolicyRow>(
+        `SELECT ${POLICY_COLUMNS} FROM alerts a LEFT JOIN alert_rules r ON r.id = a.rule_id
+         JOIN escalation_policies p ON p.id = COALESCE(r.policy_id, (SELECT id FROM escalation_policies WHERE is_default))
+         WHERE a.id = $1`,
+        [alertId],
+      );
+      return res.rows[0];
     },
 
     /** Names of the policies whose steps name the channel. */

@@ -1,13 +1,12 @@
 import { z } from 'zod';
-import { actorOf } from '../api/auth.js';
+import { who } from '../api/auth.js';
 import type { ApiDeps } from '../api/deps.js';
 import { route } from '../api/registry.js';
 import { Timestamp } from '../api/schemas.js';
-import { auditRepo } from '../db/repos/audit.js';
 import { safeText } from '../validation.js';
-import { CHANNEL_TYPES, ChannelBody, PublicConfigSchema } from './channel-config.js';
+import { CHANNEL_TYPES, ChannelBody, NotifyName, PublicConfigSchema } from './channel-config.js';
 import type { PolicyInfo } from './policies-repo.js';
-import { createNotifyService } from './service.js';
+import { createNotifyService, TestOutcome } from './service.js';
 
 const Channel = z.object({
   id: z.uuid(),
@@ -23,7 +22,7 @@ const Channel = z.object({
 });
 
 const PolicyBody = z.strictObject({
-  name: safeText().trim().min(1, 'expected a name').max(100, 'expected at most 100 characters'),
+  name: NotifyName,
   steps: z
     .array(
       z.strictObject({
@@ -51,19 +50,10 @@ const Policy = z.object({
   updatedAt: Timestamp,
 });
 
-const TestOutcome = z.object({
-  channel: z.string(),
-  status: z.enum(['sent', 'failed']),
-  attempts: z.number(),
-  error: z.string().optional(),
-});
-
 const showPolicy = ({ isDefault, ...p }: PolicyInfo) => ({ ...p, default: isDefault });
 
 export function notifyRoutes(deps: ApiDeps) {
   const service = createNotifyService(deps);
-  const audit = (req: Parameters<typeof actorOf>[0] & { id: unknown }, action: string, target: string) =>
-    auditRepo(deps.pool).record({ actor: actorOf(req), action, target, requestId: String(req.id) });
   return [
     route({
       method: 'get',
@@ -82,11 +72,7 @@ export function notifyRoutes(deps: ApiDeps) {
       body: ChannelBody,
       status: 201,
       response: Channel,
-      handler: async ({ req, body }) => {
-        const created = await service.createChannel(body, actorOf(req));
-        await audit(req, 'notification-channel.create', created.name);
-        return created;
-      },
+      handler: ({ req, body }) => service.createChannel(body, who(req)),
     }),
     route({
       method: 'get',
@@ -105,11 +91,7 @@ export function notifyRoutes(deps: ApiDeps) {
       body: ChannelBody,
       status: 200,
       response: Channel,
-      handler: async ({ req, body, params }) => {
-        const saved = await service.replaceChannel(params.channel!, body);
-        await audit(req, 'notification-channel.update', saved.name);
-        return saved;
-      },
+      handler: ({ req, body, params }) => service.replaceChannel(params.channel!, body, who(req)),
     }),
     route({
       method: 'delete',
@@ -117,10 +99,7 @@ export function notifyRoutes(deps: ApiDeps) {
       summary: 'Delete a notification channel no escalation policy names',
       role: 'admin',
       status: 204,
-      handler: async ({ req, params }) => {
-        const gone = await service.deleteChannel(params.channel!);
-        await audit(req, 'notification-channel.delete', gone.name);
-      },
+      handler: ({ req, params }) => service.deleteChannel(params.channel!, who(req)),
     }),
     route({
       method: 'post',
@@ -147,11 +126,7 @@ export function notifyRoutes(deps: ApiDeps) {
       body: PolicyBody,
       status: 201,
       response: Policy,
-      handler: async ({ req, body }) => {
-        const created = await service.createPolicy(body);
-        await audit(req, 'escalation-policy.create', created.name);
-        return showPolicy(created);
-      },
+      handler: async ({ req, body }) => showPolicy(await service.createPolicy(body, who(req))),
     }),
     route({
       method: 'get',
@@ -169,11 +144,7 @@ export function notifyRoutes(deps: ApiDeps) {
       body: PolicyBody,
       status: 200,
       response: Policy,
-      handler: async ({ req, body, params }) => {
-        const saved = await service.replacePolicy(params.policy!, body);
-        await audit(req, 'escalation-policy.update', saved.name);
-        return showPolicy(saved);
-      },
+      handler: async ({ req, body, params }) => showPolicy(await service.replacePolicy(params.policy!, body, who(req))),
     }),
     route({
       method: 'delete',
@@ -181,10 +152,7 @@ export function notifyRoutes(deps: ApiDeps) {
       summary: 'Delete an escalation policy; its rules fall back to the default policy',
       role: 'admin',
       status: 204,
-      handler: async ({ req, params }) => {
-        const gone = await service.deletePolicy(params.policy!);
-        await audit(req, 'escalation-policy.delete', gone.name);
-      },
+      handler: ({ req, params }) => service.deletePolicy(params.policy!, who(req)),
     }),
   ];
 }

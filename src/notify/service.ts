@@ -3,15 +3,17 @@
  * secrets are sealed here and never leave; policies name channels that must exist.
  */
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Who } from '../api/auth.js';
 import type { ApiDeps } from '../api/deps.js';
 import { inTransaction } from '../db/pool.js';
+import { auditRepo } from '../db/repos/audit.js';
 import { conflict, notFound, SophonError } from '../errors.js';
 import type { ChannelInput } from './channel-config.js';
 import { splitChannelConfig } from './channel-config.js';
 import { channelsRepo, type ChannelInfo } from './channels-repo.js';
-import type { PolicyStep } from './escalation-repo.js';
 import { notifierFrom } from './notifier.js';
-import { policiesRepo, type PolicyInfo } from './policies-repo.js';
+import { policiesRepo, type PolicyInfo, type PolicyStep } from './policies-repo.js';
 
 export interface PolicyInput {
   name: string;
@@ -22,12 +24,13 @@ export interface PolicyInput {
 }
 
 /** What a channel test answers. */
-export interface TestOutcome {
-  channel: string;
-  status: 'sent' | 'failed';
-  attempts: number;
-  error?: string;
-}
+export const TestOutcome = z.object({
+  channel: z.string(),
+  status: z.enum(['sent', 'failed']),
+  attempts: z.number(),
+  error: z.string().optional(),
+});
+export type TestOutcome = z.infer<typeof TestOutcome>;
 
 /** A channel test answers within one attempt's timeout: the operator is waiting. */
 const TEST_DELIVERY = { attempts: 1, backoffMs: 0, timeoutMs: 10_000 };
@@ -39,6 +42,8 @@ export function createNotifyService(deps: ApiDeps) {
   const channels = channelsRepo(pool);
   const policies = policiesRepo(pool);
   const notifier = notifierFrom(deps, TEST_DELIVERY);
+
+  const audit = (who: Who, action: string, target: string) => auditRepo(pool).record({ actor: who.actor, action, target, requestId: who.requestId });
 
   const sealed = (input: ChannelInput) => {
     const { config: shown, secrets } = splitChannelConfig(input);
@@ -91,14 +96,15 @@ export function createNotifyService(deps: ApiDeps) {
     listChannels: () => channels.list(),
     findChannel,
 
-    async createChannel(input: ChannelInput, createdBy: string): Promise<ChannelInfo> {
-      const created = await channels.insert({ id: randomUUID(), ...sealed(input), createdBy });
+    async createChannel(input: ChannelInput, who: Who): Promise<ChannelInfo> {
+      const created = await channels.insert({ id: randomUUID(), ...sealed(input), createdBy: who.actor });
       if (!created) throw conflict(`A notification channel named '${input.name}' already exists`);
+      await audit(who, 'notification-channel.create', created.name);
       return created;
     },
 
     /** Replaces the whole channel (secrets included); a channel named by policies keeps its name. */
-    async replaceChannel(idOrName: string, input: ChannelInput): Promise<ChannelInfo> {
+    async replaceChannel(idOrName: string, input: ChannelInput, who: Who): Promise<ChannelInfo> {
       const current = await findChannel(idOrName);
       if (input.name !== current.name) {
         const users = await policies.usingChannel(current.name);
@@ -107,21 +113,21 @@ export function createNotifyService(deps: ApiDeps) {
       }
       const saved = await channels.replace({ id: current.id, ...sealed(input) });
       if (!saved) throw notFound('Notification channel', idOrName);
+      await audit(who, 'notification-channel.update', saved.name);
       return saved;
     },
 
-    async deleteChannel(idOrName: string): Promise<ChannelInfo> {
+    async deleteChannel(idOrName: string, who: Who): Promise<void> {
       const current = await findChannel(idOrName);
       const users = await policies.usingChannel(current.name);
       if (users.length) throw conflict(`Channel '${current.name}' is named by escalation policies ${users.join(', ')}; remove it from them first`);
       await channels.delete(current.id);
-      return current;
+      await audit(who, 'notification-channel.delete', current.name);
     },
 
     /** Sends a test message now (recorded with kind 'test') and answers with the outcome. */
     async testChannel(idOrName: string): Promise<TestOutcome> {
-      const { id } = await findChannel(idOrName);
-      const [row] = await channels.sealedByIds([id]);
+      const row = await channels.findSealed(idOrName);
       if (!row) throw notFound('Notification channel', idOrName);
       const outcome = await notifier.sendTo(row, { kind: 'test' });
       return { channel: row.name, status: outcome.ok ? 'sent' : 'failed', attempts: outcome.attempts, ...(outcome.error ? { error: outcome.error } : {}) };
@@ -129,18 +135,24 @@ export function createNotifyService(deps: ApiDeps) {
 
     listPolicies: () => policies.list(),
     findPolicy,
-    createPolicy: (input: PolicyInput) => savePolicy(randomUUID(), input, false),
-
-    async replacePolicy(idOrName: string, input: PolicyInput): Promise<PolicyInfo> {
-      const current = await findPolicy(idOrName);
-      if (input.name !== current.name && (await policies.find(input.name))) throw conflict(`An escalation policy named '${input.name}' already exists`);
-      return savePolicy(current.id, input, true);
+    async createPolicy(input: PolicyInput, who: Who): Promise<PolicyInfo> {
+      const created = await savePolicy(randomUUID(), input, false);
+      await audit(who, 'escalation-policy.create', created.name);
+      return created;
     },
 
-    async deletePolicy(idOrName: string): Promise<PolicyInfo> {
+    async replacePolicy(idOrName: string, input: PolicyInput, who: Who): Promise<PolicyInfo> {
+      const current = await findPolicy(idOrName);
+      if (input.name !== current.name && (await policies.find(input.name))) throw conflict(`An escalation policy named '${input.name}' already exists`);
+      const saved = await savePolicy(current.id, input, true);
+      await audit(who, 'escalation-policy.update', saved.name);
+      return saved;
+    },
+
+    async deletePolicy(idOrName: string, who: Who): Promise<void> {
       const current = await findPolicy(idOrName);
       await policies.delete(current.id);
-      return current;
+      await audit(who, 'escalation-policy.delete', current.name);
     },
   };
 }

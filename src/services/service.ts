@@ -138,7 +138,7 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       const instances = await services.instances(svc.id);
       const health: Record<string, number> = {};
       for (const i of instances) health[i.observedState] = (health[i.observedState] ?? 0) + 1;
-      const openAlerts = (await alertsRepo(pool).openCounts(svc.clusterId, 'service')).get(svc.name) ?? 0;
+      const openAlerts = (await alertsRepo(pool).openCounts(svc.clusterId)).get(svc.name) ?? 0;
       return { ...summary(svc), health, openAlerts, instances: instances.map((i) => instanceView(i, svc)) };
     },
 
