@@ -58,12 +58,3 @@ export function wholeNumber(name: string) {
 
 export const clusterOption = (cmd: Command) => cmd.option('-c, --cluster <name>', 'the cluster (default: SOPHON_CLUSTER)');
 export const servicePath = (ctx: Ctx, service: string) => `/api/v1/clusters/${seg(clusterOf(ctx))}/services/${seg(service)}`;
-
-/** The hosts of a service's instances, for the progress view (none when it cannot be read). */
-export async function instanceHosts(client: ApiClient, path: string): Promise<string[]> {
-  try {
-    return [...new Set((await client.get<{ service: { instances: Array<{ host: string }> } }>(path)).service.instances.map((i) => i.host))];
-  } catch {
-    return [];
-  }
-}

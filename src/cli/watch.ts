@@ -107,18 +107,19 @@ class Poller {
   }
 }
 
-async function hostsOf(client: ApiClient, op: Operation, hint: string[] | undefined): Promise<string[]> {
-  const hosts = new Set(hint ?? []);
-  for (const s of op.steps ?? []) if (s.host) hosts.add(s.host);
-  if (!hint && op.cluster && op.service) {
-    try {
-      const { service } = await client.get<{ service: { instances: Array<{ host: string }> } }>(`/api/v1/clusters/${seg(op.cluster)}/services/${seg(op.service)}`);
-      for (const i of service.instances) hosts.add(i.host);
-    } catch {
-      // a removed service has no instances to list; the steps name the hosts
-    }
+/** The hosts of a service's instances, for the progress view (none when it cannot be read, e.g. a removed service). */
+export async function instanceHosts(client: ApiClient, path: string): Promise<string[]> {
+  try {
+    return [...new Set((await client.get<{ service: { instances: Array<{ host: string }> } }>(path)).service.instances.map((i) => i.host))];
+  } catch {
+    return [];
   }
-  return [...hosts].sort(byName);
+}
+
+/** The hosts of the operation's service, when the caller named none: read before waiting for steps, as they name the hosts too. */
+async function knownHosts(client: ApiClient, op: Operation, hint: string[] | undefined): Promise<string[]> {
+  if (hint?.length || !op.cluster || !op.service) return hint ?? [];
+  return instanceHosts(client, `/api/v1/clusters/${seg(op.cluster)}/services/${seg(op.service)}`);
 }
 
 /**
@@ -135,12 +136,13 @@ export async function watchOperation(client: ApiClient, id: string, opts: WatchO
   }
 
   process.stdout.write(`operation ${id} (${poller.op.type})\n  Temporal UI: ${poller.op.temporalUiUrl}\n`);
-  // Hosts usually show up with the first steps; give them a moment before drawing.
-  for (let i = 0; i < 10 && !settled(poller.op) && !(poller.op.steps ?? []).length && !opts.hosts?.length; i++) {
+  const known = await knownHosts(client, poller.op, opts.hosts);
+  // Without known hosts, they usually show up with the first steps; give them a moment before drawing.
+  for (let i = 0; i < 10 && !settled(poller.op) && !(poller.op.steps ?? []).length && !known.length; i++) {
     await new Promise((r) => setTimeout(r, 300));
     await poller.refresh();
   }
-  const hosts = await hostsOf(client, poller.op, opts.hosts);
+  const hosts = [...new Set([...known, ...(poller.op.steps ?? []).map((s) => s.host).filter(Boolean)])].sort(byName);
   const interrupted = () => {
     process.stdout.write(`\nstopped watching; the operation carries on: sophon ops watch ${id}\n`);
     process.exit(130); // the shell's convention for Ctrl-C

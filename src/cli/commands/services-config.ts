@@ -1,6 +1,6 @@
 /** sophon services config get|set|diff|versions|rollback */
 import type { Command } from 'commander';
-import { clusterOption, ctxOf, detachable, follow, instanceHosts, servicePath, wholeNumber } from '../context.js';
+import { clusterOption, ctxOf, detachable, follow, servicePath, wholeNumber } from '../context.js';
 import { ago, printFields, printTable, show } from '../output.js';
 import type { Operation } from '../types.js';
 import { keyValues, typed } from './values.js';
@@ -32,9 +32,8 @@ export function registerServiceConfig(services: Command): void {
     .option('--note <text>', 'why, for the history')
     .action(async (service: string, pairs: string[], opts: { note?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const path = servicePath(ctx, service);
-      const answer = await ctx.client.put<{ operation: Operation }>(`${path}/config`, { values: keyValues(pairs, 'config set', typed), ...(opts.note ? { note: opts.note } : {}) });
-      await follow(ctx, answer, await instanceHosts(ctx.client, path));
+      const body = { values: keyValues(pairs, 'config set', typed), ...(opts.note ? { note: opts.note } : {}) };
+      await follow(ctx, await ctx.client.put<{ operation: Operation }>(`${servicePath(ctx, service)}/config`, body));
     });
 
   clusterOption(config.command('versions').description('config versions, newest first').argument('<service>'))
@@ -68,8 +67,6 @@ export function registerServiceConfig(services: Command): void {
     .option('--note <text>', 'why, for the history')
     .action(async (service: string, version: number, opts: { note?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const path = servicePath(ctx, service);
-      const answer = await ctx.client.post<{ operation: Operation }>(`${path}/config/rollback`, { version, ...(opts.note ? { note: opts.note } : {}) });
-      await follow(ctx, answer, await instanceHosts(ctx.client, path));
+      await follow(ctx, await ctx.client.post<{ operation: Operation }>(`${servicePath(ctx, service)}/config/rollback`, { version, ...(opts.note ? { note: opts.note } : {}) }));
     });
 }

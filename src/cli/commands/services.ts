@@ -1,9 +1,10 @@
 /** sophon services deploy|list|status|start|stop|restart|scale|upgrade|remove|discovery (config: services-config.ts, tasks: services-tasks.ts) */
 import type { Command } from 'commander';
 import { seg } from '../api-client.js';
-import { clusterOf, clusterOption, collect, ctxOf, detachable, follow, instanceHosts, list, servicePath, wholeNumber } from '../context.js';
+import { clusterOf, clusterOption, collect, ctxOf, detachable, follow, list, servicePath, wholeNumber } from '../context.js';
 import { ago, printFields, printTable, show, usage } from '../output.js';
 import type { Operation } from '../types.js';
+import { instanceHosts } from '../watch.js';
 import { registerServiceConfig } from './services-config.js';
 import { registerServiceTasks } from './services-tasks.js';
 import { keyValues, placementOf, typed } from './values.js';
@@ -113,9 +114,8 @@ export function registerServices(program: Command): void {
             ? { rolling: { ...(opts.batch !== undefined ? { batchSize: opts.batch } : {}), ...(opts.maxFailures !== undefined ? { maxFailures: opts.maxFailures } : {}), ...(opts.pause !== undefined ? { pauseSeconds: opts.pause } : {}) } }
             : {}),
         };
-        const path = servicePath(ctx, service);
-        const answer = await ctx.client.post<Started>(`${path}/actions`, body);
-        await follow(ctx, answer, nonEmpty(opts.hosts) ?? (await instanceHosts(ctx.client, path)));
+        // Without --hosts the watcher reads the service's hosts itself.
+        await follow(ctx, await ctx.client.post<Started>(`${servicePath(ctx, service)}/actions`, body), nonEmpty(opts.hosts));
       });
   }
 
@@ -138,10 +138,8 @@ export function registerServices(program: Command): void {
     .option('--pause <seconds>', 'pause between batches', wholeNumber('--pause'))
     .action(async (service: string, version: string, opts: { batch?: number; maxFailures?: number; pause?: number }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const path = servicePath(ctx, service);
       const body = { version, ...(opts.batch !== undefined ? { batchSize: opts.batch } : {}), ...(opts.maxFailures !== undefined ? { maxFailures: opts.maxFailures } : {}), ...(opts.pause !== undefined ? { pauseSeconds: opts.pause } : {}) };
-      const answer = await ctx.client.post<Started>(`${path}/upgrade`, body);
-      await follow(ctx, answer, await instanceHosts(ctx.client, path));
+      await follow(ctx, await ctx.client.post<Started>(`${servicePath(ctx, service)}/upgrade`, body));
     });
 
   detachable(clusterOption(services.command('remove').description('stop a service and delete its files and inventory').argument('<service>'))).action(
