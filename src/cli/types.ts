@@ -40,5 +40,3 @@ export interface Operation {
   percent?: number | null;
   steps?: Step[];
 }
-
-export const FINAL_STATUSES = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'];

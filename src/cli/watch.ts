@@ -7,7 +7,7 @@
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import { seg, type ApiClient } from './api-client.js';
 import { CliError, EXIT, printJson } from './output.js';
-import { FINAL_STATUSES, type Operation, type Step } from './types.js';
+import type { Operation, Step } from './types.js';
 
 export interface WatchOptions {
   json: boolean;
@@ -16,7 +16,8 @@ export interface WatchOptions {
   intervalMs?: number;
 }
 
-const settled = (op: Operation) => FINAL_STATUSES.includes(op.status) || op.status === 'HOLDING';
+/** Succeeded, failed, cancelled, rolled back or holding: anything but still under way. */
+const settled = (op: Operation) => op.status !== 'PENDING' && op.status !== 'RUNNING';
 
 export function exitCodeFor(status: string): number {
   if (status === 'SUCCEEDED') return EXIT.OK;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { seg } from '../api-client.js';
 import { ctxOf, wholeNumber } from '../context.js';
-import { ago, printFields, printJson, printTable, show } from '../output.js';
+import { ago, pairsText, printFields, printJson, printTable, show } from '../output.js';
 
 interface Alert {
   id: string;
@@ -71,7 +71,7 @@ export function registerAlerts(program: Command): void {
           ['state', stateOf(a)],
           ['severity', a.severity],
           ['where', where(a)],
-          ['labels', Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(', ')],
+          ['labels', pairsText(a.labels)],
           ['value', a.value],
           ['summary', a.summary],
           ['fired', ago(a.firedAt)],

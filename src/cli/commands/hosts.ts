@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { seg } from '../api-client.js';
 import { clusterOf, clusterOption, collect, ctxOf, detachable, follow } from '../context.js';
-import { ago, printFields, printJson, printTable, show, usage } from '../output.js';
+import { ago, pairsText, printFields, printJson, printTable, show, usage } from '../output.js';
 import type { Operation } from '../types.js';
 import { keyValues } from './values.js';
 
@@ -78,7 +78,7 @@ export function registerHosts(program: Command): void {
           ['credential', h.credential],
           ['install root', h.installRoot],
           ['host key', h.hostKeyFingerprint],
-          ['labels', Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(', ')],
+          ['labels', pairsText(h.labels)],
           ['last seen', ago(h.lastSeenAt)],
         ]);
         process.stdout.write('facts:\n');

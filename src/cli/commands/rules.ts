@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { seg } from '../api-client.js';
 import { collect, ctxOf } from '../context.js';
-import { ago, printFields, printJson, printTable, show, usage } from '../output.js';
+import { ago, pairsText, printFields, printJson, printTable, show, usage } from '../output.js';
 import { keyValues } from './values.js';
 
 interface Rule {
@@ -96,7 +96,7 @@ export function registerRules(program: Command): void {
           ['severity', r.severity],
           ['condition', condition(r)],
           ['scope', scope(r)],
-          ['labels', Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(', ')],
+          ['labels', pairsText(r.labels)],
           ['summary', r.summary],
           ['policy', r.policy ?? '(default)'],
           ['updated', ago(r.updatedAt)],

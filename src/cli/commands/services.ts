@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { seg } from '../api-client.js';
 import { clusterOf, clusterOption, collect, ctxOf, detachable, follow, list, servicePath, wholeNumber } from '../context.js';
-import { ago, printFields, printTable, show, usage } from '../output.js';
+import { ago, pairsText, printFields, printTable, show, usage } from '../output.js';
 import type { Operation } from '../types.js';
 import { instanceHosts } from '../watch.js';
 import { registerServiceConfig } from './services-config.js';
@@ -86,7 +86,7 @@ export function registerServices(program: Command): void {
             i.observedState + (i.statusReason ? ` (${i.statusReason})` : ''),
             i.version,
             i.configVersion === null ? null : `v${i.configVersion}${i.stale ? ' (stale)' : ''}`,
-            Object.entries(i.ports).map(([k, v]) => `${k}=${v}`).join(' '),
+            pairsText(i.ports, ' '),
             ago(i.observedAt),
           ]),
           'no instances',
@@ -160,7 +160,7 @@ export function registerServices(program: Command): void {
       show(ctx.json, answer, () =>
         printTable(
           ['role', 'host', 'address', 'ports', 'observed'],
-          Object.entries(answer.roles).flatMap(([role, eps]) => eps.map((e) => [role, e.host, e.address, Object.entries(e.ports).map(([k, v]) => `${k}=${v}`).join(' '), e.observedState])),
+          Object.entries(answer.roles).flatMap(([role, eps]) => eps.map((e) => [role, e.host, e.address, pairsText(e.ports, ' '), e.observedState])),
           'no endpoints',
         ),
       );

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../../alerts/expr.js';
 import { seg } from '../api-client.js';
 import { collect, ctxOf } from '../context.js';
-import { ago, printJson, printTable, show, usage } from '../output.js';
+import { ago, pairsText, printJson, printTable, show, usage } from '../output.js';
 import { keyValues } from './values.js';
 
 interface Silence {
@@ -16,7 +16,7 @@ interface Silence {
 }
 
 const BASE = '/api/v1/silences';
-const matchText = (s: Silence) => Object.entries(s.matchers).map(([k, v]) => `${k}=${v}`).join(' ');
+const matchText = (s: Silence) => pairsText(s.matchers, ' ');
 
 /** The create body: --duration as the rules' durations ('30s', '15m', '2h'), or an --until time. */
 export function silenceBody(o: { match: string[]; duration?: string; until?: string; comment?: string }): Record<string, unknown> {
