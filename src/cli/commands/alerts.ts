@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { seg } from '../api-client.js';
 import { ctxOf, wholeNumber } from '../context.js';
-import { ago, pairsText, printFields, printJson, printTable, show } from '../output.js';
+import { ago, pairsText, printFields, printTable, show } from '../output.js';
 
 interface Alert {
   id: string;
@@ -91,8 +91,7 @@ export function registerAlerts(program: Command): void {
     .action(async (id: string, opts: { note?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const answer = await ctx.client.post<{ alert: Alert }>(`${BASE}/${seg(id)}/ack`, opts.note ? { note: opts.note } : {});
-      if (ctx.json) printJson(answer);
-      else process.stdout.write(`${answer.alert.rule} ${answer.alert.id}: ${answer.alert.state} by ${answer.alert.ackedBy}\n`);
+      show(ctx.json, answer, () => process.stdout.write(`${answer.alert.rule} ${answer.alert.id}: ${answer.alert.state} by ${answer.alert.ackedBy}\n`));
     });
 
   alerts
@@ -102,7 +101,6 @@ export function registerAlerts(program: Command): void {
     .action(async (id: string, _opts, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const answer = await ctx.client.post<{ alert: Alert }>(`${BASE}/${seg(id)}/resolve`);
-      if (ctx.json) printJson(answer);
-      else process.stdout.write(`${answer.alert.rule} ${answer.alert.id}: ${answer.alert.state}\n`);
+      show(ctx.json, answer, () => process.stdout.write(`${answer.alert.rule} ${answer.alert.id}: ${answer.alert.state}\n`));
     });
 }

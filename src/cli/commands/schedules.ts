@@ -1,8 +1,8 @@
 /** sophon schedules list|show|create|pause|resume|trigger|delete: maintenance schedules (Temporal Schedules whose runs start operations). */
 import type { Command } from 'commander';
 import { seg } from '../api-client.js';
-import { clusterOf, clusterOption, collect, ctxOf, list, wholeNumber } from '../context.js';
-import { ago, printFields, printJson, printTable, show, usage } from '../output.js';
+import { clusterOf, clusterOption, collect, ctxOf, list, removeCommand, wholeNumber } from '../context.js';
+import { ago, printFields, printTable, show, usage } from '../output.js';
 import { jsonObject, keyValues, typed } from './values.js';
 
 interface Schedule {
@@ -133,8 +133,7 @@ export function registerSchedules(program: Command): void {
       .action(async (id: string, _opts, cmd: Command) => {
         const ctx = ctxOf(cmd);
         const answer = await ctx.client.patch<{ schedule: Schedule }>(`${BASE}/${seg(id)}`, { paused });
-        if (ctx.json) printJson(answer);
-        else process.stdout.write(`${answer.schedule.name}: ${paused ? 'paused' : `resumed, next run ${ago(answer.schedule.nextRunAt) ?? '-'}`}\n`);
+        show(ctx.json, answer, () => process.stdout.write(`${answer.schedule.name}: ${paused ? 'paused' : `resumed, next run ${ago(answer.schedule.nextRunAt) ?? '-'}`}\n`));
       });
   }
 
@@ -145,18 +144,8 @@ export function registerSchedules(program: Command): void {
     .action(async (id: string, _opts, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const answer = await ctx.client.post<{ schedule: Schedule }>(`${BASE}/${seg(id)}/trigger`);
-      if (ctx.json) printJson(answer);
-      else process.stdout.write(`${answer.schedule.name}: triggered; see sophon schedules show ${answer.schedule.name}\n`);
+      show(ctx.json, answer, () => process.stdout.write(`${answer.schedule.name}: triggered; see sophon schedules show ${answer.schedule.name}\n`));
     });
 
-  schedules
-    .command('delete')
-    .description('delete a schedule (operations it started stay)')
-    .argument('<schedule>')
-    .action(async (id: string, _opts, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      await ctx.client.delete(`${BASE}/${seg(id)}`);
-      if (ctx.json) printJson({ deleted: id });
-      else process.stdout.write(`${id} deleted\n`);
-    });
+  removeCommand(schedules, { verb: 'delete', argument: '<schedule>', description: 'delete a schedule (operations it started stay)', path: (_ctx, id) => `${BASE}/${seg(id)}` });
 }

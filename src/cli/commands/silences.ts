@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../alerts/expr.js';
 import { seg } from '../api-client.js';
-import { collect, ctxOf } from '../context.js';
-import { ago, pairsText, printJson, printTable, show, usage } from '../output.js';
+import { collect, ctxOf, removeCommand } from '../context.js';
+import { ago, pairsText, printTable, show, usage } from '../output.js';
 import { keyValues } from './values.js';
 
 interface Silence {
@@ -56,18 +56,8 @@ export function registerSilences(program: Command): void {
     .action(async (opts: { match: string[]; duration?: string; until?: string; comment?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const answer = await ctx.client.post<{ silence: Silence }>(BASE, silenceBody(opts));
-      if (ctx.json) printJson(answer);
-      else process.stdout.write(`silence ${answer.silence.id} on ${matchText(answer.silence)} until ${ago(answer.silence.endsAt)}\n`);
+      show(ctx.json, answer, () => process.stdout.write(`silence ${answer.silence.id} on ${matchText(answer.silence)} until ${ago(answer.silence.endsAt)}\n`));
     });
 
-  silences
-    .command('remove')
-    .description('end a silence now')
-    .argument('<id>')
-    .action(async (id: string, _opts, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      await ctx.client.delete(`${BASE}/${seg(id)}`);
-      if (ctx.json) printJson({ removed: id });
-      else process.stdout.write(`${id} removed\n`);
-    });
+  removeCommand(silences, { argument: '<id>', description: 'end a silence now', path: (_ctx, id) => `${BASE}/${seg(id)}` });
 }
