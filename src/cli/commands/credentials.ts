@@ -1,19 +1,12 @@
 /** sophon credentials add|list */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { Credential as CredentialView } from '../../api/routes/credentials.js';
 import { ctxOf } from '../context.js';
 import { ago, printFields, printTable, show } from '../output.js';
 import { readTextFile } from './values.js';
 
-interface Credential {
-  id: string;
-  name: string;
-  username: string;
-  keyType: string;
-  publicKeyFingerprint: string;
-  hasPassphrase: boolean;
-  createdBy: string;
-  createdAt: string;
-}
+type Credential = z.infer<typeof CredentialView>;
 
 export function registerCredentials(program: Command): void {
   const credentials = program.command('credentials').description('SSH credentials (stored encrypted; keys are never shown)');

@@ -1,26 +1,14 @@
 /** sophon hosts add|list|show|maintenance|remove */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { HostView } from '../../api/routes/hosts.js';
 import { seg } from '../api-client.js';
 import { clusterOf, clusterOption, collect, ctxOf, detachable, follow, removeCommand } from '../context.js';
 import { ago, pairsText, printFields, printTable, show, usage } from '../output.js';
 import type { Operation } from '../types.js';
 import { keyValues } from './values.js';
 
-interface Host {
-  hostname: string;
-  address: string;
-  port: number;
-  credential: string;
-  installRoot: string;
-  labels: Record<string, string>;
-  status: string;
-  statusReason: string | null;
-  maintenance: boolean;
-  hostKeyFingerprint: string | null;
-  facts: Record<string, unknown> | null;
-  lastSeenAt: string | null;
-  health: { up: number; down: number };
-}
+type Host = z.infer<typeof HostView>;
 
 export function registerHosts(program: Command): void {
   const hosts = program.command('hosts').description('hosts of a cluster, reached over SSH');

@@ -1,5 +1,7 @@
 /** sophon services deploy|list|status|start|stop|restart|scale|upgrade|remove|discovery (config: services-config.ts, tasks: services-tasks.ts) */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { ServiceDetail, ServiceSummary as ServiceSummaryView } from '../../services/routes.js';
 import { seg } from '../api-client.js';
 import { clusterOf, clusterOption, collect, ctxOf, detachable, follow, list, servicePath, wholeNumber } from '../context.js';
 import { ago, pairsText, printFields, printTable, show, usage } from '../output.js';
@@ -9,28 +11,7 @@ import { registerServiceConfig } from './services-config.js';
 import { registerServiceTasks } from './services-tasks.js';
 import { keyValues, placementOf, typed } from './values.js';
 
-interface ServiceSummary {
-  name: string;
-  version: string | null;
-  targetVersion: string;
-  status: string;
-  configVersion: number;
-  updatedAt: string;
-}
-
-interface Instance {
-  role: string;
-  host: string;
-  address: string;
-  version: string | null;
-  configVersion: number | null;
-  stale: boolean;
-  desiredState: string;
-  observedState: string;
-  statusReason: string | null;
-  observedAt: string | null;
-  ports: Record<string, number>;
-}
+type ServiceSummary = z.infer<typeof ServiceSummaryView>;
 
 type Started = { operation: Operation };
 
@@ -67,7 +48,7 @@ export function registerServices(program: Command): void {
   clusterOption(services.command('status').description('a service with its instances: versions, desired and observed state').argument('<service>')).action(
     async (service: string, _opts, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const answer = await ctx.client.get<{ service: ServiceSummary & { health: Record<string, number>; instances: Instance[] } }>(servicePath(ctx, service));
+      const answer = await ctx.client.get<{ service: z.infer<typeof ServiceDetail> }>(servicePath(ctx, service));
       const s = answer.service;
       show(ctx.json, answer, () => {
         printFields([
