@@ -1,7 +1,8 @@
 import type { RequestHandler } from 'express';
 import type { Pool } from '../db/pool.js';
-import { tokensRepo, type Role } from '../db/repos/tokens.js';
+import { tokensRepo } from '../db/repos/tokens.js';
 import { SophonError } from '../errors.js';
+import type { Role } from './roles.js';
 
 export interface Principal {
   tokenId: string;

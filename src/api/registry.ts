@@ -11,7 +11,7 @@
  */
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import type { Role } from '../db/repos/tokens.js';
+import type { Role } from './roles.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 

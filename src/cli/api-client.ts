@@ -78,19 +78,13 @@ export interface Problem {
   errors?: Array<{ path: string; message: string }>;
 }
 
-/** An API answer outside 2xx, printed as its detail and field paths. */
-export class ApiError extends CliError {
-  constructor(readonly problem: Problem) {
-    super(exitCodeOf(problem.status), formatProblem(problem));
-  }
-}
-
 function exitCodeOf(status: number): number {
   if (status === 400 || status === 422) return EXIT.USAGE;
   if (status === 503) return EXIT.UNREACHABLE;
   return EXIT.FAILED;
 }
 
+/** An API answer outside 2xx, printed as its detail and field paths. */
 export function formatProblem(p: Problem): string {
   const head = p.detail ?? `the API answered ${p.status}`;
   const lines = (p.errors ?? []).map((e) => `  ${e.path}: ${e.message}`);
@@ -128,7 +122,7 @@ export class ApiClient {
       if (res.status === 401 && !this.target.token) {
         throw new CliError(EXIT.FAILED, `the API needs a token: pass --token, set SOPHON_TOKEN or run 'sophon login' (${problem.detail ?? 'unauthenticated'})`);
       }
-      throw new ApiError({ ...problem, status: res.status });
+      throw new CliError(exitCodeOf(res.status), formatProblem({ ...problem, status: res.status }));
     }
     return parsed as T;
   }

@@ -1,7 +1,7 @@
 /** What every client command needs: the API client, --json, and the way operations are started and awaited. */
 import type { Command } from 'commander';
 import { ApiClient, resolveTarget, seg } from './api-client.js';
-import { EXIT, printJson, usage } from './output.js';
+import { EXIT, show, usage } from './output.js';
 import type { Operation } from './types.js';
 import { watchOperation } from './watch.js';
 
@@ -34,12 +34,28 @@ export const detachable = (cmd: Command) => cmd.option('--detach', 'return as so
 export async function follow(ctx: Ctx, answer: { operation: Operation } & Record<string, unknown>, hosts?: string[]): Promise<void> {
   const op = answer.operation;
   if (ctx.opts.detach) {
-    if (ctx.json) printJson(answer);
-    else process.stdout.write(`operation ${op.id} ${op.status} (${op.type})\n  watch: sophon ops watch ${op.id}\n  Temporal UI: ${op.temporalUiUrl}\n`);
+    show(ctx.json, answer, () => process.stdout.write(`operation ${op.id} ${op.status} (${op.type})\n  watch: sophon ops watch ${op.id}\n  Temporal UI: ${op.temporalUiUrl}\n`));
     process.exitCode = EXIT.OK;
     return;
   }
   process.exitCode = await watchOperation(ctx.client, op.id, { json: ctx.json, ...(hosts?.length ? { hosts } : {}) });
+}
+
+/** A subcommand that DELETEs one resource and says so: "<id> removed", or `{ "removed": id }` with --json. */
+export function removeCommand(
+  parent: Command,
+  spec: { verb?: 'remove' | 'delete'; argument: string; description: string; path: (ctx: Ctx, id: string) => string },
+): Command {
+  const done = spec.verb === 'delete' ? 'deleted' : 'removed';
+  return parent
+    .command(spec.verb ?? 'remove')
+    .description(spec.description)
+    .argument(spec.argument)
+    .action(async (id: string, _opts, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      await ctx.client.delete(spec.path(ctx, id));
+      show(ctx.json, { [done]: id }, () => process.stdout.write(`${id} ${done}\n`));
+    });
 }
 
 /** Splits "a,b,c" lists given to options, ignoring empty items. */
@@ -58,12 +74,3 @@ export function wholeNumber(name: string) {
 
 export const clusterOption = (cmd: Command) => cmd.option('-c, --cluster <name>', 'the cluster (default: SOPHON_CLUSTER)');
 export const servicePath = (ctx: Ctx, service: string) => `/api/v1/clusters/${seg(clusterOf(ctx))}/services/${seg(service)}`;
-
-/** The hosts of a service's instances, for the progress view (none when it cannot be read). */
-export async function instanceHosts(client: ApiClient, path: string): Promise<string[]> {
-  try {
-    return [...new Set((await client.get<{ service: { instances: Array<{ host: string }> } }>(path)).service.instances.map((i) => i.host))];
-  } catch {
-    return [];
-  }
-}

@@ -26,13 +26,6 @@ export class CliError extends Error {
 
 export const usage = (message: string) => new CliError(EXIT.USAGE, message);
 
-export interface Out {
-  json: boolean;
-  write(text: string): void;
-}
-
-export const stdout: Out = { json: false, write: (t) => process.stdout.write(t) };
-
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
@@ -62,5 +55,8 @@ export function show(json: boolean, value: unknown, human: () => void): void {
   if (json) printJson(value);
   else human();
 }
+
+/** `{ a: 1, b: 2 }` → "a=1, b=2" (labels, matchers, ports). */
+export const pairsText = (pairs: Record<string, string | number>, separator = ', ') => Object.entries(pairs).map(([k, v]) => `${k}=${v}`).join(separator);
 
 export const ago = (iso: string | null | undefined) => (iso ? new Date(iso).toISOString().replace('T', ' ').slice(0, 19) : null);

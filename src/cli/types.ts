@@ -1,44 +1,12 @@
-/** The shapes of the API answers the CLI reads (the API's own schemas are in /api/openapi.json). */
-export interface Holding {
-  host: string;
-  role: string;
-  phase: string;
-  step: string;
-  reason: string;
-}
+/**
+ * The shapes of the API answers the CLI reads, inferred from the API's own schemas. The imports
+ * are type-only and erased, so no API module is loaded at run time.
+ */
+import type { z } from 'zod';
+import type { OperationDetail as OperationDetailSchema, OperationView, StepView } from '../api/routes/operations.js';
 
-export interface Step {
-  host: string;
-  role: string;
-  phase: string;
-  step: string;
-  status: string;
-  attempt: number;
-  exitCode: number | null;
-  durationMs: number | null;
-  stdoutTail: string | null;
-  stderrTail: string | null;
-  message: string | null;
-}
-
-export interface Operation {
-  id: string;
-  type: string;
-  status: string;
-  cluster: string | null;
-  service: string | null;
-  workflowId: string;
-  temporalUiUrl: string;
-  requestedBy: string;
-  createdAt: string;
-  finishedAt: string | null;
-  result: unknown;
-  error: { code: string; message: string } | null;
-  phase: string | null;
-  holding: Holding[] | null;
-  canRollback: boolean;
-  percent?: number | null;
-  steps?: Step[];
-}
-
-export const FINAL_STATUSES = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'];
+/** An operation as the API lists or starts it. */
+export type Operation = z.infer<typeof OperationView>;
+/** An operation with its percent and steps (GET /api/v1/operations/:id). */
+export type OperationDetail = z.infer<typeof OperationDetailSchema>;
+export type Step = z.infer<typeof StepView>;

@@ -7,7 +7,7 @@
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import { seg, type ApiClient } from './api-client.js';
 import { CliError, EXIT, printJson } from './output.js';
-import { FINAL_STATUSES, type Operation, type Step } from './types.js';
+import type { OperationDetail, Step } from './types.js';
 
 export interface WatchOptions {
   json: boolean;
@@ -16,7 +16,8 @@ export interface WatchOptions {
   intervalMs?: number;
 }
 
-const settled = (op: Operation) => FINAL_STATUSES.includes(op.status) || op.status === 'HOLDING';
+/** Succeeded, failed, cancelled, rolled back or holding: anything but still under way. */
+const settled = (op: OperationDetail) => op.status !== 'PENDING' && op.status !== 'RUNNING';
 
 export function exitCodeFor(status: string): number {
   if (status === 'SUCCEEDED') return EXIT.OK;
@@ -27,9 +28,9 @@ export function exitCodeFor(status: string): number {
 const byName = (a: string, b: string) => a.localeCompare(b, undefined, { numeric: true });
 
 /** The step each host is at: the last of its steps in the order they began. */
-function currentSteps(op: Operation): Map<string, Step> {
+function currentSteps(op: OperationDetail): Map<string, Step> {
   const at = new Map<string, Step>();
-  for (const step of op.steps ?? []) if (step.host) at.set(step.host, step);
+  for (const step of op.steps) if (step.host) at.set(step.host, step);
   return at;
 }
 
@@ -40,8 +41,8 @@ export function hostLine(host: string, step: Step | undefined): string {
   return `${host}${role}  ${step.phase ? `${step.phase} › ` : ''}${step.step}  ${step.status}${attempt}`;
 }
 
-export function headerLine(op: Operation): string {
-  const percent = op.percent === null || op.percent === undefined ? '' : ` ${op.percent}%`;
+export function headerLine(op: OperationDetail): string {
+  const percent = op.percent === null ? '' : ` ${op.percent}%`;
   const target = [op.cluster, op.service].filter(Boolean).join('/');
   return `${op.type}${target ? ` ${target}` : ''}: ${op.status}${op.phase ? ` · ${op.phase}` : ''}${percent}`;
 }
@@ -59,12 +60,12 @@ function failureOf(step: Step): string {
 }
 
 /** What to print once the operation settles: outcome, failures, HOLDING reason and the decide command. */
-export function summary(op: Operation): string {
+export function summary(op: OperationDetail): string {
   const lines = [`operation ${op.id} ${op.status}`];
   if (op.error) lines.push(`  ${op.error.code}: ${op.error.message}`);
   const skipped = (op.result as { skippedHosts?: string[] } | null)?.skippedHosts;
   if (skipped?.length) lines.push(`  skipped hosts: ${skipped.join(', ')}`);
-  const failed = (op.steps ?? []).filter((s) => s.status === 'FAILED');
+  const failed = op.steps.filter((s) => s.status === 'FAILED');
   if (op.status !== 'SUCCEEDED') for (const s of failed.slice(-3)) lines.push(`  ${s.host || '-'} ${failureOf(s)}`);
   if (op.status === 'HOLDING') {
     for (const h of op.holding ?? []) lines.push(`  HOLDING on ${h.host} at ${h.phase} › ${h.step}: ${h.reason}`);
@@ -79,11 +80,11 @@ export function summary(op: Operation): string {
 
 /** Polls the operation; a few failed polls in a row (an API restart) are waited out. */
 class Poller {
-  op: Operation;
+  op: OperationDetail;
   private failures = 0;
   constructor(
     private client: ApiClient,
-    first: Operation,
+    first: OperationDetail,
     private intervalMs: number,
   ) {
     this.op = first;
@@ -91,7 +92,7 @@ class Poller {
 
   async refresh(): Promise<void> {
     try {
-      this.op = (await this.client.get<{ operation: Operation }>(`/api/v1/operations/${seg(this.op.id)}`)).operation;
+      this.op = (await this.client.get<{ operation: OperationDetail }>(`/api/v1/operations/${seg(this.op.id)}`)).operation;
       this.failures = 0;
     } catch (err) {
       if (!(err instanceof CliError) || err.exitCode !== EXIT.UNREACHABLE || ++this.failures > 20) throw err;
@@ -107,18 +108,19 @@ class Poller {
   }
 }
 
-async function hostsOf(client: ApiClient, op: Operation, hint: string[] | undefined): Promise<string[]> {
-  const hosts = new Set(hint ?? []);
-  for (const s of op.steps ?? []) if (s.host) hosts.add(s.host);
-  if (!hint && op.cluster && op.service) {
-    try {
-      const { service } = await client.get<{ service: { instances: Array<{ host: string }> } }>(`/api/v1/clusters/${seg(op.cluster)}/services/${seg(op.service)}`);
-      for (const i of service.instances) hosts.add(i.host);
-    } catch {
-      // a removed service has no instances to list; the steps name the hosts
-    }
+/** The hosts of a service's instances, for the progress view (none when it cannot be read, e.g. a removed service). */
+export async function instanceHosts(client: ApiClient, path: string): Promise<string[]> {
+  try {
+    return [...new Set((await client.get<{ service: { instances: Array<{ host: string }> } }>(path)).service.instances.map((i) => i.host))];
+  } catch {
+    return [];
   }
-  return [...hosts].sort(byName);
+}
+
+/** The hosts of the operation's service, when the caller named none: read before waiting for steps, as they name the hosts too. */
+async function knownHosts(client: ApiClient, op: OperationDetail, hint: string[] | undefined): Promise<string[]> {
+  if (hint?.length || !op.cluster || !op.service) return hint ?? [];
+  return instanceHosts(client, `/api/v1/clusters/${seg(op.cluster)}/services/${seg(op.service)}`);
 }
 
 /**
@@ -126,7 +128,7 @@ async function hostsOf(client: ApiClient, op: Operation, hint: string[] | undefi
  * printing it once settled). Returns the exit code for its status.
  */
 export async function watchOperation(client: ApiClient, id: string, opts: WatchOptions): Promise<number> {
-  const get = async () => (await client.get<{ operation: Operation }>(`/api/v1/operations/${seg(id)}`)).operation;
+  const get = async () => (await client.get<{ operation: OperationDetail }>(`/api/v1/operations/${seg(id)}`)).operation;
   const poller = new Poller(client, await get(), opts.intervalMs ?? 500);
   if (opts.json) {
     await poller.untilSettled(() => undefined);
@@ -135,12 +137,13 @@ export async function watchOperation(client: ApiClient, id: string, opts: WatchO
   }
 
   process.stdout.write(`operation ${id} (${poller.op.type})\n  Temporal UI: ${poller.op.temporalUiUrl}\n`);
-  // Hosts usually show up with the first steps; give them a moment before drawing.
-  for (let i = 0; i < 10 && !settled(poller.op) && !(poller.op.steps ?? []).length && !opts.hosts?.length; i++) {
+  const known = await knownHosts(client, poller.op, opts.hosts);
+  // Without known hosts, they usually show up with the first steps; give them a moment before drawing.
+  for (let i = 0; i < 10 && !settled(poller.op) && !poller.op.steps.length && !known.length; i++) {
     await new Promise((r) => setTimeout(r, 300));
     await poller.refresh();
   }
-  const hosts = await hostsOf(client, poller.op, opts.hosts);
+  const hosts = [...new Set([...known, ...poller.op.steps.map((s) => s.host).filter(Boolean)])].sort(byName);
   const interrupted = () => {
     process.stdout.write(`\nstopped watching; the operation carries on: sophon ops watch ${id}\n`);
     process.exit(130); // the shell's convention for Ctrl-C

@@ -29,7 +29,7 @@ const Run = z.object({
   workflowId: z.string().describe("the run's workflow in Temporal"),
 });
 
-const ScheduleView = z.object({
+export const ScheduleView = z.object({
   id: z.uuid(),
   name: z.string(),
   cluster: z.string(),

@@ -34,6 +34,25 @@ const DiffQuery = z.object({ host: safeText().min(1).max(253).optional().describ
 
 const Changes = z.record(z.string(), z.object({ from: Value.nullable(), to: Value.nullable() }));
 
+export const ConfigView = z.object({
+  service: z.string(),
+  version: z.number().int(),
+  values: z.record(z.string(), Value),
+  defaults: z.array(z.string()).describe('parameters whose value is the definition default'),
+  author: z.string(),
+  note: z.string(),
+  createdAt: Timestamp,
+});
+
+export const ConfigVersionView = z.object({ version: z.number().int(), author: z.string(), note: z.string(), createdAt: Timestamp, changes: Changes, operationId: z.uuid().nullable() });
+
+export const ConfigDiff = z.object({
+  from: z.number().int(),
+  to: z.number().int(),
+  changes: Changes,
+  instances: z.array(z.object({ role: z.string(), host: z.string(), files: z.array(z.object({ path: z.string(), diff: z.string() })) })),
+});
+
 const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id), idempotency: idempotencyOf(req) });
 const BASE = '/api/v1/clusters/:cluster/services/:service/config';
 
@@ -50,17 +69,7 @@ export function configRoutes(config: ConfigService) {
       path: BASE,
       summary: "A service's current config version: every parameter's value (defaults filled in) and which are defaults",
       status: 200,
-      response: z.object({
-        config: z.object({
-          service: z.string(),
-          version: z.number().int(),
-          values: z.record(z.string(), Value),
-          defaults: z.array(z.string()).describe('parameters whose value is the definition default'),
-          author: z.string(),
-          note: z.string(),
-          createdAt: Timestamp,
-        }),
-      }),
+      response: z.object({ config: ConfigView }),
       handler: async ({ params }) => ({ config: await config.get(params.cluster!, params.service!) }),
     }),
     route({
@@ -80,9 +89,7 @@ export function configRoutes(config: ConfigService) {
       query: VersionsQuery,
       status: 200,
       response: z.object({
-        versions: z.array(
-          z.object({ version: z.number().int(), author: z.string(), note: z.string(), createdAt: Timestamp, changes: Changes, operationId: z.uuid().nullable() }),
-        ),
+        versions: z.array(ConfigVersionView),
         nextBefore: z.number().int().nullable().describe('Pass as `before` for the next page; null on the last page'),
       }),
       handler: ({ params, query }) => config.versions(params.cluster!, params.service!, query),
@@ -93,12 +100,7 @@ export function configRoutes(config: ConfigService) {
       summary: 'What changes between two config versions: per instance, a unified diff of each rendered file that differs',
       query: DiffQuery,
       status: 200,
-      response: z.object({
-        from: z.number().int(),
-        to: z.number().int(),
-        changes: Changes,
-        instances: z.array(z.object({ role: z.string(), host: z.string(), files: z.array(z.object({ path: z.string(), diff: z.string() })) })),
-      }),
+      response: ConfigDiff,
       handler: ({ params, query }) => config.diff(params.cluster!, params.service!, versionParam(params.a!), versionParam(params.b!), query.host),
     }),
     route({

@@ -67,7 +67,7 @@ export const PatchServiceBody = z
 const Started = z.object({ operation: OperationView });
 const Ports = z.record(z.string(), z.number().int());
 
-const ServiceSummary = z.object({
+export const ServiceSummary = z.object({
   id: z.uuid(),
   cluster: z.string(),
   name: z.string(),
@@ -97,7 +97,7 @@ const Instance = z.object({
   ports: Ports,
 });
 
-const ServiceDetail = ServiceSummary.extend({
+export const ServiceDetail = ServiceSummary.extend({
   health: z.record(z.string(), z.number().int()).describe('instances by observed state, e.g. {"RUNNING": 3, "STOPPED": 1}'),
   openAlerts: z.number().int().describe('alerts of the service firing or acknowledged'),
   instances: z.array(Instance),

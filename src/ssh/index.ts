@@ -8,16 +8,7 @@ export { createOutputCapture, type OutputCapture } from './capture.js';
 export { SSH_RETRYABLE, SshError, isRetryable, type SshErrorCode } from './errors.js';
 export { BASE_COMMANDS, checkPrerequisites, gatherFacts, parseFactsOutput, type HostFacts, type Requirements } from './facts.js';
 export { fingerprint } from './fingerprint.js';
-export {
-  createSshPool,
-  type Credential,
-  type ExecOptions,
-  type ExecResult,
-  type SshConnection,
-  type SshLogger,
-  type SshPool,
-  type SshPoolDeps,
-  type SshTarget,
-} from './pool.js';
+export { createSshPool } from './pool.js';
 export { ShellCommand, sh, shellQuote } from './quote.js';
+export type { Credential, ExecOptions, ExecResult, SshConnection, SshLogger, SshPool, SshPoolDeps, SshTarget } from './types.js';
 export { remoteSha256, sha256File, uploadFile, type UploadOptions, type UploadResult } from './upload.js';

@@ -9,8 +9,6 @@ import { SshError } from './errors.js';
 import { fingerprint } from './fingerprint.js';
 import type { SshLogger, SshPool, SshPoolDeps, SshTarget } from './types.js';
 
-export type { Credential, ExecOptions, ExecResult, SshConnection, SshLogger, SshPool, SshPoolDeps, SshTarget } from './types.js';
-
 const noopLogger: SshLogger = { debug: () => undefined, warn: () => undefined };
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);

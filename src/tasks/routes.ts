@@ -16,7 +16,7 @@ export const RunTaskBody = z.strictObject({
 });
 
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
-const TaskView = z.object({
+export const TaskView = z.object({
   name: z.string(),
   label: z.string(),
   role: z.string(),

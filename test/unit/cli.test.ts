@@ -115,12 +115,12 @@ test('API problems print their detail and every field path', () => {
 });
 
 test('progress lines and the HOLDING summary name the host, step, reason and the decide command', () => {
-  const step = { host: 'n2', role: 'server', phase: 'restart batch 2 of 3', step: 'stop', status: 'FAILED', attempt: 3, exitCode: 255, durationMs: 10, stdoutTail: null, stderrTail: 'connect ECONNREFUSED\n', message: 'cannot connect' };
+  const step = { host: 'n2', role: 'server', phase: 'restart batch 2 of 3', step: 'stop', status: 'FAILED', attempt: 3, exitCode: 255, durationMs: 10, stdoutTail: null, stderrTail: 'connect ECONNREFUSED\n', message: 'cannot connect', startedAt: null, finishedAt: null };
   assert.equal(hostLine('n2', step), 'n2 server  restart batch 2 of 3 › stop  FAILED (attempt 3)');
   assert.equal(hostLine('n3', undefined), 'n3  waiting');
   const text = summary({
-    id: 'op1', type: 'service.restart', status: 'HOLDING', cluster: 'c', service: 'zookeeper', workflowId: 'w', temporalUiUrl: 'http://ui/x', requestedBy: 'me',
-    createdAt: '', finishedAt: null, result: null, error: null, phase: 'restart batch 2 of 3', canRollback: false, steps: [step],
+    id: 'op1', type: 'service.restart', status: 'HOLDING', cluster: 'c', service: 'zookeeper', workflowId: 'w', runId: null, temporalUiUrl: 'http://ui/x', requestedBy: 'me',
+    createdAt: '', startedAt: null, finishedAt: null, percent: null, input: {}, result: null, error: null, phase: 'restart batch 2 of 3', canRollback: false, steps: [step],
     holding: [{ host: 'n2', role: 'server', phase: 'restart batch 2 of 3', step: 'stop', reason: 'cannot connect' }],
   });
   assert.match(text, /HOLDING on n2 at restart batch 2 of 3 › stop: cannot connect/);

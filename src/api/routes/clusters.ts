@@ -24,7 +24,7 @@ export const CreateClusterBody = z.strictObject({
   description: safeText().max(1000, 'expected at most 1000 characters').default(''),
 });
 
-const Cluster = z.object({
+export const Cluster = z.object({
   id: z.uuid(),
   name: z.string(),
   description: z.string(),
@@ -33,6 +33,9 @@ const Cluster = z.object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
+
+/** A cluster with the link to its operations in the Temporal UI (GET /api/v1/clusters/:name). */
+export const ClusterDetail = Cluster.extend({ temporalUiUrl: z.string() });
 
 export function clusterRoutes({ config, pool, operations }: ApiDeps) {
   const clusters = clustersRepo(pool);
@@ -50,7 +53,7 @@ export function clusterRoutes({ config, pool, operations }: ApiDeps) {
       path: '/api/v1/clusters/:cluster',
       summary: 'Show a cluster by id or name',
       status: 200,
-      response: Cluster.extend({ temporalUiUrl: z.string() }),
+      response: ClusterDetail,
       handler: async ({ params }) => {
         const cluster = await clusters.find(params.cluster!);
         if (!cluster) throw notFound('Cluster', params.cluster!);

@@ -22,7 +22,7 @@ export const CreateCredentialBody = z.strictObject({
   passphrase: z.string().max(1000).optional().describe('The passphrase of an encrypted private key'),
 });
 
-const Credential = z.object({
+export const Credential = z.object({
   id: z.uuid(),
   name: z.string(),
   username: z.string(),

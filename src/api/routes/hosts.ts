@@ -68,7 +68,7 @@ export const PatchHostBody = z
 
 const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 
-const HostView = z.object({
+export const HostView = z.object({
   id: z.uuid(),
   cluster: z.string(),
   hostname: z.string(),

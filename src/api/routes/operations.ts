@@ -41,7 +41,7 @@ export const OperationView = z.object({
   canRollback: z.boolean(),
 });
 
-const Step = z.object({
+export const StepView = z.object({
   host: z.string(),
   role: z.string(),
   phase: z.string(),
@@ -56,6 +56,9 @@ const Step = z.object({
   startedAt: Timestamp.nullable(),
   finishedAt: Timestamp.nullable(),
 });
+
+/** An operation with its progress and steps (GET /api/v1/operations/:id). */
+export const OperationDetail = OperationView.extend({ percent: z.number().int().nullable(), input: z.record(z.string(), z.unknown()), steps: z.array(StepView) });
 
 export function operationRoutes({ operations }: ApiDeps) {
   return [
@@ -75,9 +78,7 @@ export function operationRoutes({ operations }: ApiDeps) {
       summary: 'Show an operation: status, phase, percent, what it holds on, and the latest attempt of each step (?attempts=all: every attempt)',
       query: GetQuery,
       status: 200,
-      response: z.object({
-        operation: OperationView.extend({ percent: z.number().int().nullable(), input: z.record(z.string(), z.unknown()), steps: z.array(Step) }),
-      }),
+      response: z.object({ operation: OperationDetail }),
       handler: async ({ params, query }) => ({ operation: await operations.get(params.id!, { attempts: query.attempts === 'all' }) }),
     }),
     route({

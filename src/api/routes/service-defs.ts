@@ -3,7 +3,7 @@ import { publicDefinition } from '../../defs/index.js';
 import type { ApiDeps } from '../deps.js';
 import { route } from '../registry.js';
 
-const ServiceSummary = z.object({
+export const ServiceSummary = z.object({
   name: z.string(),
   label: z.string(),
   description: z.string(),

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { inTransaction } from '../../db/pool.js';
 import { auditRepo } from '../../db/repos/audit.js';
-import { ROLES, tokensRepo } from '../../db/repos/tokens.js';
+import { tokensRepo } from '../../db/repos/tokens.js';
 import { notFound, SophonError } from '../../errors.js';
 import { safeText } from '../../validation.js';
 import { actorOf } from '../auth.js';
+import { ROLES } from '../roles.js';
 import type { ApiDeps } from '../deps.js';
 import { route } from '../registry.js';
 import { Timestamp } from '../schemas.js';

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { seg } from '../api-client.js';
 import { ctxOf, wholeNumber } from '../context.js';
-import { ago, printFields, printJson, printTable, show } from '../output.js';
+import { ago, pairsText, printFields, printTable, show } from '../output.js';
 
 interface Alert {
   id: string;
@@ -71,7 +71,7 @@ export function registerAlerts(program: Command): void {
           ['state', stateOf(a)],
           ['severity', a.severity],
           ['where', where(a)],
-          ['labels', Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(', ')],
+          ['labels', pairsText(a.labels)],
           ['value', a.value],
           ['summary', a.summary],
           ['fired', ago(a.firedAt)],
@@ -91,8 +91,7 @@ export function registerAlerts(program: Command): void {
     .action(async (id: string, opts: { note?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const answer = await ctx.client.post<{ alert: Alert }>(`${BASE}/${seg(id)}/ack`, opts.note ? { note: opts.note } : {});
-      if (ctx.json) printJson(answer);
-      else process.stdout.write(`${answer.alert.rule} ${answer.alert.id}: ${answer.alert.state} by ${answer.alert.ackedBy}\n`);
+      show(ctx.json, answer, () => process.stdout.write(`${answer.alert.rule} ${answer.alert.id}: ${answer.alert.state} by ${answer.alert.ackedBy}\n`));
     });
 
   alerts
@@ -102,7 +101,6 @@ export function registerAlerts(program: Command): void {
     .action(async (id: string, _opts, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const answer = await ctx.client.post<{ alert: Alert }>(`${BASE}/${seg(id)}/resolve`);
-      if (ctx.json) printJson(answer);
-      else process.stdout.write(`${answer.alert.rule} ${answer.alert.id}: ${answer.alert.state}\n`);
+      show(ctx.json, answer, () => process.stdout.write(`${answer.alert.rule} ${answer.alert.id}: ${answer.alert.state}\n`));
     });
 }

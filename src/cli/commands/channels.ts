@@ -1,7 +1,7 @@
 /** sophon channels list|show|add|test|remove: notification channels (their URLs, header values and passwords are never shown). */
 import type { Command } from 'commander';
 import { seg } from '../api-client.js';
-import { collect, ctxOf, list, wholeNumber } from '../context.js';
+import { collect, ctxOf, list, removeCommand, wholeNumber } from '../context.js';
 import { ago, CliError, EXIT, printFields, printJson, printTable, show, usage } from '../output.js';
 import { jsonObject, keyValues } from './values.js';
 
@@ -115,8 +115,7 @@ export function registerChannels(program: Command): void {
     .action(async (name: string, opts: AddOpts, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const c = await ctx.client.post<Channel>(BASE, channelBody(name, opts));
-      if (ctx.json) printJson(c);
-      else process.stdout.write(`channel ${c.name} (${c.type}) added; try it: sophon channels test ${c.name}\n`);
+      show(ctx.json, c, () => process.stdout.write(`channel ${c.name} (${c.type}) added; try it: sophon channels test ${c.name}\n`));
     });
 
   channels
@@ -133,14 +132,5 @@ export function registerChannels(program: Command): void {
       } else if (!ctx.json) process.stdout.write(`${outcome.channel}: test message sent (${outcome.attempts} attempt(s))\n`);
     });
 
-  channels
-    .command('remove')
-    .description('remove a channel no escalation policy names')
-    .argument('<channel>')
-    .action(async (id: string, _opts, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      await ctx.client.delete(`${BASE}/${seg(id)}`);
-      if (ctx.json) printJson({ removed: id });
-      else process.stdout.write(`${id} removed\n`);
-    });
+  removeCommand(channels, { argument: '<channel>', description: 'remove a channel no escalation policy names', path: (_ctx, id) => `${BASE}/${seg(id)}` });
 }

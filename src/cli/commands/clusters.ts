@@ -1,18 +1,14 @@
 /** sophon clusters create|list|show */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { Cluster as ClusterView, ClusterDetail as ClusterDetailView } from '../../api/routes/clusters.js';
 import { seg } from '../api-client.js';
 import { ctxOf, detachable, follow } from '../context.js';
 import { ago, printFields, printTable, show } from '../output.js';
 import type { Operation } from '../types.js';
 
-interface Cluster {
-  id: string;
-  name: string;
-  description: string;
-  status: string;
-  createdAt: string;
-  temporalUiUrl?: string;
-}
+type Cluster = z.infer<typeof ClusterView>;
+type ClusterDetail = z.infer<typeof ClusterDetailView>;
 
 export function registerClusters(program: Command): void {
   const clusters = program.command('clusters').description('clusters: named groups of hosts');
@@ -42,7 +38,7 @@ export function registerClusters(program: Command): void {
     .argument('<cluster>', 'name or id')
     .action(async (name: string, _opts, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const c = await ctx.client.get<Cluster>(`/api/v1/clusters/${seg(name)}`);
+      const c = await ctx.client.get<ClusterDetail>(`/api/v1/clusters/${seg(name)}`);
       show(ctx.json, c, () =>
         printFields([
           ['name', c.name],

@@ -1,27 +1,12 @@
 /** sophon credentials add|list */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { Credential as CredentialView } from '../../api/routes/credentials.js';
 import { ctxOf } from '../context.js';
-import { ago, printFields, printTable, show, usage } from '../output.js';
+import { ago, printFields, printTable, show } from '../output.js';
+import { readTextFile } from './values.js';
 
-interface Credential {
-  id: string;
-  name: string;
-  username: string;
-  keyType: string;
-  publicKeyFingerprint: string;
-  hasPassphrase: boolean;
-  createdBy: string;
-  createdAt: string;
-}
-
-async function readKeyFile(file: string, option: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    throw usage(`${option}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-}
+type Credential = z.infer<typeof CredentialView>;
 
 export function registerCredentials(program: Command): void {
   const credentials = program.command('credentials').description('SSH credentials (stored encrypted; keys are never shown)');
@@ -35,8 +20,8 @@ export function registerCredentials(program: Command): void {
     .option('--passphrase-file <path>', 'file holding the passphrase of an encrypted key')
     .action(async (name: string, opts: { keyFile: string; username: string; passphraseFile?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const privateKey = await readKeyFile(opts.keyFile, '--key-file');
-      const passphrase = opts.passphraseFile ? (await readKeyFile(opts.passphraseFile, '--passphrase-file')).replace(/\r?\n$/, '') : undefined;
+      const privateKey = await readTextFile(opts.keyFile, '--key-file');
+      const passphrase = opts.passphraseFile ? (await readTextFile(opts.passphraseFile, '--passphrase-file')).replace(/\r?\n$/, '') : undefined;
       const c = await ctx.client.post<Credential>('/api/v1/credentials', { name, username: opts.username, privateKey, ...(passphrase ? { passphrase } : {}) });
       show(ctx.json, c, () =>
         printFields([

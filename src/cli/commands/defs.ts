@@ -1,17 +1,12 @@
 /** sophon defs list|show (from the API) and validate (a local directory) */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { ServiceSummary } from '../../api/routes/service-defs.js';
 import { seg } from '../api-client.js';
 import { ctxOf } from '../context.js';
 import { printJson, printTable, show } from '../output.js';
 
-interface DefSummary {
-  name: string;
-  label: string;
-  versions: string[];
-  defaultVersion: string;
-  dependencies: string[];
-  roles: Array<{ name: string; kind: string; cardinality: string }>;
-}
+type DefSummary = z.infer<typeof ServiceSummary>;
 
 export function registerDefs(program: Command): void {
   const defs = program.command('defs').description('service definitions (the catalog)');

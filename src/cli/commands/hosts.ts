@@ -1,26 +1,14 @@
 /** sophon hosts add|list|show|maintenance|remove */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { HostView } from '../../api/routes/hosts.js';
 import { seg } from '../api-client.js';
-import { clusterOf, clusterOption, collect, ctxOf, detachable, follow } from '../context.js';
-import { ago, printFields, printJson, printTable, show, usage } from '../output.js';
+import { clusterOf, clusterOption, collect, ctxOf, detachable, follow, removeCommand } from '../context.js';
+import { ago, pairsText, printFields, printTable, show, usage } from '../output.js';
 import type { Operation } from '../types.js';
 import { keyValues } from './values.js';
 
-interface Host {
-  hostname: string;
-  address: string;
-  port: number;
-  credential: string;
-  installRoot: string;
-  labels: Record<string, string>;
-  status: string;
-  statusReason: string | null;
-  maintenance: boolean;
-  hostKeyFingerprint: string | null;
-  facts: Record<string, unknown> | null;
-  lastSeenAt: string | null;
-  health: { up: number; down: number };
-}
+type Host = z.infer<typeof HostView>;
 
 export function registerHosts(program: Command): void {
   const hosts = program.command('hosts').description('hosts of a cluster, reached over SSH');
@@ -78,7 +66,7 @@ export function registerHosts(program: Command): void {
           ['credential', h.credential],
           ['install root', h.installRoot],
           ['host key', h.hostKeyFingerprint],
-          ['labels', Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(', ')],
+          ['labels', pairsText(h.labels)],
           ['last seen', ago(h.lastSeenAt)],
         ]);
         process.stdout.write('facts:\n');
@@ -92,17 +80,11 @@ export function registerHosts(program: Command): void {
       if (mode !== 'on' && mode !== 'off') throw usage(`maintenance: expected on or off, got ${JSON.stringify(mode)}`);
       const ctx = ctxOf(cmd);
       const h = await ctx.client.patch<Host>(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts/${seg(name)}`, { maintenance: mode === 'on' });
-      if (ctx.json) printJson(h);
-      else process.stdout.write(`${h.hostname}: maintenance ${h.maintenance ? 'on' : 'off'}\n`);
+      show(ctx.json, h, () => process.stdout.write(`${h.hostname}: maintenance ${h.maintenance ? 'on' : 'off'}\n`));
     },
   );
 
-  clusterOption(hosts.command('remove').description('remove a host that runs no service instances').argument('<host>')).action(
-    async (name: string, _opts, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      await ctx.client.delete(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts/${seg(name)}`);
-      if (ctx.json) printJson({ removed: name });
-      else process.stdout.write(`${name} removed\n`);
-    },
+  clusterOption(
+    removeCommand(hosts, { argument: '<host>', description: 'remove a host that runs no service instances', path: (ctx, name) => `/api/v1/clusters/${seg(clusterOf(ctx))}/hosts/${seg(name)}` }),
   );
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { seg } from '../api-client.js';
 import { ctxOf, detachable, follow, wholeNumber } from '../context.js';
 import { ago, printFields, printTable, show, usage } from '../output.js';
-import type { Operation } from '../types.js';
+import type { Operation, OperationDetail } from '../types.js';
 import { summary, watchOperation } from '../watch.js';
 
 const DECISIONS = ['retry', 'skip', 'abort', 'rollback'];
@@ -37,7 +37,7 @@ export function registerOps(program: Command): void {
     .option('--all-attempts', 'every attempt of each step, not only the latest')
     .action(async (id: string, opts: { allAttempts?: boolean }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const answer = await ctx.client.get<{ operation: Operation }>(`/api/v1/operations/${seg(id)}`, { attempts: opts.allAttempts ? 'all' : undefined });
+      const answer = await ctx.client.get<{ operation: OperationDetail }>(`/api/v1/operations/${seg(id)}`, { attempts: opts.allAttempts ? 'all' : undefined });
       const op = answer.operation;
       show(ctx.json, answer, () => {
         printFields([
@@ -53,7 +53,7 @@ export function registerOps(program: Command): void {
         ]);
         printTable(
           ['host', 'role', 'phase', 'step', 'status', 'attempt', 'exit', 'ms', 'message'],
-          (op.steps ?? []).map((s) => [s.host, s.role, s.phase, s.step, s.status, s.attempt, s.exitCode, s.durationMs, s.message]),
+          op.steps.map((s) => [s.host, s.role, s.phase, s.step, s.status, s.attempt, s.exitCode, s.durationMs, s.message]),
           'no steps',
         );
         process.stdout.write(summary(op));

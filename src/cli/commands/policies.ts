@@ -1,8 +1,8 @@
 /** sophon policies list|show|add|remove: escalation policies (steps of channels and waits, repeated). */
 import type { Command } from 'commander';
 import { seg } from '../api-client.js';
-import { ctxOf } from '../context.js';
-import { printFields, printJson, printTable, show, usage } from '../output.js';
+import { ctxOf, removeCommand } from '../context.js';
+import { printFields, printTable, show, usage } from '../output.js';
 import { jsonFile, jsonObject } from './values.js';
 
 interface Policy {
@@ -64,18 +64,8 @@ export function registerPolicies(program: Command): void {
       const ctx = ctxOf(cmd);
       const body = opts.file !== undefined ? await jsonFile(opts.file, '--file') : jsonObject(opts.jsonBody!, '--json-body');
       const p = await ctx.client.post<Policy>(BASE, body);
-      if (ctx.json) printJson(p);
-      else process.stdout.write(`policy ${p.name} added: ${stepsText(p)}\n`);
+      show(ctx.json, p, () => process.stdout.write(`policy ${p.name} added: ${stepsText(p)}\n`));
     });
 
-  policies
-    .command('remove')
-    .description('remove a policy; its rules fall back to the default policy')
-    .argument('<policy>')
-    .action(async (id: string, _opts, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      await ctx.client.delete(`${BASE}/${seg(id)}`);
-      if (ctx.json) printJson({ removed: id });
-      else process.stdout.write(`${id} removed\n`);
-    });
+  removeCommand(policies, { argument: '<policy>', description: 'remove a policy; its rules fall back to the default policy', path: (_ctx, id) => `${BASE}/${seg(id)}` });
 }

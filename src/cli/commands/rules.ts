@@ -1,8 +1,8 @@
 /** sophon rules list|show|add|remove: alert rules (your own, service definitions' defaults and built-in ones). */
 import type { Command } from 'commander';
 import { seg } from '../api-client.js';
-import { collect, ctxOf } from '../context.js';
-import { ago, printFields, printJson, printTable, show, usage } from '../output.js';
+import { collect, ctxOf, removeCommand } from '../context.js';
+import { ago, pairsText, printFields, printTable, show, usage } from '../output.js';
 import { keyValues } from './values.js';
 
 interface Rule {
@@ -96,7 +96,7 @@ export function registerRules(program: Command): void {
           ['severity', r.severity],
           ['condition', condition(r)],
           ['scope', scope(r)],
-          ['labels', Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(', ')],
+          ['labels', pairsText(r.labels)],
           ['summary', r.summary],
           ['policy', r.policy ?? '(default)'],
           ['updated', ago(r.updatedAt)],
@@ -122,18 +122,8 @@ export function registerRules(program: Command): void {
     .action(async (name: string, opts: AddOpts, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const answer = await ctx.client.post<{ rule: Rule }>(BASE, ruleBody(name, opts));
-      if (ctx.json) printJson(answer);
-      else process.stdout.write(`rule ${answer.rule.name} added (${answer.rule.id}): ${condition(answer.rule)}\n`);
+      show(ctx.json, answer, () => process.stdout.write(`rule ${answer.rule.name} added (${answer.rule.id}): ${condition(answer.rule)}\n`));
     });
 
-  rules
-    .command('remove')
-    .description('remove an alert rule of your own; its open alerts are resolved')
-    .argument('<id>')
-    .action(async (id: string, _opts, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      await ctx.client.delete(`${BASE}/${seg(id)}`);
-      if (ctx.json) printJson({ removed: id });
-      else process.stdout.write(`${id} removed\n`);
-    });
+  removeCommand(rules, { argument: '<id>', description: 'remove an alert rule of your own; its open alerts are resolved', path: (_ctx, id) => `${BASE}/${seg(id)}` });
 }

@@ -1,27 +1,17 @@
 /** sophon schedules list|show|create|pause|resume|trigger|delete: maintenance schedules (Temporal Schedules whose runs start operations). */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { ScheduleView } from '../../maintenance/routes.js';
 import { seg } from '../api-client.js';
-import { clusterOf, clusterOption, collect, ctxOf, list, wholeNumber } from '../context.js';
-import { ago, printFields, printJson, printTable, show, usage } from '../output.js';
+import { clusterOf, clusterOption, collect, ctxOf, list, removeCommand, wholeNumber } from '../context.js';
+import { ago, printFields, printTable, show, usage } from '../output.js';
 import { jsonObject, keyValues, typed } from './values.js';
 
-interface Schedule {
-  id: string;
-  name: string;
-  cluster: string;
-  spec: { cron: string; timezone?: string } | { everySeconds: number };
-  action: { kind: string; service: string; task?: string } & Record<string, unknown>;
-  paused: boolean;
-  window: { durationSeconds: number } | null;
-  nextRunAt: string | null;
-  recentRuns: Array<{ at: string; operationId: string | null; status: string; reason: string | null }>;
-  createdBy: string;
-  createdAt: string;
-}
+type Schedule = z.infer<typeof ScheduleView>;
 
 const BASE = '/api/v1/maintenance-schedules';
 const when = (s: Schedule) => ('cron' in s.spec ? `cron '${s.spec.cron}' ${s.spec.timezone ?? 'UTC'}` : `every ${s.spec.everySeconds}s`);
-const what = (s: Schedule) => `${s.action.kind} ${s.action.service}${s.action.task ? ` ${s.action.task}` : ''}`;
+const what = (s: Schedule) => `${s.action.kind} ${s.action.service}${'task' in s.action ? ` ${s.action.task}` : ''}`;
 
 interface CreateOpts {
   cron?: string;
@@ -133,8 +123,7 @@ export function registerSchedules(program: Command): void {
       .action(async (id: string, _opts, cmd: Command) => {
         const ctx = ctxOf(cmd);
         const answer = await ctx.client.patch<{ schedule: Schedule }>(`${BASE}/${seg(id)}`, { paused });
-        if (ctx.json) printJson(answer);
-        else process.stdout.write(`${answer.schedule.name}: ${paused ? 'paused' : `resumed, next run ${ago(answer.schedule.nextRunAt) ?? '-'}`}\n`);
+        show(ctx.json, answer, () => process.stdout.write(`${answer.schedule.name}: ${paused ? 'paused' : `resumed, next run ${ago(answer.schedule.nextRunAt) ?? '-'}`}\n`));
       });
   }
 
@@ -145,18 +134,8 @@ export function registerSchedules(program: Command): void {
     .action(async (id: string, _opts, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const answer = await ctx.client.post<{ schedule: Schedule }>(`${BASE}/${seg(id)}/trigger`);
-      if (ctx.json) printJson(answer);
-      else process.stdout.write(`${answer.schedule.name}: triggered; see sophon schedules show ${answer.schedule.name}\n`);
+      show(ctx.json, answer, () => process.stdout.write(`${answer.schedule.name}: triggered; see sophon schedules show ${answer.schedule.name}\n`));
     });
 
-  schedules
-    .command('delete')
-    .description('delete a schedule (operations it started stay)')
-    .argument('<schedule>')
-    .action(async (id: string, _opts, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      await ctx.client.delete(`${BASE}/${seg(id)}`);
-      if (ctx.json) printJson({ deleted: id });
-      else process.stdout.write(`${id} deleted\n`);
-    });
+  removeCommand(schedules, { verb: 'delete', argument: '<schedule>', description: 'delete a schedule (operations it started stay)', path: (_ctx, id) => `${BASE}/${seg(id)}` });
 }

@@ -3,8 +3,8 @@
  * Their modules are imported when one runs, so the client commands start quickly.
  */
 import { Option, type Command } from 'commander';
+import { ROLES, type Role } from '../../api/roles.js';
 import type { Config } from '../../config.js';
-import { ROLES, type Role } from '../../db/repos/tokens.js';
 import type { Logger } from '../../log.js';
 
 async function required(value: string | undefined, variable: string, command: string): Promise<string> {

@@ -1,11 +1,13 @@
 /** sophon services config get|set|diff|versions|rollback */
 import type { Command } from 'commander';
-import { clusterOption, ctxOf, detachable, follow, instanceHosts, servicePath, wholeNumber } from '../context.js';
+import type { z } from 'zod';
+import type { ConfigDiff, ConfigVersionView, ConfigView } from '../../services/config-routes.js';
+import { clusterOption, ctxOf, detachable, follow, servicePath, wholeNumber } from '../context.js';
 import { ago, printFields, printTable, show } from '../output.js';
 import type { Operation } from '../types.js';
 import { keyValues, typed } from './values.js';
 
-type Changes = Record<string, { from: unknown; to: unknown }>;
+type Changes = z.infer<typeof ConfigDiff>['changes'];
 const changeText = (c: Changes) => Object.entries(c).map(([k, v]) => `${k}: ${JSON.stringify(v.from)} → ${JSON.stringify(v.to)}`).join(', ');
 
 export function registerServiceConfig(services: Command): void {
@@ -13,7 +15,7 @@ export function registerServiceConfig(services: Command): void {
 
   clusterOption(config.command('get').description('current parameter values (defaults marked)').argument('<service>')).action(async (service: string, _opts, cmd: Command) => {
     const ctx = ctxOf(cmd);
-    const answer = await ctx.client.get<{ config: { version: number; values: Record<string, unknown>; defaults: string[]; author: string; note: string; createdAt: string } }>(
+    const answer = await ctx.client.get<{ config: z.infer<typeof ConfigView> }>(
       `${servicePath(ctx, service)}/config`,
     );
     const c = answer.config;
@@ -32,16 +34,15 @@ export function registerServiceConfig(services: Command): void {
     .option('--note <text>', 'why, for the history')
     .action(async (service: string, pairs: string[], opts: { note?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const path = servicePath(ctx, service);
-      const answer = await ctx.client.put<{ operation: Operation }>(`${path}/config`, { values: keyValues(pairs, 'config set', typed), ...(opts.note ? { note: opts.note } : {}) });
-      await follow(ctx, answer, await instanceHosts(ctx.client, path));
+      const body = { values: keyValues(pairs, 'config set', typed), ...(opts.note ? { note: opts.note } : {}) };
+      await follow(ctx, await ctx.client.put<{ operation: Operation }>(`${servicePath(ctx, service)}/config`, body));
     });
 
   clusterOption(config.command('versions').description('config versions, newest first').argument('<service>'))
     .option('--limit <n>', 'at most this many', wholeNumber('--limit'))
     .action(async (service: string, opts: { limit?: number }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const answer = await ctx.client.get<{ versions: Array<{ version: number; author: string; note: string; createdAt: string; changes: Changes; operationId: string | null }> }>(
+      const answer = await ctx.client.get<{ versions: Array<z.infer<typeof ConfigVersionView>> }>(
         `${servicePath(ctx, service)}/config/versions`,
         { limit: opts.limit },
       );
@@ -54,7 +55,7 @@ export function registerServiceConfig(services: Command): void {
     .option('--host <host>', 'only the instance on this host')
     .action(async (service: string, from: string, to: string, opts: { host?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const answer = await ctx.client.get<{ changes: Changes; instances: Array<{ role: string; host: string; files: Array<{ path: string; diff: string }> }> }>(
+      const answer = await ctx.client.get<z.infer<typeof ConfigDiff>>(
         `${servicePath(ctx, service)}/config/versions/${encodeURIComponent(from)}/diff/${encodeURIComponent(to)}`,
         { host: opts.host },
       );
@@ -68,8 +69,6 @@ export function registerServiceConfig(services: Command): void {
     .option('--note <text>', 'why, for the history')
     .action(async (service: string, version: number, opts: { note?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const path = servicePath(ctx, service);
-      const answer = await ctx.client.post<{ operation: Operation }>(`${path}/config/rollback`, { version, ...(opts.note ? { note: opts.note } : {}) });
-      await follow(ctx, answer, await instanceHosts(ctx.client, path));
+      await follow(ctx, await ctx.client.post<{ operation: Operation }>(`${servicePath(ctx, service)}/config/rollback`, { version, ...(opts.note ? { note: opts.note } : {}) }));
     });
 }

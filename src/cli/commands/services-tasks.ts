@@ -1,19 +1,14 @@
 /** sophon services tasks|run-task: the custom commands a service's definition offers, run as operations. */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { TaskView } from '../../tasks/routes.js';
 import { seg } from '../api-client.js';
 import { clusterOption, collect, ctxOf, detachable, follow, list, servicePath } from '../context.js';
 import { printTable, show } from '../output.js';
 import type { Operation } from '../types.js';
 import { keyValues, typed } from './values.js';
 
-interface Task {
-  name: string;
-  label: string;
-  role: string;
-  where: string;
-  timeout: number;
-  parameters: Array<{ name: string; type: string; default?: unknown; enum?: unknown[] }>;
-}
+type Task = z.infer<typeof TaskView>;
 
 const paramText = (p: Task['parameters'][number]) => `${p.name}:${p.type}${p.default !== undefined ? `=${String(p.default)}` : ''}${p.enum ? ` (${p.enum.join('|')})` : ''}`;
 

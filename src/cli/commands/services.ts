@@ -1,35 +1,17 @@
 /** sophon services deploy|list|status|start|stop|restart|scale|upgrade|remove|discovery (config: services-config.ts, tasks: services-tasks.ts) */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { ServiceDetail, ServiceSummary as ServiceSummaryView } from '../../services/routes.js';
 import { seg } from '../api-client.js';
-import { clusterOf, clusterOption, collect, ctxOf, detachable, follow, instanceHosts, list, servicePath, wholeNumber } from '../context.js';
-import { ago, printFields, printTable, show, usage } from '../output.js';
+import { clusterOf, clusterOption, collect, ctxOf, detachable, follow, list, servicePath, wholeNumber } from '../context.js';
+import { ago, pairsText, printFields, printTable, show, usage } from '../output.js';
 import type { Operation } from '../types.js';
+import { instanceHosts } from '../watch.js';
 import { registerServiceConfig } from './services-config.js';
 import { registerServiceTasks } from './services-tasks.js';
 import { keyValues, placementOf, typed } from './values.js';
 
-interface ServiceSummary {
-  name: string;
-  version: string | null;
-  targetVersion: string;
-  status: string;
-  configVersion: number;
-  updatedAt: string;
-}
-
-interface Instance {
-  role: string;
-  host: string;
-  address: string;
-  version: string | null;
-  configVersion: number | null;
-  stale: boolean;
-  desiredState: string;
-  observedState: string;
-  statusReason: string | null;
-  observedAt: string | null;
-  ports: Record<string, number>;
-}
+type ServiceSummary = z.infer<typeof ServiceSummaryView>;
 
 type Started = { operation: Operation };
 
@@ -66,7 +48,7 @@ export function registerServices(program: Command): void {
   clusterOption(services.command('status').description('a service with its instances: versions, desired and observed state').argument('<service>')).action(
     async (service: string, _opts, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const answer = await ctx.client.get<{ service: ServiceSummary & { health: Record<string, number>; instances: Instance[] } }>(servicePath(ctx, service));
+      const answer = await ctx.client.get<{ service: z.infer<typeof ServiceDetail> }>(servicePath(ctx, service));
       const s = answer.service;
       show(ctx.json, answer, () => {
         printFields([
@@ -85,7 +67,7 @@ export function registerServices(program: Command): void {
             i.observedState + (i.statusReason ? ` (${i.statusReason})` : ''),
             i.version,
             i.configVersion === null ? null : `v${i.configVersion}${i.stale ? ' (stale)' : ''}`,
-            Object.entries(i.ports).map(([k, v]) => `${k}=${v}`).join(' '),
+            pairsText(i.ports, ' '),
             ago(i.observedAt),
           ]),
           'no instances',
@@ -113,9 +95,8 @@ export function registerServices(program: Command): void {
             ? { rolling: { ...(opts.batch !== undefined ? { batchSize: opts.batch } : {}), ...(opts.maxFailures !== undefined ? { maxFailures: opts.maxFailures } : {}), ...(opts.pause !== undefined ? { pauseSeconds: opts.pause } : {}) } }
             : {}),
         };
-        const path = servicePath(ctx, service);
-        const answer = await ctx.client.post<Started>(`${path}/actions`, body);
-        await follow(ctx, answer, nonEmpty(opts.hosts) ?? (await instanceHosts(ctx.client, path)));
+        // Without --hosts the watcher reads the service's hosts itself.
+        await follow(ctx, await ctx.client.post<Started>(`${servicePath(ctx, service)}/actions`, body), nonEmpty(opts.hosts));
       });
   }
 
@@ -138,10 +119,8 @@ export function registerServices(program: Command): void {
     .option('--pause <seconds>', 'pause between batches', wholeNumber('--pause'))
     .action(async (service: string, version: string, opts: { batch?: number; maxFailures?: number; pause?: number }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const path = servicePath(ctx, service);
       const body = { version, ...(opts.batch !== undefined ? { batchSize: opts.batch } : {}), ...(opts.maxFailures !== undefined ? { maxFailures: opts.maxFailures } : {}), ...(opts.pause !== undefined ? { pauseSeconds: opts.pause } : {}) };
-      const answer = await ctx.client.post<Started>(`${path}/upgrade`, body);
-      await follow(ctx, answer, await instanceHosts(ctx.client, path));
+      await follow(ctx, await ctx.client.post<Started>(`${servicePath(ctx, service)}/upgrade`, body));
     });
 
   detachable(clusterOption(services.command('remove').description('stop a service and delete its files and inventory').argument('<service>'))).action(
@@ -162,7 +141,7 @@ export function registerServices(program: Command): void {
       show(ctx.json, answer, () =>
         printTable(
           ['role', 'host', 'address', 'ports', 'observed'],
-          Object.entries(answer.roles).flatMap(([role, eps]) => eps.map((e) => [role, e.host, e.address, Object.entries(e.ports).map(([k, v]) => `${k}=${v}`).join(' '), e.observedState])),
+          Object.entries(answer.roles).flatMap(([role, eps]) => eps.map((e) => [role, e.host, e.address, pairsText(e.ports, ' '), e.observedState])),
           'no endpoints',
         ),
       );

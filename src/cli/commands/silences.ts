@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../alerts/expr.js';
 import { seg } from '../api-client.js';
-import { collect, ctxOf } from '../context.js';
-import { ago, printJson, printTable, show, usage } from '../output.js';
+import { collect, ctxOf, removeCommand } from '../context.js';
+import { ago, pairsText, printTable, show, usage } from '../output.js';
 import { keyValues } from './values.js';
 
 interface Silence {
@@ -16,7 +16,7 @@ interface Silence {
 }
 
 const BASE = '/api/v1/silences';
-const matchText = (s: Silence) => Object.entries(s.matchers).map(([k, v]) => `${k}=${v}`).join(' ');
+const matchText = (s: Silence) => pairsText(s.matchers, ' ');
 
 /** The create body: --duration as the rules' durations ('30s', '15m', '2h'), or an --until time. */
 export function silenceBody(o: { match: string[]; duration?: string; until?: string; comment?: string }): Record<string, unknown> {
@@ -56,18 +56,8 @@ export function registerSilences(program: Command): void {
     .action(async (opts: { match: string[]; duration?: string; until?: string; comment?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const answer = await ctx.client.post<{ silence: Silence }>(BASE, silenceBody(opts));
-      if (ctx.json) printJson(answer);
-      else process.stdout.write(`silence ${answer.silence.id} on ${matchText(answer.silence)} until ${ago(answer.silence.endsAt)}\n`);
+      show(ctx.json, answer, () => process.stdout.write(`silence ${answer.silence.id} on ${matchText(answer.silence)} until ${ago(answer.silence.endsAt)}\n`));
     });
 
-  silences
-    .command('remove')
-    .description('end a silence now')
-    .argument('<id>')
-    .action(async (id: string, _opts, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      await ctx.client.delete(`${BASE}/${seg(id)}`);
-      if (ctx.json) printJson({ removed: id });
-      else process.stdout.write(`${id} removed\n`);
-    });
+  removeCommand(silences, { argument: '<id>', description: 'end a silence now', path: (_ctx, id) => `${BASE}/${seg(id)}` });
 }

@@ -54,13 +54,16 @@ export function jsonObject(raw: string, option: string): Record<string, unknown>
   return value as Record<string, unknown>;
 }
 
-/** A JSON object read from a file (--file). */
-export async function jsonFile(file: string, option: string): Promise<Record<string, unknown>> {
-  let text: string;
+/** A file's text; a file that cannot be read is a usage error naming the option. */
+export async function readTextFile(file: string, option: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
     throw usage(`${option}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  return jsonObject(text, `${option} ${file}`);
+}
+
+/** A JSON object read from a file (--file). */
+export async function jsonFile(file: string, option: string): Promise<Record<string, unknown>> {
+  return jsonObject(await readTextFile(file, option), `${option} ${file}`);
 }

@@ -1,8 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Role } from '../../api/roles.js';
 import { isUuid, type Pool, type PoolClient } from '../pool.js';
-
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
 
 export interface ApiToken {
   id: string;
