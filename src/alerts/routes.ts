@@ -29,7 +29,7 @@ export const RuleBody = z.strictObject({
   policy: safeText().min(1).max(253).optional().describe('escalation policy name; the default policy when absent'),
 });
 
-const RuleView = z.object({
+export const RuleView = z.object({
   id: z.uuid(),
   name: z.string(),
   expr: z.string(),
@@ -70,7 +70,7 @@ const STATES = ['pending', 'firing', 'acknowledged', 'resolved'] as const;
 const Value = z.union([z.number(), z.enum(['NaN', '+Inf', '-Inf'])]).nullable();
 const valueOf = (v: number | null) => (v === null || Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf');
 
-const AlertView = z.object({
+export const AlertView = z.object({
   id: z.uuid(),
   rule: z.string().describe('the rule name'),
   ruleId: z.uuid().nullable().describe('null once the rule was deleted'),
@@ -90,6 +90,14 @@ const AlertView = z.object({
   ackNote: z.string().nullable(),
   resolvedAt: Timestamp.nullable(),
   resolvedBy: z.string().nullable(),
+});
+
+/** One alert with its state changes and its notifications. */
+export const AlertDetail = AlertView.extend({
+  events: z.array(z.object({ at: Timestamp, from: z.string().nullable(), to: z.string(), actor: z.string(), note: z.string().nullable() })),
+  notifications: z.array(
+    z.object({ at: Timestamp, channel: z.string(), channelType: z.string(), kind: z.string(), round: z.number().nullable(), step: z.number().nullable(), status: z.string(), attempts: z.number(), error: z.string().nullable() }),
+  ),
 });
 const alertView = (a: AlertRow) => ({
   id: a.id,
@@ -129,7 +137,7 @@ const SilenceBody = z
     comment: safeText().max(1000).default(''),
   })
   .refine((b) => (b.endsAt === undefined) !== (b.durationSeconds === undefined), { message: 'expected exactly one of endsAt and durationSeconds', path: ['endsAt'] });
-const SilenceView = z.object({
+export const SilenceView = z.object({
   id: z.uuid(),
   matchers: z.record(z.string(), z.string()),
   startsAt: Timestamp,
@@ -206,12 +214,7 @@ export function alertRoutes(alerts: AlertsService) {
       summary: 'One alert with its state changes and its notifications',
       status: 200,
       response: z.object({
-        alert: AlertView.extend({
-          events: z.array(z.object({ at: Timestamp, from: z.string().nullable(), to: z.string(), actor: z.string(), note: z.string().nullable() })),
-          notifications: z.array(
-            z.object({ at: Timestamp, channel: z.string(), channelType: z.string(), kind: z.string(), round: z.number().nullable(), step: z.number().nullable(), status: z.string(), attempts: z.number(), error: z.string().nullable() }),
-          ),
-        }),
+        alert: AlertDetail,
       }),
       handler: async ({ params }) => {
         const { alert, events, notifications } = await alerts.getAlert(params.id!);

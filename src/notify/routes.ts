@@ -8,7 +8,7 @@ import { CHANNEL_TYPES, ChannelBody, NotifyName, PublicConfigSchema } from './ch
 import type { PolicyInfo } from './policies-repo.js';
 import { createNotifyService, TestOutcome } from './service.js';
 
-const Channel = z.object({
+export const Channel = z.object({
   id: z.uuid(),
   name: z.string(),
   type: z.enum(CHANNEL_TYPES),
@@ -39,7 +39,7 @@ const PolicyBody = z.strictObject({
   default: z.boolean().optional().describe('The policy of rules that name none (at most one; setting it takes it from the previous default)'),
 });
 
-const Policy = z.object({
+export const Policy = z.object({
   id: z.uuid(),
   name: z.string(),
   steps: z.array(z.object({ channels: z.array(z.string()), waitSeconds: z.number() })),

@@ -1,34 +1,15 @@
 /** sophon alerts list|show|ack|resolve */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { AlertDetail as AlertDetailView, AlertView } from '../../alerts/routes.js';
 import { seg } from '../api-client.js';
 import { ctxOf, wholeNumber } from '../context.js';
 import { ago, pairsText, printFields, printTable, show } from '../output.js';
 
-interface Alert {
-  id: string;
-  rule: string;
-  state: string;
-  severity: string;
-  cluster: string | null;
-  host: string | null;
-  service: string | null;
-  labels: Record<string, string>;
-  value: number | string | null;
-  summary: string;
-  silenced: boolean;
-  startsAt: string;
-  firedAt: string | null;
-  ackedBy: string | null;
-  ackedAt: string | null;
-  ackNote: string | null;
-  resolvedAt: string | null;
-  resolvedBy: string | null;
-}
 
-interface AlertDetail extends Alert {
-  events: Array<{ at: string; from: string | null; to: string; actor: string; note: string | null }>;
-  notifications: Array<{ at: string; channel: string; kind: string; step: number | null; status: string; attempts: number; error: string | null }>;
-}
+
+type Alert = z.infer<typeof AlertView>;
+type AlertDetail = z.infer<typeof AlertDetailView>;
 
 const BASE = '/api/v1/alerts';
 const where = (a: Alert) => [a.cluster, a.host, a.service].filter(Boolean).join('/');

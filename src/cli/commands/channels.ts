@@ -1,24 +1,17 @@
 /** sophon channels list|show|add|test|remove: notification channels (their URLs, header values and passwords are never shown). */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { Channel as ChannelView } from '../../notify/routes.js';
 import { seg } from '../api-client.js';
 import { collect, ctxOf, list, removeCommand, wholeNumber } from '../context.js';
 import { ago, CliError, EXIT, printFields, printJson, printTable, show, usage } from '../output.js';
 import { jsonObject, keyValues } from './values.js';
 
-interface Channel {
-  id: string;
-  name: string;
-  type: string;
-  config: { urlHost?: string; headerNames?: string[]; host?: string; port?: number; from?: string; to?: string[] };
-  lastSuccessAt: string | null;
-  lastFailureAt: string | null;
-  lastError: string | null;
-  createdBy: string;
-  createdAt: string;
-}
+
+type Channel = z.infer<typeof ChannelView>;
 
 const BASE = '/api/v1/notification-channels';
-const target = (c: Channel) => (c.config.urlHost ? c.config.urlHost : `${c.config.host}:${c.config.port} → ${(c.config.to ?? []).join(', ')}`);
+const target = ({ config }: Channel) => ('urlHost' in config ? config.urlHost : `${config.host}:${config.port} → ${config.to.join(', ')}`);
 
 interface AddOpts {
   type: string;

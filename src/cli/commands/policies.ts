@@ -1,18 +1,14 @@
 /** sophon policies list|show|add|remove: escalation policies (steps of channels and waits, repeated). */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { Policy as PolicyView } from '../../notify/routes.js';
 import { seg } from '../api-client.js';
 import { ctxOf, removeCommand } from '../context.js';
 import { printFields, printTable, show, usage } from '../output.js';
 import { jsonFile, jsonObject } from './values.js';
 
-interface Policy {
-  id: string;
-  name: string;
-  steps: Array<{ channels: string[]; waitSeconds: number }>;
-  repeat: number;
-  unackTimeoutSeconds: number | null;
-  default: boolean;
-}
+
+type Policy = z.infer<typeof PolicyView>;
 
 const BASE = '/api/v1/escalation-policies';
 const stepsText = (p: Policy) => p.steps.map((s) => `${s.channels.join('+')}${s.waitSeconds ? `, wait ${s.waitSeconds}s` : ''}`).join(' → ');

@@ -1,27 +1,14 @@
 /** sophon rules list|show|add|remove: alert rules (your own, service definitions' defaults and built-in ones). */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { RuleView } from '../../alerts/routes.js';
 import { seg } from '../api-client.js';
 import { collect, ctxOf, removeCommand } from '../context.js';
 import { ago, pairsText, printFields, printTable, show, usage } from '../output.js';
 import { keyValues } from './values.js';
 
-interface Rule {
-  id: string;
-  name: string;
-  expr: string;
-  op: string;
-  threshold: number;
-  for: string;
-  severity: string;
-  cluster: string | null;
-  service: string | null;
-  role: string | null;
-  labels: Record<string, string>;
-  summary: string;
-  policy: string | null;
-  source: string;
-  updatedAt: string;
-}
+
+type Rule = z.infer<typeof RuleView>;
 
 const BASE = '/api/v1/alert-rules';
 const condition = (r: Rule) => `${r.expr} ${r.op} ${r.threshold}${r.for !== '0s' ? ` for ${r.for}` : ''}`;

@@ -1,19 +1,15 @@
 /** sophon silences list|add|remove: mute alerts whose labels match, for a while. */
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { SilenceView } from '../../alerts/routes.js';
 import { parseDuration } from '../../alerts/expr.js';
 import { seg } from '../api-client.js';
 import { collect, ctxOf, removeCommand } from '../context.js';
 import { ago, pairsText, printTable, show, usage } from '../output.js';
 import { keyValues } from './values.js';
 
-interface Silence {
-  id: string;
-  matchers: Record<string, string>;
-  startsAt: string;
-  endsAt: string;
-  comment: string;
-  createdBy: string;
-}
+
+type Silence = z.infer<typeof SilenceView>;
 
 const BASE = '/api/v1/silences';
 const matchText = (s: Silence) => pairsText(s.matchers, ' ');
