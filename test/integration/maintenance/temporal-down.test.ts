@@ -38,7 +38,7 @@ after(async () => {
   await temporal?.stop();
 });
 
-const call = (method: string, path: string, body?: unknown) => api.call(method, path, { token: operator, ...(body === undefined ? {} : { body }) });
+const call = (method: string, path: string, body?: unknown) => api.call(method, path, { token: operator, body });
 const answered = <T>(p: Promise<T>) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 30 s')), 30_000).unref())]);
 

@@ -36,7 +36,7 @@ after(async () => {
   await db?.drop();
 });
 
-const call = (method: string, path: string, body?: unknown) => api.call(method, path, { token: admin, ...(body === undefined ? {} : { body }) });
+const call = (method: string, path: string, body?: unknown) => api.call(method, path, { token: admin, body });
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {

@@ -42,7 +42,7 @@ after(async () => {
   await db?.drop();
 });
 
-const call = (method: string, path: string, body?: unknown) => api.call(method, path, { token: admin, ...(body === undefined ? {} : { body }) });
+const call = (method: string, path: string, body?: unknown) => api.call(method, path, { token: admin, body });
 
 test('step 1 reaches HTTP and email, step 2 follows its wait, ack stops, un-ack re-opens, resolve notifies every channel', async () => {
   for (const [name, config] of [

@@ -153,7 +153,7 @@ export async function startStack(opts: {
     const api = await startTestApi(config, db);
     stops.push(() => api.stop());
     const [admin, operator] = await Promise.all([api.token('admin'), api.token('operator')]);
-    const call = (method: string, p: string, body?: unknown) => api.call(method, p, { token: operator, ...(body === undefined ? {} : { body }) });
+    const call = (method: string, p: string, body?: unknown) => api.call(method, p, { token: operator, body });
 
     const waitFor = (operationId: string, statuses: string[], timeoutMs = 180_000) =>
       eventually(async () => {
