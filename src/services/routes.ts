@@ -7,7 +7,7 @@ import { actorOf } from '../api/auth.js';
 import { idempotencyOf } from '../api/idempotency.js';
 import { route } from '../api/registry.js';
 import { OperationView } from '../api/routes/operations.js';
-import { Timestamp } from '../api/schemas.js';
+import { MaintenanceUntil, Timestamp } from '../api/schemas.js';
 import type { ServicesService } from './service.js';
 
 const NAME = safeText().min(1).max(253);
@@ -49,9 +49,7 @@ export const UpgradeServiceBody = z.strictObject({
 
 export const PatchServiceBody = z
   .strictObject({
-    maintenance: z
-      .strictObject({ until: z.iso.datetime({ offset: true }).describe('ISO 8601 time the maintenance ends') })
-      .nullable()
+    maintenance: MaintenanceUntil.nullable()
       .optional()
       .describe("maintenance until a time: the service's alerts notify no one until then (but are recorded); null ends it"),
     autoRecovery: z
@@ -142,10 +140,12 @@ export function serviceRoutes(services: ServicesService) {
       status: 200,
       response: z.object({ service: ServiceDetail }),
       handler: async ({ req, params, body }) => ({
-        service: await services.patch(params.cluster!, params.service!, {
-          ...(body.maintenance !== undefined ? { maintenance: body.maintenance && { until: new Date(body.maintenance.until) } } : {}),
-          ...(body.autoRecovery ? { autoRecovery: body.autoRecovery } : {}),
-        }, actorOf(req)),
+        service: await services.patch(
+          params.cluster!,
+          params.service!,
+          { maintenance: body.maintenance && { until: new Date(body.maintenance.until) }, autoRecovery: body.autoRecovery },
+          who(req),
+        ),
       }),
     }),
     route({

@@ -142,12 +142,18 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       return { ...summary(svc), health, openAlerts, instances: instances.map((i) => instanceView(i, svc)) };
     },
 
-    async patch(clusterRef: string, serviceRef: string, patch: ServicePatch, actor: string) {
+    async patch(clusterRef: string, serviceRef: string, patch: ServicePatch, who: Requester) {
       const { svc } = await serviceOf(clusterRef, serviceRef);
       await inTransaction(pool, async (tx) => {
         if (patch.maintenance !== undefined) await servicesRepo(tx).setMaintenanceUntil(svc.id, patch.maintenance?.until ?? null);
         if (patch.autoRecovery) await servicesRepo(tx).setAutoRecovery(svc.id, patch.autoRecovery);
-        await auditRepo(tx).record({ actor, action: 'service.update', target: `${svc.clusterName}/${svc.name}`, details: { ...patch } });
+        await auditRepo(tx).record({
+          actor: who.actor,
+          action: 'service.update',
+          target: `${svc.clusterName}/${svc.name}`,
+          requestId: who.requestId,
+          details: { ...patch },
+        });
       });
       return this.get(clusterRef, serviceRef);
     },

@@ -16,7 +16,7 @@ import { actorOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { decodeCursor, pageOf, PageQuery } from '../paging.js';
 import { route } from '../registry.js';
-import { NextCursor, Timestamp } from '../schemas.js';
+import { MaintenanceUntil, NextCursor, Timestamp } from '../schemas.js';
 import { idempotencyOf } from '../idempotency.js';
 import { OperationView } from './operations.js';
 
@@ -58,7 +58,7 @@ export const PatchHostBody = z
   .strictObject({
     labels: Labels.optional(),
     maintenance: z
-      .union([z.boolean(), z.strictObject({ until: z.iso.datetime({ offset: true }).describe('ISO 8601 time the maintenance ends') })])
+      .union([z.boolean(), MaintenanceUntil])
       .optional()
       .describe('true: maintenance until turned off; {until}: until that time; false: no maintenance'),
   })
@@ -90,8 +90,6 @@ export const HostView = z.object({
     .describe("the host's role instances by their latest `up` (see GET .../metrics), when the poll last saw them, and its alerts firing or acknowledged"),
 });
 
-const NO_HEALTH = { up: 0, down: 0, lastScrapeAt: null, openAlerts: 0 };
-
 /** The API view of a host: no credential material, only its name. */
 const view = (h: Host, health: Map<string, HostHealth>) => ({
   id: h.id,
@@ -110,7 +108,8 @@ const view = (h: Host, health: Map<string, HostHealth>) => ({
   facts: h.facts,
   lastSeenAt: h.lastSeenAt,
   createdAt: h.createdAt,
-  health: health.get(h.hostname) ?? NO_HEALTH,
+  // hostHealth answers every host it is asked for (zeros when nothing is known).
+  health: health.get(h.hostname)!,
 });
 
 async function clusterOf(db: Pool | PoolClient, idOrName: string): Promise<Cluster> {
@@ -241,11 +240,8 @@ export function hostRoutes({ config, pool, operations }: ApiDeps) {
       handler: ({ req, params, body }) =>
         inTransaction(pool, async (tx) => {
           const host = await lockedHost(tx, params.cluster!, params.host!);
-          const { maintenance, ...rest } = body;
-          await hostsRepo(tx).update(host.id, {
-            ...rest,
-            ...(maintenance === undefined ? {} : { maintenance: typeof maintenance === 'boolean' ? maintenance : { until: new Date(maintenance.until) } }),
-          });
+          const { labels, maintenance } = body;
+          await hostsRepo(tx).update(host.id, { labels, maintenance: typeof maintenance === 'object' ? { until: new Date(maintenance.until) } : maintenance });
           await auditRepo(tx).record({ actor: actorOf(req), action: 'host.update', target: `${host.clusterName}/${host.hostname}`, requestId: String(req.id), details: body });
           return view((await hostsRepo(tx).get(host.id))!, await metricsRepo(tx).hostHealth(host.clusterId, [host.hostname]));
         }),

@@ -240,6 +240,8 @@ test('maintenance is set by hand with an end time on services and hosts, and cle
   assert.equal(set.status, 200, JSON.stringify(set.body));
   assert.equal(set.body.service.maintenance, true);
   assert.equal(new Date(set.body.service.maintenanceUntil).toISOString(), until);
+  const audited = await s.db.pool.query(`SELECT target FROM audit_log WHERE action = 'service.update' AND request_id = $1`, [set.headers.get('x-request-id')]);
+  assert.deepEqual(audited.rows, [{ target: 'mz/zookeeper' }], 'the update is audited with its request id');
   const cleared = await s.call('PATCH', '/api/v1/clusters/mz/services/zookeeper', { maintenance: null });
   assert.deepEqual([cleared.body.service.maintenance, cleared.body.service.maintenanceUntil], [false, null]);
   const bad = await s.call('PATCH', '/api/v1/clusters/mz/services/zookeeper', { maintenance: { until: 'tomorrow' } });
