@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import type { IdempotencyRequest } from '../db/repos/idempotency.js';
 import { SophonError } from '../errors.js';
+import { who } from './auth.js';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 const MAX_KEY_LENGTH = 255;
@@ -52,4 +53,9 @@ export function idempotencyOf(req: Request): IdempotencyRequest | undefined {
     requestHash: sha256(canonicalJson(body)),
     fieldHashes: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, sha256(canonicalJson(v))])),
   };
+}
+
+/** Who asks a request that starts work, for the operation row and the audit log: who(req) and its idempotency identity. */
+export function requesterOf(req: Request) {
+  return { ...who(req), idempotency: idempotencyOf(req) };
 }

@@ -1,8 +1,6 @@
 /** HTTP routes of config versions (see src/api/registry.ts): parse, then delegate to the config service. */
-import type { Request } from 'express';
 import { z } from 'zod';
-import { actorOf } from '../api/auth.js';
-import { idempotencyOf } from '../api/idempotency.js';
+import { requesterOf } from '../api/idempotency.js';
 import { PageQuery } from '../api/paging.js';
 import { route } from '../api/registry.js';
 import { OperationView } from '../api/routes/operations.js';
@@ -53,7 +51,6 @@ export const ConfigDiff = z.object({
   instances: z.array(z.object({ role: z.string(), host: z.string(), files: z.array(z.object({ path: z.string(), diff: z.string() })) })),
 });
 
-const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id), idempotency: idempotencyOf(req) });
 const BASE = '/api/v1/clusters/:cluster/services/:service/config';
 
 /** A version number in a path; anything else names no version. */
@@ -80,7 +77,7 @@ export function configRoutes(config: ConfigService) {
       idempotent: true,
       status: 202,
       response: z.object({ operation: OperationView }),
-      handler: ({ req, params, body }) => config.put(params.cluster!, params.service!, body, who(req)),
+      handler: ({ req, params, body }) => config.put(params.cluster!, params.service!, body, requesterOf(req)),
     }),
     route({
       method: 'get',
@@ -111,7 +108,7 @@ export function configRoutes(config: ConfigService) {
       idempotent: true,
       status: 202,
       response: z.object({ operation: OperationView }),
-      handler: ({ req, params, body }) => config.rollback(params.cluster!, params.service!, body, who(req)),
+      handler: ({ req, params, body }) => config.rollback(params.cluster!, params.service!, body, requesterOf(req)),
     }),
   ];
 }

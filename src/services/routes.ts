@@ -1,10 +1,8 @@
 /** HTTP routes of services (see src/api/registry.ts): parse, then delegate to the services service. */
-import type { Request } from 'express';
 import { z } from 'zod';
 import { safeText } from '../validation.js';
 import { SERVICE_ACTIONS } from '../../workflows/shared.js';
-import { actorOf } from '../api/auth.js';
-import { idempotencyOf } from '../api/idempotency.js';
+import { requesterOf } from '../api/idempotency.js';
 import { route } from '../api/registry.js';
 import { OperationView } from '../api/routes/operations.js';
 import { MaintenanceUntil, Timestamp } from '../api/schemas.js';
@@ -101,7 +99,6 @@ export const ServiceDetail = ServiceSummary.extend({
   instances: z.array(Instance),
 });
 
-const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id), idempotency: idempotencyOf(req) });
 const BASE = '/api/v1/clusters/:cluster/services';
 
 export function serviceRoutes(services: ServicesService) {
@@ -122,7 +119,7 @@ export function serviceRoutes(services: ServicesService) {
       idempotent: true,
       status: 202,
       response: Started,
-      handler: ({ req, params, body }) => services.deploy(params.cluster!, body, who(req)),
+      handler: ({ req, params, body }) => services.deploy(params.cluster!, body, requesterOf(req)),
     }),
     route({
       method: 'get',
@@ -144,7 +141,7 @@ export function serviceRoutes(services: ServicesService) {
           params.cluster!,
           params.service!,
           { maintenance: body.maintenance && { until: new Date(body.maintenance.until) }, autoRecovery: body.autoRecovery },
-          who(req),
+          requesterOf(req),
         ),
       }),
     }),
@@ -156,7 +153,7 @@ export function serviceRoutes(services: ServicesService) {
       idempotent: true,
       status: 202,
       response: Started,
-      handler: ({ req, params, body }) => services.action(params.cluster!, params.service!, body, who(req)),
+      handler: ({ req, params, body }) => services.action(params.cluster!, params.service!, body, requesterOf(req)),
     }),
     route({
       method: 'post',
@@ -166,7 +163,7 @@ export function serviceRoutes(services: ServicesService) {
       idempotent: true,
       status: 202,
       response: Started,
-      handler: ({ req, params, body }) => services.scale(params.cluster!, params.service!, body, who(req)),
+      handler: ({ req, params, body }) => services.scale(params.cluster!, params.service!, body, requesterOf(req)),
     }),
     route({
       method: 'post',
@@ -178,7 +175,7 @@ export function serviceRoutes(services: ServicesService) {
       idempotent: true,
       status: 202,
       response: Started,
-      handler: ({ req, params, body }) => services.upgrade(params.cluster!, params.service!, body, who(req)),
+      handler: ({ req, params, body }) => services.upgrade(params.cluster!, params.service!, body, requesterOf(req)),
     }),
     route({
       method: 'delete',
@@ -187,7 +184,7 @@ export function serviceRoutes(services: ServicesService) {
       idempotent: true,
       status: 202,
       response: Started,
-      handler: ({ req, params }) => services.remove(params.cluster!, params.service!, who(req)),
+      handler: ({ req, params }) => services.remove(params.cluster!, params.service!, requesterOf(req)),
     }),
     route({
       method: 'get',

@@ -1,8 +1,6 @@
 /** HTTP routes of service tasks (see src/api/registry.ts): parse, then delegate to the tasks service. */
-import type { Request } from 'express';
 import { z } from 'zod';
-import { actorOf } from '../api/auth.js';
-import { idempotencyOf } from '../api/idempotency.js';
+import { requesterOf } from '../api/idempotency.js';
 import { route } from '../api/registry.js';
 import { OperationView } from '../api/routes/operations.js';
 import { safeText } from '../validation.js';
@@ -35,7 +33,6 @@ export const TaskView = z.object({
   ),
 });
 
-const who = (req: Request) => ({ actor: actorOf(req), requestId: String(req.id), idempotency: idempotencyOf(req) });
 const BASE = '/api/v1/clusters/:cluster/services/:service/tasks';
 
 export function taskRoutes(tasks: TasksService) {
@@ -56,7 +53,7 @@ export function taskRoutes(tasks: TasksService) {
       idempotent: true,
       status: 202,
       response: z.object({ operation: OperationView }),
-      handler: ({ req, params, body }) => tasks.run(params.cluster!, params.service!, params.task!, body, who(req)),
+      handler: ({ req, params, body }) => tasks.run(params.cluster!, params.service!, params.task!, body, requesterOf(req)),
     }),
   ];
 }
