@@ -5,7 +5,7 @@
  * naming Temporal.
  */
 import { randomUUID } from 'node:crypto';
-import { isGrpcDeadlineError, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { inTransaction, type Pool } from '../db/pool.js';
 import { auditRepo } from '../db/repos/audit.js';
@@ -13,6 +13,7 @@ import { parameterProblem, type Catalog } from '../defs/index.js';
 import { conflict, notFound, SophonError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { findCluster, findService } from '../services/service.js';
+import { temporalCalls } from '../temporal/client.js';
 import { checkTaskRequest } from '../tasks/service.js';
 import { maintenanceRepo, type RunRow, type ScheduleRow } from './maintenance-repo.js';
 import type { ScheduleAction, ScheduleSpec, ScheduleWindow } from './schemas.js';
@@ -41,13 +42,7 @@ export interface PatchSchedule {
 export type MaintenanceService = ReturnType<typeof createMaintenanceService>;
 
 export function createMaintenanceService({ config, pool, temporal, catalog, logger }: { config: Config; pool: Pool; temporal: Client; catalog: Catalog; logger: Logger }) {
-  const withDeadline = <T>(fn: () => Promise<T>) => temporal.withDeadline(Date.now() + config.api.dependencyTimeoutMs, fn);
-
-  const temporalDown = (err: unknown, consequence: string) => {
-    if (err instanceof SophonError) return err;
-    const reason = isGrpcDeadlineError(err) ? `no answer within ${config.api.dependencyTimeoutMs / 1000} s` : (err as Error).message;
-    return new SophonError('DEPENDENCY_UNAVAILABLE', `Temporal is unavailable (${reason}); ${consequence}`);
-  };
+  const { withDeadline, temporalUnavailable } = temporalCalls(temporal, config.api.dependencyTimeoutMs);
 
   /** Checks the action against the cluster's service and its definition; every problem is a 422 at `action.…`. */
   async function checkAction(clusterId: string, action: ScheduleAction): Promise<void> {
@@ -148,7 +143,7 @@ export function createMaintenanceService({ config, pool, temporal, catalog, logg
         await auditRepo(tx).record({ actor, action: 'maintenance-schedule.create', target: req.name, details: { id, spec: req.spec, action: req.action } });
         // Committed only once Temporal has the schedule: no definition without its runs.
         await withDeadline(() => ensureTemporalSchedule(temporal, config, row)).catch((err: unknown) => {
-          throw temporalDown(err, 'the schedule was not created; try again');
+          throw temporalUnavailable(err, 'the schedule was not created; try again');
         });
       });
       return one(await scheduleOf(id));
@@ -181,7 +176,7 @@ export function createMaintenanceService({ config, pool, temporal, catalog, logg
         await maintenanceRepo(tx).update(row.id, next);
         await auditRepo(tx).record({ actor, action: 'maintenance-schedule.update', target: row.name, details: { id: row.id, ...patch } });
         await withDeadline(() => ensureTemporalSchedule(temporal, config, next)).catch((err: unknown) => {
-          throw temporalDown(err, 'the schedule was not changed; try again');
+          throw temporalUnavailable(err, 'the schedule was not changed; try again');
         });
       });
       return one(await scheduleOf(found.id));
@@ -190,7 +185,7 @@ export function createMaintenanceService({ config, pool, temporal, catalog, logg
     async remove(idOrName: string, actor: string) {
       const row = await scheduleOf(idOrName);
       await withDeadline(() => deleteTemporalSchedule(temporal, config, row)).catch((err: unknown) => {
-        throw temporalDown(err, 'the schedule was not deleted; try again');
+        throw temporalUnavailable(err, 'the schedule was not deleted; try again');
       });
       await inTransaction(pool, async (tx) => {
         await maintenanceRepo(tx).remove(row.id);
@@ -205,7 +200,7 @@ export function createMaintenanceService({ config, pool, temporal, catalog, logg
         await withDeadline(() => temporal.schedule.getHandle(scheduleIdOf(config, row)).trigger(ScheduleOverlapPolicy.ALLOW_ALL));
       } catch (err) {
         if (err instanceof ScheduleNotFoundError) throw conflict(`Schedule ${row.name} has no Temporal Schedule; restart the API to recreate it`);
-        throw temporalDown(err, 'no run was started; try again');
+        throw temporalUnavailable(err, 'no run was started; try again');
       }
       await auditRepo(pool).record({ actor, action: 'maintenance-schedule.trigger', target: row.name, details: { id: row.id } });
       return one(row);

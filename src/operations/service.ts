@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isGrpcDeadlineError, isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Config } from '../config.js';
 import { inTransaction, type Pool, type PoolClient } from '../db/pool.js';
@@ -9,7 +9,7 @@ import { hostsRepo } from '../db/repos/hosts.js';
 import { operationsRepo, type Operation, type OperationStatus } from '../db/repos/operations.js';
 import { conflict, notFound, SophonError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { temporalUiUrl } from '../temporal/client.js';
+import { temporalCalls, temporalUiUrl } from '../temporal/client.js';
 import { pageOf } from '../api/paging.js';
 import { decideUpdate, type DecisionAction } from '../../workflows/messages.js';
 import { SA_CLUSTER, SA_OPERATION_TYPE, SA_SERVICE } from '../../workflows/shared.js';
@@ -118,12 +118,7 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
   }
 
   /** Every Temporal call made for a request has a deadline; past it the caller gets a 503. */
-  const withDeadline = <T>(fn: () => Promise<T>) => temporal.withDeadline(Date.now() + config.api.dependencyTimeoutMs, fn);
-
-  function temporalUnavailable(err: unknown, consequence: string): SophonError {
-    const reason = isGrpcDeadlineError(err) ? `no answer within ${config.api.dependencyTimeoutMs / 1000} s` : (err as Error).message;
-    return new SophonError('DEPENDENCY_UNAVAILABLE', `Temporal is unavailable (${reason}); ${consequence}`);
-  }
+  const { withDeadline, temporalUnavailable } = temporalCalls(temporal, config.api.dependencyTimeoutMs);
 
   /** Ends an operation that will never run, with its hosts, through the one finishing path. */
   async function fail(op: Operation, status: OperationStatus, error: { code: string; message: string }): Promise<Operation> {

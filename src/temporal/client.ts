@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import { Client, Connection, isGrpcDeadlineError, type TLSConfig } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Config } from '../config.js';
 import { SophonError } from '../errors.js';
@@ -82,4 +82,19 @@ export function temporalUiUrl(config: Pick<Config, 'temporal'>, workflowId: stri
 /** The Temporal UI's list of every run that touched a cluster. */
 export function temporalUiClusterUrl(config: Pick<Config, 'temporal'>, cluster: string): string {
   return `${uiWorkflows(config)}?query=${encodeURIComponent(`${SA_CLUSTER.name}="${cluster}"`)}`;
+}
+
+/**
+ * Temporal calls made for a request: each has a deadline, and one that fails becomes a 503
+ * naming Temporal and the consequence (a SophonError of Sophon's own passes as it is).
+ */
+export function temporalCalls(temporal: Client, timeoutMs: number) {
+  return {
+    withDeadline: <T>(fn: () => Promise<T>) => temporal.withDeadline(Date.now() + timeoutMs, fn),
+    temporalUnavailable(err: unknown, consequence: string): SophonError {
+      if (err instanceof SophonError) return err;
+      const reason = isGrpcDeadlineError(err) ? `no answer within ${timeoutMs / 1000} s` : (err as Error).message;
+      return new SophonError('DEPENDENCY_UNAVAILABLE', `Temporal is unavailable (${reason}); ${consequence}`);
+    },
+  };
 }
