@@ -4,10 +4,11 @@
  * run that finds the service busy records itself SKIPPED, naming the operation in the way,
  * instead of Temporal dropping it silently.
  */
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Pool } from '../db/pool.js';
+import { ensureSchedule } from '../temporal/schedules.js';
 import { SA_CLUSTER, SA_OPERATION_TYPE, SA_SERVICE, workflowIds, type MaintenanceRunInput } from '../../workflows/shared.js';
 import { maintenanceRepo, type ScheduleRow } from './maintenance-repo.js';
 import { temporalSpec } from './spec.js';
@@ -40,12 +41,7 @@ function options(config: Config, row: ScheduleRow): ScheduleOptions {
 /** Creates the schedule's Temporal Schedule, or brings an existing one to the row (spec, action, paused). */
 export async function ensureTemporalSchedule(client: Client, config: Config, row: ScheduleRow): Promise<void> {
   const o = options(config, row);
-  try {
-    await client.schedule.create(o);
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(o.scheduleId).update((prev) => ({ ...prev, spec: o.spec, action: o.action, policies: o.policies, state: { ...prev.state, paused: row.paused } }));
-  }
+  await ensureSchedule(client, o, (prev) => ({ ...prev, spec: o.spec, action: o.action, policies: o.policies, state: { ...prev.state, paused: row.paused } }));
 }
 
 export async function deleteTemporalSchedule(client: Client, config: Config, row: Pick<ScheduleRow, 'id'>): Promise<void> {

@@ -1,4 +1,4 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleHandle, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { workflowIds, type PollClusterInput } from '../../workflows/shared.js';
 
@@ -31,8 +31,21 @@ function schedules(config: Config): ScheduleSpec[] {
   ];
 }
 
-/** Creates the schedule, or brings an existing one to the given interval and action. */
-async function ensureSchedule(client: Client, config: Config, s: ScheduleSpec): Promise<void> {
+/**
+ * Creates a Temporal Schedule, or brings an existing one up to date: `update` gets the schedule
+ * as it is and says what it becomes (what follows `options` is the caller's choice).
+ */
+export async function ensureSchedule(client: Client, options: ScheduleOptions, update: Parameters<ScheduleHandle['update']>[0]): Promise<void> {
+  try {
+    await client.schedule.create(options);
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(options.scheduleId).update(update);
+  }
+}
+
+/** Creates a periodic schedule, or brings an existing one to the given interval and action. */
+async function ensurePeriodic(client: Client, config: Config, s: ScheduleSpec): Promise<void> {
   const spec = { intervals: [{ every: `${s.everySeconds}s` }] };
   const action = {
     type: 'startWorkflow' as const,
@@ -41,18 +54,12 @@ async function ensureSchedule(client: Client, config: Config, s: ScheduleSpec): 
     taskQueue: config.temporal.taskQueue,
     args: s.args,
   };
-  try {
-    await client.schedule.create({
-      scheduleId: s.scheduleId,
-      spec,
-      action,
-      // A slow round must not pile up behind itself.
-      policies: { overlap: ScheduleOverlapPolicy.SKIP },
-    });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(s.scheduleId).update((previous) => ({ ...previous, spec, action }));
-  }
+  await ensureSchedule(
+    client,
+    // A slow round must not pile up behind itself.
+    { scheduleId: s.scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } },
+    (previous) => ({ ...previous, spec, action }),
+  );
 }
 
 /**
@@ -60,14 +67,14 @@ async function ensureSchedule(client: Client, config: Config, s: ScheduleSpec): 
  * Safe to run from every API process at every start.
  */
 export async function ensureSchedules(client: Client, config: Config): Promise<void> {
-  for (const s of schedules(config)) await ensureSchedule(client, config, s);
+  for (const s of schedules(config)) await ensurePeriodic(client, config, s);
 }
 
 /** The poll schedule of a cluster (status checks and scrapes), created or updated; idempotent. */
 export async function ensurePollSchedule(client: Client, config: Config, clusterId: string): Promise<void> {
   const queue = config.temporal.taskQueue;
   const input: PollClusterInput = { clusterId };
-  await ensureSchedule(client, config, {
+  await ensurePeriodic(client, config, {
     scheduleId: workflowIds.pollSchedule(queue, clusterId),
     everySeconds: config.monitoring.pollIntervalSeconds,
     workflowType: 'pollClusterWorkflow',
