@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { operationsRepo } from '../src/db/repos/operations.js';
-import { maintenanceRepo, type ScheduleRow } from '../src/maintenance/maintenance-repo.js';
+import { maintenanceRepo, type MaintenanceEnds, type ScheduleRow } from '../src/maintenance/maintenance-repo.js';
 import { createActionStarter } from '../src/maintenance/runner.js';
 import { createOperationsService } from '../src/operations/service.js';
 import type { MaintenanceRunResult } from '../workflows/shared.js';
@@ -26,7 +26,7 @@ export interface RunRef {
 
 export interface StartedRun extends MaintenanceRunResult {
   /** Maintenance ends that were set before the run: its window ends no earlier than these. */
-  previousUntil?: { service: string | null; hosts: Record<string, string | null> };
+  previousUntil?: MaintenanceEnds;
 }
 
 const windowHosts = (s: ScheduleRow) => ('hosts' in s.action && s.action.hosts ? s.action.hosts : []);
@@ -36,18 +36,6 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
   const repo = maintenanceRepo(pool);
   const startRun = createActionStarter({ pool, catalog, operations: createOperationsService({ config, pool, temporal, logger }) });
 
-  async function maintenanceEnds(s: ScheduleRow): Promise<StartedRun['previousUntil']> {
-    const svc = await pool.query<{ until: Date | null }>(`SELECT maintenance_until AS until FROM services WHERE cluster_id = $1 AND name = $2`, [s.clusterId, s.service]);
-    const hosts = await pool.query<{ hostname: string; until: Date | null }>(
-      `SELECT hostname, maintenance_until AS until FROM hosts WHERE cluster_id = $1 AND hostname = ANY($2::text[])`,
-      [s.clusterId, windowHosts(s)],
-    );
-    return {
-      service: svc.rows[0]?.until?.toISOString() ?? null,
-      hosts: Object.fromEntries(hosts.rows.map((h) => [h.hostname, h.until?.toISOString() ?? null])),
-    };
-  }
-
   return {
     /** Starts the run's operation once (a retry finds the recorded run) and opens the maintenance window. */
     async startMaintenanceRun(ref: RunRef): Promise<StartedRun> {
@@ -55,12 +43,12 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
       if (!s) return { operationId: null, status: 'FAILED', reason: 'the schedule was deleted' };
       const recorded = await repo.run(s.id, ref.workflowId);
       if (recorded) return { operationId: recorded.operationId, status: recorded.runStatus, reason: recorded.reason };
-      const previousUntil = s.windowSeconds === null ? undefined : await maintenanceEnds(s);
+      const previousUntil = s.windowSeconds === null ? undefined : await repo.maintenanceEnds(s.clusterId, s.service, windowHosts(s));
       if (s.windowSeconds !== null) await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), s.windowSeconds + LEASE_MARGIN_SECONDS);
       const started = await startRun(s, ref.workflowId);
       const run = await repo.recordRun({ id: randomUUID(), scheduleId: s.id, workflowId: ref.workflowId, operationId: started.operationId, status: started.status, reason: started.status === 'STARTED' ? null : started.reason });
       logger.info({ schedule: s.name, operationId: run.operationId, status: run.status }, 'maintenance run');
-      if (started.status !== 'STARTED' && previousUntil) await endWindow(s, previousUntil, 0);
+      if (started.status !== 'STARTED' && previousUntil) await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), 0, previousUntil);
       return { operationId: run.operationId, status: run.runStatus, reason: run.reason, ...(previousUntil ? { previousUntil } : {}) };
     },
 
@@ -68,7 +56,7 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
      * Watches the run's operation until it ends (or for one slice), renewing the window;
      * at the end the window closes `durationSeconds` later.
      */
-    async awaitMaintenanceRun(input: RunRef & { operationId: string; previousUntil?: StartedRun['previousUntil'] }): Promise<{ done: boolean; result?: MaintenanceRunResult }> {
+    async awaitMaintenanceRun(input: RunRef & { operationId: string; previousUntil?: MaintenanceEnds }): Promise<{ done: boolean; result?: MaintenanceRunResult }> {
       const ctx = Context.current();
       const s = await repo.find(input.scheduleId);
       const sliceEnd = Date.now() + WATCH_SLICE_MS;
@@ -76,7 +64,7 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
       for (;;) {
         const op = await operationsRepo(pool).get(input.operationId);
         if (!op || op.finishedAt) {
-          if (s?.windowSeconds != null && input.previousUntil) await endWindow(s, input.previousUntil, s.windowSeconds);
+          if (s?.windowSeconds != null && input.previousUntil) await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), s.windowSeconds, input.previousUntil);
           return { done: true, result: { operationId: input.operationId, status: op?.status ?? 'UNKNOWN', reason: op?.error?.message ?? null } };
         }
         if (s?.windowSeconds != null) await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), s.windowSeconds + LEASE_MARGIN_SECONDS);
@@ -89,18 +77,4 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
       }
     },
   };
-
-  /** The window ends `seconds` from now, or at the end set before the run if that is later. */
-  async function endWindow(s: ScheduleRow, previous: NonNullable<StartedRun['previousUntil']>, seconds: number) {
-    await pool.query(
-      `UPDATE services SET maintenance_until = GREATEST($3::timestamptz, now() + make_interval(secs => $4)) WHERE cluster_id = $1 AND name = $2`,
-      [s.clusterId, s.service, previous.service, seconds],
-    );
-    for (const host of windowHosts(s)) {
-      await pool.query(
-        `UPDATE hosts SET maintenance_until = GREATEST($3::timestamptz, now() + make_interval(secs => $4)) WHERE cluster_id = $1 AND hostname = $2`,
-        [s.clusterId, host, previous.hosts[host] ?? null, seconds],
-      );
-    }
-  }
 }

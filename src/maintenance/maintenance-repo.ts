@@ -19,6 +19,12 @@ export interface ScheduleRow {
   updatedAt: Date;
 }
 
+/** Maintenance ends (ISO 8601, null for none) of a service and of hosts by hostname. */
+export interface MaintenanceEnds {
+  service: string | null;
+  hosts: Record<string, string | null>;
+}
+
 export interface RunRow {
   id: string;
   scheduleId: string;
@@ -107,19 +113,36 @@ export function maintenanceRepo(db: Db) {
       return out;
     },
 
+    /** The maintenance ends of a service and some of its hosts (hosts not in the cluster are left out). */
+    async maintenanceEnds(clusterId: string, service: string, hosts: string[]): Promise<MaintenanceEnds> {
+      const svc = await db.query<{ until: Date | null }>(`SELECT maintenance_until AS until FROM services WHERE cluster_id = $1 AND name = $2`, [clusterId, service]);
+      const rows = await db.query<{ hostname: string; until: Date | null }>(
+        `SELECT hostname, maintenance_until AS until FROM hosts WHERE cluster_id = $1 AND hostname = ANY($2::text[])`,
+        [clusterId, hosts],
+      );
+      return {
+        service: svc.rows[0]?.until?.toISOString() ?? null,
+        hosts: Object.fromEntries(rows.rows.map((h) => [h.hostname, h.until?.toISOString() ?? null])),
+      };
+    },
+
     /**
      * Keeps a service (and some of its hosts) in maintenance until at least `seconds` from
-     * now; never shortens a later end set by hand or by another run.
+     * now; never shortens a later end set by hand or by another run. With `remembered` (the
+     * ends before a run) the ends become those instead when later: the run's window closes.
      */
-    async extendMaintenance(clusterId: string, service: string, hosts: string[], seconds: number): Promise<void> {
+    async extendMaintenance(clusterId: string, service: string, hosts: string[], seconds: number, remembered?: MaintenanceEnds): Promise<void> {
+      const remember = remembered !== undefined;
       await db.query(
-        `UPDATE services SET maintenance_until = GREATEST(maintenance_until, now() + make_interval(secs => $3)) WHERE cluster_id = $1 AND name = $2`,
-        [clusterId, service, seconds],
+        `UPDATE services SET maintenance_until = GREATEST(CASE WHEN $3 THEN $4::timestamptz ELSE maintenance_until END, now() + make_interval(secs => $5))
+         WHERE cluster_id = $1 AND name = $2`,
+        [clusterId, service, remember, remembered?.service ?? null, seconds],
       );
       if (hosts.length) {
         await db.query(
-          `UPDATE hosts SET maintenance_until = GREATEST(maintenance_until, now() + make_interval(secs => $3)) WHERE cluster_id = $1 AND hostname = ANY($2::text[])`,
-          [clusterId, hosts, seconds],
+          `UPDATE hosts h SET maintenance_until = GREATEST(CASE WHEN $4 THEN e.until ELSE h.maintenance_until END, now() + make_interval(secs => $5))
+           FROM unnest($2::text[], $3::timestamptz[]) AS e(hostname, until) WHERE h.cluster_id = $1 AND h.hostname = e.hostname`,
+          [clusterId, hosts, hosts.map((h) => remembered?.hosts[h] ?? null), remember, seconds],
         );
       }
     },
