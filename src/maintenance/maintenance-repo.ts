@@ -1,5 +1,5 @@
 /** Maintenance schedules, their runs, and the maintenance end times they set, in Postgres. */
-import type { Pool, PoolClient } from '../db/pool.js';
+import { isUuid, type Pool, type PoolClient } from '../db/pool.js';
 import type { ScheduleAction, ScheduleSpec } from './schemas.js';
 
 type Db = Pool | PoolClient;
@@ -47,8 +47,6 @@ const RUN_SELECT = `SELECT r.id, r.schedule_id AS "scheduleId", r.workflow_id AS
   coalesce(r.reason, o.error->>'message') AS reason
   FROM maintenance_runs r LEFT JOIN operations o ON o.id = r.operation_id`;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function maintenanceRepo(db: Db) {
   return {
     async insert(s: Omit<ScheduleRow, 'clusterName' | 'createdAt' | 'updatedAt'>): Promise<boolean> {
@@ -66,7 +64,7 @@ export function maintenanceRepo(db: Db) {
 
     /** By id or name; `lock` takes the row for an update. */
     async find(idOrName: string, opts: { lock?: boolean } = {}): Promise<ScheduleRow | undefined> {
-      const by = UUID.test(idOrName) ? 's.id = $1' : 's.name = $1';
+      const by = isUuid(idOrName) ? 's.id = $1' : 's.name = $1';
       return (await db.query<ScheduleRow>(`${SELECT} WHERE ${by}${opts.lock ? ' FOR UPDATE OF s' : ''}`, [idOrName])).rows[0];
     },
 
