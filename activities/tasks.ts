@@ -4,7 +4,7 @@
  */
 import { hostsRepo } from '../src/db/repos/hosts.js';
 import { notFound, SophonError } from '../src/errors.js';
-import type { ParameterValue, ServiceDefinition, TaskDefinition } from '../src/defs/index.js';
+import { taskOf, type ParameterValue, type ServiceDefinition, type TaskDefinition } from '../src/defs/index.js';
 import { instanceContext, sceneOf } from '../src/services/render.js';
 import { servicesRepo } from '../src/services/repo.js';
 import type { TaskPlan, TaskPlanInput } from '../workflows/shared.js';
@@ -23,8 +23,8 @@ export interface TaskStepInput {
 }
 
 /** The task of a definition; a task removed from the catalog since the request is a definitive failure. */
-export function taskOf(def: ServiceDefinition, name: string): TaskDefinition {
-  const task = def.tasks.find((t) => t.name === name);
+function definedTask(def: ServiceDefinition, name: string): TaskDefinition {
+  const task = taskOf(def, name);
   if (!task) throw new SophonError('DEFINITION_INVALID', `${def.name} has no task '${name}'; its tasks are ${def.tasks.map((t) => t.name).join(', ') || 'none'}`);
   return task;
 }
@@ -38,7 +38,7 @@ export function createTaskActivities({ pool, ssh, catalog }: ActivityDeps) {
       const svc = await services.get(input.serviceId);
       if (!svc) throw notFound('Service', input.serviceId);
       const def = catalog.get(svc.name);
-      const task = taskOf(def, input.task);
+      const task = definedTask(def, input.task);
       const chosen = (await services.instances(svc.id)).filter(
         (i) => i.role === task.role && !i.leaving && (!input.hosts?.length || input.hosts.includes(i.hostname)),
       );
@@ -54,7 +54,7 @@ export function createTaskActivities({ pool, ssh, catalog }: ActivityDeps) {
       const host = await hostsRepo(pool).get(inst.hostId);
       if (!host) throw notFound('Host', inst.hostId);
       const def = catalog.get(svc.name);
-      const task = taskOf(def, input.task);
+      const task = definedTask(def, input.task);
       const ctx = instanceContext(await sceneOf(pool, svc, def), inst, host.installRoot, await services.configValues(svc.id, svc.configVersion));
       await trackStep(pool, { operationId: input.operationId, host: host.hostname, role: inst.role, phase: input.phase, step: task.name }, async (output) => {
         const conn = await ssh.connect(targetOf(host));

@@ -1,7 +1,7 @@
 /** The loaded catalog of service definitions, for the API, the CLI and the workflows. */
 import { notFound } from '../errors.js';
 import { definitionError, validateDefinitionsDir } from './loader.js';
-import type { ServiceDefinition } from './schema.js';
+import type { ServiceDefinition, TaskDefinition } from './schema.js';
 
 export interface ServiceSummary {
   name: string;
@@ -29,6 +29,11 @@ export function publicDefinition(def: ServiceDefinition): Omit<ServiceDefinition
 export function defaultVersion(def: ServiceDefinition): string {
   const v = def.versions.find((x) => x.default) ?? def.versions[def.versions.length - 1];
   return v?.version ?? '';
+}
+
+/** A task of the definition by name; undefined when it has none of that name (each caller says why that matters). */
+export function taskOf(def: ServiceDefinition, name: string): TaskDefinition | undefined {
+  return def.tasks.find((t) => t.name === name);
 }
 
 export function summarize(def: ServiceDefinition): ServiceSummary {

@@ -9,7 +9,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temp
 import type { Config } from '../config.js';
 import { inTransaction, type Pool } from '../db/pool.js';
 import { auditRepo } from '../db/repos/audit.js';
-import { parameterProblem, type Catalog } from '../defs/index.js';
+import { parameterProblem, taskOf, type Catalog } from '../defs/index.js';
 import { conflict, notFound, SophonError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { findCluster, findService } from '../services/service.js';
@@ -53,7 +53,7 @@ export function createMaintenanceService({ config, pool, temporal, catalog, logg
       });
       const def = catalog.get(svc.name);
       if (action.kind === 'task') {
-        const task = def.tasks.find((t) => t.name === action.task);
+        const task = taskOf(def, action.task);
         if (!task) {
           throw scheduleInvalid([{ path: 'action.task', message: `${def.name} has no task '${action.task}'; its tasks are ${def.tasks.map((t) => t.name).join(', ') || 'none'}` }]);
         }

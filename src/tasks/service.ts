@@ -4,7 +4,7 @@
  * operation holding the service lock.
  */
 import type { Pool } from '../db/pool.js';
-import { resolveTaskParameters, type Catalog, type ParameterValue, type ServiceDefinition, type TaskDefinition } from '../defs/index.js';
+import { resolveTaskParameters, taskOf, type Catalog, type ParameterValue, type ServiceDefinition, type TaskDefinition } from '../defs/index.js';
 import { conflict, notFound } from '../errors.js';
 import type { OperationsService } from '../operations/service.js';
 import { findService, type Requester } from '../services/service.js';
@@ -59,12 +59,6 @@ export async function checkTaskRequest(
 }
 
 export function createTasksService({ pool, catalog, operations }: { pool: Pool; catalog: Catalog; operations: OperationsService }) {
-  const taskNamed = (def: ServiceDefinition, name: string) => {
-    const task = def.tasks.find((t) => t.name === name);
-    if (!task) throw notFound('Task', `${def.name}/${name}`);
-    return task;
-  };
-
   return {
     async list(clusterRef: string, serviceRef: string) {
       const { svc } = await findService(pool, clusterRef, serviceRef);
@@ -76,7 +70,8 @@ export function createTasksService({ pool, catalog, operations }: { pool: Pool; 
       if (replay) return replay;
       const { cluster, svc } = await findService(pool, clusterRef, serviceRef);
       const def = catalog.get(svc.name);
-      const task = taskNamed(def, taskName);
+      const task = taskOf(def, taskName);
+      if (!task) throw notFound('Task', `${def.name}/${taskName}`);
       if (svc.status !== 'ACTIVE') throw conflict(`${svc.name} is ${svc.status}; tasks run on an ACTIVE service`);
       const parameters = await checkTaskRequest(pool, def, svc, task, req);
       return operations.start({
