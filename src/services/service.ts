@@ -70,6 +70,27 @@ export async function findService(pool: Pool, clusterRef: string, serviceRef: st
   return { cluster, svc };
 }
 
+/** Starts an operation on one service of a cluster, holding the service lock, for who asked. */
+export function startServiceOperation(
+  operations: OperationsService,
+  cluster: Cluster,
+  service: string,
+  who: Requester,
+  op: { type: string; workflowType: string; workflowId: (opId: string) => string; args: (opId: string) => Record<string, unknown> },
+  prepare?: Parameters<OperationsService['start']>[0]['prepare'],
+) {
+  return operations.start({
+    ...op,
+    cluster: { id: cluster.id, name: cluster.name },
+    service,
+    lock: { service },
+    requestedBy: who.actor,
+    requestId: who.requestId,
+    idempotency: who.idempotency,
+    ...(prepare ? { prepare } : {}),
+  });
+}
+
 export function createServicesService({ pool, catalog, operations }: { pool: Pool; catalog: Catalog; operations: OperationsService }) {
   const services = servicesRepo(pool);
 
@@ -107,25 +128,6 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
   });
-
-  function startServiceOperation(
-    cluster: Cluster,
-    service: string,
-    who: Requester,
-    op: { type: string; workflowType: string; workflowId: (opId: string) => string; args: (opId: string) => Record<string, unknown> },
-    prepare?: Parameters<OperationsService['start']>[0]['prepare'],
-  ) {
-    return operations.start({
-      ...op,
-      cluster: { id: cluster.id, name: cluster.name },
-      service,
-      lock: { service },
-      requestedBy: who.actor,
-      requestId: who.requestId,
-      idempotency: who.idempotency,
-      ...(prepare ? { prepare } : {}),
-    });
-  }
 
   return {
     async list(clusterRef: string) {
@@ -207,6 +209,7 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       );
       const serviceId = randomUUID();
       return startServiceOperation(
+        operations,
         cluster,
         def.name,
         who,
@@ -245,7 +248,7 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       req.hosts?.forEach((h, i) => {
         if (!placed.has(h)) throw invalidField(`hosts.${i}`, `${svc.name} has no instance on host '${h}'`);
       });
-      return startServiceOperation(cluster, svc.name, who, {
+      return startServiceOperation(operations, cluster, svc.name, who, {
         type: `service.${req.action}`,
         workflowType: 'serviceActionWorkflow',
         workflowId: (opId) => workflowIds.serviceAction(cluster.name, svc.name, req.action, opId),
@@ -260,6 +263,7 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
       const checked = await checkScale(pool, catalog, cluster, svc, req);
       return startServiceOperation(
+        operations,
         cluster,
         svc.name,
         who,
@@ -288,6 +292,7 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       if (svc.status !== 'ACTIVE') throw conflict(`${svc.name} is ${svc.status}; only an ACTIVE service can be upgraded`);
       const { version, ...rolling } = req;
       return startServiceOperation(
+        operations,
         cluster,
         svc.name,
         who,
@@ -309,7 +314,7 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
       if (dependents.length) {
         throw conflict(`${dependents.map((s) => s.name).join(', ')} depend${dependents.length === 1 ? 's' : ''} on ${svc.name}; remove ${dependents.length === 1 ? 'it' : 'them'} first`);
       }
-      return startServiceOperation(cluster, svc.name, who, {
+      return startServiceOperation(operations, cluster, svc.name, who, {
         type: 'service.remove',
         workflowType: 'removeServiceWorkflow',
         workflowId: (opId) => workflowIds.removeService(cluster.name, svc.name, opId),

@@ -7,7 +7,7 @@ import type { Pool } from '../db/pool.js';
 import { resolveTaskParameters, taskOf, type Catalog, type ParameterValue, type ServiceDefinition, type TaskDefinition } from '../defs/index.js';
 import { conflict, notFound } from '../errors.js';
 import type { OperationsService } from '../operations/service.js';
-import { findService, type Requester } from '../services/service.js';
+import { findService, startServiceOperation, type Requester } from '../services/service.js';
 import { servicesRepo, type ServiceRow } from '../services/repo.js';
 import { invalidField } from '../validation.js';
 import { workflowIds, type RunTaskInput } from '../../workflows/shared.js';
@@ -74,7 +74,7 @@ export function createTasksService({ pool, catalog, operations }: { pool: Pool; 
       if (!task) throw notFound('Task', `${def.name}/${taskName}`);
       if (svc.status !== 'ACTIVE') throw conflict(`${svc.name} is ${svc.status}; tasks run on an ACTIVE service`);
       const parameters = await checkTaskRequest(pool, def, svc, task, req);
-      return operations.start({
+      return startServiceOperation(operations, cluster, svc.name, who, {
         type: 'service.task',
         workflowType: 'runTaskWorkflow',
         workflowId: (opId) => workflowIds.runTask(cluster.name, svc.name, task.name, opId),
@@ -85,12 +85,6 @@ export function createTasksService({ pool, catalog, operations }: { pool: Pool; 
           parameters,
           ...(req.hosts?.length ? { hosts: req.hosts } : {}),
         }),
-        cluster: { id: cluster.id, name: cluster.name },
-        service: svc.name,
-        lock: { service: svc.name },
-        requestedBy: who.actor,
-        requestId: who.requestId,
-        idempotency: who.idempotency,
       });
     },
   };
