@@ -12,7 +12,7 @@ import { servicesRepo, type InstanceRow } from '../src/services/repo.js';
 import type { ReconfigurePlan, ReconfigurePlanInput } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 import { targetOf } from './hosts.js';
-import { inRollingOrder, rollingPolicyOf, type InstanceStepInput } from './services.js';
+import { inRollingOrder, loadInstance, rollingPolicyOf, type InstanceStepInput } from './services.js';
 import { runRoleCommand, writeConfigFiles } from './service-host.js';
 import { trackStep } from './steps.js';
 
@@ -27,19 +27,6 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
     const host = await hosts.get(id);
     if (!host) throw notFound('Host', id);
     return host;
-  }
-
-  /** The service's scene and one instance's context at the service's config version. */
-  async function load(instanceId: string) {
-    const inst = await services.instance(instanceId);
-    if (!inst) throw notFound('Role instance', instanceId);
-    const svc = await services.get(inst.serviceId);
-    if (!svc) throw notFound('Service', inst.serviceId);
-    const def = catalog.get(svc.name);
-    const host = await hostOf(inst.hostId);
-    const scene = await sceneOf(pool, svc, def);
-    const ctx = instanceContext(scene, inst, host.installRoot, await services.configValues(svc.id, svc.configVersion));
-    return { svc, def, inst, host, scene, ctx, role: def.roles.find((r) => r.name === inst.role)! };
   }
 
   /** What the instance's files and start command would be with `params`. */
@@ -89,7 +76,7 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
 
     /** Writes the instance's files of the service's config version (only those whose bytes differ). */
     async writeInstanceConfig(input: InstanceStepInput): Promise<void> {
-      const l = await load(input.instanceId);
+      const l = await loadInstance(pool, catalog, input.instanceId);
       await trackStep(pool, { operationId: input.operationId, host: l.host.hostname, role: l.inst.role, phase: input.phase, step: 'configure' }, async (output) => {
         const conn = await ssh.connect(targetOf(l.host));
         const written = await writeConfigFiles(conn, renderInstanceFiles(l.scene, l.inst, l.host.installRoot, l.ctx.params), l.ctx, output);
@@ -99,7 +86,7 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
 
     /** Makes a running instance re-read its files with the role's reload command, when it has one. */
     async reloadInstance(input: InstanceStepInput): Promise<void> {
-      const l = await load(input.instanceId);
+      const l = await loadInstance(pool, catalog, input.instanceId);
       await trackStep(pool, { operationId: input.operationId, host: l.host.hostname, role: l.inst.role, phase: input.phase, step: 'reload' }, async (output) => {
         if (!l.role.reload) return { outcome: { message: `${l.role.name} has no reload command: it reads the changed files itself` } };
         const conn = await ssh.connect(targetOf(l.host));

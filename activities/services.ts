@@ -7,12 +7,13 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rulesRepo } from '../src/alerts/rules-repo.js';
 import { createEscalations } from '../src/notify/escalation-client.js';
+import type { Pool } from '../src/db/pool.js';
 import { hostsRepo, type Host } from '../src/db/repos/hosts.js';
 import { operationsRepo, type OperationState } from '../src/db/repos/operations.js';
-import { renderConfigFiles, type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
+import { renderConfigFiles, type Catalog, type ServiceDefinition, type TemplateContext } from '../src/defs/index.js';
 import { notFound, SophonError } from '../src/errors.js';
 import { listUnsafeEntries, type PackageEntry } from '../src/packages/index.js';
-import { instanceContext, sceneOf } from '../src/services/render.js';
+import { instanceContext, sceneOf, type ServiceScene } from '../src/services/render.js';
 import { servicesRepo, type InstanceRow, type ServiceRow } from '../src/services/repo.js';
 import { mapBounded } from '../workflows/concurrency.js';
 import type { ActionPlanInput, InstanceRef, ServicePlan } from '../workflows/shared.js';
@@ -67,6 +68,31 @@ export function rollingPolicyOf(def: ServiceDefinition) {
   };
 }
 
+interface Loaded {
+  svc: ServiceRow;
+  def: ServiceDefinition;
+  inst: InstanceRow;
+  host: Host;
+  scene: ServiceScene;
+  ctx: TemplateContext;
+  role: ServiceDefinition['roles'][number];
+}
+
+/** A role instance with its service, definition, host, the service's scene and the instance's context (at `version` when given). */
+export async function loadInstance(pool: Pool, catalog: Catalog, instanceId: string, version?: string): Promise<Loaded> {
+  const services = servicesRepo(pool);
+  const inst = await services.instance(instanceId);
+  if (!inst) throw notFound('Role instance', instanceId);
+  const svc = await services.get(inst.serviceId);
+  if (!svc) throw notFound('Service', inst.serviceId);
+  const def = catalog.get(svc.name);
+  const host = await hostsRepo(pool).get(inst.hostId);
+  if (!host) throw notFound('Host', inst.hostId);
+  const scene = await sceneOf(pool, svc, def);
+  const ctx = instanceContext(scene, version ? { ...inst, version } : inst, host.installRoot, await services.configValues(svc.id, svc.configVersion));
+  return { svc, def, inst, host, scene, ctx, role: def.roles.find((r) => r.name === inst.role)! };
+}
+
 export function createServiceActivities({ pool, ssh, catalog, packages, packageCacheDir, temporal, config }: ActivityDeps) {
   const escalations = createEscalations(temporal, config.temporal.taskQueue);
   const services = servicesRepo(pool);
@@ -85,25 +111,6 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
     return host;
   }
 
-  interface Loaded {
-    svc: ServiceRow;
-    def: ServiceDefinition;
-    inst: InstanceRow;
-    host: Host;
-    ctx: TemplateContext;
-    role: ServiceDefinition['roles'][number];
-  }
-
-  async function loadInstance(instanceId: string, version?: string): Promise<Loaded> {
-    const inst = await services.instance(instanceId);
-    if (!inst) throw notFound('Role instance', instanceId);
-    const { svc, def } = await serviceOf(inst.serviceId);
-    const host = await hostOf(inst.hostId);
-    const scene = await sceneOf(pool, svc, def);
-    const ctx = instanceContext(scene, version ? { ...inst, version } : inst, host.installRoot, await services.configValues(svc.id, svc.configVersion));
-    return { svc, def, inst, host, ctx, role: def.roles.find((r) => r.name === inst.role)! };
-  }
-
   const archOf = (host: Host) => (host.facts as { arch?: string } | null)?.arch ?? 'x86_64';
 
   const keyOf = (input: { operationId: string; phase: string }, host: string, role: string, step: string): StepKey => ({
@@ -116,7 +123,7 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
 
   /** Runs one instance step with its row, connection and rendered context. */
   async function instanceStep(input: InstanceStepInput, step: string, body: (l: Loaded, output: StepOutput) => Promise<string>): Promise<void> {
-    const loaded = await loadInstance(input.instanceId, input.version);
+    const loaded = await loadInstance(pool, catalog, input.instanceId, input.version);
     await trackStep(pool, keyOf(input, loaded.host.hostname, loaded.inst.role, step), async (output) => ({
       outcome: { message: await body(loaded, output) },
     }));
@@ -190,7 +197,7 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       if (!check) return null;
       const candidates = (await services.instances(serviceId)).filter((i) => i.role === role);
       const leaders = await mapBounded(candidates, 8, async (i) => {
-        const l = await loadInstance(i.id);
+        const l = await loadInstance(pool, catalog, i.id);
         const noop = { onStdout: () => undefined, onStderr: () => undefined, signal: new AbortController().signal };
         // A host that does not answer leads nothing the roll can wait for.
         const result = await ssh
@@ -309,7 +316,7 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
      * `instance` in the command is always the instance leaving.
      */
     async decommissionInstance(input: InstanceStepInput & { step: number }): Promise<void> {
-      const l = await loadInstance(input.instanceId);
+      const l = await loadInstance(pool, catalog, input.instanceId);
       const step = l.def.decommission[input.step];
       if (!step) throw new SophonError('DEFINITION_INVALID', `${l.def.name} has no decommission step ${input.step}`);
       let target = l.host;
@@ -317,7 +324,7 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       if (step.where === 'role') {
         const runner = (await services.instances(l.svc.id)).find((i) => i.role === step.on && !i.leaving);
         if (!runner) throw new SophonError('CONFLICT', `${l.def.name} has no ${step.on} left to run '${step.name}' on`);
-        const on = await loadInstance(runner.id);
+        const on = await loadInstance(pool, catalog, runner.id);
         target = on.host;
         // Paths of the instance that runs the step; `instance` stays the one leaving.
         ctx = { ...ctx, paths: on.ctx.paths };

@@ -2,15 +2,13 @@
  * Activities of service tasks (a definition's custom commands): which instances a task runs
  * on, and the run on one instance, recorded as a step with its output tails.
  */
-import { hostsRepo } from '../src/db/repos/hosts.js';
 import { notFound, SophonError } from '../src/errors.js';
 import { taskOf, type ParameterValue, type ServiceDefinition, type TaskDefinition } from '../src/defs/index.js';
-import { instanceContext, sceneOf } from '../src/services/render.js';
 import { servicesRepo } from '../src/services/repo.js';
 import type { TaskPlan, TaskPlanInput } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 import { targetOf } from './hosts.js';
-import { inRollingOrder } from './services.js';
+import { inRollingOrder, loadInstance } from './services.js';
 import { runRoleCommand } from './service-host.js';
 import { trackStep } from './steps.js';
 
@@ -47,15 +45,8 @@ export function createTaskActivities({ pool, ssh, catalog }: ActivityDeps) {
 
     /** Runs the task's command on one instance; a non-zero exit fails the step for good (the operator decides). */
     async runTask(input: TaskStepInput): Promise<void> {
-      const inst = await services.instance(input.instanceId);
-      if (!inst) throw notFound('Role instance', input.instanceId);
-      const svc = await services.get(inst.serviceId);
-      if (!svc) throw notFound('Service', inst.serviceId);
-      const host = await hostsRepo(pool).get(inst.hostId);
-      if (!host) throw notFound('Host', inst.hostId);
-      const def = catalog.get(svc.name);
+      const { def, inst, host, ctx } = await loadInstance(pool, catalog, input.instanceId);
       const task = definedTask(def, input.task);
-      const ctx = instanceContext(await sceneOf(pool, svc, def), inst, host.installRoot, await services.configValues(svc.id, svc.configVersion));
       await trackStep(pool, { operationId: input.operationId, host: host.hostname, role: inst.role, phase: input.phase, step: task.name }, async (output) => {
         const conn = await ssh.connect(targetOf(host));
         const result = await runRoleCommand(conn, def, task, { ...ctx, task: input.parameters }, output, `task '${task.name}'`);
