@@ -168,27 +168,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       result.error.issues.map((issue, i) => ({ path: String(issue.path[0]), message: lines[i] ?? issue.message })));
   }
   const e = result.data;
-  if (e.SOPHON_MASTER_KEY && e.SOPHON_MASTER_KEY_FILE) {
-    throw new SophonError(
-      'CONFIG_INVALID',
-      'Invalid configuration: SOPHON_MASTER_KEY and SOPHON_MASTER_KEY_FILE are both set; set only one',
-      [{ path: 'SOPHON_MASTER_KEY_FILE', message: 'set either SOPHON_MASTER_KEY or SOPHON_MASTER_KEY_FILE' }],
-    );
-  }
-  const pairs: Array<[string, string | undefined, string, string | undefined, string]> = [
-    ['TEMPORAL_TLS_CERT_FILE', e.TEMPORAL_TLS_CERT_FILE, 'TEMPORAL_TLS_KEY_FILE', e.TEMPORAL_TLS_KEY_FILE, 'a client certificate needs its key'],
-    ['TEMPORAL_TLS_KEY_FILE', e.TEMPORAL_TLS_KEY_FILE, 'TEMPORAL_TLS_CERT_FILE', e.TEMPORAL_TLS_CERT_FILE, 'a client key needs its certificate'],
-  ];
-  for (const [name, value, other, otherValue, why] of pairs) {
-    if (value && !otherValue) {
-      throw new SophonError('CONFIG_INVALID', `Invalid configuration: ${name} is set without ${other} (${why})`, [{ path: other, message: why }]);
-    }
-  }
-  if (e.TEMPORAL_API_KEY && e.TEMPORAL_API_KEY_FILE) {
-    throw new SophonError('CONFIG_INVALID', 'Invalid configuration: TEMPORAL_API_KEY and TEMPORAL_API_KEY_FILE are both set; set only one', [
-      { path: 'TEMPORAL_API_KEY_FILE', message: 'set either TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE' },
-    ]);
-  }
+  const invalid = (message: string, name: string, why: string) => new SophonError('CONFIG_INVALID', `Invalid configuration: ${message}`, [{ path: name, message: why }]);
+  // Two ways to give one setting: only one of them may be set.
+  const onlyOne = (a: keyof typeof e, b: keyof typeof e) => {
+    if (e[a] && e[b]) throw invalid(`${a} and ${b} are both set; set only one`, b, `set either ${a} or ${b}`);
+  };
+  const needs = (a: keyof typeof e, b: keyof typeof e, why: string) => {
+    if (e[a] && !e[b]) throw invalid(`${a} is set without ${b} (${why})`, b, why);
+  };
+  onlyOne('SOPHON_MASTER_KEY', 'SOPHON_MASTER_KEY_FILE');
+  needs('TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE', 'a client certificate needs its key');
+  needs('TEMPORAL_TLS_KEY_FILE', 'TEMPORAL_TLS_CERT_FILE', 'a client key needs its certificate');
+  onlyOne('TEMPORAL_API_KEY', 'TEMPORAL_API_KEY_FILE');
   const tlsFiles = { caFile: e.TEMPORAL_TLS_CA_FILE, certFile: e.TEMPORAL_TLS_CERT_FILE, keyFile: e.TEMPORAL_TLS_KEY_FILE, serverName: e.TEMPORAL_TLS_SERVER_NAME };
   const home = path.resolve(e.SOPHON_HOME);
   return {
