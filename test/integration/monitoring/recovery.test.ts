@@ -175,7 +175,7 @@ test('a killed server: the next poll sees it down and its recover operation rest
   assert.equal((await recoveries()).length, 1, 'no second recovery');
 });
 
-test('past the budget: no restart across polls, sophon_recovery_budget_spent is 1; a larger budget recovers it', async () => {
+test('past the budget: no restart across polls, sophon_recovery_budget_spent is 1, InstanceDown fires; a larger budget recovers it', async () => {
   // One recovery of n1 in the last hour already: a budget of 1 is spent.
   assert.equal((await patch({ autoRecovery: { maxPerHour: 1 } })).status, 200);
   await kill('n1');
