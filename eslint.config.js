@@ -54,7 +54,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    // Workflow code: each feature's workflow/ folder, and the bundle entry that re-exports them.
+    files: ['workflows/**/*.ts', 'src/features/*/workflow/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -65,13 +66,17 @@ export default tseslint.config(
           })),
           patterns: [
             {
-              group: ['**/src/**', '!**/src/**/*.types', '!**/src/**/types'],
-              message: 'Workflows may import only types from src/ (use `import type`).',
-              allowTypeImports: true,
-            },
-            {
-              group: ['**/activities/**', '../activities/*'],
-              message: 'Workflows may import only types from activities/ (use `import type`).',
+              // Values only from workflow folders, rooms' types.ts and the pure platform helpers.
+              group: [
+                '../**/*.js',
+                '!../types.js',
+                '!../../*/types.js',
+                '!../../*/workflow/*',
+                '!../src/features/*/workflow/*',
+                '!../../../platform/concurrency.js',
+                '!../../../platform/temporal/search-attributes.js',
+              ],
+              message: 'Workflow code may import values only from workflow/ folders, types.ts and pure helpers; anything else as `import type`.',
               allowTypeImports: true,
             },
           ],
@@ -82,6 +87,13 @@ export default tseslint.config(
         { name: 'process', message: 'No process access in workflows.' },
         { name: 'setImmediate', message: 'Use workflow sleep/condition.' },
       ],
+    },
+  },
+  {
+    // Modules workflow code imports values from: as deterministic as the workflows themselves.
+    files: ['src/features/*/types.ts', 'src/platform/concurrency.ts', 'src/platform/temporal/search-attributes.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: forbiddenInWorkflows.map((name) => ({ name, message: 'Workflow code imports this module: keep it free of I/O.' })) }],
     },
   },
   {

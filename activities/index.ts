@@ -1,21 +1,21 @@
-import { createClusterActivities } from './clusters.js';
-import { createConfigActivities } from './config.js';
-import type { ActivityDeps } from './deps.js';
-import { withFailureMapping } from './failures.js';
-import { createHostActivities } from './hosts.js';
-import { createMonitoringActivities } from './monitoring.js';
-import { createOperationActivities } from './operations.js';
-import { createServiceActivities } from './services.js';
-import { createReconcileActivities } from './reconcile.js';
-import { createUpgradeActivities } from './upgrade.js';
-import { createScaleActivities } from './scale.js';
-import { createRecoveryActivities } from './recovery.js';
-import { createTaskActivities } from './tasks.js';
-import { createMaintenanceActivities } from './maintenance.js';
-import { createNotifyActivities } from './notify.js';
-import { createAlertActivities } from './alerts.js';
+import { createClusterActivities } from '../src/features/clusters/activities.js';
+import { createConfigActivities } from '../src/features/config/activities.js';
+import type { ActivityDeps } from '../src/platform/temporal/activity-deps.js';
+import { withFailureMapping } from '../src/platform/temporal/failures.js';
+import { createHostActivities } from '../src/features/hosts/activities.js';
+import { createMonitoringActivities } from '../src/features/monitoring/activities.js';
+import { createOperationActivities } from '../src/features/operations/activities/bookkeeping.js';
+import { createServiceActivities } from '../src/features/services/activities/steps.js';
+import { createReconcileActivities } from '../src/features/operations/activities/reconcile.js';
+import { createUpgradeActivities } from '../src/features/upgrade/activities.js';
+import { createScaleActivities } from '../src/features/scale/activities.js';
+import { createRecoveryActivities } from '../src/features/recovery/activities.js';
+import { createTaskActivities } from '../src/features/tasks/activities.js';
+import { createMaintenanceActivities } from '../src/features/maintenance/activities.js';
+import { createNotifyActivities } from '../src/features/notify/activities.js';
+import { createAlertActivities } from '../src/features/alerts/activities.js';
 
-export type { ActivityDeps } from './deps.js';
+export type { ActivityDeps } from '../src/platform/temporal/activity-deps.js';
 
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({

@@ -6,8 +6,8 @@
  * beside the default poll interval (30 s) that it must fit in.
  */
 import { parseArgs } from 'node:util';
-import { evaluate, type HistorySeries, type LatestSample } from '../src/alerts/evaluate.js';
-import { parseExpr } from '../src/alerts/expr.js';
+import { evaluate, type HistorySeries, type LatestSample } from '../src/features/alerts/evaluate.js';
+import { parseExpr } from '../src/features/alerts/expr.js';
 import { median, parseSizes, positiveInt, printTable } from './lib/table.js';
 
 const { values } = parseArgs({ options: { hosts: { type: 'string', default: '10,100,1000' }, runs: { type: 'string', default: '5' } } });

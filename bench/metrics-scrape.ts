@@ -11,11 +11,11 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createMetrics } from '../src/api/metrics.js';
-import { migrate } from '../src/db/migrate.js';
-import { createPool } from '../src/db/pool.js';
+import { createMetrics } from '../src/platform/http/metrics.js';
+import { migrate } from '../src/platform/db/migrate.js';
+import { createPool } from '../src/platform/db/pool.js';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../src/platform/log.js';
 import { freePort } from '../test/helpers/ports.js';
 import { median, positiveInt, printTable } from './lib/table.js';
 

@@ -6,8 +6,8 @@
  */
 import { parseArgs } from 'node:util';
 import { startFleet, type Fleet } from '../test/fleet/fleet.js';
-import { createSshPool, gatherFacts, sh, type SshPool, type SshTarget } from '../src/ssh/index.js';
-import { mapBounded } from '../workflows/concurrency.js';
+import { createSshPool, gatherFacts, sh, type SshPool, type SshTarget } from '../src/platform/ssh/index.js';
+import { mapBounded } from '../src/platform/concurrency.js';
 
 const { values } = parseArgs({
   options: {

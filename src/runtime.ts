@@ -3,20 +3,20 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
-import { createApp } from './api/app.js';
-import type { Config } from './config.js';
-import { createPool, type Pool } from './db/pool.js';
-import { tokensRepo } from './db/repos/tokens.js';
-import { clustersRepo } from './db/repos/clusters.js';
-import { SophonError } from './errors.js';
-import type { Logger } from './log.js';
-import { createOperationsService, type OperationsService } from './operations/service.js';
-import { createCredentialStore, type CredentialStore } from './credentials/store.js';
-import { loadCatalog, type Catalog } from './defs/index.js';
-import { createSecretBox, type SecretBox } from './secrets/secret-box.js';
-import { connectClient, ensureSearchAttributes, temporalConnectionOptions } from './temporal/client.js';
-import { ensurePollSchedule, ensureSchedules } from './temporal/schedules.js';
-import { reconcileMaintenanceSchedules } from './maintenance/temporal.js';
+import { createApp } from './platform/http/app.js';
+import type { Config } from './platform/settings.js';
+import { createPool, type Pool } from './platform/db/pool.js';
+import { tokensRepo } from './features/tokens/repo.js';
+import { clustersRepo } from './features/clusters/repo.js';
+import { SophonError } from './platform/errors.js';
+import type { Logger } from './platform/log.js';
+import { createOperationsService, type OperationsService } from './features/operations/service.js';
+import { createCredentialStore, type CredentialStore } from './features/credentials/store.js';
+import { loadCatalog, type Catalog } from './features/defs/index.js';
+import { createSecretBox, type SecretBox } from './platform/secrets/secret-box.js';
+import { connectClient, ensureSearchAttributes, temporalConnectionOptions } from './platform/temporal/client.js';
+import { ensurePollSchedule, ensureSchedules } from './platform/temporal/schedules.js';
+import { reconcileMaintenanceSchedules } from './features/maintenance/temporal.js';
 
 /** What both the API and the worker need: Postgres and a Temporal client. */
 export interface Core {

@@ -1,17 +1,17 @@
 import { createRequire } from 'node:module';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
-import { HEARTBEAT_EVERY_MS } from '../activities/host-activity.js';
+import { HEARTBEAT_EVERY_MS } from './platform/temporal/host-activity.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import type { Config } from './config.js';
-import { createCredentialStore } from './credentials/store.js';
-import type { Pool } from './db/pool.js';
-import { loadCatalog } from './defs/index.js';
-import { createPackageRepository } from './packages/index.js';
-import type { Logger } from './log.js';
-import { createSecretBox } from './secrets/secret-box.js';
-import { createSshPool } from './ssh/index.js';
-import { temporalConnectionOptions } from './temporal/client.js';
+import type { Config } from './platform/settings.js';
+import { createCredentialStore } from './features/credentials/store.js';
+import type { Pool } from './platform/db/pool.js';
+import { loadCatalog } from './features/defs/index.js';
+import { createPackageRepository } from './features/packages/index.js';
+import type { Logger } from './platform/log.js';
+import { createSecretBox } from './platform/secrets/secret-box.js';
+import { createSshPool } from './platform/ssh/index.js';
+import { temporalConnectionOptions } from './platform/temporal/client.js';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('../workflows/index.ts');

@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres, type RunningPostgres } from '../src/dev/embedded-postgres.js';
 import { startEmbeddedTemporal, type RunningTemporal } from '../src/dev/embedded-temporal.js';
-import { loadCatalog } from '../src/defs/index.js';
-import { createLogger } from '../src/log.js';
+import { loadCatalog } from '../src/features/defs/index.js';
+import { createLogger } from '../src/platform/log.js';
 import { freePort } from './helpers/ports.js';
 
 const SUITES = ['unit', 'integration', 'e2e'];

@@ -1,14 +1,14 @@
 // Every workflow the worker runs. The worker bundles this file.
-export { bootstrapHostsWorkflow, bootstrapHostWorkflow } from './bootstrap-hosts.js';
-export { createClusterWorkflow } from './create-cluster.js';
-export { hostReachabilityWorkflow } from './host-reachability.js';
-export { deployServiceWorkflow, removeServiceWorkflow, serviceActionWorkflow } from './services.js';
-export { upgradeServiceWorkflow } from './upgrade.js';
-export { reconfigureWorkflow } from './reconfigure.js';
-export { reconcileOperationsWorkflow } from './reconcile.js';
-export { pollClusterWorkflow } from './poll-cluster.js';
-export { scaleServiceWorkflow } from './scale.js';
-export { recoverInstanceWorkflow } from './recovery.js';
-export { runTaskWorkflow } from './tasks.js';
-export { maintenanceRunWorkflow } from './maintenance.js';
-export { escalateAlertWorkflow } from './escalation.js';
+export { bootstrapHostsWorkflow, bootstrapHostWorkflow } from '../src/features/hosts/workflow/bootstrap-hosts.js';
+export { createClusterWorkflow } from '../src/features/clusters/workflow/create-cluster.js';
+export { hostReachabilityWorkflow } from '../src/features/hosts/workflow/host-reachability.js';
+export { deployServiceWorkflow, removeServiceWorkflow, serviceActionWorkflow } from '../src/features/services/workflow/services.js';
+export { upgradeServiceWorkflow } from '../src/features/upgrade/workflow/upgrade.js';
+export { reconfigureWorkflow } from '../src/features/config/workflow/reconfigure.js';
+export { reconcileOperationsWorkflow } from '../src/features/operations/workflow/reconcile.js';
+export { pollClusterWorkflow } from '../src/features/monitoring/workflow/poll-cluster.js';
+export { scaleServiceWorkflow } from '../src/features/scale/workflow/scale.js';
+export { recoverInstanceWorkflow } from '../src/features/recovery/workflow/recover-instance.js';
+export { runTaskWorkflow } from '../src/features/tasks/workflow/run-task.js';
+export { maintenanceRunWorkflow } from '../src/features/maintenance/workflow/maintenance-run.js';
+export { escalateAlertWorkflow } from '../src/features/notify/workflow/escalation.js';

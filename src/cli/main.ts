@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`sophon: ${err.message}\n`);
       process.exit(err.exitCode);
     }
-    const { SophonError } = await import('../errors.js');
+    const { SophonError } = await import('../platform/errors.js');
     if (err instanceof SophonError) {
       process.stderr.write(`sophon: ${err.message}\n`);
       process.exit(err.code === 'CONFIG_INVALID' ? EXIT.USAGE : EXIT.FAILED);

@@ -3,7 +3,7 @@
  * are type-only and erased, so no API module is loaded at run time.
  */
 import type { z } from 'zod';
-import type { OperationDetail as OperationDetailSchema, OperationView, StepView } from '../api/routes/operations.js';
+import type { OperationDetail as OperationDetailSchema, OperationView, StepView } from '../features/operations/routes.js';
 
 /** An operation as the API lists or starts it. */
 export type Operation = z.infer<typeof OperationView>;

@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { SophonError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { SophonError } from '../platform/errors.js';
+import type { Logger } from '../platform/log.js';
 import { commandLine, isAlive, stopProcess, waitForExit } from './leftovers.js';
 
 export interface RunningPostgres {

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Logger } from '../log.js';
+import type { Logger } from '../platform/log.js';
 import { findProcesses, stopProcess } from './leftovers.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 

@@ -1,10 +1,10 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config.js';
-import { migrate } from '../db/migrate.js';
-import type { Logger } from '../log.js';
+import type { Config } from '../platform/settings.js';
+import { migrate } from '../platform/db/migrate.js';
+import type { Logger } from '../platform/log.js';
 import { connectCore, ensureAdminToken, startApi } from '../runtime.js';
-import { loadMasterKey } from '../secrets/master-key.js';
+import { loadMasterKey } from '../platform/secrets/master-key.js';
 import { createActivityDeps, installRuntimeLogger, startSophonWorker } from '../worker.js';
 import { startEmbeddedPostgres, stopLeftoverPostgres } from './embedded-postgres.js';
 import { startEmbeddedTemporal, stopLeftoverTemporal } from './embedded-temporal.js';

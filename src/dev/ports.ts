@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { SophonError } from '../errors.js';
+import { SophonError } from '../platform/errors.js';
 
 /** Fails with a clear message when something already listens on the port. */
 export async function assertPortFree(host: string, port: number, what: string, variable: string): Promise<void> {

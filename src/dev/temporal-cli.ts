@@ -3,8 +3,8 @@ import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { EphemeralServerExecutable } from '@temporalio/testing';
-import { SophonError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { SophonError } from '../platform/errors.js';
+import type { Logger } from '../platform/log.js';
 import { TOOLS_DIR } from './paths.js';
 
 const run = promisify(execFile);

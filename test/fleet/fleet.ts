@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync,
 import { connect } from 'node:net';
 import { constants as osConstants, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { fingerprint } from '../../src/ssh/fingerprint.js';
+import { fingerprint } from '../../src/platform/ssh/fingerprint.js';
 
 const SSHD = '/usr/sbin/sshd';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Config } from '../../src/config.js';
+import type { Config } from '../../src/platform/settings.js';
 import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
 import type { RunningWorker } from '../../src/worker.js';
 import { assertProblem } from '../helpers/problems.js';

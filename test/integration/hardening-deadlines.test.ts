@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Config } from '../../src/config.js';
+import type { Config } from '../../src/platform/settings.js';
 import type { RunningTemporal } from '../../src/dev/embedded-temporal.js';
-import { operationsRepo } from '../../src/db/repos/operations.js';
+import { operationsRepo } from '../../src/features/operations/repo.js';
 import { createTestDatabase, eventually, startTestApi, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
 import { startOwnTemporal } from '../helpers/own-temporal.js';
 import { assertProblem, watchHealth } from '../helpers/problems.js';

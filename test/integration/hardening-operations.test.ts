@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { Config } from '../../src/config.js';
-import { operationsRepo } from '../../src/db/repos/operations.js';
+import type { Config } from '../../src/platform/settings.js';
+import { operationsRepo } from '../../src/features/operations/repo.js';
 import { createTestDatabase, eventually, startTestApi, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
 import { assertProblem } from '../helpers/problems.js';
 

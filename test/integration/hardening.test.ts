@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import ssh2 from 'ssh2';
-import { createApp } from '../../src/api/app.js';
-import { openApiPath } from '../../src/api/registry.js';
-import type { Config } from '../../src/config.js';
+import { createApp } from '../../src/platform/http/app.js';
+import { openApiPath } from '../../src/platform/http/registry.js';
+import type { Config } from '../../src/platform/settings.js';
 import type { RunningWorker } from '../../src/worker.js';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
 import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';

@@ -3,8 +3,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ssh2 from 'ssh2';
-import { workflowIds } from '../../workflows/shared.js';
-import type { Config } from '../../src/config.js';
+import { hostWorkflowIds } from '../../src/features/hosts/types.js';
+import type { Config } from '../../src/platform/settings.js';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
 import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
 import type { RunningWorker } from '../../src/worker.js';
@@ -70,7 +70,7 @@ let lastTrigger = 0;
 async function probeReachability() {
   await new Promise((r) => setTimeout(r, Math.max(0, lastTrigger + 1100 - Date.now())));
   lastTrigger = Date.now();
-  const schedule = api.core.temporal.schedule.getHandle(workflowIds.hostReachabilitySchedule(config.temporal.taskQueue));
+  const schedule = api.core.temporal.schedule.getHandle(hostWorkflowIds.hostReachabilitySchedule(config.temporal.taskQueue));
   const seen = (await schedule.describe()).info.recentActions.length;
   await schedule.trigger();
   const workflowId = await eventually(async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { migrate } from '../../src/db/migrate.js';
+import { migrate } from '../../src/platform/db/migrate.js';
 import { createTestDatabase, logger, type TestDatabase } from '../helpers/harness.js';
 
 const dbs: TestDatabase[] = [];

@@ -3,10 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { Context } from '@temporalio/activity';
 import proto from '@temporalio/proto';
-import type { Config } from '../../src/config.js';
+import type { Config } from '../../src/platform/settings.js';
 import type { RunningWorker } from '../../src/worker.js';
-import { workflowIds, type CreateClusterInput } from '../../workflows/shared.js';
-import type { ReconcileResult } from '../../activities/reconcile.js';
+import { operationWorkflowIds } from '../../src/features/operations/types.js';
+import type { CreateClusterInput } from '../../src/features/clusters/types.js';
+import type { ReconcileResult } from '../../src/features/operations/activities/reconcile.js';
 import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
 
 let db: TestDatabase;
@@ -69,7 +70,7 @@ test('a create whose workflow is terminated in Temporal ends FAILED with the rea
   await api.core.temporal.workflow.getHandle(op.workflowId).terminate('pulled by the operator');
 
   // The schedule, triggered now instead of waiting for its interval, runs the round.
-  await api.core.temporal.schedule.getHandle(workflowIds.reconcileSchedule(config.temporal.taskQueue)).trigger();
+  await api.core.temporal.schedule.getHandle(operationWorkflowIds.reconcileSchedule(config.temporal.taskQueue)).trigger();
   const ended = await eventually(async () => {
     const o = await operation(op.id);
     return o.finishedAt ? o : undefined;

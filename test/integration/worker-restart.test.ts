@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
 import { Context } from '@temporalio/activity';
-import { clustersRepo } from '../../src/db/repos/clusters.js';
-import { operationsRepo } from '../../src/db/repos/operations.js';
-import { workflowIds, type CreateClusterInput } from '../../workflows/shared.js';
+import { clustersRepo } from '../../src/features/clusters/repo.js';
+import { operationsRepo } from '../../src/features/operations/repo.js';
+import { clusterWorkflowIds, type CreateClusterInput } from '../../src/features/clusters/types.js';
 import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
 
 let db: TestDatabase | undefined;
@@ -85,7 +85,7 @@ test('an operation recorded before a crash, whose workflow never started, is sta
       clusterId: null,
       clusterName: 'orphan',
       service: null,
-      workflowId: workflowIds.createCluster('orphan', opId),
+      workflowId: clusterWorkflowIds.createCluster('orphan', opId),
       workflowType: 'createClusterWorkflow',
       requestedBy: 'test',
       input: { operationId: opId, clusterId, name: 'orphan' },

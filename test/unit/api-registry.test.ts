@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
-import { decodeCursor, pageOf } from '../../src/api/paging.js';
-import { matchPath, methodsFor, openApiPath, route, type Route } from '../../src/api/registry.js';
-import { SophonError } from '../../src/errors.js';
-import { isSafeText } from '../../src/validation.js';
+import { decodeCursor, pageOf } from '../../src/platform/http/paging.js';
+import { matchPath, methodsFor, openApiPath, route, type Route } from '../../src/platform/http/registry.js';
+import { SophonError } from '../../src/platform/errors.js';
+import { isSafeText } from '../../src/platform/validation.js';
 
 const routes: Route[] = [
   route({ method: 'get', path: '/api/v1/clusters', summary: '', status: 200, handler: () => ({}) }),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { changesBetween } from '../../src/services/config-repo.js';
+import { changesBetween } from '../../src/features/config/repo.js';
 
 test('a config change lists each parameter whose value differs, with from and to', () => {
   assert.deepEqual(changesBetween({ tickTime: 2000, initLimit: 10 }, { tickTime: 3000, initLimit: 10 }), { tickTime: { from: 2000, to: 3000 } });

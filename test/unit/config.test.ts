@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
-import { SophonError } from '../../src/errors.js';
+import { loadConfig } from '../../src/platform/settings.js';
+import { SophonError } from '../../src/platform/errors.js';
 
 function configError(env: NodeJS.ProcessEnv): SophonError {
   try {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseExposition, scanExposition } from '../../src/monitoring/exposition.js';
-import { samplesOfTarget } from '../../src/monitoring/samples.js';
-import { labelsJson } from '../../src/monitoring/repo.js';
+import { parseExposition, scanExposition } from '../../src/features/monitoring/exposition.js';
+import { samplesOfTarget } from '../../src/features/monitoring/samples.js';
+import { labelsJson } from '../../src/features/monitoring/repo.js';
 
 test('labelled histograms and summaries come out one sample per series', () => {
   const samples = parseExposition(`# HELP k a histogram

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SophonError } from '../../src/errors.js';
-import { countHostSpec, countRange, duplicates, expandHostSpec, expandRange } from '../../src/hosts/ranges.js';
+import { SophonError } from '../../src/platform/errors.js';
+import { countHostSpec, countRange, duplicates, expandHostSpec, expandRange } from '../../src/features/hosts/ranges.js';
 
 test('plain values stand for themselves', () => {
   assert.deepEqual(expandRange('zk-a', 'h'), ['zk-a']);

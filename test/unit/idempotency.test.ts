@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalJson } from '../../src/api/idempotency.js';
+import { canonicalJson } from '../../src/platform/http/idempotency.js';
 
 test('canonical JSON ignores key order at every depth and keeps array order', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [2, 1], c: null } }), '{"a":{"c":null,"d":[2,1]},"b":1}');

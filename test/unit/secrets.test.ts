@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { SophonError } from '../../src/errors.js';
-import { createLogger } from '../../src/log.js';
-import { createSecretBox, parseMasterKey } from '../../src/secrets/secret-box.js';
+import { SophonError } from '../../src/platform/errors.js';
+import { createLogger } from '../../src/platform/log.js';
+import { createSecretBox, parseMasterKey } from '../../src/platform/secrets/secret-box.js';
 
 test('a sealed secret opens with the same key and differs on every seal', () => {
   const box = createSecretBox(randomBytes(32));

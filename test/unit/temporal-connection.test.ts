@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
-import { SophonError } from '../../src/errors.js';
-import { temporalConnectionOptions } from '../../src/temporal/client.js';
+import { loadConfig } from '../../src/platform/settings.js';
+import { SophonError } from '../../src/platform/errors.js';
+import { temporalConnectionOptions } from '../../src/platform/temporal/client.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sophon-tls-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 /** sophon alerts list|show|ack|resolve */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { AlertDetail as AlertDetailView, AlertView } from '../../alerts/routes.js';
+import type { AlertDetail as AlertDetailView, AlertView } from '../../features/alerts/routes.js';
 import { seg } from '../api-client.js';
 import { ctxOf, wholeNumber } from '../context.js';
 import { ago, pairsText, printFields, printTable, show } from '../output.js';

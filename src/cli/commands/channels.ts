@@ -1,7 +1,7 @@
 /** sophon channels list|show|add|test|remove: notification channels (their URLs, header values and passwords are never shown). */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { Channel as ChannelView } from '../../notify/routes.js';
+import type { Channel as ChannelView } from '../../features/notify/routes.js';
 import { seg } from '../api-client.js';
 import { collect, ctxOf, list, removeCommand, wholeNumber } from '../context.js';
 import { ago, CliError, EXIT, printFields, printJson, printTable, show, usage } from '../output.js';

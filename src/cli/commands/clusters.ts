@@ -1,7 +1,7 @@
 /** sophon clusters create|list|show */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { Cluster as ClusterView, ClusterDetail as ClusterDetailView } from '../../api/routes/clusters.js';
+import type { Cluster as ClusterView, ClusterDetail as ClusterDetailView } from '../../features/clusters/routes.js';
 import { seg } from '../api-client.js';
 import { ctxOf, detachable, follow } from '../context.js';
 import { ago, printFields, printTable, show } from '../output.js';

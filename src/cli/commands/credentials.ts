@@ -1,7 +1,7 @@
 /** sophon credentials add|list */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { Credential as CredentialView } from '../../api/routes/credentials.js';
+import type { Credential as CredentialView } from '../../features/credentials/routes.js';
 import { ctxOf } from '../context.js';
 import { ago, printFields, printTable, show } from '../output.js';
 import { readTextFile } from './values.js';

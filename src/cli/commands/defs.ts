@@ -1,7 +1,7 @@
 /** sophon defs list|show (from the API) and validate (a local directory) */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { ServiceSummary } from '../../api/routes/service-defs.js';
+import type { ServiceSummary } from '../../features/defs/routes.js';
 import { seg } from '../api-client.js';
 import { ctxOf } from '../context.js';
 import { printJson, printTable, show } from '../output.js';
@@ -38,7 +38,7 @@ export function registerDefs(program: Command): void {
     .description('check every definition in a directory; prints all problems, exits 1 when there are any')
     .argument('[dir]', 'directory of service definitions', 'service-defs')
     .action(async (dir: string) => {
-      const { runDefsValidate } = await import('../../defs/index.js');
+      const { runDefsValidate } = await import('../../features/defs/index.js');
       process.exitCode = await runDefsValidate(dir, process.stdout);
     });
 }

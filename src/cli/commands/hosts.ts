@@ -1,7 +1,7 @@
 /** sophon hosts add|list|show|maintenance|remove */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { HostView } from '../../api/routes/hosts.js';
+import type { HostView } from '../../features/hosts/routes.js';
 import { seg } from '../api-client.js';
 import { clusterOf, clusterOption, collect, ctxOf, detachable, follow, removeCommand } from '../context.js';
 import { ago, pairsText, printFields, printTable, show, usage } from '../output.js';

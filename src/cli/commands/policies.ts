@@ -1,7 +1,7 @@
 /** sophon policies list|show|add|remove: escalation policies (steps of channels and waits, repeated). */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { Policy as PolicyView } from '../../notify/routes.js';
+import type { Policy as PolicyView } from '../../features/notify/routes.js';
 import { seg } from '../api-client.js';
 import { ctxOf, removeCommand } from '../context.js';
 import { printFields, printTable, show, usage } from '../output.js';

@@ -1,7 +1,7 @@
 /** sophon rules list|show|add|remove: alert rules (your own, service definitions' defaults and built-in ones). */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { RuleView } from '../../alerts/routes.js';
+import type { RuleView } from '../../features/alerts/routes.js';
 import { seg } from '../api-client.js';
 import { collect, ctxOf, removeCommand } from '../context.js';
 import { ago, pairsText, printFields, printTable, show, usage } from '../output.js';

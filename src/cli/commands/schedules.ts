@@ -1,7 +1,7 @@
 /** sophon schedules list|show|create|pause|resume|trigger|delete: maintenance schedules (Temporal Schedules whose runs start operations). */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { ScheduleView } from '../../maintenance/routes.js';
+import type { ScheduleView } from '../../features/maintenance/routes.js';
 import { seg } from '../api-client.js';
 import { clusterOf, clusterOption, collect, ctxOf, list, removeCommand, wholeNumber } from '../context.js';
 import { ago, printFields, printTable, show, usage } from '../output.js';

@@ -3,13 +3,13 @@
  * Their modules are imported when one runs, so the client commands start quickly.
  */
 import { Option, type Command } from 'commander';
-import { ROLES, type Role } from '../../api/roles.js';
-import type { Config } from '../../config.js';
-import type { Logger } from '../../log.js';
+import { ROLES, type Role } from '../../platform/http/roles.js';
+import type { Config } from '../../platform/settings.js';
+import type { Logger } from '../../platform/log.js';
 
 async function required(value: string | undefined, variable: string, command: string): Promise<string> {
   if (!value) {
-    const { SophonError } = await import('../../errors.js');
+    const { SophonError } = await import('../../platform/errors.js');
     throw new SophonError('CONFIG_INVALID', `${variable} must be set for 'sophon ${command}' (it uses an external service; 'sophon start' embeds one)`);
   }
   return value;
@@ -33,8 +33,8 @@ async function runApi(config: Config, logger: Logger) {
   const databaseUrl = await required(config.databaseUrl, 'DATABASE_URL', 'api');
   const temporalAddress = await required(config.temporal.address, 'TEMPORAL_ADDRESS', 'api');
   const [{ migrate }, { loadMasterKey }, { connectCore, startApi }] = await Promise.all([
-    import('../../db/migrate.js'),
-    import('../../secrets/master-key.js'),
+    import('../../platform/db/migrate.js'),
+    import('../../platform/secrets/master-key.js'),
     import('../../runtime.js'),
   ]);
   await migrate(databaseUrl, logger);
@@ -52,8 +52,8 @@ async function runWorker(config: Config, logger: Logger) {
   const databaseUrl = await required(config.databaseUrl, 'DATABASE_URL', 'worker');
   const address = await required(config.temporal.address, 'TEMPORAL_ADDRESS', 'worker');
   const [{ loadMasterKey }, { createPool }, { createActivityDeps, installRuntimeLogger, startSophonWorker }] = await Promise.all([
-    import('../../secrets/master-key.js'),
-    import('../../db/pool.js'),
+    import('../../platform/secrets/master-key.js'),
+    import('../../platform/db/pool.js'),
     import('../../worker.js'),
   ]);
   installRuntimeLogger(logger);
@@ -68,7 +68,7 @@ async function runWorker(config: Config, logger: Logger) {
 }
 
 const withContext = (fn: (config: Config, logger: Logger) => Promise<void>) => async () => {
-  const [{ loadConfig }, { createLogger }] = await Promise.all([import('../../config.js'), import('../../log.js')]);
+  const [{ loadConfig }, { createLogger }] = await Promise.all([import('../../platform/settings.js'), import('../../platform/log.js')]);
   const config = loadConfig();
   await fn(config, createLogger(config.logLevel));
 };
@@ -85,7 +85,7 @@ export function registerServer(program: Command): void {
     .description('apply pending database migrations to DATABASE_URL')
     .action(
       withContext(async (config, logger) => {
-        const { migrate } = await import('../../db/migrate.js');
+        const { migrate } = await import('../../platform/db/migrate.js');
         const applied = await migrate(await required(config.databaseUrl, 'DATABASE_URL', 'migrate'), logger);
         process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
       }),
@@ -96,7 +96,7 @@ export function registerServer(program: Command): void {
     .requiredOption('--name <name>', 'who or what the token is for')
     .addOption(new Option('--role <role>', 'role of the token').choices(ROLES).default('admin'))
     .action(async (opts: { name: string; role: Role }) => {
-      const [{ loadConfig }, { createPool }, { tokensRepo }] = await Promise.all([import('../../config.js'), import('../../db/pool.js'), import('../../db/repos/tokens.js')]);
+      const [{ loadConfig }, { createPool }, { tokensRepo }] = await Promise.all([import('../../platform/settings.js'), import('../../platform/db/pool.js'), import('../../features/tokens/repo.js')]);
       const config = loadConfig();
       const pool = createPool(await required(config.databaseUrl, 'DATABASE_URL', 'create-token'));
       try {

@@ -1,7 +1,7 @@
 /** sophon services config get|set|diff|versions|rollback */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { ConfigDiff, ConfigVersionView, ConfigView } from '../../services/config-routes.js';
+import type { ConfigDiff, ConfigVersionView, ConfigView } from '../../features/config/routes.js';
 import { clusterOption, ctxOf, detachable, follow, servicePath, wholeNumber } from '../context.js';
 import { ago, printFields, printTable, show } from '../output.js';
 import type { Operation } from '../types.js';

@@ -1,7 +1,7 @@
 /** sophon services tasks|run-task: the custom commands a service's definition offers, run as operations. */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { TaskView } from '../../tasks/routes.js';
+import type { TaskView } from '../../features/tasks/routes.js';
 import { seg } from '../api-client.js';
 import { clusterOption, collect, ctxOf, detachable, follow, list, servicePath } from '../context.js';
 import { printTable, show } from '../output.js';

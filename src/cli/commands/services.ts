@@ -1,7 +1,7 @@
 /** sophon services deploy|list|status|start|stop|restart|scale|upgrade|remove|discovery (config: services-config.ts, tasks: services-tasks.ts) */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { ServiceDetail, ServiceSummary as ServiceSummaryView } from '../../services/routes.js';
+import type { ServiceDetail, ServiceSummary as ServiceSummaryView } from '../../features/services/routes.js';
 import { seg } from '../api-client.js';
 import { clusterOf, clusterOption, collect, ctxOf, detachable, follow, list, servicePath, wholeNumber } from '../context.js';
 import { ago, pairsText, printFields, printTable, show, usage } from '../output.js';

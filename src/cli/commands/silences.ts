@@ -1,8 +1,8 @@
 /** sophon silences list|add|remove: mute alerts whose labels match, for a while. */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { SilenceView } from '../../alerts/routes.js';
-import { parseDuration } from '../../alerts/expr.js';
+import type { SilenceView } from '../../features/alerts/routes.js';
+import { parseDuration } from '../../features/alerts/expr.js';
 import { seg } from '../api-client.js';
 import { collect, ctxOf, removeCommand } from '../context.js';
 import { ago, pairsText, printTable, show, usage } from '../output.js';

@@ -12,8 +12,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
-import type { EvaluationCounts } from '../../../activities/alerts.js';
-import { workflowIds } from '../../../workflows/shared.js';
+import type { EvaluationCounts } from '../../../src/features/alerts/activities.js';
+import { monitoringWorkflowIds } from '../../../src/features/monitoring/types.js';
 import { eventually } from '../../helpers/harness.js';
 import { pgrep, startStack, type Stack } from '../services/helpers.js';
 
@@ -115,7 +115,7 @@ async function setValue(host: number, value: number): Promise<void> {
   await rename(`${dir}/.pressure.tmp`, `${dir}/pressure.prom`);
 }
 
-const schedule = () => s.api.core.temporal.schedule.getHandle(workflowIds.pollSchedule(s.config.temporal.taskQueue, clusterId));
+const schedule = () => s.api.core.temporal.schedule.getHandle(monitoringWorkflowIds.pollSchedule(s.config.temporal.taskQueue, clusterId));
 
 /** Triggers the poll schedule and waits for its run (scrapes, then the rules' evaluation); one trigger per second. */
 let lastTrigger = 0;

@@ -23,8 +23,8 @@ import {
   type HostRef,
   type ServiceDefinition,
   type TemplateContext,
-} from '../../../src/defs/index.js';
-import { createPackageRepository, extractTarball } from '../../../src/packages/index.js';
+} from '../../../src/features/defs/index.js';
+import { createPackageRepository, extractTarball } from '../../../src/features/packages/index.js';
 
 const sh = promisify(execFile);
 const repoDir = process.env.SOPHON_TEST_PACKAGE_REPO;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import type { Config } from '../../../src/config.js';
+import type { Config } from '../../../src/platform/settings.js';
 import type { RunningTemporal } from '../../../src/dev/embedded-temporal.js';
 import { createTestDatabase, startTestApi, testConfig, type TestApi, type TestDatabase } from '../../helpers/harness.js';
 import { startOwnTemporal } from '../../helpers/own-temporal.js';

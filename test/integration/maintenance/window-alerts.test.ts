@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { workflowIds } from '../../../workflows/shared.js';
+import { monitoringWorkflowIds } from '../../../src/features/monitoring/types.js';
 import { eventually } from '../../helpers/harness.js';
 import { pgrep, startStack, type Stack } from '../services/helpers.js';
 
@@ -67,7 +67,7 @@ const exporterPids = (i: number) => pgrep(`node_exporter --web.listen-address=${
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const service = async () => (await s.call('GET', '/api/v1/clusters/mwin/services/node-exporter')).body.service;
 const alert = async (id: string) => (await s.call('GET', `/api/v1/alerts/${id}`)).body.alert;
-const pollSchedule = () => s.api.core.temporal.schedule.getHandle(workflowIds.pollSchedule(s.config.temporal.taskQueue, clusterId));
+const pollSchedule = () => s.api.core.temporal.schedule.getHandle(monitoringWorkflowIds.pollSchedule(s.config.temporal.taskQueue, clusterId));
 
 /** Triggers the poll schedule and waits for its run (scrapes, then the rules' evaluation); one trigger per second. */
 let lastTrigger = 0;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { workflowIds, type PollResult } from '../../../workflows/shared.js';
+import { monitoringWorkflowIds, type PollResult } from '../../../src/features/monitoring/types.js';
 import { eventually, startTestApi } from '../../helpers/harness.js';
 import { pgrep, startStack, type Stack } from '../services/helpers.js';
 
@@ -32,7 +32,7 @@ after(async () => {
   await s?.stop();
 });
 
-const schedule = () => s.api.core.temporal.schedule.getHandle(workflowIds.pollSchedule(s.config.temporal.taskQueue, clusterId));
+const schedule = () => s.api.core.temporal.schedule.getHandle(monitoringWorkflowIds.pollSchedule(s.config.temporal.taskQueue, clusterId));
 
 /**
  * Triggers the cluster's poll schedule and waits for the poll it starts; returns its workflow id

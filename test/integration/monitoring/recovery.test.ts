@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { parseExposition } from '../../../src/monitoring/exposition.js';
-import { workflowIds, type PollResult } from '../../../workflows/shared.js';
+import { parseExposition } from '../../../src/features/monitoring/exposition.js';
+import { monitoringWorkflowIds, type PollResult } from '../../../src/features/monitoring/types.js';
 import { eventually } from '../../helpers/harness.js';
 import { modeOf, pgrep, srvr, startStack, type Stack } from '../services/helpers.js';
 
@@ -54,7 +54,7 @@ async function kill(h: string): Promise<number> {
   return pid;
 }
 
-const schedule = () => s.api.core.temporal.schedule.getHandle(workflowIds.pollSchedule(s.config.temporal.taskQueue, clusterId));
+const schedule = () => s.api.core.temporal.schedule.getHandle(monitoringWorkflowIds.pollSchedule(s.config.temporal.taskQueue, clusterId));
 
 /** Triggers the poll schedule and waits for the poll it starts (scheduled runs are named by the second: one trigger per second). */
 let lastTrigger = 0;

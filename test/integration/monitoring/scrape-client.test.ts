@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { createScrapeClient } from '../../../src/monitoring/scrape-client.js';
+import { createScrapeClient } from '../../../src/features/monitoring/scrape-client.js';
 
 const client = createScrapeClient();
 const never = new AbortController().signal;

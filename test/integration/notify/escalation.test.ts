@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createEscalations, type Escalations } from '../../../src/notify/escalation-client.js';
+import { createEscalations, type Escalations } from '../../../src/features/notify/escalation-client.js';
 import type { RunningWorker } from '../../../src/worker.js';
-import { escalationWorkflowId } from '../../../workflows/escalation-messages.js';
+import { escalationWorkflowId } from '../../../src/features/notify/workflow/messages.js';
 import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../../helpers/harness.js';
 import { insertAlert, setAlertState, sleep, startReceiver, startSmtp, type Receiver } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import type { Pool } from '../../../src/db/pool.js';
+import type { Pool } from '../../../src/platform/db/pool.js';
 
 export interface Hit {
   path: string;

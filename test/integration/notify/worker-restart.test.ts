@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, test } from 'node:test';
-import { createEscalations } from '../../../src/notify/escalation-client.js';
-import { escalationWorkflowId, progressQuery } from '../../../workflows/escalation-messages.js';
+import { createEscalations } from '../../../src/features/notify/escalation-client.js';
+import { escalationWorkflowId, progressQuery } from '../../../src/features/notify/workflow/messages.js';
 import { createTestDatabase, eventually, startTestApi, temporalAddress, testConfig, type TestApi, type TestDatabase } from '../../helpers/harness.js';
 import { insertAlert, setAlertState, startReceiver, type Receiver } from './helpers.js';
 

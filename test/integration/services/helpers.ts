@@ -5,7 +5,7 @@ import { cp, mkdtemp, writeFile, mkdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Config } from '../../../src/config.js';
+import type { Config } from '../../../src/platform/settings.js';
 import type { RunningWorker } from '../../../src/worker.js';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
 import {

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
 import { createActivities } from '../../../activities/index.js';
-import { SshError, sh, uploadFile, type SshConnection, type SshPool } from '../../../src/ssh/index.js';
+import { SshError, sh, uploadFile, type SshConnection, type SshPool } from '../../../src/platform/ssh/index.js';
 import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig } from '../../helpers/harness.js';
 import { fleetBase, poolFor, rejection, targetFor } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
-import { SshError, createSshPool, sh, type SshPool } from '../../../src/ssh/index.js';
+import { SshError, createSshPool, sh, type SshPool } from '../../../src/platform/ssh/index.js';
 import { fleetBase, poolFor, rejection, targetFor } from './helpers.js';
 
 let fleet: Fleet;

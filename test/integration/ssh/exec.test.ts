@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
-import { SshError, sh, type SshConnection, type SshPool } from '../../../src/ssh/index.js';
+import { SshError, sh, type SshConnection, type SshPool } from '../../../src/platform/ssh/index.js';
 import { fleetBase, poolFor, rejection, targetFor } from './helpers.js';
 
 let fleet: Fleet;

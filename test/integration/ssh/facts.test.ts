@@ -4,7 +4,7 @@ import { arch, cpus, hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
-import { checkPrerequisites, gatherFacts, type SshPool } from '../../../src/ssh/index.js';
+import { checkPrerequisites, gatherFacts, type SshPool } from '../../../src/platform/ssh/index.js';
 import { fleetBase, poolFor, targetFor } from './helpers.js';
 
 let fleet: Fleet;

@@ -1,5 +1,5 @@
 import type { Fleet } from '../../fleet/fleet.js';
-import { createSshPool, type SshPool, type SshPoolDeps, type SshTarget } from '../../../src/ssh/index.js';
+import { createSshPool, type SshPool, type SshPoolDeps, type SshTarget } from '../../../src/platform/ssh/index.js';
 
 /** Target for fleet host i, with the fleet's client key as credential 'fleet'. */
 export function targetFor(fleet: Fleet, i: number, extra: Partial<SshTarget> = {}): SshTarget {

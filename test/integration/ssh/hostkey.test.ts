@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
-import { SshError, sh, type SshPool } from '../../../src/ssh/index.js';
+import { SshError, sh, type SshPool } from '../../../src/platform/ssh/index.js';
 import { fleetBase, poolFor, rejection, targetFor } from './helpers.js';
 
 let fleet: Fleet;

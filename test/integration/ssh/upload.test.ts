@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../../fleet/fleet.js';
-import { SshError, remoteSha256, uploadFile, type SshConnection, type SshPool } from '../../../src/ssh/index.js';
+import { SshError, remoteSha256, uploadFile, type SshConnection, type SshPool } from '../../../src/platform/ssh/index.js';
 import { fleetBase, poolFor, rejection, targetFor } from './helpers.js';
 
 let fleet: Fleet;

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadCatalog } from '../../../src/defs/index.js';
-import { compare, evaluate, type HistorySeries, type LatestSample, type SampleSource } from '../../../src/alerts/evaluate.js';
-import { ExprError, inputsOf, parseDuration, parseExpr } from '../../../src/alerts/expr.js';
+import { loadCatalog } from '../../../src/features/defs/index.js';
+import { compare, evaluate, type HistorySeries, type LatestSample, type SampleSource } from '../../../src/features/alerts/evaluate.js';
+import { ExprError, inputsOf, parseDuration, parseExpr } from '../../../src/features/alerts/expr.js';
 
 const defsDir = join(dirname(fileURLToPath(import.meta.url)), '../../../service-defs');
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { step, type OpenAlert, type Step } from '../../../src/alerts/lifecycle.js';
+import { step, type OpenAlert, type Step } from '../../../src/features/alerts/lifecycle.js';
 
 const t0 = new Date('2026-11-26T06:00:00Z');
 const later = (s: number) => new Date(t0.getTime() + s * 1000);

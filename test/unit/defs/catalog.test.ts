@@ -19,7 +19,7 @@ import {
   type HostRef,
   type ServiceDefinition,
   type TemplateContext,
-} from '../../../src/defs/index.js';
+} from '../../../src/features/defs/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const defsDir = join(root, 'service-defs');

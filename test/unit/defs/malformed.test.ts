@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { formatIssue, loadCatalog, runDefsValidate, validateDefinitionsDir, type DefinitionIssue } from '../../../src/defs/index.js';
+import { formatIssue, loadCatalog, runDefsValidate, validateDefinitionsDir, type DefinitionIssue } from '../../../src/features/defs/index.js';
 
 /** A small valid definition; each case below breaks one thing in it. */
 const BASE = `name: demo

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCatalog, placementViolations, validatePlacement, type ClusterHost } from '../../../src/defs/index.js';
+import { loadCatalog, placementViolations, validatePlacement, type ClusterHost } from '../../../src/features/defs/index.js';
 
 const defsDir = join(dirname(fileURLToPath(import.meta.url)), '../../../service-defs');
 const catalog = await loadCatalog(defsDir);

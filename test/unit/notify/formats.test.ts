@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChannelBody, splitChannelConfig } from '../../../src/notify/channel-config.js';
-import { dingtalkBody, emailMessage, slackBody, webhookBody, wecomBody, type Notice } from '../../../src/notify/formats.js';
+import { ChannelBody, splitChannelConfig } from '../../../src/features/notify/channel-config.js';
+import { dingtalkBody, emailMessage, slackBody, webhookBody, wecomBody, type Notice } from '../../../src/features/notify/formats.js';
 
 const notice: Notice = {
   kind: 'firing',

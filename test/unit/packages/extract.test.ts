@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extractTarball, listUnsafeEntries } from '../../../src/packages/index.js';
+import { extractTarball, listUnsafeEntries } from '../../../src/features/packages/index.js';
 import { tarball, type RawEntry } from './tarball.js';
 
 async function scratch(): Promise<string> {

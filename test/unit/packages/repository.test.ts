@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCatalog } from '../../../src/defs/index.js';
-import { createPackageRepository, extractTarball, sha256File, type PackageIndex } from '../../../src/packages/index.js';
+import { loadCatalog } from '../../../src/features/defs/index.js';
+import { createPackageRepository, extractTarball, sha256File, type PackageIndex } from '../../../src/features/packages/index.js';
 import { tarball } from './tarball.js';
 
 const defsDir = join(dirname(fileURLToPath(import.meta.url)), '../../../service-defs');

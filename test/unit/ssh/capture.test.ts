@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createOutputCapture } from '../../../src/ssh/capture.js';
+import { createOutputCapture } from '../../../src/platform/ssh/capture.js';
 
 test('output under the limit is kept whole', () => {
   const capture = createOutputCapture(100);

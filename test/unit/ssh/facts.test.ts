@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkPrerequisites, javaMajor, parseFactsOutput, parseJavaVersion, type HostFacts } from '../../../src/ssh/facts.js';
-import { createLimiter } from '../../../src/ssh/limiter.js';
+import { checkPrerequisites, javaMajor, parseFactsOutput, parseJavaVersion, type HostFacts } from '../../../src/platform/ssh/facts.js';
+import { createLimiter } from '../../../src/platform/ssh/limiter.js';
 
 const OUTPUT = `@@hostname
 zk1

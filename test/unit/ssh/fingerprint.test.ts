@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fingerprint } from '../../../src/ssh/fingerprint.js';
+import { fingerprint } from '../../../src/platform/ssh/fingerprint.js';
 
 test('fingerprint matches ssh-keygen -lf for ed25519 and rsa keys', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sophon-fp-'));

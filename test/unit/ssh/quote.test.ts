@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { sh, shellQuote } from '../../../src/ssh/quote.js';
+import { sh, shellQuote } from '../../../src/platform/ssh/quote.js';
 
 const NASTY = [
   'plain',
