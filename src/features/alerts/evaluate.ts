@@ -4,6 +4,7 @@
  * `a / b` pairs series with the same identity, as PromQL's one-to-one matching does.
  */
 import type { Expr, Matcher, Operand, Selector } from './expr.js';
+import { fullMatch } from './regex.js';
 
 export interface Series {
   host: string;
@@ -68,9 +69,6 @@ export function seriesKey(s: Series): string {
   return key;
 }
 
-const regexCache = new Map<string, RegExp>();
-const anchored = (re: string) => regexCache.get(re) ?? (regexCache.set(re, new RegExp(`^(?:${re})$`)), regexCache.get(re)!);
-
 function matches(s: Series, m: Matcher): boolean {
   const value = s.labels[m.label] ?? (m.label === 'host' ? s.host : m.label === 'service' ? s.service : m.label === 'role' ? s.role : '');
   switch (m.op) {
@@ -79,9 +77,9 @@ function matches(s: Series, m: Matcher): boolean {
     case '!=':
       return value !== m.value;
     case '=~':
-      return anchored(m.value).test(value);
+      return fullMatch(m.value, value);
     case '!~':
-      return !anchored(m.value).test(value);
+      return !fullMatch(m.value, value);
   }
 }
 

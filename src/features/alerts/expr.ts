@@ -8,8 +8,9 @@
  *   matcher  := label ( '=' | '!=' | '=~' | '!~' ) "string"
  *
  * Matchers see a series' own labels and, where it has none of that name, the `host`,
- * `service` and `role` it was scraped from. Regular expressions are anchored, as in PromQL.
+ * `service` and `role` it was scraped from. Regular expressions are RE2 and anchored, as in PromQL.
  */
+import { regexProblem } from './regex.js';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 export interface Matcher {
@@ -73,23 +74,31 @@ export function parseExpr(text: string): Expr {
     pos += m[0].length;
     return m[0];
   };
-  const string = (): { value: string; at: number } => {
+  /** A quoted string, with the position in the text of each of its characters (for the column of a regex problem). */
+  const string = (): { value: string; at: number; positions: number[] } => {
     skip();
     const at = pos;
     const quote = text[pos];
     if (quote !== '"' && quote !== "'") return fail('expected a quoted string');
     let value = '';
+    const positions: number[] = [];
     pos++;
     while (pos < text.length && text[pos] !== quote) {
       if (text[pos] === '\\' && pos + 1 < text.length) {
         const c = text[++pos]!;
-        value += c === 'n' ? '\n' : c === 't' ? '\t' : c === '\\' || c === '"' || c === "'" ? c : `\\${c}`;
-      } else value += text[pos];
+        const kept = c === 'n' ? '\n' : c === 't' ? '\t' : c === '\\' || c === '"' || c === "'" ? c : `\\${c}`;
+        value += kept;
+        positions.push(pos - 1);
+        if (kept.length === 2) positions.push(pos);
+      } else {
+        value += text[pos];
+        positions.push(pos);
+      }
       pos++;
     }
     if (pos >= text.length) fail('unterminated string', at);
     pos++;
-    return { value, at };
+    return { value, at, positions };
   };
   const selector = (metric: string): Selector => {
     const matchers: Matcher[] = [];
@@ -101,14 +110,9 @@ export function parseExpr(text: string): Expr {
         const op = (['=~', '!~', '!=', '='] as const).find((o) => text.startsWith(o, pos));
         if (!op) fail(`expected one of = != =~ !~ after '${label}'`);
         pos += op!.length;
-        const { value, at } = string();
-        if (op === '=~' || op === '!~') {
-          try {
-            new RegExp(value);
-          } catch (err) {
-            fail(`invalid regular expression: ${(err as Error).message}`, at);
-          }
-        }
+        const { value, at, positions } = string();
+        const problem = op === '=~' || op === '!~' ? regexProblem(value) : undefined;
+        if (problem) fail(`invalid regular expression (RE2 syntax, as in PromQL: no lookarounds or backreferences): ${problem.reason}`, positions[problem.offset] ?? at);
         matchers.push({ label, op: op!, value });
         if (!peek(',')) break;
         pos++;

@@ -293,6 +293,10 @@ test('bad rules are 422s naming the field, and the column of an expression', asy
   };
   assert.deepEqual(await bad({ expr: 'node_load1{host="z1"' }), [{ path: 'expr', column: 21, message: "column 21: expected ',' or '}' before the end" }]);
   assert.equal((await bad({ expr: 'sum(node_load1)' }))[0]!.column, 1);
+  // Matchers are RE2, as in PromQL: a lookahead is refused at its column.
+  assert.deepEqual(await bad({ expr: 'node_filesystem_avail_bytes{mountpoint=~"/(?!boot)"}' }), [
+    { path: 'expr', column: 43, message: 'column 43: invalid regular expression (RE2 syntax, as in PromQL: no lookarounds or backreferences): invalid or unsupported Perl syntax: `(?!`' },
+  ]);
   assert.deepEqual((await bad({ op: '=>' })).map((e) => e.path), ['op']);
   assert.deepEqual((await bad({ severity: 'urgent' })).map((e) => e.path), ['severity']);
   assert.deepEqual((await bad({ policy: 'nobody' })).map((e) => e.path), ['policy']);

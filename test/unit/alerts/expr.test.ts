@@ -59,7 +59,7 @@ void test('an expression that does not parse names the column and the reason', (
     ['node_load1 > 3', 12, /unsupported operator '>'/],
     ['a * b', 3, /unsupported operator '\*'/],
     ['a / b / c', 7, /unsupported operator '\/'/],
-    ['x{a=~"("}', 6, /invalid regular expression/],
+    ['x{a=~"("}', 7, /invalid regular expression.*missing closing \)/],
     ['1node', 1, /expected a metric name/],
   ];
   for (const [text, column, reason] of cases) {
@@ -72,6 +72,28 @@ void test('an expression that does not parse names the column and the reason', (
       assert.match(err.reason, reason, text);
     }
   }
+});
+
+void test('what RE2 refuses is refused with the column of the refused part in the expression', () => {
+  const cases: Array<[string, number, RegExp]> = [
+    ['x{a=~"b(?=c)"}', 8, /unsupported Perl syntax: `\(\?=`/],
+    ['x{a!~"b(?!c)"}', 8, /unsupported Perl syntax: `\(\?!`/],
+    ['x{a=~"(?<=a)b"}', 7, /`\(\?<=a\)b`/],
+    ['x{a=~"(a)\\1"}', 10, /invalid escape sequence: `\\1`/],
+    // The string's own escapes are counted in the column, and an escaped paren is no lookahead.
+    ['x{a=~"\\(?=(?=y)"}', 11, /`\(\?=`/],
+    ['x{b="(?=", a=~"a++"}', 17, /invalid nested repetition operator: `\+\+`/],
+    ['x{a=~"ab\\\\"}', 9, /trailing backslash/],
+  ];
+  for (const [text, column, reason] of cases) {
+    assert.throws(
+      () => parseExpr(text),
+      (err) => err instanceof ExprError && err.column === column && reason.test(err.reason) && /RE2 syntax.*no lookarounds or backreferences/.test(err.reason),
+      text,
+    );
+  }
+  // RE2 takes what a JavaScript RegExp refused: flags and Go's named groups.
+  assert.doesNotThrow(() => parseExpr('x{a=~"(?i)Z1", b=~"(?P<n>sd)a"}'));
 });
 
 const at = (host: string, metric: string, value: number, labels: Record<string, string> = {}, service = 'node-exporter', role = 'exporter'): LatestSample => ({
@@ -97,6 +119,21 @@ void test('a selector keeps the matching series; host, service and role match li
   assert.deepEqual(evaluate(parseExpr('node_load1'), src, { service: 'node-exporter', role: 'exporter' }).length, 2);
   // Anchored regular expressions, as in PromQL.
   assert.deepEqual(evaluate(parseExpr('node_load1{host=~"z"}'), src), []);
+});
+
+void test('regular expressions match the whole value in linear time, as in PromQL', () => {
+  const long = 'a'.repeat(5000);
+  const src = source([at('z1', 'm', 1, { v: `${long}b` }), at('z2', 'm', 2, { v: long }), at('z3', 'm', 3, { v: 'line1\nline2' }), at('z4', 'm', 4, { v: 'ab' })]);
+  const hosts = (expr: string) => evaluate(parseExpr(expr), src).map((r) => r.host);
+  // A backtracking engine takes time exponential in the a's before the 'b' here (about 1.8x per character).
+  assert.deepEqual(hosts('m{v=~"(a+)+"}'), ['z2']);
+  assert.deepEqual(hosts('m{v!~"(a+)+"}'), ['z1', 'z3', 'z4']);
+  assert.deepEqual(hosts('m{v=~"^(?:(a+)+)$"}'), ['z2']);
+  // Anchored at both ends: an alternative that matches a prefix does not match the value.
+  assert.deepEqual(hosts('m{v=~"a|ab"}'), ['z4']);
+  assert.deepEqual(hosts('m{v=~"b"}'), []);
+  // `.` matches newlines, as in PromQL.
+  assert.deepEqual(hosts('m{v=~"line1.line2"}'), ['z3']);
 });
 
 void test('a ratio pairs series with the same labels and target', () => {
