@@ -10,6 +10,8 @@ command -v sha256sum >/dev/null 2>&1 || missing+=(coreutils)
 command -v pgrep >/dev/null 2>&1 || missing+=(procps)
 # The ZooKeeper test packages run on the host's Java.
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+# scripts/install-temporal-test-server.sh fetches Temporal's test server (Java) from Maven Central.
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
 # scripts/install-schemathesis.sh makes a Python venv for the API fuzzer.
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3 python3-venv)
 # scripts/build-packages.sh unpacks Debian packages.
