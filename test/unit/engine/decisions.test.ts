@@ -10,8 +10,8 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } f
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { decideUpdate, type DecisionAction } from '../../../workflows/messages.js';
-import type { deployServiceWorkflow, serviceActionWorkflow } from '../../../workflows/services.js';
+import { decideUpdate, type DecisionAction } from '../../../src/features/operations/workflow/messages.js';
+import type { deployServiceWorkflow, serviceActionWorkflow } from '../../../src/features/services/workflow/services.js';
 import { createTimeSkippingEnv, skipUntil } from '../../helpers/time-skipping.js';
 import { FakeOperation, fakeActivities } from './fakes.js';
 
@@ -26,7 +26,7 @@ before(async () => {
     connection: env.nativeConnection,
     taskQueue,
     // The real workflow code: the deploy, action and remove workflows and the engine under them.
-    workflowsPath: fileURLToPath(new URL('../../../workflows/services.ts', import.meta.url)),
+    workflowsPath: fileURLToPath(new URL('../../../src/features/services/workflow/services.ts', import.meta.url)),
     activities: fakeActivities(),
   });
   running = worker.run();

@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Activities } from '../../../activities/index.js';
-import type { StepKey } from '../../../activities/steps.js';
-import type { OperationState, OperationStatus } from '../../../src/db/repos/operations.js';
-import type { OperationError } from '../../../workflows/shared.js';
+import type { StepKey } from '../../../src/features/operations/steps.js';
+import type { OperationState, OperationStatus } from '../../../src/features/operations/repo.js';
+import type { OperationError } from '../../../src/features/operations/types.js';
 
 type FakeActivities = Pick<
   Activities,
