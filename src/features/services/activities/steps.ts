@@ -9,7 +9,6 @@ import { rulesRepo } from '../../alerts/rules-repo.js';
 import { createEscalations } from '../../notify/escalation-client.js';
 import type { Pool } from '../../../platform/db/pool.js';
 import { hostsRepo, type Host } from '../../hosts/repo.js';
-import { operationsRepo, type OperationState } from '../../operations/repo.js';
 import { renderConfigFiles, type Catalog, type ServiceDefinition, type TemplateContext } from '../../defs/index.js';
 import { notFound, SophonError } from '../../../platform/errors.js';
 import { listUnsafeEntries, type PackageEntry } from '../../packages/index.js';
@@ -20,7 +19,7 @@ import type { ActionPlanInput, InstanceRef, ServicePlan } from '../types.js';
 import type { ActivityDeps } from '../../../platform/temporal/activity-deps.js';
 import { targetOf } from '../../hosts/activities.js';
 import { checkHealth, ensureRunAs, installPackage, removeServiceFiles, runRoleCommand, writeConfigFiles } from './on-host.js';
-import { recordSkippedStep, trackStep, type StepKey, type StepOutput } from '../../operations/steps.js';
+import { trackStep, type StepKey, type StepOutput } from '../../operations/steps.js';
 
 export interface HostStepInput {
   operationId: string;
@@ -97,7 +96,6 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
   const escalations = createEscalations(temporal, config.temporal.taskQueue);
   const services = servicesRepo(pool);
   const hosts = hostsRepo(pool);
-  const operations = operationsRepo(pool);
 
   async function serviceOf(id: string): Promise<{ svc: ServiceRow; def: ServiceDefinition }> {
     const svc = await services.get(id);
@@ -159,14 +157,6 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
   }
 
   return {
-    async reportOperationState(operationId: string, seq: number, state: OperationState): Promise<void> {
-      await operations.reportState(operationId, seq, state);
-    },
-
-    async recordSkippedStep(key: StepKey, reason: string): Promise<void> {
-      await recordSkippedStep(pool, key, reason);
-    },
-
     /** The hosts and instances of a service, in start order: ids only, for the workflow. */
     async servicePlan(serviceId: string): Promise<ServicePlan> {
       const { def } = await serviceOf(serviceId);
