@@ -82,6 +82,28 @@ roles:
     status: { run: 'kill -0 "$(cat {{ paths.run }}/counter.pid)"' }
 `;
 
+/**
+ * A definition for tests only that depends on ZooKeeper and never starts: its deploy holds
+ * at the start step, so a test can watch a dependent service that is still deploying.
+ */
+const DEPENDENT = `name: dependent
+label: Depends on ZooKeeper, never starts (tests only)
+runAs: { user: sophon }
+versions:
+  - version: 1.5.0
+    default: true
+    packages:
+      - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
+dependencies: [zookeeper]
+roles:
+  - name: worker
+    kind: worker
+    cardinality: 1+
+    start: { run: 'echo refusing to start >&2; false' }
+    stop: { run: 'true' }
+    status: { run: 'false' }
+`;
+
 export interface WorkerProcess {
   child: ChildProcess;
   exited: Promise<number | null>;
@@ -106,7 +128,7 @@ export async function startStack(opts: {
     const defsDir = await mkdtemp(path.join(tmpdir(), 'sophon-defs-'));
     stops.push(() => rm(defsDir, { recursive: true, force: true }));
     await cp(path.resolve('service-defs'), defsDir, { recursive: true });
-    for (const [name, yaml] of [['sleeper', SLEEPER], ['counter', COUNTER]] as const) {
+    for (const [name, yaml] of [['sleeper', SLEEPER], ['counter', COUNTER], ['dependent', DEPENDENT]] as const) {
       await mkdir(path.join(defsDir, name));
       await writeFile(path.join(defsDir, name, 'service.yaml'), yaml);
     }
