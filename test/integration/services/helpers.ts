@@ -134,11 +134,8 @@ export async function startStack(opts: {
     }
 
     const fleet = await startFleet({ hosts: opts.hosts, baseAddress: fleetBase(opts.block) });
+    // Also stops the components a failed test left running, which would answer the next run's checks.
     stops.push(() => fleet.stop());
-    // Components a failed test left running would answer the next run's checks: stop them too.
-    stops.push(async () => {
-      for (const h of fleet.hosts) for (const pid of pgrep(h.installRoot)) killQuietly(pid);
-    });
     const db = await createTestDatabase();
     stops.push(() => db.drop());
     // A stopped host refuses at once; the connect budget only has to survive a loaded machine.
@@ -212,14 +209,6 @@ export async function startStack(opts: {
   } catch (err) {
     await stopAll();
     throw err;
-  }
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone already
   }
 }
 
