@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds Sophon's runnable test packages from Debian packages into a package repository.
 #
-#   scripts/build-packages.sh <target-dir>
+#   scripts/build-packages.sh [target-dir]      (npm run packages [-- target-dir])
+#
+# Without a target it builds the repository Sophon reads by default: SOPHON_PACKAGE_REPO when it
+# names a directory, else $SOPHON_HOME/packages (./.sophon/packages).
 #
 # Each component becomes one self-contained tarball <service>-<version>-<arch>.tar.gz that runs
 # from its install root (bin/, lib/, share/), plus an index.json the repository reads.
@@ -16,7 +19,14 @@
 # whose binary needs only glibc 2.34+) for upgrading a bigger fleet quickly. Java comes from the host.
 set -euo pipefail
 
-target=${1:?usage: build-packages.sh <target-dir>}
+if [ $# -gt 0 ]; then
+  target=$1
+elif [[ "${SOPHON_PACKAGE_REPO:-}" =~ ^[Hh][Tt][Tt][Pp][Ss]?:// ]]; then
+  echo "SOPHON_PACKAGE_REPO is a URL ($SOPHON_PACKAGE_REPO); give the directory to build: build-packages.sh <target-dir>" >&2
+  exit 2
+else
+  target=${SOPHON_PACKAGE_REPO:-${SOPHON_HOME:-.sophon}/packages}
+fi
 mkdir -p "$target"
 target=$(cd "$target" && pwd)
 

@@ -45,6 +45,14 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; every failure ends as one line and an exit code (README.md: CLI), never a stack trace. */
 export async function main(argv: string[]): Promise<void> {
+  // A reader that stops early (`sophon ops show ID | head -1`) closes the pipe: nobody reads
+  // what is left, so the CLI ends quietly instead of dying on EPIPE with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT.OK);
+      throw err;
+    });
+  }
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

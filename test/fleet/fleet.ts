@@ -4,10 +4,11 @@
  * install root; all state lives in one temp dir. Faults are injected for real: stop a
  * host's sshd, freeze it with SIGSTOP, or replace its host key.
  *
- * Only processes this module started (and their descendants) are ever signalled.
+ * Only processes this module started (and their descendants), and processes running under
+ * the fleet's install roots (what was started on its hosts), are ever signalled.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { constants as osConstants, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,7 @@ export interface Fleet {
   swapHostKey(i: number): Promise<string>;
   /** Number of successful logins recorded in host i's sshd log. */
   loginCount(i: number): number;
+  /** Stops every sshd, then the process groups running under the install roots, and deletes the fleet's dir. */
   stop(): Promise<void>;
 }
 
@@ -121,6 +123,75 @@ export function descendants(pid: number): number[] {
     }
   }
   return result;
+}
+
+/** Fields of /proc/<pid>/stat after the command name (which is in parentheses and may hold spaces). */
+function statFields(pid: number | 'self'): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined; // exited while we looked
+  }
+}
+
+const readlinkOrEmpty = (path: string) => {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+};
+
+/**
+ * Process groups of what runs under one of `roots` (the fleet's install roots): a process
+ * without a terminal whose working directory, executable or an argument lies in a root. That is
+ * what Sophon starts on a fleet host and leaves running past its SSH session (ZooKeeper's JVM,
+ * say). A terminal's processes (an operator's shell or `tail -f` in a root) and this process's
+ * own group are never listed.
+ */
+export function processGroupsUnder(roots: string[]): number[] {
+  const own = Number(statFields('self')?.[2]);
+  const under = (path: string) => roots.some((root) => path === root || path.includes(`${root}/`) || path.endsWith(root));
+  const groups = new Set<number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    // Fields: state, ppid, pgrp, session, tty_nr.
+    if (fields === undefined || Number(fields[4]) !== 0) continue;
+    const pgrp = Number(fields[2]);
+    if (pgrp <= 1 || pgrp === own) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if ([readlinkOrEmpty(`/proc/${entry}/cwd`), readlinkOrEmpty(`/proc/${entry}/exe`), ...argv].some((p) => p !== '' && under(p))) groups.add(pgrp);
+  }
+  return [...groups];
+}
+
+/** Ends the process groups under `roots`: SIGTERM, then SIGKILL for what is left after `graceMs`. */
+export async function stopProcessesUnder(roots: string[], graceMs = 3000): Promise<void> {
+  const groups = processGroupsUnder(roots);
+  for (const g of groups) signal(-g, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  let left = groups;
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = left.filter((g) => groupAlive(g));
+  }
+  for (const g of left) signal(-g, 'SIGKILL');
+}
+
+function groupAlive(pgrp: number): boolean {
+  try {
+    process.kill(-pgrp, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -227,6 +298,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         signal(p, 'SIGKILL');
       }
     }
+    for (const g of processGroupsUnder(states.map((st) => st.host.installRoot))) signal(-g, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
   installExitHook();
@@ -314,6 +386,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     },
     async stop() {
       await Promise.all(states.map((_, i) => stopHost(i)));
+      // What Sophon started on the hosts outlives their sshd sessions (daemons detach).
+      await stopProcessesUnder(states.map((st) => st.host.installRoot));
       rmSync(dir, { recursive: true, force: true });
       liveFleets.delete(killAllNow);
     },

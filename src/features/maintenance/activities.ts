@@ -34,7 +34,7 @@ const windowHosts = (s: ScheduleRow) => ('hosts' in s.action && s.action.hosts ?
 export function createMaintenanceActivities(deps: ActivityDeps) {
   const { pool, catalog, config, temporal, logger } = deps;
   const repo = maintenanceRepo(pool);
-  const startRun = createActionStarter({ pool, catalog, operations: createOperationsService({ config, pool, temporal, logger }) });
+  const startRun = createActionStarter({ pool, catalog, config, operations: createOperationsService({ config, pool, temporal, logger }) });
 
   return {
     /** Starts the run's operation once (a retry finds the recorded run) and opens the maintenance window. */

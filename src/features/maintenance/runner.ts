@@ -4,6 +4,7 @@
  * id is the idempotency key, so a retried start finds the operation it started.
  */
 import { createHash } from 'node:crypto';
+import type { Config } from '../../platform/settings.js';
 import type { Pool } from '../../platform/db/pool.js';
 import type { Catalog } from '../defs/index.js';
 import { SophonError } from '../../platform/errors.js';
@@ -15,7 +16,7 @@ import type { ScheduleRow } from './maintenance-repo.js';
 
 export type RunStart = { status: 'STARTED'; operationId: string } | { status: 'SKIPPED' | 'FAILED'; operationId: string | null; reason: string };
 
-export function createActionStarter(deps: { pool: Pool; catalog: Catalog; operations: OperationsService }) {
+export function createActionStarter(deps: { pool: Pool; catalog: Catalog; operations: OperationsService; config: Pick<Config, 'packageRepo'> }) {
   const services = createServicesService(deps);
   const config = createConfigService(deps);
   const tasks = createTasksService(deps);

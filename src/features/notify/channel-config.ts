@@ -13,7 +13,14 @@ const httpUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
   .max(2000, 'expected at most 2000 characters');
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'expected an HTTP header name');
-const email = z.email('expected an email address').max(320);
+/**
+ * zod's email pattern with RFC 5321's limits, which the OpenAPI document's `format: email`
+ * implies: at most 64 characters before the @, domain labels of 1-63 (no hyphen at either end).
+ */
+const EMAIL = /^(?=[^@]{1,64}@)(?:[A-Za-z0-9_'+-]+\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+const email = z.email({ pattern: EMAIL, error: 'expected an email address (at most 64 characters before the @)' }).max(254, 'expected at most 254 characters');
+/** An RFC 1123 host name whose last label is not all digits (so `0` or `1.2.3` is no host name). */
+const HOSTNAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 const UrlConfig = z.strictObject({ url: httpUrl });
 const WebhookConfig = z.strictObject({
@@ -24,7 +31,7 @@ const WebhookConfig = z.strictObject({
     .describe('Sent with every request; values (an Authorization header, say) are sealed and never shown'),
 });
 const EmailConfig = z.strictObject({
-  host: z.string().regex(/^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$/, 'expected an SMTP server host name or address'),
+  host: z.union([z.ipv4(), z.ipv6(), z.string().regex(HOSTNAME)], { error: 'expected an SMTP server host name (RFC 1123) or IP address' }),
   port: z.number().int('expected a whole number').min(1).max(65535, 'expected a port between 1 and 65535'),
   secure: z.boolean().optional().describe('TLS from the start (port 465); otherwise STARTTLS when the server offers it'),
   username: safeText().min(1).max(320).optional(),

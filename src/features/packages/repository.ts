@@ -66,7 +66,7 @@ export function createPackageRepository(location: string): PackageRepository {
       }
     } catch (err) {
       if (err instanceof SophonError) throw err;
-      throw new SophonError('PACKAGE_INVALID', `Cannot read index.json of the package repository ${base}; build it with scripts/build-packages.sh or check SOPHON_PACKAGE_REPO`);
+      throw new SophonError('PACKAGE_INVALID', `Cannot read index.json of the package repository ${base}; build it with \`npm run packages\` or check SOPHON_PACKAGE_REPO`);
     }
     let json: unknown;
     try {

@@ -11,7 +11,10 @@ import { hostsRepo } from '../hosts/repo.js';
 import { inTransaction, type Pool } from '../../platform/db/pool.js';
 import { auditRepo } from '../audit/repo.js';
 import { defaultVersion, resolveParameters, rolePorts, validatePlacement, type Catalog } from '../defs/index.js';
-import { conflict, notFound } from '../../platform/errors.js';
+import type { Config } from '../../platform/settings.js';
+import type { ServiceDefinition } from '../defs/schema.js';
+import { conflict, notFound, SophonError } from '../../platform/errors.js';
+import { createPackageRepository } from '../packages/index.js';
 import type { IdempotencyRequest } from '../../platform/http/idempotency-repo.js';
 import type { OperationsService } from '../operations/service.js';
 import { invalidField } from '../../platform/validation.js';
@@ -94,7 +97,31 @@ export function startServiceOperation<W extends WorkflowName>(
   });
 }
 
-export function createServicesService({ pool, catalog, operations }: { pool: Pool; catalog: Catalog; operations: OperationsService }) {
+/**
+ * Refuses (422) a deploy whose package the repository lacks for one of `archs`, as upgrade's
+ * pre-check does, before anything is recorded. The index is read once, afresh: the
+ * repository may have been built since the last deploy.
+ */
+async function requirePackages(location: string, def: ServiceDefinition, version: string, archs: string[]): Promise<void> {
+  const repo = createPackageRepository(location);
+  const index = await repo.index().catch((err: unknown) => {
+    if (err instanceof SophonError) return undefined;
+    throw err;
+  });
+  const fix = /^https?:\/\//i.test(repo.location)
+    ? `publish it there (or point SOPHON_PACKAGE_REPO at a repository that holds it)`
+    : `build the repository with \`npm run packages -- ${repo.location}\` (or point SOPHON_PACKAGE_REPO at one that holds it)`;
+  const refuse = (message: string) => new SophonError('PACKAGE_MISSING', message, [{ path: 'version', message }]);
+  const packages = def.versions.find((v) => v.version === version)?.packages ?? [];
+  for (const arch of archs) {
+    const file = (packages.find((p) => p.arch === arch) ?? packages.find((p) => p.arch === 'noarch'))?.file;
+    if (!file) throw refuse(`${def.name} ${version} has no package for ${arch} hosts (it has ${packages.map((p) => p.arch).join(', ')})`);
+    if (!index) throw refuse(`${def.name} ${version} cannot be deployed: the package repository ${repo.location} has no readable index.json, so its package ${file} cannot be installed; ${fix}`);
+    if (!index.packages.some((e) => e.file === file)) throw refuse(`${def.name} ${version} cannot be deployed: its package ${file} is not in the package repository ${repo.location}; ${fix}`);
+  }
+}
+
+export function createServicesService({ pool, catalog, operations, config }: { pool: Pool; catalog: Catalog; operations: OperationsService; config: Pick<Config, 'packageRepo'> }) {
   const services = servicesRepo(pool);
 
   const clusterOf = (idOrName: string) => findCluster(pool, idOrName);
@@ -200,6 +227,8 @@ export function createServicesService({ pool, catalog, operations }: { pool: Poo
         usedPorts,
         params: values,
       });
+      const archs = new Set(clusterHosts.map((h) => (h.facts as { arch?: string } | null)?.arch ?? 'x86_64'));
+      await requirePackages(config.packageRepo, def, version, [...archs]);
       const hostIds = new Map(clusterHosts.map((h) => [h.hostname, h.id]));
       const instances = def.roles.flatMap((role) =>
         (req.placement[role.name] ?? []).map((hostname, idx) => ({

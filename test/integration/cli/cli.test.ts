@@ -152,6 +152,35 @@ test('API errors print their detail and field paths, exit 2 for invalid input an
   assert.match(set.stderr, /values\.nosuch: /);
 });
 
+test('a reader that closes the pipe early ends the CLI quietly: exit 0, no EPIPE, no stack trace', async () => {
+  const id = (await s.call('GET', '/api/v1/operations?limit=1')).body.operations[0].id as string;
+  // The reader is gone before the CLI writes a byte, so every write meets a closed pipe.
+  const closed = await new Promise<CliRun>((resolve) => {
+    const child = spawn(process.execPath, [SOPHON_BIN, 'ops', 'show', id], { env: cliEnv({ home, url: s.api.url, token: admin }), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout: '', stderr }));
+  });
+  assert.equal(closed.code, 0, showRun(closed));
+  assert.equal(closed.stderr, '', showRun(closed));
+  // As an operator types it; pipefail makes the CLI's own exit code the pipeline's.
+  const piped = await new Promise<CliRun>((resolve) => {
+    const child = spawn('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${SOPHON_BIN}" ops show ${id} | head -1`], {
+      env: cliEnv({ home, url: s.api.url, token: admin }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+  assert.equal(piped.code, 0, showRun(piped));
+  assert.equal(piped.stdout.split('\n').length, 2, `one line: ${showRun(piped)}`);
+  assert.doesNotMatch(piped.stderr, /EPIPE|\n\s+at /, showRun(piped));
+});
+
 test('ops watch in a terminal draws a line per host with its step while a rolling restart runs', async () => {
   const started = await sophon(['services', 'restart', 'zookeeper', '-c', CLUSTER, '--rolling', '--batch', '1', '--detach', '--json']);
   assert.equal(started.code, 0, showRun(started));

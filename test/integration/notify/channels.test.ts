@@ -169,6 +169,17 @@ test('bad input names the field; policies naming unknown channels are refused wi
     await call('POST', '/api/v1/notification-channels', { name: 'x', type: 'email', config: { host: 'h', port: 70000, from: 'a@example.com', to: ['b@example.com'] } }),
     'config.port',
   );
+  // What the OpenAPI document declares (format email: at most 64 characters before the @) and host names as host names.
+  const mail = (config: object) => ({ name: 'x', type: 'email', config: { host: 'smtp.example.com', port: 25, from: 'a@example.com', to: ['b@example.com'], ...config } });
+  assertBadField(await call('POST', '/api/v1/notification-channels', mail({ to: [`${'a'.repeat(65)}@example.com`] })), 'config.to.0', /at most 64 characters before the @/);
+  assertBadField(await call('POST', '/api/v1/notification-channels', mail({ host: '0', port: 1 })), 'config.host', /host name \(RFC 1123\) or IP address/);
+  const openapi = (await call('GET', '/api/openapi.json')).body;
+  const emailConfig = openapi.paths['/api/v1/notification-channels'].post.requestBody.content['application/json'].schema.oneOf.find(
+    (s: { properties: { type: { const: string } } }) => s.properties.type.const === 'email',
+  ).properties.config.properties;
+  assert.equal(emailConfig.to.items.format, 'email');
+  assert.equal(new RegExp(emailConfig.to.items.pattern).test(`${'a'.repeat(65)}@example.com`), false, 'the document refuses it too');
+  assert.equal(emailConfig.host.anyOf.some((h: { pattern: string }) => new RegExp(h.pattern).test('0')), false, 'the document refuses host 0 too');
   assertBadField(await call('POST', '/api/v1/escalation-policies', { name: 'p', steps: [] }), 'steps');
   assertBadField(await call('POST', '/api/v1/escalation-policies', { name: 'p', steps: [{ channels: ['good'], waitSeconds: -1 }] }), 'steps.0.waitSeconds');
   const unknown = await call('POST', '/api/v1/escalation-policies', {

@@ -82,6 +82,28 @@ roles:
     status: { run: 'kill -0 "$(cat {{ paths.run }}/counter.pid)"' }
 `;
 
+/**
+ * A definition for tests only that depends on ZooKeeper and never starts: its deploy holds
+ * at the start step, so a test can watch a dependent service that is still deploying.
+ */
+const DEPENDENT = `name: dependent
+label: Depends on ZooKeeper, never starts (tests only)
+runAs: { user: sophon }
+versions:
+  - version: 1.5.0
+    default: true
+    packages:
+      - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
+dependencies: [zookeeper]
+roles:
+  - name: worker
+    kind: worker
+    cardinality: 1+
+    start: { run: 'echo refusing to start >&2; false' }
+    stop: { run: 'true' }
+    status: { run: 'false' }
+`;
+
 export interface WorkerProcess {
   child: ChildProcess;
   exited: Promise<number | null>;
@@ -106,17 +128,14 @@ export async function startStack(opts: {
     const defsDir = await mkdtemp(path.join(tmpdir(), 'sophon-defs-'));
     stops.push(() => rm(defsDir, { recursive: true, force: true }));
     await cp(path.resolve('service-defs'), defsDir, { recursive: true });
-    for (const [name, yaml] of [['sleeper', SLEEPER], ['counter', COUNTER]] as const) {
+    for (const [name, yaml] of [['sleeper', SLEEPER], ['counter', COUNTER], ['dependent', DEPENDENT]] as const) {
       await mkdir(path.join(defsDir, name));
       await writeFile(path.join(defsDir, name, 'service.yaml'), yaml);
     }
 
     const fleet = await startFleet({ hosts: opts.hosts, baseAddress: fleetBase(opts.block) });
+    // Also stops the components a failed test left running, which would answer the next run's checks.
     stops.push(() => fleet.stop());
-    // Components a failed test left running would answer the next run's checks: stop them too.
-    stops.push(async () => {
-      for (const h of fleet.hosts) for (const pid of pgrep(h.installRoot)) killQuietly(pid);
-    });
     const db = await createTestDatabase();
     stops.push(() => db.drop());
     // A stopped host refuses at once; the connect budget only has to survive a loaded machine.
@@ -190,14 +209,6 @@ export async function startStack(opts: {
   } catch (err) {
     await stopAll();
     throw err;
-  }
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone already
   }
 }
 

@@ -131,30 +131,30 @@ test('a rolling restart keeps quorum, restarts every server and the leader last;
 });
 
 test('removal is refused while a dependent service exists; abort ends the dependent deploy FAILED', async () => {
-  // Kafka's package is not in the test repository, so its deploy holds at the install step.
-  const kafka = await s.call('POST', '/api/v1/clusters/zk/services', { service: 'kafka', placement: { broker: ['n3'] } });
-  assert.equal(kafka.status, 202, JSON.stringify(kafka.body));
-  const held = await s.waitFor(kafka.body.operation.id, ['HOLDING', 'FAILED', 'SUCCEEDED']);
+  // A test definition depending on ZooKeeper whose start always fails: its deploy holds.
+  const dependent = await s.call('POST', '/api/v1/clusters/zk/services', { service: 'dependent', placement: { worker: ['n3'] } });
+  assert.equal(dependent.status, 202, JSON.stringify(dependent.body));
+  const held = await s.waitFor(dependent.body.operation.id, ['HOLDING', 'FAILED', 'SUCCEEDED']);
   assert.equal(held.status, 'HOLDING');
   assert.equal(held.holding[0].host, 'n3');
-  assert.equal(held.holding[0].step, 'install');
-  assert.match(held.holding[0].reason, /not in the package repository/);
+  assert.equal(held.holding[0].step, 'start');
+  assert.match(held.holding[0].reason, /refusing to start/);
 
   const refused = await s.call('DELETE', '/api/v1/clusters/zk/services/zookeeper');
   assert.equal(refused.status, 409);
-  assert.match(refused.body.detail, /kafka depends on zookeeper/);
+  assert.match(refused.body.detail, /dependent depends on zookeeper/);
 
-  const aborted = await s.call('POST', `/api/v1/operations/${kafka.body.operation.id}/decision`, { action: 'abort' });
+  const aborted = await s.call('POST', `/api/v1/operations/${dependent.body.operation.id}/decision`, { action: 'abort' });
   assert.equal(aborted.status, 202, JSON.stringify(aborted.body));
-  const failed = await s.waitFor(kafka.body.operation.id, ['FAILED', 'SUCCEEDED', 'CANCELLED']);
+  const failed = await s.waitFor(dependent.body.operation.id, ['FAILED', 'SUCCEEDED', 'CANCELLED']);
   assert.equal(failed.status, 'FAILED');
   assert.equal(failed.error.code, 'ABORTED');
-  const decided = await s.call('POST', `/api/v1/operations/${kafka.body.operation.id}/decision`, { action: 'retry' });
+  const decided = await s.call('POST', `/api/v1/operations/${dependent.body.operation.id}/decision`, { action: 'retry' });
   assert.equal(decided.status, 409, 'no decision once it ended');
 
-  const removeKafka = await s.call('DELETE', '/api/v1/clusters/zk/services/kafka');
-  assert.equal(removeKafka.status, 202, JSON.stringify(removeKafka.body));
-  assert.equal((await s.waitFor(removeKafka.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
+  const removeDependent = await s.call('DELETE', '/api/v1/clusters/zk/services/dependent');
+  assert.equal(removeDependent.status, 202, JSON.stringify(removeDependent.body));
+  assert.equal((await s.waitFor(removeDependent.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
 });
 
 test('remove stops every server, deletes its files under the install roots and its inventory', async () => {

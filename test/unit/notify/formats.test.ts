@@ -83,3 +83,18 @@ test('bad channel bodies name the field', () => {
   assert.deepEqual(paths({ name: 'm', type: 'email', config: { host: 'h', port: 25, from: 'a@example.com', to: [] } }), ['config.to']);
   assert.deepEqual(paths({ name: 'x', type: 'pager', config: {} }), ['type']);
 });
+
+test('email channels take RFC 5321 addresses and SMTP hosts that are host names or IP addresses', () => {
+  const mail = (config: object) => ({ name: 'm', type: 'email', config: { host: 'smtp.example.com', port: 587, from: 'a@example.com', to: ['b@example.com'], ...config } });
+  const problems = (config: object) => ChannelBody.safeParse(mail(config)).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  const local64 = `${'a'.repeat(64)}@example.com`;
+  for (const ok of [{}, { to: [local64, 'x.y+z@sub.example.org'] }, { host: 'localhost' }, { host: 'mail1' }, { host: '10.0.0.25' }, { host: '::1' }, { host: 'h' }]) {
+    assert.equal(problems(ok), undefined, JSON.stringify(ok));
+  }
+  assert.deepEqual(problems({ to: ['b@example.com', `a${local64}`] }), ['config.to.1: expected an email address (at most 64 characters before the @)']);
+  assert.deepEqual(problems({ from: `a@${'b'.repeat(64)}.com` }), ['config.from: expected an email address (at most 64 characters before the @)']);
+  for (const host of ['0', '1.2.3', '999.1.1.1', '10.0.0.256', '-smtp', 'smtp-.example.com', 'a..b', '[::1]', '']) {
+    assert.deepEqual(problems({ host }), ['config.host: expected an SMTP server host name (RFC 1123) or IP address'], host);
+  }
+  assert.deepEqual(problems({ port: 0 })?.map((p) => p.split(':')[0]), ['config.port']);
+});
