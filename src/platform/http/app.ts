@@ -14,6 +14,7 @@ import { clusterRoutes } from '../../features/clusters/routes.js';
 import { credentialRoutes } from '../../features/credentials/routes.js';
 import { healthRoutes } from './health-routes.js';
 import { hostRoutes } from '../../features/hosts/routes.js';
+import { createHostsService } from '../../features/hosts/service.js';
 import { operationRoutes } from '../../features/operations/routes.js';
 import { serviceDefRoutes } from '../../features/defs/routes.js';
 import { tokenRoutes } from '../../features/tokens/routes.js';
@@ -55,7 +56,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...credentialRoutes(deps),
     ...serviceDefRoutes(deps),
     ...clusterRoutes(deps),
-    ...hostRoutes(deps),
+    ...hostRoutes(createHostsService(deps)),
     ...serviceRoutes(createServicesService(deps)),
     ...taskRoutes(createTasksService(deps)),
     ...monitoringRoutes(deps),
