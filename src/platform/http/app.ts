@@ -11,6 +11,7 @@ import { errorHandler } from './problem.js';
 import { matchPath, methodsFor, roleOf, type Route } from './registry.js';
 import { auditRoutes } from '../../features/audit/routes.js';
 import { clusterRoutes } from '../../features/clusters/routes.js';
+import { createClustersService } from '../../features/clusters/service.js';
 import { credentialRoutes } from '../../features/credentials/routes.js';
 import { healthRoutes } from './health-routes.js';
 import { hostRoutes } from '../../features/hosts/routes.js';
@@ -55,7 +56,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...tokenRoutes(deps),
     ...credentialRoutes(deps),
     ...serviceDefRoutes(deps),
-    ...clusterRoutes(deps),
+    ...clusterRoutes(createClustersService(deps)),
     ...hostRoutes(createHostsService(deps)),
     ...serviceRoutes(createServicesService(deps)),
     ...taskRoutes(createTasksService(deps)),
