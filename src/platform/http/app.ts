@@ -13,6 +13,7 @@ import { auditRoutes } from '../../features/audit/routes.js';
 import { clusterRoutes } from '../../features/clusters/routes.js';
 import { createClustersService } from '../../features/clusters/service.js';
 import { credentialRoutes } from '../../features/credentials/routes.js';
+import { createCredentialsService } from '../../features/credentials/service.js';
 import { healthRoutes } from './health-routes.js';
 import { hostRoutes } from '../../features/hosts/routes.js';
 import { createHostsService } from '../../features/hosts/service.js';
@@ -54,7 +55,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...healthRoutes(deps, metricsRegistry),
     ...documentRoutes(() => (doc ??= buildOpenApi('1', routes))),
     ...tokenRoutes(deps),
-    ...credentialRoutes(deps),
+    ...credentialRoutes(createCredentialsService(deps)),
     ...serviceDefRoutes(deps),
     ...clusterRoutes(createClustersService(deps)),
     ...hostRoutes(createHostsService(deps)),
