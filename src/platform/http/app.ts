@@ -20,6 +20,7 @@ import { createHostsService } from '../../features/hosts/service.js';
 import { operationRoutes } from '../../features/operations/routes.js';
 import { serviceDefRoutes } from '../../features/defs/routes.js';
 import { tokenRoutes } from '../../features/tokens/routes.js';
+import { createTokensService } from '../../features/tokens/service.js';
 import { maintenanceRoutes } from '../../features/maintenance/routes.js';
 import { createMaintenanceService } from '../../features/maintenance/service.js';
 import { monitoringRoutes } from '../../features/monitoring/routes.js';
@@ -54,7 +55,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
   const routes: Route[] = [
     ...healthRoutes(deps, metricsRegistry),
     ...documentRoutes(() => (doc ??= buildOpenApi('1', routes))),
-    ...tokenRoutes(deps),
+    ...tokenRoutes(createTokensService(deps)),
     ...credentialRoutes(createCredentialsService(deps)),
     ...serviceDefRoutes(deps),
     ...clusterRoutes(createClustersService(deps)),
