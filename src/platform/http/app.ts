@@ -10,6 +10,7 @@ import { buildOpenApi, documentRoutes, type OpenApiDocument } from './openapi.js
 import { errorHandler } from './problem.js';
 import { matchPath, methodsFor, roleOf, type Route } from './registry.js';
 import { auditRoutes } from '../../features/audit/routes.js';
+import { createAuditService } from '../../features/audit/service.js';
 import { clusterRoutes } from '../../features/clusters/routes.js';
 import { createClustersService } from '../../features/clusters/service.js';
 import { credentialRoutes } from '../../features/credentials/routes.js';
@@ -68,7 +69,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...maintenanceRoutes(createMaintenanceService(deps)),
     ...operationRoutes(deps),
     ...notifyRoutes(deps),
-    ...auditRoutes(deps),
+    ...auditRoutes(createAuditService(deps)),
   ];
   return routes;
 }
