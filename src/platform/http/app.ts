@@ -58,7 +58,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...documentRoutes(() => (doc ??= buildOpenApi('1', routes))),
     ...tokenRoutes(createTokensService(deps)),
     ...credentialRoutes(createCredentialsService(deps)),
-    ...serviceDefRoutes(deps),
+    ...serviceDefRoutes(deps.catalog),
     ...clusterRoutes(createClustersService(deps)),
     ...hostRoutes(createHostsService(deps)),
     ...serviceRoutes(createServicesService(deps)),
@@ -67,7 +67,7 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...alertRoutes(createAlertsService({ ...deps, escalations: createEscalations(deps.temporal, deps.config.temporal.taskQueue) })),
     ...configRoutes(createConfigService(deps)),
     ...maintenanceRoutes(createMaintenanceService(deps)),
-    ...operationRoutes(deps),
+    ...operationRoutes(deps.operations),
     ...notifyRoutes(deps),
     ...auditRoutes(createAuditService(deps)),
   ];
