@@ -1,7 +1,7 @@
+/** HTTP route of the audit log (see src/platform/http/registry.ts): parse, then delegate to the audit service. */
 import { z } from 'zod';
-import { auditRepo } from './repo.js';
-import type { ApiDeps } from '../../platform/http/deps.js';
-import { decodeCursor, pageOf, PageQuery } from '../../platform/http/paging.js';
+import type { AuditService } from './service.js';
+import { PageQuery } from '../../platform/http/paging.js';
 import { route } from '../../platform/http/registry.js';
 import { NextCursor, Timestamp } from '../../platform/http/schemas.js';
 
@@ -18,7 +18,7 @@ const Entry = z.object({
   details: z.record(z.string(), z.unknown()),
 });
 
-export function auditRoutes({ pool }: ApiDeps) {
+export function auditRoutes(audit: AuditService) {
   return [
     route({
       method: 'get',
@@ -28,11 +28,7 @@ export function auditRoutes({ pool }: ApiDeps) {
       query: Query,
       status: 200,
       response: z.object({ entries: z.array(Entry), nextCursor: NextCursor }),
-      handler: async ({ query }) => {
-        const after = decodeCursor(query.cursor, z.string().regex(/^\d{1,19}$/));
-        const { items, nextCursor } = pageOf(await auditRepo(pool).list(query.limit, after), query.limit, (e) => e.id);
-        return { entries: items, nextCursor };
-      },
+      handler: ({ query }) => audit.list(query),
     }),
   ];
 }

@@ -1,16 +1,11 @@
-import { randomUUID } from 'node:crypto';
+/** HTTP routes of clusters (see src/platform/http/registry.ts): parse, then delegate to the clusters service. */
 import { z } from 'zod';
-import { clustersRepo } from './repo.js';
-import { conflict, notFound } from '../../platform/errors.js';
-import { temporalUiClusterUrl } from '../../platform/temporal/client.js';
 import { safeText } from '../../platform/validation.js';
-import { clusterWorkflowIds } from './types.js';
-import { actorOf } from '../../platform/http/auth.js';
-import type { ApiDeps } from '../../platform/http/deps.js';
 import { route } from '../../platform/http/registry.js';
 import { Timestamp } from '../../platform/http/schemas.js';
-import { idempotencyOf } from '../../platform/http/idempotency.js';
+import { requesterOf } from '../../platform/http/idempotency.js';
 import { OperationView } from '../operations/routes.js';
+import type { ClustersService } from './service.js';
 
 export const CLUSTER_NAME = z
   .string({ error: 'expected a string' })
@@ -37,8 +32,7 @@ export const Cluster = z.object({
 /** A cluster with the link to its operations in the Temporal UI (GET /api/v1/clusters/:name). */
 export const ClusterDetail = Cluster.extend({ temporalUiUrl: z.string() });
 
-export function clusterRoutes({ config, pool, operations }: ApiDeps) {
-  const clusters = clustersRepo(pool);
+export function clusterRoutes(clusters: ClustersService) {
   return [
     route({
       method: 'get',
@@ -54,11 +48,7 @@ export function clusterRoutes({ config, pool, operations }: ApiDeps) {
       summary: 'Show a cluster by id or name',
       status: 200,
       response: ClusterDetail,
-      handler: async ({ params }) => {
-        const cluster = await clusters.find(params.cluster!);
-        if (!cluster) throw notFound('Cluster', params.cluster!);
-        return { ...cluster, temporalUiUrl: temporalUiClusterUrl(config, cluster.name) };
-      },
+      handler: ({ params }) => clusters.get(params.cluster!),
     }),
     route({
       method: 'post',
@@ -71,24 +61,7 @@ export function clusterRoutes({ config, pool, operations }: ApiDeps) {
         operation: OperationView,
         cluster: z.object({ id: z.uuid(), name: z.string(), status: z.literal('CREATING') }),
       }),
-      handler: async ({ req, body }) => {
-        const clusterId = randomUUID();
-        return operations.start({
-          type: 'cluster.create',
-          workflowType: 'createClusterWorkflow',
-          workflowId: (opId) => clusterWorkflowIds.createCluster(body.name, opId),
-          args: (opId) => ({ operationId: opId, clusterId, name: body.name }),
-          cluster: { id: null, name: body.name },
-          requestedBy: actorOf(req),
-          requestId: String(req.id),
-          prepare: async (tx, opId) => {
-            const reserved = await clustersRepo(tx).insertIntent({ id: clusterId, name: body.name, description: body.description, operationId: opId });
-            if (!reserved) throw conflict(`A cluster named '${body.name}' already exists`);
-          },
-          idempotency: idempotencyOf(req),
-          answer: { cluster: { id: clusterId, name: body.name, status: 'CREATING' as const } },
-        });
-      },
+      handler: ({ req, body }) => clusters.create(body, requesterOf(req)),
     }),
   ];
 }

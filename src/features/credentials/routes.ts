@@ -1,10 +1,10 @@
+/** HTTP routes of SSH credentials (see src/platform/http/registry.ts): parse, then delegate to the credentials service. */
 import { z } from 'zod';
-import { auditRepo } from '../audit/repo.js';
 import { safeText } from '../../platform/validation.js';
-import { actorOf } from '../../platform/http/auth.js';
-import type { ApiDeps } from '../../platform/http/deps.js';
+import { who } from '../../platform/http/auth.js';
 import { route } from '../../platform/http/registry.js';
 import { Timestamp } from '../../platform/http/schemas.js';
+import type { CredentialsService } from './service.js';
 
 export const CreateCredentialBody = z.strictObject({
   name: safeText().trim().min(1, 'expected a name').max(100, 'expected at most 100 characters'),
@@ -33,7 +33,7 @@ export const Credential = z.object({
   createdAt: Timestamp,
 });
 
-export function credentialRoutes({ pool, credentials }: ApiDeps) {
+export function credentialRoutes(credentials: CredentialsService) {
   return [
     route({
       method: 'get',
@@ -51,7 +51,7 @@ export function credentialRoutes({ pool, credentials }: ApiDeps) {
       role: 'admin',
       status: 200,
       response: Credential,
-      handler: ({ params }) => credentials.find(params.credential!),
+      handler: ({ params }) => credentials.get(params.credential!),
     }),
     route({
       method: 'post',
@@ -61,11 +61,7 @@ export function credentialRoutes({ pool, credentials }: ApiDeps) {
       body: CreateCredentialBody,
       status: 201,
       response: Credential,
-      handler: async ({ req, body }) => {
-        const created = await credentials.create(body, actorOf(req));
-        await auditRepo(pool).record({ actor: actorOf(req), action: 'credential.create', target: created.name, requestId: String(req.id), details: { credentialId: created.id } });
-        return created;
-      },
+      handler: ({ req, body }) => credentials.create(body, who(req)),
     }),
   ];
 }

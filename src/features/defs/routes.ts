@@ -1,6 +1,6 @@
+/** HTTP routes of the service-definition catalog (see src/platform/http/registry.ts): each a read of the catalog, so no service of their own. */
 import { z } from 'zod';
-import { publicDefinition } from './index.js';
-import type { ApiDeps } from '../../platform/http/deps.js';
+import { publicDefinition, type Catalog } from './index.js';
 import { route } from '../../platform/http/registry.js';
 
 export const ServiceSummary = z.object({
@@ -20,7 +20,7 @@ const ServiceDefinition = z.looseObject({
   roles: z.array(z.looseObject({ name: z.string() })),
 });
 
-export function serviceDefRoutes({ catalog }: ApiDeps) {
+export function serviceDefRoutes(catalog: Catalog) {
   return [
     route({
       method: 'get',

@@ -1,9 +1,10 @@
+/** HTTP routes of operations (see src/platform/http/registry.ts): parse, then delegate to the operations service. */
 import { z } from 'zod';
 import { OPERATION_STATUSES } from './repo.js';
+import type { OperationsService } from './service.js';
 import { safeText } from '../../platform/validation.js';
 import { DECISION_ACTIONS } from './workflow/messages.js';
 import { actorOf } from '../../platform/http/auth.js';
-import type { ApiDeps } from '../../platform/http/deps.js';
 import { decodeCursor, PageQuery } from '../../platform/http/paging.js';
 import { route } from '../../platform/http/registry.js';
 import { NextCursor, Timestamp } from '../../platform/http/schemas.js';
@@ -60,7 +61,7 @@ export const StepView = z.object({
 /** An operation with its progress and steps (GET /api/v1/operations/:id). */
 export const OperationDetail = OperationView.extend({ percent: z.number().int().nullable(), input: z.record(z.string(), z.unknown()), steps: z.array(StepView) });
 
-export function operationRoutes({ operations }: ApiDeps) {
+export function operationRoutes(operations: OperationsService) {
   return [
     route({
       method: 'get',

@@ -10,13 +10,18 @@ import { buildOpenApi, documentRoutes, type OpenApiDocument } from './openapi.js
 import { errorHandler } from './problem.js';
 import { matchPath, methodsFor, roleOf, type Route } from './registry.js';
 import { auditRoutes } from '../../features/audit/routes.js';
+import { createAuditService } from '../../features/audit/service.js';
 import { clusterRoutes } from '../../features/clusters/routes.js';
+import { createClustersService } from '../../features/clusters/service.js';
 import { credentialRoutes } from '../../features/credentials/routes.js';
+import { createCredentialsService } from '../../features/credentials/service.js';
 import { healthRoutes } from './health-routes.js';
 import { hostRoutes } from '../../features/hosts/routes.js';
+import { createHostsService } from '../../features/hosts/service.js';
 import { operationRoutes } from '../../features/operations/routes.js';
 import { serviceDefRoutes } from '../../features/defs/routes.js';
 import { tokenRoutes } from '../../features/tokens/routes.js';
+import { createTokensService } from '../../features/tokens/service.js';
 import { maintenanceRoutes } from '../../features/maintenance/routes.js';
 import { createMaintenanceService } from '../../features/maintenance/service.js';
 import { monitoringRoutes } from '../../features/monitoring/routes.js';
@@ -51,20 +56,20 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
   const routes: Route[] = [
     ...healthRoutes(deps, metricsRegistry),
     ...documentRoutes(() => (doc ??= buildOpenApi('1', routes))),
-    ...tokenRoutes(deps),
-    ...credentialRoutes(deps),
-    ...serviceDefRoutes(deps),
-    ...clusterRoutes(deps),
-    ...hostRoutes(deps),
+    ...tokenRoutes(createTokensService(deps)),
+    ...credentialRoutes(createCredentialsService(deps)),
+    ...serviceDefRoutes(deps.catalog),
+    ...clusterRoutes(createClustersService(deps)),
+    ...hostRoutes(createHostsService(deps)),
     ...serviceRoutes(createServicesService(deps)),
     ...taskRoutes(createTasksService(deps)),
     ...monitoringRoutes(deps),
     ...alertRoutes(createAlertsService({ ...deps, escalations: createEscalations(deps.temporal, deps.config.temporal.taskQueue) })),
     ...configRoutes(createConfigService(deps)),
     ...maintenanceRoutes(createMaintenanceService(deps)),
-    ...operationRoutes(deps),
+    ...operationRoutes(deps.operations),
     ...notifyRoutes(deps),
-    ...auditRoutes(deps),
+    ...auditRoutes(createAuditService(deps)),
   ];
   return routes;
 }
