@@ -5,7 +5,7 @@ import { conflict, notFound } from '../../platform/errors.js';
 import type { Config } from '../../platform/settings.js';
 import { temporalUiClusterUrl } from '../../platform/temporal/client.js';
 import type { OperationsService } from '../operations/service.js';
-import type { Requester } from '../services/service.js';
+import type { Requester } from '../../platform/http/idempotency.js';
 import { clustersRepo } from './repo.js';
 import { clusterWorkflowIds } from './types.js';
 

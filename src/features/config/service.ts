@@ -15,7 +15,8 @@ import { configWorkflowIds } from './types.js';
 import { changesBetween, configRepo, type Changes, type ConfigVersionRow } from './repo.js';
 import { renderInstanceFiles, sceneOf } from '../services/render.js';
 import type { ServiceRow } from '../services/repo.js';
-import { findService, type Requester } from '../services/service.js';
+import { findService } from '../services/service.js';
+import type { Requester } from '../../platform/http/idempotency.js';
 
 export interface ConfigChangeRequest {
   values: Record<string, ParameterValue>;

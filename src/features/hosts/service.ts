@@ -16,7 +16,7 @@ import { clustersRepo, type Cluster } from '../clusters/repo.js';
 import { credentialsRepo } from '../credentials/repo.js';
 import { metricsRepo, type HostHealth } from '../monitoring/repo.js';
 import type { OperationsService, StartOperation } from '../operations/service.js';
-import type { Requester } from '../services/service.js';
+import type { Requester } from '../../platform/http/idempotency.js';
 import { countHostSpec, duplicates, expandHostSpec } from './ranges.js';
 import { hostsRepo, type Host, type NewHost } from './repo.js';
 import { hostWorkflowIds } from './types.js';

@@ -10,7 +10,8 @@ import type { Catalog } from '../defs/index.js';
 import { SophonError } from '../../platform/errors.js';
 import type { OperationsService } from '../operations/service.js';
 import { createConfigService } from '../config/service.js';
-import { createServicesService, type Requester } from '../services/service.js';
+import { createServicesService } from '../services/service.js';
+import type { Requester } from '../../platform/http/idempotency.js';
 import { createTasksService } from '../tasks/service.js';
 import type { ScheduleRow } from './maintenance-repo.js';
 

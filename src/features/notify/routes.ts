@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { who } from '../../platform/http/auth.js';
-import type { ApiDeps } from '../../platform/http/deps.js';
 import { route } from '../../platform/http/registry.js';
 import { Timestamp } from '../../platform/http/schemas.js';
 import { safeText } from '../../platform/validation.js';
 import { CHANNEL_TYPES, ChannelBody, NotifyName, PublicConfigSchema } from './channel-config.js';
 import type { PolicyInfo } from './policies-repo.js';
-import { createNotifyService, TestOutcome } from './service.js';
+import { TestOutcome, type NotifyService } from './service.js';
 
 export const Channel = z.object({
   id: z.uuid(),
@@ -52,8 +51,7 @@ export const Policy = z.object({
 
 const showPolicy = ({ isDefault, ...p }: PolicyInfo) => ({ ...p, default: isDefault });
 
-export function notifyRoutes(deps: ApiDeps) {
-  const service = createNotifyService(deps);
+export function notifyRoutes(service: NotifyService) {
   return [
     route({
       method: 'get',

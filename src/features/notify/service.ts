@@ -5,14 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Who } from '../../platform/http/auth.js';
-import type { ApiDeps } from '../../platform/http/deps.js';
 import { inTransaction } from '../../platform/db/pool.js';
 import { auditRepo } from '../audit/repo.js';
 import { conflict, notFound, SophonError } from '../../platform/errors.js';
 import type { ChannelInput } from './channel-config.js';
 import { splitChannelConfig } from './channel-config.js';
 import { channelsRepo, type ChannelInfo } from './channels-repo.js';
-import { notifierFrom } from './notifier.js';
+import { notifierFrom, type SharedNotifyDeps } from './notifier.js';
 import { policiesRepo, type PolicyInfo, type PolicyStep } from './policies-repo.js';
 
 export interface PolicyInput {
@@ -37,7 +36,7 @@ const TEST_DELIVERY = { attempts: 1, backoffMs: 0, timeoutMs: 10_000 };
 
 export type NotifyService = ReturnType<typeof createNotifyService>;
 
-export function createNotifyService(deps: ApiDeps) {
+export function createNotifyService(deps: SharedNotifyDeps) {
   const { pool, secretBox } = deps;
   const channels = channelsRepo(pool);
   const policies = policiesRepo(pool);

@@ -15,7 +15,7 @@ import type { Config } from '../../platform/settings.js';
 import type { ServiceDefinition } from '../defs/schema.js';
 import { conflict, notFound, SophonError } from '../../platform/errors.js';
 import { createPackageRepository } from '../packages/index.js';
-import type { IdempotencyRequest } from '../../platform/http/idempotency-repo.js';
+import type { Requester } from '../../platform/http/idempotency.js';
 import type { OperationsService } from '../operations/service.js';
 import { invalidField } from '../../platform/validation.js';
 import { serviceWorkflowIds, type RollingPolicy, type ServiceAction } from './types.js';
@@ -51,13 +51,6 @@ export interface UpgradeRequest {
   batchSize?: number;
   maxFailures?: number;
   pauseSeconds?: number;
-}
-
-/** Who asks, for the operation row and the audit log. */
-export interface Requester {
-  actor: string;
-  requestId: string;
-  idempotency: IdempotencyRequest | undefined;
 }
 
 export type ServicesService = ReturnType<typeof createServicesService>;

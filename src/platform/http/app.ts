@@ -29,6 +29,8 @@ import { alertRoutes } from '../../features/alerts/routes.js';
 import { createAlertsService } from '../../features/alerts/service.js';
 import { createEscalations } from '../../features/notify/escalation-client.js';
 import { notifyRoutes } from '../../features/notify/routes.js';
+import { createNotifyService } from '../../features/notify/service.js';
+import { createMonitoringService } from '../../features/monitoring/service.js';
 import { configRoutes } from '../../features/config/routes.js';
 import { createConfigService } from '../../features/config/service.js';
 import { serviceRoutes } from '../../features/services/routes.js';
@@ -63,12 +65,12 @@ export function apiRoutes(deps: ApiDeps, metricsRegistry: ReturnType<typeof crea
     ...hostRoutes(createHostsService(deps)),
     ...serviceRoutes(createServicesService(deps)),
     ...taskRoutes(createTasksService(deps)),
-    ...monitoringRoutes(deps),
+    ...monitoringRoutes(createMonitoringService(deps)),
     ...alertRoutes(createAlertsService({ ...deps, escalations: createEscalations(deps.temporal, deps.config.temporal.taskQueue) })),
     ...configRoutes(createConfigService(deps)),
     ...maintenanceRoutes(createMaintenanceService(deps)),
     ...operationRoutes(deps.operations),
-    ...notifyRoutes(deps),
+    ...notifyRoutes(createNotifyService(deps)),
     ...auditRoutes(createAuditService(deps)),
   ];
   return routes;

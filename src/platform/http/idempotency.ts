@@ -55,7 +55,14 @@ export function idempotencyOf(req: Request): IdempotencyRequest | undefined {
   };
 }
 
+/** Who asks, for the operation row and the audit log. */
+export interface Requester {
+  actor: string;
+  requestId: string;
+  idempotency: IdempotencyRequest | undefined;
+}
+
 /** Who asks a request that starts work, for the operation row and the audit log: who(req) and its idempotency identity. */
-export function requesterOf(req: Request) {
+export function requesterOf(req: Request): Requester {
   return { ...who(req), idempotency: idempotencyOf(req) };
 }
