@@ -13,14 +13,15 @@ const sourceDirs = ['src', 'workflows', 'activities'].map((d) => root + d);
 function newestSource() {
   let newest = statSync(`${root}tsconfig.build.json`).mtimeMs;
   for (const dir of sourceDirs) {
-    for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    for (const e of existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }) : []) {
       if (e.isFile()) newest = Math.max(newest, statSync(`${e.parentPath}/${e.name}`).mtimeMs);
     }
   }
   return newest;
 }
 
-if (sourceDirs.every((d) => existsSync(d)) && (!existsSync(built) || statSync(built).mtimeMs < newestSource())) {
+// An installed image has dist/ and no sources.
+if (existsSync(`${root}src`) && (!existsSync(built) || statSync(built).mtimeMs < newestSource())) {
   process.stderr.write('sophon: dist/ is missing or older than the sources: building it (npm run build)\n');
   // stdout stays the command's own (a token, --json answers): the build reports on stderr.
   const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 2, 2] });

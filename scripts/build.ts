@@ -6,7 +6,7 @@
  * as the age of the build.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE, WORKFLOWS_PATH } from '../src/worker.js';
@@ -29,8 +29,8 @@ if ((await compiled) !== 0) {
   process.exit(1);
 }
 
-for (const dir of SOURCE_DIRS) {
-  for (const entry of readdirSync(path.join(ROOT, dir), { recursive: true, withFileTypes: true })) {
+for (const dir of SOURCE_DIRS.map((d) => path.join(ROOT, d)).filter((d) => existsSync(d))) {
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || entry.name.endsWith('.ts')) continue;
     const from = path.join(entry.parentPath, entry.name);
     cpSync(from, path.join(DIST, path.relative(ROOT, from)));
