@@ -5,9 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
+import type * as Zod from 'zod';
 import { CliError, EXIT } from './output.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8686';
@@ -17,7 +18,12 @@ export interface Target {
   token: string | undefined;
 }
 
-const ConfigFile = z.object({ url: z.url().optional(), token: z.string().min(1).optional() });
+// zod takes longer to load than the rest of the CLI: it is loaded when there is a config file to check.
+const require = createRequire(import.meta.url);
+const configFileSchema = () => {
+  const { z } = require('zod') as typeof Zod;
+  return z.object({ url: z.url().optional(), token: z.string().min(1).optional() });
+};
 
 /** `$XDG_CONFIG_HOME/sophon/config.json`, else `~/.config/sophon/config.json`. */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -25,7 +31,7 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'sophon', 'config.json');
 }
 
-function readConfigFile(file: string): z.infer<typeof ConfigFile> {
+function readConfigFile(file: string): Zod.infer<ReturnType<typeof configFileSchema>> {
   if (!existsSync(file)) return {};
   let raw: unknown;
   try {
@@ -33,7 +39,7 @@ function readConfigFile(file: string): z.infer<typeof ConfigFile> {
   } catch (err) {
     throw new CliError(EXIT.USAGE, `${file} is not valid JSON (${(err as Error).message}); run 'sophon login' again`);
   }
-  const parsed = ConfigFile.safeParse(raw);
+  const parsed = configFileSchema().safeParse(raw);
   if (!parsed.success) {
     throw new CliError(EXIT.USAGE, `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
   }

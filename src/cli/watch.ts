@@ -4,7 +4,7 @@
  * rolling work) and percent, the output tail of a failing step, the Temporal UI link, and for
  * HOLDING the reason and the `sophon ops decide` command. Polls GET /api/v1/operations/:id.
  */
-import { Listr, type ListrTaskWrapper } from 'listr2';
+import type { ListrTaskWrapper } from 'listr2';
 import { seg, type ApiClient } from './api-client.js';
 import { CliError, EXIT, printJson } from './output.js';
 import type { OperationDetail, Step } from './types.js';
@@ -157,6 +157,8 @@ export async function watchOperation(client: ApiClient, id: string, opts: WatchO
     if (task.title !== title) task.title = title;
   };
 
+  // Loaded here, not with the CLI: most commands never draw progress.
+  const { Listr } = await import('listr2');
   const list = new Listr(
     [
       {

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { PROJECT_ROOT } from '../dev/paths.js';
 import { SophonError } from './errors.js';
 
-/** The catalog shipped with Sophon, beside src/. */
-const BUNDLED_SERVICE_DEFS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'service-defs');
+/** The catalog shipped with Sophon, beside src/ (and dist/). */
+const BUNDLED_SERVICE_DEFS = path.join(PROJECT_ROOT, 'service-defs');
 
 const port = z.coerce
   .number({ error: 'expected a TCP port number' })

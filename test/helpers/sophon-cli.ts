@@ -1,8 +1,12 @@
-/** `sophon <args>` run to its exit through bin/sophon.js, the way an operator types it, for the CLI's own tests. */
+/** `sophon <args>` run to its exit as its own process, the way an operator types it, for the CLI's own tests. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
-export const SOPHON_BIN = path.resolve('bin/sophon.js');
+/**
+ * Node's arguments that run `sophon` from the TypeScript sources, as tests do; bin/sophon.js
+ * runs the compiled dist/ (test/integration/production-entry.test.ts).
+ */
+export const SOPHON_ARGS = ['--import', import.meta.resolve('tsx'), path.resolve('src/cli/main.ts')];
 
 export interface CliRun {
   code: number | null;
@@ -29,7 +33,7 @@ export function cliEnv({ home, url, token, env }: CliTarget): NodeJS.ProcessEnv 
 
 export function runSophon(args: string[], target: CliTarget, cwd = process.cwd()): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SOPHON_BIN, ...args], { env: cliEnv(target), cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SOPHON_ARGS, ...args], { env: cliEnv(target), cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

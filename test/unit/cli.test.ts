@@ -13,6 +13,7 @@ import { silenceBody } from '../../src/cli/commands/silences.js';
 import { jsonObject, keyValues, placementOf, typed } from '../../src/cli/commands/values.js';
 import { CliError } from '../../src/cli/output.js';
 import { hostLine, summary } from '../../src/cli/watch.js';
+import { SOPHON_ARGS } from '../helpers/sophon-cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sophon-cli-unit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -131,7 +132,7 @@ test('progress lines and the HOLDING summary name the host, step, reason and the
 });
 
 test('sophon completion bash completes commands, subcommands and options from the commander tree', () => {
-  const script = execFileSync(process.execPath, ['bin/sophon.js', 'completion', 'bash'], { encoding: 'utf8' });
+  const script = execFileSync(process.execPath, [...SOPHON_ARGS, 'completion', 'bash'], { encoding: 'utf8' });
   writeFileSync(path.join(dir, 'complete.bash'), script);
   const complete = (...words: string[]) =>
     execFileSync('bash', ['-c', `source ${path.join(dir, 'complete.bash')}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _sophon_complete; echo "\${COMPREPLY[@]}"`], {
@@ -147,7 +148,7 @@ test('sophon completion bash completes commands, subcommands and options from th
   assert.deepEqual(complete('sophon', 'ch'), ['channels']);
   assert.deepEqual(complete('sophon', 'alerts', 'a'), ['ack']);
   assert.ok(complete('sophon', 'silences', 'add', '--').includes('--duration'));
-  const zsh = execFileSync(process.execPath, ['bin/sophon.js', 'completion', 'zsh'], { encoding: 'utf8' });
+  const zsh = execFileSync(process.execPath, [...SOPHON_ARGS, 'completion', 'zsh'], { encoding: 'utf8' });
   assert.match(zsh, /^#compdef sophon/);
   assert.match(zsh, /'sophon services config'\) echo '[^']*rollback/);
   execFileSync('bash', ['-n', '-c', script]);

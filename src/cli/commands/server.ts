@@ -51,7 +51,7 @@ async function runApi(config: Config, logger: Logger) {
 async function runWorker(config: Config, logger: Logger) {
   const databaseUrl = await required(config.databaseUrl, 'DATABASE_URL', 'worker');
   const address = await required(config.temporal.address, 'TEMPORAL_ADDRESS', 'worker');
-  const [{ loadMasterKey }, { createPool }, { createActivityDeps, installRuntimeLogger, startSophonWorker }] = await Promise.all([
+  const [{ loadMasterKey }, { createPool }, { createActivityDeps, installRuntimeLogger, startSophonWorker, WORKFLOW_CODE }] = await Promise.all([
     import('../../platform/secrets/master-key.js'),
     import('../../platform/db/pool.js'),
     import('../../worker.js'),
@@ -61,7 +61,7 @@ async function runWorker(config: Config, logger: Logger) {
   const pool = createPool(databaseUrl);
   const deps = await createActivityDeps(config, pool, logger, masterKey, address);
   const running = await startSophonWorker({ config, address, deps });
-  logger.info({ taskQueue: config.temporal.taskQueue, address }, 'Sophon worker running');
+  logger.info({ taskQueue: config.temporal.taskQueue, address, workflows: WORKFLOW_CODE }, 'Sophon worker running');
   await Promise.race([running.done, untilSignal(logger, running.stop)]);
   await running.stop();
   await pool.end();

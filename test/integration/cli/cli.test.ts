@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { stripVTControlCharacters } from 'node:util';
 import { freePort } from '../../helpers/ports.js';
-import { cliEnv, runSophon, showRun, SOPHON_BIN, type CliRun } from '../../helpers/sophon-cli.js';
+import { cliEnv, runSophon, showRun, SOPHON_ARGS, type CliRun } from '../../helpers/sophon-cli.js';
 import { modeOf, srvr, startStack, type Stack } from '../services/helpers.js';
 
 const CLUSTER = 'analytics';
@@ -156,7 +156,7 @@ test('a reader that closes the pipe early ends the CLI quietly: exit 0, no EPIPE
   const id = (await s.call('GET', '/api/v1/operations?limit=1')).body.operations[0].id as string;
   // The reader is gone before the CLI writes a byte, so every write meets a closed pipe.
   const closed = await new Promise<CliRun>((resolve) => {
-    const child = spawn(process.execPath, [SOPHON_BIN, 'ops', 'show', id], { env: cliEnv({ home, url: s.api.url, token: admin }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SOPHON_ARGS, 'ops', 'show', id], { env: cliEnv({ home, url: s.api.url, token: admin }), stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy();
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -166,7 +166,7 @@ test('a reader that closes the pipe early ends the CLI quietly: exit 0, no EPIPE
   assert.equal(closed.stderr, '', showRun(closed));
   // As an operator types it; pipefail makes the CLI's own exit code the pipeline's.
   const piped = await new Promise<CliRun>((resolve) => {
-    const child = spawn('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${SOPHON_BIN}" ops show ${id} | head -1`], {
+    const child = spawn('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" ${SOPHON_ARGS.map((a) => `"${a}"`).join(' ')} ops show ${id} | head -1`], {
       env: cliEnv({ home, url: s.api.url, token: admin }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -185,7 +185,7 @@ test('ops watch in a terminal draws a line per host with its step while a rollin
   const started = await sophon(['services', 'restart', 'zookeeper', '-c', CLUSTER, '--rolling', '--batch', '1', '--detach', '--json']);
   assert.equal(started.code, 0, showRun(started));
   const id = JSON.parse(started.stdout).operation.id;
-  const cmd = `stty cols 160 rows 40; exec ${process.execPath} ${SOPHON_BIN} ops watch ${id}`;
+  const cmd = `stty cols 160 rows 40; exec ${process.execPath} ${SOPHON_ARGS.join(' ')} ops watch ${id}`;
   const r = await new Promise<CliRun>((resolve) => {
     const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
       env: cliEnv({ home, url: s.api.url, token: admin, env: { TERM: 'xterm-256color' } }),
@@ -208,7 +208,7 @@ test('a host killed mid rolling restart: exit 3 with the reason and the decide c
   // The leader goes last; its host's sshd stops while the first batch runs.
   const leader = (await Promise.all([0, 1, 2].map(async (i) => modeOf(await srvr(address(i), CLIENT_PORT))))).indexOf('leader');
   assert.ok(leader >= 0, 'the ensemble has a leader');
-  const child = spawn(process.execPath, [SOPHON_BIN, 'services', 'restart', 'zookeeper', '-c', CLUSTER, '--rolling', '--batch', '1'], {
+  const child = spawn(process.execPath, [...SOPHON_ARGS, 'services', 'restart', 'zookeeper', '-c', CLUSTER, '--rolling', '--batch', '1'], {
     env: cliEnv({ home, url: s.api.url, token: admin }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { createEscalations } from '../../../src/features/notify/escalation-client.js';
 import { escalationWorkflowId, progressQuery } from '../../../src/features/notify/workflow/messages.js';
 import { createTestDatabase, eventually, startTestApi, temporalAddress, testConfig, type TestApi, type TestDatabase } from '../../helpers/harness.js';
+import { SOPHON_ARGS } from '../../helpers/sophon-cli.js';
 import { insertAlert, setAlertState, startReceiver, type Receiver } from './helpers.js';
 
 const WAIT_SECONDS = 15;
@@ -30,7 +31,7 @@ test('a worker killed during an escalation wait: the next worker sends step 2 af
   receiver = await startReceiver();
 
   const startWorker = async () => {
-    const child = spawn(process.execPath, ['bin/sophon.js', 'worker'], {
+    const child = spawn(process.execPath, [...SOPHON_ARGS, 'worker'], {
       env: {
         ...process.env,
         DATABASE_URL: db!.url,

@@ -18,6 +18,7 @@ import {
   type TestApi,
   type TestDatabase,
 } from '../../helpers/harness.js';
+import { SOPHON_ARGS } from '../../helpers/sophon-cli.js';
 import { fleetBase } from '../ssh/helpers.js';
 
 export interface Stack {
@@ -147,7 +148,7 @@ export async function startStack(opts: {
       await Promise.all(workers.map((w) => w.exited));
     });
     for (let i = 0; i < (opts.workerProcesses ?? 0); i++) {
-      const child = spawn(process.execPath, ['bin/sophon.js', 'worker'], {
+      const child = spawn(process.execPath, [...SOPHON_ARGS, 'worker'], {
         env: {
           ...process.env,
           ...env,
