@@ -7,7 +7,10 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const SA_CLUSTER = defineSearchAttributeKey('SophonCluster', SearchAttributeType.KEYWORD);
 export const SA_SERVICE = defineSearchAttributeKey('SophonService', SearchAttributeType.KEYWORD);
 export const SA_OPERATION_TYPE = defineSearchAttributeKey('SophonOperationType', SearchAttributeType.KEYWORD);
-export const SEARCH_ATTRIBUTES = [SA_CLUSTER, SA_SERVICE, SA_OPERATION_TYPE];
+/** What started a run: an operator's `operation` (and its per-host children), a `periodic` schedule, or an alert's `escalation`. */
+export const SA_KIND = defineSearchAttributeKey('SophonKind', SearchAttributeType.KEYWORD);
+export type SophonKind = 'operation' | 'periodic' | 'escalation';
+export const SEARCH_ATTRIBUTES = [SA_CLUSTER, SA_SERVICE, SA_OPERATION_TYPE, SA_KIND];
 
 /** Error codes a workflow reports when an operation fails (carried as the failure's type). */
 export interface OperationError {
@@ -35,6 +38,8 @@ export type BootstrapStep = (typeof BOOTSTRAP_STEPS)[number];
 export interface BootstrapHostInput {
   operationId: string;
   hostId: string;
+  /** For the activities' summaries in the Temporal UI; absent in runs started before it was passed. */
+  hostname?: string;
 }
 
 /** Input of every service operation: ids only; activities read the rest from Postgres. */

@@ -12,7 +12,8 @@ import type { Logger } from '../log.js';
 import { temporalCalls, temporalUiUrl } from '../temporal/client.js';
 import { pageOf } from '../api/paging.js';
 import { decideUpdate, type DecisionAction } from '../../workflows/messages.js';
-import { SA_CLUSTER, SA_OPERATION_TYPE, SA_SERVICE } from '../../workflows/shared.js';
+import { SA_CLUSTER, SA_KIND, SA_OPERATION_TYPE, SA_SERVICE } from '../../workflows/shared.js';
+import { operationDetails, operationSummary } from './summary.js';
 
 export interface StartOperation<A extends Record<string, unknown> = Record<never, never>> {
   /** Operation type shown to operators, e.g. `cluster.create`. */
@@ -140,7 +141,10 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
           taskQueue: config.temporal.taskQueue,
           workflowId: op.workflowId,
           args: [op.input],
+          staticSummary: operationSummary(op),
+          staticDetails: operationDetails(op),
           typedSearchAttributes: new TypedSearchAttributes([
+            { key: SA_KIND, value: 'operation' },
             { key: SA_OPERATION_TYPE, value: op.type },
             ...(op.clusterName ? [{ key: SA_CLUSTER, value: op.clusterName }] : []),
             ...(op.service ? [{ key: SA_SERVICE, value: op.service }] : []),

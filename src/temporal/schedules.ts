@@ -1,6 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleHandle, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../config.js';
-import { workflowIds, type PollClusterInput } from '../../workflows/shared.js';
+import { SA_KIND, workflowIds, type PollClusterInput } from '../../workflows/shared.js';
 
 interface ScheduleSpec {
   scheduleId: string;
@@ -8,6 +8,8 @@ interface ScheduleSpec {
   workflowType: string;
   workflowId: string;
   args: unknown[];
+  /** The runs' one line in the Temporal UI. */
+  summary: string;
 }
 
 /** Sophon's periodic workflows: one schedule each, per task queue. */
@@ -20,6 +22,7 @@ function schedules(config: Config): ScheduleSpec[] {
       workflowType: 'hostReachabilityWorkflow',
       workflowId: workflowIds.hostReachability(queue),
       args: [],
+      summary: `host reachability check, every ${config.hostCheckIntervalSeconds} s`,
     },
     {
       scheduleId: workflowIds.reconcileSchedule(queue),
@@ -27,6 +30,7 @@ function schedules(config: Config): ScheduleSpec[] {
       workflowType: 'reconcileOperationsWorkflow',
       workflowId: workflowIds.reconcile(queue),
       args: [],
+      summary: `reconcile operations with their workflow runs, every ${config.reconcileIntervalSeconds} s`,
     },
   ];
 }
@@ -53,6 +57,9 @@ async function ensurePeriodic(client: Client, config: Config, s: ScheduleSpec): 
     workflowId: s.workflowId,
     taskQueue: config.temporal.taskQueue,
     args: s.args,
+    staticSummary: s.summary,
+    // Filtering on SophonKind keeps these frequent runs apart from operations in the Temporal UI.
+    typedSearchAttributes: [{ key: SA_KIND, value: 'periodic' }],
   };
   await ensureSchedule(
     client,
@@ -71,7 +78,7 @@ export async function ensureSchedules(client: Client, config: Config): Promise<v
 }
 
 /** The poll schedule of a cluster (status checks and scrapes), created or updated; idempotent. */
-export async function ensurePollSchedule(client: Client, config: Config, clusterId: string): Promise<void> {
+export async function ensurePollSchedule(client: Client, config: Config, clusterId: string, clusterName: string): Promise<void> {
   const queue = config.temporal.taskQueue;
   const input: PollClusterInput = { clusterId };
   await ensurePeriodic(client, config, {
@@ -80,5 +87,6 @@ export async function ensurePollSchedule(client: Client, config: Config, cluster
     workflowType: 'pollClusterWorkflow',
     workflowId: workflowIds.pollCluster(queue, clusterId),
     args: [input],
+    summary: `poll cluster ${clusterName}: status checks, scrapes, recovery and alert rules, every ${config.monitoring.pollIntervalSeconds} s`,
   });
 }
