@@ -16,6 +16,8 @@ command -v mvn >/dev/null 2>&1 || missing+=(maven)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3 python3-venv)
 # scripts/build-packages.sh unpacks Debian packages.
 command -v dpkg-deb >/dev/null 2>&1 || missing+=(dpkg)
+# test/integration/temporal-ui.test.ts opens the Temporal UI in headless Chromium (driven by playwright-core).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""

@@ -79,7 +79,7 @@ export interface RunningApi {
 export async function startApi(core: Core): Promise<RunningApi> {
   await ensureSchedules(core.temporal, core.config);
   for (const cluster of await clustersRepo(core.pool).list()) {
-    if (cluster.status === 'ACTIVE') await ensurePollSchedule(core.temporal, core.config, cluster.id);
+    if (cluster.status === 'ACTIVE') await ensurePollSchedule(core.temporal, core.config, cluster.id, cluster.name);
   }
   await reconcileMaintenanceSchedules(core.temporal, core.config, core.pool, core.logger);
   const app = createApp(core);

@@ -152,6 +152,9 @@ describe('creating a cluster through a workflow', () => {
     const description = await handle.describe();
     assert.equal(description.status.name, 'COMPLETED');
     assert.equal(description.searchAttributes.SophonCluster?.[0], 'analytics');
+    assert.equal(description.searchAttributes.SophonKind?.[0], 'operation');
+    assert.equal(await description.staticSummary(), 'create cluster analytics, by token:test-operator');
+    assert.match((await description.staticDetails()) ?? '', new RegExp(`Sophon operation \`${op.id}\``));
   });
 
   test('a duplicate name → 409 naming the cluster', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/common';
 import ssh2 from 'ssh2';
 import { hostWorkflowIds } from '../../src/features/hosts/types.js';
 import type { Config } from '../../src/platform/settings.js';
@@ -58,9 +59,9 @@ const spec = (i: number, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-/** A history as text, with payloads decoded (they are JSON bytes). */
+/** A history as text, with payloads decoded (a history serializes as proto JSON, payload bytes in base64). */
 const historyText = (history: unknown) =>
-  JSON.stringify(history, (_key, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value));
+  JSON.stringify(history, (key, value: unknown) => (key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value));
 
 /**
  * Triggers the reachability schedule now and waits for the round it starts. Scheduled runs are
@@ -120,8 +121,18 @@ describe('bootstrap', () => {
     assert.ok(!existsSync(canary), 'shell metacharacters never execute');
     // Workflows carry credential ids only: no key material in the runs' histories.
     const keyLine = fleet.clientKey.split('\n')[1]!;
-    const childId = `${res.body.operation.workflowId}/${res.body.hosts[0].id}`;
-    assert.deepEqual((await api.core.temporal.workflow.getHandle(childId).describe()).searchAttributes.SophonCluster, ['lab']);
+    // Per-host runs are named by host, carry a summary and the parent's search attributes.
+    const childId = `${res.body.operation.workflowId}/node0`;
+    const child = await api.core.temporal.workflow.getHandle(childId).describe();
+    assert.deepEqual(child.searchAttributes.SophonCluster, ['lab']);
+    assert.deepEqual(child.searchAttributes.SophonKind, ['operation']);
+    assert.equal(await child.staticSummary(), 'bootstrap node0 in lab');
+    const scheduled = (await api.core.temporal.workflow.getHandle(childId).fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes);
+    assert.deepEqual(
+      scheduled.map((e) => e.userMetadata?.summary && defaultPayloadConverter.fromPayload(e.userMetadata.summary)),
+      [undefined, ...['connect', 'facts', 'prerequisites', 'install-root'].map((step) => `node0 · bootstrap › ${step}`), undefined],
+      'each step activity names its host and step (setHostStatus does not)',
+    );
     for (const workflowId of [res.body.operation.workflowId, childId]) {
       const text = historyText(await api.core.temporal.workflow.getHandle(workflowId).fetchHistory());
       assert.ok(text.includes(res.body.hosts[0].id), 'payloads were decoded');

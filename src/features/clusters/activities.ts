@@ -30,7 +30,7 @@ export function createClusterActivities({ pool, temporal, config }: ActivityDeps
         });
       });
       // After the commit: the schedule's first poll must find the cluster ACTIVE.
-      await ensurePollSchedule(temporal, config, input.clusterId);
+      await ensurePollSchedule(temporal, config, input.clusterId, input.name);
     },
   };
 }

@@ -77,6 +77,11 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
       return hosts.idsOfOperation(operationId);
     },
 
+    /** The hosts an operation bootstraps, with their names (its child workflows are named by them). */
+    async operationHosts(operationId: string): Promise<Array<{ id: string; hostname: string }>> {
+      return hosts.ofOperation(operationId);
+    },
+
     async setHostStatus(hostId: string, status: HostStatus, reason: string | null): Promise<void> {
       await hosts.setStatus(hostId, status, reason);
     },

@@ -88,6 +88,16 @@ export function hostsRepo(db: Db) {
       return res.rows.map((r) => r.id);
     },
 
+    /** The hosts an operation bootstraps, with their names, by name. */
+    async ofOperation(operationId: string): Promise<Array<{ id: string; hostname: string }>> {
+      const res = await db.query<{ id: string; hostname: string }>(
+        `SELECT h.id, h.hostname FROM operation_hosts oh JOIN hosts h ON h.id = oh.host_id
+         WHERE oh.operation_id = $1 ORDER BY h.hostname`,
+        [operationId],
+      );
+      return res.rows;
+    },
+
     /**
      * Claims a host for a new bootstrap by the given operation, unless one is under way: one
      * statement, so of two concurrent claims only one succeeds. Forgets the pinned key when

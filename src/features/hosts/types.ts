@@ -12,6 +12,8 @@ export type BootstrapStep = (typeof BOOTSTRAP_STEPS)[number];
 export interface BootstrapHostInput {
   operationId: string;
   hostId: string;
+  /** For the activities' summaries in the Temporal UI; absent in runs started before it was passed. */
+  hostname?: string;
 }
 
 export const hostWorkflowIds = {

@@ -9,7 +9,7 @@ import type { Config } from '../../platform/settings.js';
 import type { Logger } from '../../platform/log.js';
 import type { Pool } from '../../platform/db/pool.js';
 import { ensureSchedule } from '../../platform/temporal/schedules.js';
-import { SA_CLUSTER, SA_OPERATION_TYPE, SA_SERVICE } from '../../platform/temporal/search-attributes.js';
+import { SA_CLUSTER, SA_KIND, SA_OPERATION_TYPE, SA_SERVICE } from '../../platform/temporal/search-attributes.js';
 import { maintenanceWorkflowIds, type MaintenanceRunInput } from './types.js';
 import { maintenanceRepo, type ScheduleRow } from './maintenance-repo.js';
 import { temporalSpec } from './spec.js';
@@ -27,7 +27,9 @@ function options(config: Config, row: ScheduleRow): ScheduleOptions {
       workflowId: maintenanceWorkflowIds.maintenanceRun(config.temporal.taskQueue, row.id),
       taskQueue: config.temporal.taskQueue,
       args: [input],
+      staticSummary: `maintenance schedule ${row.name}: ${row.action.kind} ${row.service} on ${row.clusterName}`,
       typedSearchAttributes: [
+        { key: SA_KIND, value: 'periodic' },
         { key: SA_OPERATION_TYPE, value: 'maintenance.run' },
         { key: SA_CLUSTER, value: row.clusterName },
         { key: SA_SERVICE, value: row.service },

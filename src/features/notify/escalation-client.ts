@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ackSignal, escalationWorkflowId, resolveSignal } from './workflow/messages.js';
+import { SA_KIND } from '../../platform/temporal/search-attributes.js';
 
 export interface Escalations {
   /** Starts the alert's chain unless one runs or has ended (idempotent). */
@@ -34,6 +35,7 @@ export function createEscalations(client: Client, taskQueue: string): Escalation
           // was terminated is, while its alert still fires.
           workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
           args: [{ alertId }],
+          typedSearchAttributes: [{ key: SA_KIND, value: 'escalation' }],
         });
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

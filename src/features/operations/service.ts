@@ -13,7 +13,8 @@ import { temporalCalls, temporalUiUrl } from '../../platform/temporal/client.js'
 import { pageOf } from '../../platform/http/paging.js';
 import { decideUpdate, type DecisionAction } from './workflow/messages.js';
 import type { WorkflowInput, WorkflowName } from './types.js';
-import { SA_CLUSTER, SA_OPERATION_TYPE, SA_SERVICE } from '../../platform/temporal/search-attributes.js';
+import { SA_CLUSTER, SA_KIND, SA_OPERATION_TYPE, SA_SERVICE } from '../../platform/temporal/search-attributes.js';
+import { operationDetails, operationSummary } from './summary.js';
 
 export interface StartOperation<W extends WorkflowName = WorkflowName, A extends Record<string, unknown> = Record<never, never>> {
   /** Operation type shown to operators, e.g. `cluster.create`. */
@@ -142,7 +143,10 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
           taskQueue: config.temporal.taskQueue,
           workflowId: op.workflowId,
           args: [op.input],
+          staticSummary: operationSummary(op),
+          staticDetails: operationDetails(op),
           typedSearchAttributes: new TypedSearchAttributes([
+            { key: SA_KIND, value: 'operation' },
             { key: SA_OPERATION_TYPE, value: op.type },
             ...(op.clusterName ? [{ key: SA_CLUSTER, value: op.clusterName }] : []),
             ...(op.service ? [{ key: SA_SERVICE, value: op.service }] : []),

@@ -3,6 +3,7 @@ import type { Config } from '../settings.js';
 import { hostWorkflowIds } from '../../features/hosts/types.js';
 import { operationWorkflowIds } from '../../features/operations/types.js';
 import { monitoringWorkflowIds, type PollClusterInput } from '../../features/monitoring/types.js';
+import { SA_KIND } from './search-attributes.js';
 
 interface ScheduleSpec {
   scheduleId: string;
@@ -10,6 +11,8 @@ interface ScheduleSpec {
   workflowType: string;
   workflowId: string;
   args: unknown[];
+  /** The runs' one line in the Temporal UI. */
+  summary: string;
 }
 
 /** Sophon's periodic workflows: one schedule each, per task queue. */
@@ -22,6 +25,7 @@ function schedules(config: Config): ScheduleSpec[] {
       workflowType: 'hostReachabilityWorkflow',
       workflowId: hostWorkflowIds.hostReachability(queue),
       args: [],
+      summary: `host reachability check, every ${config.hostCheckIntervalSeconds} s`,
     },
     {
       scheduleId: operationWorkflowIds.reconcileSchedule(queue),
@@ -29,6 +33,7 @@ function schedules(config: Config): ScheduleSpec[] {
       workflowType: 'reconcileOperationsWorkflow',
       workflowId: operationWorkflowIds.reconcile(queue),
       args: [],
+      summary: `reconcile operations with their workflow runs, every ${config.reconcileIntervalSeconds} s`,
     },
   ];
 }
@@ -55,6 +60,9 @@ async function ensurePeriodic(client: Client, config: Config, s: ScheduleSpec): 
     workflowId: s.workflowId,
     taskQueue: config.temporal.taskQueue,
     args: s.args,
+    staticSummary: s.summary,
+    // Filtering on SophonKind keeps these frequent runs apart from operations in the Temporal UI.
+    typedSearchAttributes: [{ key: SA_KIND, value: 'periodic' }],
   };
   await ensureSchedule(
     client,
@@ -73,7 +81,7 @@ export async function ensureSchedules(client: Client, config: Config): Promise<v
 }
 
 /** The poll schedule of a cluster (status checks and scrapes), created or updated; idempotent. */
-export async function ensurePollSchedule(client: Client, config: Config, clusterId: string): Promise<void> {
+export async function ensurePollSchedule(client: Client, config: Config, clusterId: string, clusterName: string): Promise<void> {
   const queue = config.temporal.taskQueue;
   const input: PollClusterInput = { clusterId };
   await ensurePeriodic(client, config, {
@@ -82,5 +90,6 @@ export async function ensurePollSchedule(client: Client, config: Config, cluster
     workflowType: 'pollClusterWorkflow',
     workflowId: monitoringWorkflowIds.pollCluster(queue, clusterId),
     args: [input],
+    summary: `poll cluster ${clusterName}: status checks, scrapes, recovery and alert rules, every ${config.monitoring.pollIntervalSeconds} s`,
   });
 }

@@ -5,13 +5,14 @@
  * HOLDING and waits, without a timeout, for the operator's `decide` Update: retry the step,
  * skip it (the host is recorded SKIPPED), abort (FAILED), or roll back (ROLLED_BACK).
  */
-import { ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../../../../activities/index.js';
 import type { HeldStep } from '../repo.js';
 import { mapBounded } from '../../../platform/concurrency.js';
 import { decideUpdate, type DecisionAction } from './messages.js';
 import { describeFailure } from './run-operation.js';
 import { RollbackRequested } from './rollback.js';
+import { stepSummary, withSummary } from './step-summary.js';
 
 export { RollbackRequested };
 
@@ -78,6 +79,18 @@ export function createEngine(operationId: string, opts: { canRollback: boolean; 
   let reported = 0;
   const report = async () => {
     const mine = ++seq;
+    // The Temporal UI's "Current Details" (read by query, not kept in the history).
+    setCurrentDetails(
+      held.size > 0
+        ? [
+            `HOLDING for a decision: \`sophon ops decide ${operationId} retry|skip|abort|rollback\`, or the \`decide\` Update.`,
+            '',
+            ...[...held.values()].map((h) => `- ${stepSummary(h)}: ${h.reason}`),
+          ].join('\n')
+        : phase
+          ? `Phase: ${phase}`
+          : '',
+    );
     await CancellationScope.nonCancellable(() =>
       bookkeeping.reportOperationState(operationId, mine, {
         status: held.size > 0 ? 'HOLDING' : 'RUNNING',
@@ -109,7 +122,7 @@ export function createEngine(operationId: string, opts: { canRollback: boolean; 
       const fullKey = { operationId, host: key.host, role: key.role ?? '', phase: key.phase, step: key.step };
       for (;;) {
         try {
-          await run();
+          await withSummary(stepSummary(key), run);
           return true;
         } catch (err) {
           if (isCancellation(err) || err instanceof RollbackRequested) throw err;

@@ -6,6 +6,7 @@ import { ActivityCancellationType, proxyActivities, sleep } from '@temporalio/wo
 import type { Activities } from '../../../../activities/index.js';
 import type { Engine } from '../../operations/workflow/engine.js';
 import type { InstanceRef, RollingPolicy } from '../types.js';
+import { proxyHostActivities } from '../../operations/workflow/step-summary.js';
 
 /** Hosts worked on at once by one operation. */
 export const HOST_CONCURRENCY = 50;
@@ -13,7 +14,7 @@ export const HOST_CONCURRENCY = 50;
 // Host steps heartbeat every few seconds: a dead worker or a hung host is noticed within 20 s.
 // Transient failures retry here; once retries are spent the engine holds for a decision.
 // A cancel waits for the step to confirm that its remote process is gone.
-export const host = proxyActivities<Activities>({
+export const host = proxyHostActivities({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '20 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

@@ -2,15 +2,15 @@
  * A service task (a definition's custom command) on one instance of its role, on each, or
  * on the role's current leader; every run is a step of the engine, with its output tails.
  */
-import { ActivityCancellationType, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../../../../activities/index.js';
+import { ActivityCancellationType, ApplicationFailure } from '@temporalio/workflow';
 import { createEngine } from '../../operations/workflow/engine.js';
 import { runOperation } from '../../operations/workflow/run-operation.js';
 import { db, HOST_CONCURRENCY } from '../../services/workflow/steps.js';
 import type { RunTaskInput } from '../types.js';
+import { proxyHostActivities } from '../../operations/workflow/step-summary.js';
 
 // A task may run long (a balancer for hours): the heartbeat, not the start-to-close, notices a dead worker.
-const taskHost = proxyActivities<Activities>({
+const taskHost = proxyHostActivities({
   startToCloseTimeout: '25 hours',
   heartbeatTimeout: '20 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

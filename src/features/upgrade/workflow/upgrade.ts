@@ -7,14 +7,14 @@
  * holds; `rollback` returns every instance the upgrade began on to the version it ran, in
  * reverse order, through the same steps and gates.
  */
-import { ActivityCancellationType, ApplicationFailure, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
-import type { Activities } from '../../../../activities/index.js';
+import { ActivityCancellationType, ApplicationFailure, isCancellation, sleep } from '@temporalio/workflow';
 import { mapBounded } from '../../../platform/concurrency.js';
 import { createEngine, type Engine } from '../../operations/workflow/engine.js';
 import { describeFailure, runOperation } from '../../operations/workflow/run-operation.js';
 import { db, host, HOST_CONCURRENCY, nextBatch, onInstance } from '../../services/workflow/steps.js';
 import type { InstanceRef, ServicePlan } from '../../services/types.js';
 import type { UpgradeServiceInput } from '../types.js';
+import { proxyHostActivities, stepSummary, withSummary } from '../../operations/workflow/step-summary.js';
 
 /** How long a pre-check gives an instance to pass its health checks. */
 const PRECHECK_HEALTH_SECONDS = 15;
@@ -22,7 +22,7 @@ const PRECHECK_HEALTH_SECONDS = 15;
 const PROBLEMS_NAMED = 10;
 
 // A pre-check is tried twice, then counts as failed: nothing holds before anything changed.
-const checks = proxyActivities<Activities>({
+const checks = proxyHostActivities({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '20 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -41,9 +41,9 @@ const nameOf = (i: InstanceRef) => `${i.role}@${i.host}`;
 async function preChecks(operationId: string, serviceId: string, version: string, plan: ServicePlan): Promise<string[]> {
   const phase = 'pre-checks';
   const problems: string[] = [];
-  const check = async (what: string, run: () => Promise<unknown>): Promise<boolean> => {
+  const check = async (what: string, step: { host: string; role?: string; step: string }, run: () => Promise<unknown>): Promise<boolean> => {
     try {
-      await run();
+      await withSummary(stepSummary({ ...step, phase }), run);
       return true;
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -53,13 +53,18 @@ async function preChecks(operationId: string, serviceId: string, version: string
   };
   const unreachable = new Set<string>();
   await mapBounded(plan.hosts, HOST_CONCURRENCY, async (h) => {
-    if (!(await check(`${h.hostname} is unreachable`, () => checks.checkHostReachable({ operationId, phase, hostId: h.hostId })))) unreachable.add(h.hostId);
-    await check(`${h.hostname} has no usable package`, () => checks.verifyServicePackage({ operationId, phase, serviceId, hostId: h.hostId, version }));
+    const reachable = () => checks.checkHostReachable({ operationId, phase, hostId: h.hostId });
+    if (!(await check(`${h.hostname} is unreachable`, { host: h.hostname, step: 'reachable' }, reachable))) unreachable.add(h.hostId);
+    const usable = () => checks.verifyServicePackage({ operationId, phase, serviceId, hostId: h.hostId, version });
+    await check(`${h.hostname} has no usable package`, { host: h.hostname, step: `package ${version}` }, usable);
   });
   await mapBounded(
     plan.instances.filter((i) => !unreachable.has(i.hostId)),
     HOST_CONCURRENCY,
-    (i) => check(`${nameOf(i)} is not healthy`, () => checks.checkInstanceHealth({ operationId, phase, instanceId: i.id, waitSeconds: PRECHECK_HEALTH_SECONDS })),
+    (i) =>
+      check(`${nameOf(i)} is not healthy`, { host: i.host, role: i.role, step: 'health' }, () =>
+        checks.checkInstanceHealth({ operationId, phase, instanceId: i.id, waitSeconds: PRECHECK_HEALTH_SECONDS }),
+      ),
   );
   return problems;
 }
