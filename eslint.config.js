@@ -35,7 +35,13 @@ export default tseslint.config(
         'error',
         {
           // node:test runs these itself; their promises are not meant to be awaited.
-          allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }],
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
         },
       ],
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
@@ -76,7 +82,8 @@ export default tseslint.config(
                 '!../../../platform/concurrency.js',
                 '!../../../platform/temporal/search-attributes.js',
               ],
-              message: 'Workflow code may import values only from workflow/ folders, types.ts and pure helpers; anything else as `import type`.',
+              message:
+                'Workflow code may import values only from workflow/ folders, types.ts and pure helpers; anything else as `import type`.',
               allowTypeImports: true,
             },
           ],
@@ -93,7 +100,10 @@ export default tseslint.config(
     // Modules workflow code imports values from: as deterministic as the workflows themselves.
     files: ['src/features/*/types.ts', 'src/platform/concurrency.ts', 'src/platform/temporal/search-attributes.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: forbiddenInWorkflows.map((name) => ({ name, message: 'Workflow code imports this module: keep it free of I/O.' })) }],
+      'no-restricted-imports': [
+        'error',
+        { paths: forbiddenInWorkflows.map((name) => ({ name, message: 'Workflow code imports this module: keep it free of I/O.' })) },
+      ],
     },
   },
   {

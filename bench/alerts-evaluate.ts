@@ -61,4 +61,8 @@ for (const n of sizes) {
   }
   rows.push(cells);
 }
-printTable(`Rule evaluation over stored samples, median ms of ${runs} run(s); the poll interval it must fit in: 30000 ms`, ['hosts', 'series', 'selector ms', 'a / b ms', 'rate(x[5m]) ms (30 points/series)'], rows);
+printTable(
+  `Rule evaluation over stored samples, median ms of ${runs} run(s); the poll interval it must fit in: 30000 ms`,
+  ['hosts', 'series', 'selector ms', 'a / b ms', 'rate(x[5m]) ms (30 points/series)'],
+  rows,
+);

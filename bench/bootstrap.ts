@@ -33,7 +33,8 @@ console.log(`${ansible.version}; ${runs} run(s) per size`);
 
 type Side = 'sophon' | 'ansible';
 const results = new Map<string, Usage[]>();
-const parts = ({ cpuParts: p }: Usage) => (p ? ` (worker ${p.worker.toFixed(1)}, Temporal ${p.temporal.toFixed(1)}, Postgres ${p.postgres.toFixed(1)})` : '');
+const parts = ({ cpuParts: p }: Usage) =>
+  p ? ` (worker ${p.worker.toFixed(1)}, Temporal ${p.temporal.toFixed(1)}, Postgres ${p.postgres.toFixed(1)})` : '';
 const record = (side: Side, size: number, usage: Usage) => {
   results.set(`${side}/${size}`, [...(results.get(`${side}/${size}`) ?? []), usage]);
   return `${side} ${(usage.ms / 1000).toFixed(1)} s, controller ${usage.cpuSeconds.toFixed(1)} CPU-s${parts(usage)}, hosts ${usage.hostCpuSeconds.toFixed(1)} CPU-s, ${usage.sshSessions} SSH sessions, ${usage.sshLogins} logins`;
@@ -67,7 +68,20 @@ const perHost = (side: Side, size: number, key: Exclude<keyof Usage, 'cpuParts'>
 const first = sizes[0]!;
 printTable(
   `Bootstrap (connect, pin, facts, prerequisites, install root) vs Ansible setup; medians of ${runs} run(s); x = time(N)/time(${first})`,
-  ['N', 'Sophon bootstrap s', 'x', 'Ansible setup s', 'x', 'Sophon/Ansible', 'CPU-s/host Sophon', 'Ansible', 'host-side CPU-s/host Sophon', 'Ansible', 'SSH sessions/host Sophon', 'Ansible'],
+  [
+    'N',
+    'Sophon bootstrap s',
+    'x',
+    'Ansible setup s',
+    'x',
+    'Sophon/Ansible',
+    'CPU-s/host Sophon',
+    'Ansible',
+    'host-side CPU-s/host Sophon',
+    'Ansible',
+    'SSH sessions/host Sophon',
+    'Ansible',
+  ],
   sizes.map((n) => [
     String(n),
     (med('sophon', n, 'ms') / 1000).toFixed(1),

@@ -38,17 +38,24 @@ const sizes = parseSizes(values.hosts, 200);
 const runsList = values.runs.split(',').map((r) => positiveInt(r, '--runs'));
 const runsFor = (i: number) => runsList[Math.min(i, runsList.length - 1)]!;
 const sides = new Set(values.sides.split(','));
-if (![...sides].every((s) => s === 'sophon' || s === 'ansible')) throw new Error(`--sides expects sophon, ansible or both, got "${values.sides}"`);
+if (![...sides].every((s) => s === 'sophon' || s === 'ansible'))
+  throw new Error(`--sides expects sophon, ansible or both, got "${values.sides}"`);
 const packageRepo = path.resolve(process.env.SOPHON_TEST_PACKAGE_REPO ?? path.join('.sophon', 'test-packages'));
 if (!existsSync(path.join(packageRepo, 'index.json'))) {
-  throw new Error(`no package repository in ${packageRepo}: set SOPHON_TEST_PACKAGE_REPO or run 'bash scripts/build-packages.sh ${packageRepo}'`);
+  throw new Error(
+    `no package repository in ${packageRepo}: set SOPHON_TEST_PACKAGE_REPO or run 'bash scripts/build-packages.sh ${packageRepo}'`,
+  );
 }
 // The upgrade's target: a second real Debian build in the repository (scripts/build-packages.sh).
 const FROM_VERSION = '1.5.0';
 const TO_VERSION = '1.9.0';
-const index = JSON.parse(readFileSync(path.join(packageRepo, 'index.json'), 'utf8')) as { packages: Array<{ service: string; version: string }> };
+const index = JSON.parse(readFileSync(path.join(packageRepo, 'index.json'), 'utf8')) as {
+  packages: Array<{ service: string; version: string }>;
+};
 if (!index.packages.some((p) => p.service === 'node-exporter' && p.version === TO_VERSION)) {
-  throw new Error(`${packageRepo} has no node-exporter ${TO_VERSION} for the upgrade: rebuild it with 'bash scripts/build-packages.sh <dir>'`);
+  throw new Error(
+    `${packageRepo} has no node-exporter ${TO_VERSION} for the upgrade: rebuild it with 'bash scripts/build-packages.sh <dir>'`,
+  );
 }
 const PLAYBOOK = path.resolve(import.meta.dirname, 'ansible/deploy-node-exporter.yml');
 const SOPHON_PORT = 19100;
@@ -58,7 +65,8 @@ type Phase = 'deploy' | 'restart' | 'reconfigure' | 'upgrade' | 'remove';
 type Side = 'sophon' | 'ansible';
 const results = new Map<string, Usage[]>();
 const splits = new Map<string, GateSplit[]>();
-const parts = ({ cpuParts: p }: Usage) => (p ? ` (worker ${p.worker.toFixed(1)}, Temporal ${p.temporal.toFixed(1)}, Postgres ${p.postgres.toFixed(1)})` : '');
+const parts = ({ cpuParts: p }: Usage) =>
+  p ? ` (worker ${p.worker.toFixed(1)}, Temporal ${p.temporal.toFixed(1)}, Postgres ${p.postgres.toFixed(1)})` : '';
 const record = (side: Side, size: number, phase: Phase, usage: Usage) => {
   results.set(`${side}/${size}/${phase}`, [...(results.get(`${side}/${size}/${phase}`) ?? []), usage]);
   console.log(
@@ -85,7 +93,18 @@ try {
     const service = `/api/v1/clusters/${cluster}/services`;
     const playbook = async (...args: string[]): Promise<Usage> => {
       const used = stack.meter();
-      const run = await ansible.run('ansible-playbook', ['-i', inventory, '-f', forks, '-e', `package_repo=${packageRepo}`, '-e', `exporter_port=${ANSIBLE_PORT}`, ...args, PLAYBOOK]);
+      const run = await ansible.run('ansible-playbook', [
+        '-i',
+        inventory,
+        '-f',
+        forks,
+        '-e',
+        `package_repo=${packageRepo}`,
+        '-e',
+        `exporter_port=${ANSIBLE_PORT}`,
+        ...args,
+        PLAYBOOK,
+      ]);
       return { ...used(), ms: run.ms, cpuSeconds: run.cpuSeconds, cpuParts: undefined };
     };
 
@@ -114,7 +133,9 @@ try {
           record('sophon', size, phase, measured.usage);
           const split = gateSplit(measured.operation);
           splits.set(`${size}/${phase}`, [...(splits.get(`${size}/${phase}`) ?? []), split]);
-          console.log(`    health gates ${(split.healthMs / 1000).toFixed(1)} s, other host steps ${(split.hostMs / 1000).toFixed(1)} s, between steps ${(split.betweenMs / 1000).toFixed(1)} s`);
+          console.log(
+            `    health gates ${(split.healthMs / 1000).toFixed(1)} s, other host steps ${(split.hostMs / 1000).toFixed(1)} s, between steps ${(split.betweenMs / 1000).toFixed(1)} s`,
+          );
           last[phase] = measured.operation;
         }
         record('sophon', size, 'remove', (await stack.measureOperation('DELETE', `${service}/node-exporter`)).usage);
@@ -138,11 +159,24 @@ const med = (side: Side, size: number, phase: Phase, key: Exclude<keyof Usage, '
   return samples ? median(samples.map((u) => u[key])) : NaN;
 };
 const fmt = (n: number, digits = 1) => (Number.isNaN(n) ? '-' : n.toFixed(digits));
-const perHost = (side: Side, size: number, phase: Phase, key: Exclude<keyof Usage, 'cpuParts'>) => fmt(med(side, size, phase, key) / size, 2);
+const perHost = (side: Side, size: number, phase: Phase, key: Exclude<keyof Usage, 'cpuParts'>) =>
+  fmt(med(side, size, phase, key) / size, 2);
 const first = sizes[0]!;
 printTable(
   `node-exporter deploy and rolling restart (batch N/5), Sophon vs Ansible; medians; x = time(N)/time(${first}); CPU = of the deploy`,
-  ['N', 'runs', 'Sophon deploy s', 'x', 'Ansible deploy s', 'x', 'Sophon/Ansible', 'Sophon restart s', 'Ansible restart s', 'CPU-s/host Sophon', 'Ansible'],
+  [
+    'N',
+    'runs',
+    'Sophon deploy s',
+    'x',
+    'Ansible deploy s',
+    'x',
+    'Sophon/Ansible',
+    'Sophon restart s',
+    'Ansible restart s',
+    'CPU-s/host Sophon',
+    'Ansible',
+  ],
   sizes.map((n, i) => {
     const [sophon, theirs] = [med('sophon', n, 'deploy', 'ms'), med('ansible', n, 'deploy', 'ms')];
     return [
@@ -169,7 +203,23 @@ if (sides.has('sophon')) {
   printTable(
     `node-exporter reconfigure (restart needed) and upgrade ${FROM_VERSION} → ${TO_VERSION}, Sophon, rolling in batches of 5; medians; x = time(N)/time(${first}); ` +
       'gates = wall time with a health step running, host = other steps running, between = no step running',
-    ['N', 'reconf s', 'x', 'gates s', 'host s', 'between s', 'health p50 ms', 'upgrade s', 'x', 'gates s', 'host s', 'between s', 'health p50 ms', 'CPU-s/host reconf', 'upgrade'],
+    [
+      'N',
+      'reconf s',
+      'x',
+      'gates s',
+      'host s',
+      'between s',
+      'health p50 ms',
+      'upgrade s',
+      'x',
+      'gates s',
+      'host s',
+      'between s',
+      'health p50 ms',
+      'CPU-s/host reconf',
+      'upgrade',
+    ],
     sizes.map((n) => [
       String(n),
       ...(['reconfigure', 'upgrade'] as const).flatMap((p) => [
@@ -200,8 +250,10 @@ printTable(
   ]),
 );
 if (values.profile && last.deploy) printStepProfile(`Where the time went: the last Sophon deploy (${last.size} hosts)`, last.deploy);
-if (values.profile && last.restart) printStepProfile(`Where the time went: the last Sophon rolling restart (${last.size} hosts)`, last.restart);
-if (values.profile && last.reconfigure) printStepProfile(`Where the time went: the last Sophon reconfigure (${last.size} hosts)`, last.reconfigure);
+if (values.profile && last.restart)
+  printStepProfile(`Where the time went: the last Sophon rolling restart (${last.size} hosts)`, last.restart);
+if (values.profile && last.reconfigure)
+  printStepProfile(`Where the time went: the last Sophon reconfigure (${last.size} hosts)`, last.reconfigure);
 if (values.profile && last.upgrade) printStepProfile(`Where the time went: the last Sophon upgrade (${last.size} hosts)`, last.upgrade);
 if (failure !== undefined) {
   console.error('\nstopped early:', failure);

@@ -170,7 +170,8 @@ async function measure(variant: Variant): Promise<Result> {
   const startedAt = performance.now();
   const sophon = launch(variant, ['start'], env);
   while (!sophon.output().includes('Sophon is running')) {
-    if (sophon.child.exitCode !== null) throw new Error(`${variant.name}: sophon start exited with ${sophon.child.exitCode}:\n${sophon.output()}`);
+    if (sophon.child.exitCode !== null)
+      throw new Error(`${variant.name}: sophon start exited with ${sophon.child.exitCode}:\n${sophon.output()}`);
     await sleep(100);
   }
   const startMs = performance.now() - startedAt;
@@ -191,7 +192,11 @@ async function measure(variant: Variant): Promise<Result> {
   const taskQueue = `footprint-${randomUUID()}`;
   const address = `127.0.0.1:${env.TEMPORAL_PORT}`;
   const temporal = new Client({ connection: await Connection.connect({ address }) });
-  const poll = await temporal.workflow.start('pollClusterWorkflow', { taskQueue, workflowId: `footprint-poll-${randomUUID()}`, args: [{ clusterId: cluster.id }] });
+  const poll = await temporal.workflow.start('pollClusterWorkflow', {
+    taskQueue,
+    workflowId: `footprint-poll-${randomUUID()}`,
+    args: [{ clusterId: cluster.id }],
+  });
   const password = readFileSync(path.join(home, 'postgres', 'password'), 'utf8').trim();
   const workerEnv = {
     ...env,

@@ -19,7 +19,9 @@ import { createLogger } from '../src/platform/log.js';
 import { freePort } from '../test/helpers/ports.js';
 import { median, positiveInt, printTable } from './lib/table.js';
 
-const { values: args } = parseArgs({ options: { operations: { type: 'string', default: '1000,10000,100000' }, scrapes: { type: 'string', default: '5' } } });
+const { values: args } = parseArgs({
+  options: { operations: { type: 'string', default: '1000,10000,100000' }, scrapes: { type: 'string', default: '5' } },
+});
 const sizes = args.operations.split(',').map((n) => positiveInt(n, '--operations'));
 const scrapes = positiveInt(args.scrapes, '--scrapes');
 const SCRAPE_TIMEOUT_MS = 10_000;
@@ -68,7 +70,15 @@ try {
       bytes = (await metrics.registry.metrics()).length;
       times.push(performance.now() - t0);
     }
-    rows.push([String(size), String(size / 10), String(size), median(times).toFixed(1), Math.max(...times).toFixed(1), String(SCRAPE_TIMEOUT_MS), String(bytes)]);
+    rows.push([
+      String(size),
+      String(size / 10),
+      String(size),
+      median(times).toFixed(1),
+      Math.max(...times).toFixed(1),
+      String(SCRAPE_TIMEOUT_MS),
+      String(bytes),
+    ]);
   }
   printTable(
     `GET /metrics, whole registry (process metrics + state from Postgres), ${scrapes} scrapes per size`,

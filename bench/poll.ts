@@ -83,7 +83,11 @@ const get = async (url: string, tries = 50): Promise<string> => {
 };
 
 // A real node_exporter's payload, captured once.
-const exporter = start(path.join(unpack('node-exporter-1.5.0'), 'bin/node_exporter'), [`--web.listen-address=${addressAfter(values.base, targets + 1)}:${PORT}`], 'node-exporter.log');
+const exporter = start(
+  path.join(unpack('node-exporter-1.5.0'), 'bin/node_exporter'),
+  [`--web.listen-address=${addressAfter(values.base, targets + 1)}:${PORT}`],
+  'node-exporter.log',
+);
 const payload = await get(`http://${addressAfter(values.base, targets + 1)}:${PORT}/metrics`);
 exporter.kill('SIGTERM');
 const payloadFile = path.join(scratch, 'payload.txt');
@@ -91,7 +95,11 @@ writeFileSync(payloadFile, payload);
 const payloadSamples = payload.split('\n').filter((l) => l && !l.startsWith('#')).length;
 console.log(`captured node_exporter 1.5.0's /metrics: ${payload.length} bytes, ${payloadSamples} samples`);
 
-const server = start(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, 'lib/serve-metrics.ts'), payloadFile, String(PORT), addresses.join(',')], 'serve.log');
+const server = start(
+  process.execPath,
+  ['--import', 'tsx', path.resolve(import.meta.dirname, 'lib/serve-metrics.ts'), payloadFile, String(PORT), addresses.join(',')],
+  'serve.log',
+);
 await new Promise<void>((resolve, reject) => {
   server.stdout!.once('data', () => resolve());
   server.once('exit', (code) => reject(new Error(`the endpoint server exited with ${code}: see ${scratch}/serve.log`)));
@@ -135,8 +143,14 @@ try {
     [clusterId, credentialId, hostIds, addresses],
   );
   const serviceId = randomUUID();
-  await pool.query(`INSERT INTO services (id, cluster_id, name, version, target_version, status) VALUES ($1, $2, 'node-exporter', '1.5.0', '1.5.0', 'ACTIVE')`, [serviceId, clusterId]);
-  await pool.query(`INSERT INTO config_versions (service_id, version, "values", author) VALUES ($1, 1, $2, 'bench')`, [serviceId, JSON.stringify({ port: PORT })]);
+  await pool.query(
+    `INSERT INTO services (id, cluster_id, name, version, target_version, status) VALUES ($1, $2, 'node-exporter', '1.5.0', '1.5.0', 'ACTIVE')`,
+    [serviceId, clusterId],
+  );
+  await pool.query(`INSERT INTO config_versions (service_id, version, "values", author) VALUES ($1, 1, $2, 'bench')`, [
+    serviceId,
+    JSON.stringify({ port: PORT }),
+  ]);
   await pool.query(
     `INSERT INTO role_instances (id, cluster_id, service, role, host_id, service_id, idx, version, config_version, ports, observed_state)
      SELECT gen_random_uuid(), $1, 'node-exporter', 'exporter', host_id, $2, n - 1, '1.5.0', 1, $3, 'RUNNING'
@@ -161,7 +175,11 @@ try {
   const poll = async (): Promise<PollRun> => {
     const since = new Date();
     const used = stack.meter();
-    const handle = await temporal.workflow.start('pollClusterWorkflow', { taskQueue: config.temporal.taskQueue, workflowId: `bench-poll-${++pollNumber}`, args: [{ clusterId }] });
+    const handle = await temporal.workflow.start('pollClusterWorkflow', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: `bench-poll-${++pollNumber}`,
+      args: [{ clusterId }],
+    });
     const counts = (await handle.result()) as PollCounts;
     const { ms, cpuParts } = used();
     const history = await handle.fetchHistory();
@@ -180,19 +198,28 @@ try {
   );
   const prometheus = start(
     path.join(promDir, 'bin/prometheus'),
-    [`--config.file=${path.join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(promDir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'],
+    [
+      `--config.file=${path.join(promDir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(promDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+      '--log.level=warn',
+    ],
     'prometheus.log',
   );
   const promApi = `http://127.0.0.1:${promPort}`;
   await get(`${promApi}/-/ready`, 150);
   const query = async (q: string) => {
-    const body = JSON.parse(await get(`${promApi}/api/v1/query?query=${encodeURIComponent(q)}`)) as { data: { result: Array<{ value: [number, string] }> } };
+    const body = JSON.parse(await get(`${promApi}/api/v1/query?query=${encodeURIComponent(q)}`)) as {
+      data: { result: Array<{ value: [number, string] }> };
+    };
     return Number(body.data.result[0]?.value[1] ?? NaN);
   };
   const promVersion = execFileSync(path.join(promDir, 'bin/prometheus'), ['--version'], { encoding: 'utf8' }).split('\n')[0];
 
   const warm = await poll();
-  console.log(`warm-up poll: ${(warm.ms / 1000).toFixed(1)} s, ${warm.counts.scrapes} scrapes (${warm.counts.scrapeFailures} failed), ${warm.counts.samples} samples`);
+  console.log(
+    `warm-up poll: ${(warm.ms / 1000).toFixed(1)} s, ${warm.counts.scrapes} scrapes (${warm.counts.scrapeFailures} failed), ${warm.counts.samples} samples`,
+  );
   // Prometheus has scraped every target (its first scrape creates the series) and once more after.
   const warmedAt = Date.now();
   while ((await query('count(up == 1)')) !== targets || Date.now() - warmedAt < 2 * intervalMs) await sleep(1000);
@@ -234,7 +261,20 @@ try {
   const workerAll = (r: PollRun) => r.worker + r.temporal + r.postgres;
   printTable(
     `One poll of ${targets} node_exporter endpoints (${payloadSamples} samples each) through pollClusterWorkflow; ${polls} polls ${intervalMs / 1000} s apart, Prometheus scraping the same endpoints meanwhile`,
-    ['poll', 'wall s', 'worker CPU-s', 'Temporal', 'Postgres', 'scrapes', 'failed', 'samples', 'scrape rows', 'latest rows', 'history rows', 'history events'],
+    [
+      'poll',
+      'wall s',
+      'worker CPU-s',
+      'Temporal',
+      'Postgres',
+      'scrapes',
+      'failed',
+      'samples',
+      'scrape rows',
+      'latest rows',
+      'history rows',
+      'history events',
+    ],
     runs.map((r, i) => [
       String(i + 1),
       (r.ms / 1000).toFixed(1),
@@ -257,9 +297,33 @@ try {
     `Per ${intervalMs / 1000} s interval, medians; target: a poll inside the interval on under 20% of one core, CPU per sample within 2× of Prometheus's (measured over ${windowS.toFixed(0)} s)`,
     ['', 'wall s', 'CPU-s', '% of one core', 'samples', 'CPU µs/sample', '/Prometheus'],
     [
-      ['Sophon worker', (med((r) => r.ms) / 1000).toFixed(1), sophonWorker.toFixed(2), pct(sophonWorker), String(samplesPerPoll), perSampleUs(sophonWorker, samplesPerPoll), ((sophonWorker / samplesPerPoll) / (promCpu / promSamples)).toFixed(1)],
-      ['Sophon worker + Temporal + Postgres', '', sophonAll.toFixed(2), pct(sophonAll), String(samplesPerPoll), perSampleUs(sophonAll, samplesPerPoll), ((sophonAll / samplesPerPoll) / (promCpu / promSamples)).toFixed(1)],
-      [promVersion ?? 'Prometheus', '', promPerInterval.toFixed(2), pct(promPerInterval), (promSamples / intervals).toFixed(0), perSampleUs(promCpu, promSamples), '1.0'],
+      [
+        'Sophon worker',
+        (med((r) => r.ms) / 1000).toFixed(1),
+        sophonWorker.toFixed(2),
+        pct(sophonWorker),
+        String(samplesPerPoll),
+        perSampleUs(sophonWorker, samplesPerPoll),
+        (sophonWorker / samplesPerPoll / (promCpu / promSamples)).toFixed(1),
+      ],
+      [
+        'Sophon worker + Temporal + Postgres',
+        '',
+        sophonAll.toFixed(2),
+        pct(sophonAll),
+        String(samplesPerPoll),
+        perSampleUs(sophonAll, samplesPerPoll),
+        (sophonAll / samplesPerPoll / (promCpu / promSamples)).toFixed(1),
+      ],
+      [
+        promVersion ?? 'Prometheus',
+        '',
+        promPerInterval.toFixed(2),
+        pct(promPerInterval),
+        (promSamples / intervals).toFixed(0),
+        perSampleUs(promCpu, promSamples),
+        '1.0',
+      ],
     ],
   );
 

@@ -18,7 +18,9 @@ const SOURCE_DIRS = ['src', 'workflows', 'activities'];
 rmSync(DIST, { recursive: true, force: true });
 
 // tsc and webpack run side by side: the bundle is made from the sources, not from tsc's output.
-const tsc = spawn(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+const tsc = spawn(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], {
+  stdio: 'inherit',
+});
 const compiled = new Promise<number | null>((resolve) => tsc.on('exit', resolve));
 const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger() }).catch((err: unknown) => {
   tsc.kill();
@@ -42,7 +44,8 @@ process.stdout.write(`build: dist/ and ${path.relative(ROOT, WORKFLOW_BUNDLE)} (
 
 /** Webpack's progress lines are noise in `npm ci`; its warnings and errors are not. */
 function quietLogger() {
-  const print = (level: string) => (message: string, meta?: object) => process.stderr.write(`build: ${level}: ${message}${meta ? ' ' + JSON.stringify(meta) : ''}\n`);
+  const print = (level: string) => (message: string, meta?: object) =>
+    process.stderr.write(`build: ${level}: ${message}${meta ? ' ' + JSON.stringify(meta) : ''}\n`);
   const none = () => undefined;
   return { log: none, trace: none, debug: none, info: none, warn: print('warning'), error: print('error') };
 }

@@ -24,7 +24,9 @@ export const WORKFLOW_BUNDLE = path.join(PROJECT_ROOT, 'dist', 'workflow-bundle.
  * Compiled, the worker loads the prebuilt bundle; from the sources (tests, tsx) it bundles
  * them with webpack as it starts, which takes seconds and memory a production worker is spared.
  */
-export const WORKFLOW_CODE = import.meta.url.endsWith('.ts') ? { workflowsPath: WORKFLOWS_PATH } : { workflowBundle: { codePath: WORKFLOW_BUNDLE } };
+export const WORKFLOW_CODE = import.meta.url.endsWith('.ts')
+  ? { workflowsPath: WORKFLOWS_PATH }
+  : { workflowBundle: { codePath: WORKFLOW_BUNDLE } };
 
 let runtimeInstalled = false;
 
@@ -47,7 +49,13 @@ export function installRuntimeLogger(logger: Logger): void {
 }
 
 /** The real dependencies of activities: Postgres, sealed credentials, the SSH pool, the catalog, the package repository and a Temporal client. */
-export async function createActivityDeps(config: Config, pool: Pool, logger: Logger, masterKey: Buffer, temporalAddress: string): Promise<ActivityDeps> {
+export async function createActivityDeps(
+  config: Config,
+  pool: Pool,
+  logger: Logger,
+  masterKey: Buffer,
+  temporalAddress: string,
+): Promise<ActivityDeps> {
   const secretBox = createSecretBox(masterKey);
   const credentials = createCredentialStore(pool, secretBox);
   const ssh = createSshPool({
@@ -57,7 +65,10 @@ export async function createActivityDeps(config: Config, pool: Pool, logger: Log
     maxChannelsPerHost: config.ssh.maxChannelsPerHost,
   });
   // Connects on first use (the reconciler's).
-  const temporal = new Client({ connection: Connection.lazy({ address: temporalAddress, ...temporalConnectionOptions(config) }), namespace: config.temporal.namespace });
+  const temporal = new Client({
+    connection: Connection.lazy({ address: temporalAddress, ...temporalConnectionOptions(config) }),
+    namespace: config.temporal.namespace,
+  });
   return {
     pool,
     logger,

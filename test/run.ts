@@ -97,7 +97,10 @@ async function main() {
       }
       // With its UI, which test/integration/temporal-ui.test.ts opens in a browser.
       const uiPort = await freePort();
-      temporal = await startEmbeddedTemporal({ namespace: 'default', cli: process.env.TEMPORAL_CLI, port: await freePort(), uiPort }, logger);
+      temporal = await startEmbeddedTemporal(
+        { namespace: 'default', cli: process.env.TEMPORAL_CLI, port: await freePort(), uiPort },
+        logger,
+      );
       env.SOPHON_TEST_DATABASE_URL = process.env.DATABASE_URL ?? postgres!.url;
       env.SOPHON_TEST_TEMPORAL_ADDRESS = temporal.address;
       env.SOPHON_TEST_TEMPORAL_UI_URL = `http://127.0.0.1:${uiPort}`;

@@ -82,7 +82,11 @@ export function createAnsible(fleet: Fleet): Ansible {
       const hosts = Object.fromEntries(
         fleet.hosts.slice(0, size).map((h) => [h.name, { ansible_host: h.address, ansible_port: h.port, install_root: h.installRoot }]),
       );
-      const vars = { ansible_user: fleet.username, ansible_ssh_private_key_file: fleet.clientKeyPath, ansible_python_interpreter: '/usr/bin/python3' };
+      const vars = {
+        ansible_user: fleet.username,
+        ansible_ssh_private_key_file: fleet.clientKeyPath,
+        ansible_python_interpreter: '/usr/bin/python3',
+      };
       writeFileSync(file, JSON.stringify({ all: { hosts, vars } }, null, 2));
       return file;
     },

@@ -22,7 +22,9 @@ export async function withCpuProfile<T>(title: string, work: () => Promise<T>, t
   try {
     result = await work();
   } finally {
-    const { profile } = (await session.post('Profiler.stop')) as { profile: { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[] } };
+    const { profile } = (await session.post('Profiler.stop')) as {
+      profile: { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[] };
+    };
     session.disconnect();
     const hits = new Map<string, number>();
     for (const node of profile.nodes) {
@@ -37,8 +39,12 @@ export async function withCpuProfile<T>(title: string, work: () => Promise<T>, t
     const rows = [...hits.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([key, n]) => [key.length > 110 ? `…${key.slice(-109)}` : key, (100 * n / total).toFixed(1)]);
-    printTable(`${title}: self time by function, ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s profiled`, ['function', '% of busy samples'], rows);
+      .map(([key, n]) => [key.length > 110 ? `…${key.slice(-109)}` : key, ((100 * n) / total).toFixed(1)]);
+    printTable(
+      `${title}: self time by function, ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s profiled`,
+      ['function', '% of busy samples'],
+      rows,
+    );
   }
   return result;
 }

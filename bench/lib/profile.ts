@@ -7,12 +7,15 @@
 import type { Operation, OperationStep } from './stack.js';
 import { median, printTable } from './table.js';
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))]!;
 const ms = (n: number) => n.toFixed(0);
 const at = (s: string | null) => (s === null ? NaN : Date.parse(s));
 
 export function printStepProfile(title: string, operation: Operation): void {
-  const steps = (operation.steps ?? []).filter((s): s is OperationStep & { startedAt: string; finishedAt: string } => s.startedAt !== null && s.finishedAt !== null);
+  const steps = (operation.steps ?? []).filter(
+    (s): s is OperationStep & { startedAt: string; finishedAt: string } => s.startedAt !== null && s.finishedAt !== null,
+  );
   if (steps.length === 0) {
     console.log(`\n${title}: the operation recorded no finished steps`);
     return;
@@ -35,13 +38,30 @@ export function printStepProfile(title: string, operation: Operation): void {
   const rows = names.map((name) => {
     const durations = steps.filter((s) => nameOf(s) === name).map((s) => s.durationMs ?? at(s.finishedAt) - at(s.startedAt));
     const waits = gaps.get(name) ?? [];
-    return [name, String(durations.length), ms(median(durations)), ms(percentile(durations, 0.9)), ms(Math.max(...durations)), ms(median(waits)), ms(percentile(waits, 0.9)), ms(Math.max(...waits))];
+    return [
+      name,
+      String(durations.length),
+      ms(median(durations)),
+      ms(percentile(durations, 0.9)),
+      ms(Math.max(...durations)),
+      ms(median(waits)),
+      ms(percentile(waits, 0.9)),
+      ms(Math.max(...waits)),
+    ];
   });
   printTable(title, ['step', 'hosts', 'run p50 ms', 'run p90', 'run max', 'wait before p50 ms', 'wait p90', 'wait max'], rows);
 
   // Busy hosts over time: a host is busy from its first step's start to its last step's end.
   const spans = [...byHost.values()].map((list) => [at(list[0]!.startedAt), at(list[list.length - 1]!.finishedAt)] as const);
-  const events = spans.flatMap(([s, e]) => [[s, 1], [e, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const events = spans
+    .flatMap(
+      ([s, e]) =>
+        [
+          [s, 1],
+          [e, -1],
+        ] as const,
+    )
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let busy = 0;
   let peak = 0;
   for (const [, delta] of events) peak = Math.max(peak, (busy += delta));

@@ -88,7 +88,12 @@ export interface BenchStack {
 
 const STOPPED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK', 'HOLDING']);
 
-export async function startStack(opts: { hosts: number; base: string; packageRepo?: string; env?: Record<string, string> }): Promise<BenchStack> {
+export async function startStack(opts: {
+  hosts: number;
+  base: string;
+  packageRepo?: string;
+  env?: Record<string, string>;
+}): Promise<BenchStack> {
   const logger = createLogger('warn');
   installRuntimeLogger(logger);
   const scratch = await mkdtemp(path.join(tmpdir(), 'sophon-bench-'));
@@ -120,7 +125,12 @@ export async function startStack(opts: { hosts: number; base: string; packageRep
       ...opts.env,
     });
     await migrate(postgres.url, logger);
-    const core = await connectCore({ ...config, api: { ...config.api, host: '127.0.0.1', port: 0 } }, logger, { databaseUrl: postgres.url, temporalAddress: temporal.address }, masterKey);
+    const core = await connectCore(
+      { ...config, api: { ...config.api, host: '127.0.0.1', port: 0 } },
+      logger,
+      { databaseUrl: postgres.url, temporalAddress: temporal.address },
+      masterKey,
+    );
     stops.push(() => core.close());
     const deps = await createActivityDeps(config, core.pool, logger, masterKey, temporal.address);
     const worker = await startSophonWorker({ config, address: temporal.address, deps });
@@ -189,7 +199,9 @@ async function connect(
   if (created.status !== 201) throw new Error(`creating the fleet credential answered ${created.status}: ${JSON.stringify(created.body)}`);
 
   const hostsBody = (size: number) => ({
-    hosts: fleet.hosts.slice(0, size).map((h) => ({ hostname: h.name, address: h.address, port: h.port, credential, installRoot: h.installRoot })),
+    hosts: fleet.hosts
+      .slice(0, size)
+      .map((h) => ({ hostname: h.name, address: h.address, port: h.port, credential, installRoot: h.installRoot })),
   });
 
   const meter = () => {
@@ -204,7 +216,11 @@ async function connect(
     const start = { at: performance.now(), cpu: parts(), host: hostCpu(), sessions: sessions(), logins: logins() };
     return () => {
       const now = parts();
-      const cpuParts = { worker: now.worker - start.cpu.worker, temporal: now.temporal - start.cpu.temporal, postgres: now.postgres - start.cpu.postgres };
+      const cpuParts = {
+        worker: now.worker - start.cpu.worker,
+        temporal: now.temporal - start.cpu.temporal,
+        postgres: now.postgres - start.cpu.postgres,
+      };
       return {
         ms: performance.now() - start.at,
         cpuSeconds: cpuParts.worker + cpuParts.temporal + cpuParts.postgres,

@@ -41,7 +41,10 @@ function readConfigFile(file: string): Zod.infer<ReturnType<typeof configFileSch
   }
   const parsed = configFileSchema().safeParse(raw);
   if (!parsed.success) {
-    throw new CliError(EXIT.USAGE, `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+    throw new CliError(
+      EXIT.USAGE,
+      `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -100,7 +103,12 @@ export function formatProblem(p: Problem): string {
 export class ApiClient {
   constructor(readonly target: Target) {}
 
-  async request<T = unknown>(method: string, p: string, body?: unknown, opts: { query?: Record<string, string | number | undefined> } = {}): Promise<T> {
+  async request<T = unknown>(
+    method: string,
+    p: string,
+    body?: unknown,
+    opts: { query?: Record<string, string | number | undefined> } = {},
+  ): Promise<T> {
     const url = new URL(this.target.url + p);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -108,11 +116,19 @@ export class ApiClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
-      res = await fetch(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(30_000) });
+      res = await fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(30_000),
+      });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new CliError(EXIT.UNREACHABLE, `cannot reach the Sophon API at ${this.target.url} (${why}); is it running? (--url, SOPHON_URL or 'sophon login')`);
+      throw new CliError(
+        EXIT.UNREACHABLE,
+        `cannot reach the Sophon API at ${this.target.url} (${why}); is it running? (--url, SOPHON_URL or 'sophon login')`,
+      );
     }
     const text = await res.text();
     let parsed: unknown = undefined;
@@ -126,7 +142,10 @@ export class ApiClient {
     if (!res.ok) {
       const problem = (parsed && typeof parsed === 'object' ? parsed : {}) as Partial<Problem>;
       if (res.status === 401 && !this.target.token) {
-        throw new CliError(EXIT.FAILED, `the API needs a token: pass --token, set SOPHON_TOKEN or run 'sophon login' (${problem.detail ?? 'unauthenticated'})`);
+        throw new CliError(
+          EXIT.FAILED,
+          `the API needs a token: pass --token, set SOPHON_TOKEN or run 'sophon login' (${problem.detail ?? 'unauthenticated'})`,
+        );
       }
       throw new CliError(exitCodeOf(res.status), formatProblem({ ...problem, status: res.status }));
     }

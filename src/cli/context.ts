@@ -34,7 +34,11 @@ export const detachable = (cmd: Command) => cmd.option('--detach', 'return as so
 export async function follow(ctx: Ctx, answer: { operation: Operation } & Record<string, unknown>, hosts?: string[]): Promise<void> {
   const op = answer.operation;
   if (ctx.opts.detach) {
-    show(ctx.json, answer, () => process.stdout.write(`operation ${op.id} ${op.status} (${op.type})\n  watch: sophon ops watch ${op.id}\n  Temporal UI: ${op.temporalUiUrl}\n`));
+    show(ctx.json, answer, () =>
+      process.stdout.write(
+        `operation ${op.id} ${op.status} (${op.type})\n  watch: sophon ops watch ${op.id}\n  Temporal UI: ${op.temporalUiUrl}\n`,
+      ),
+    );
     process.exitCode = EXIT.OK;
     return;
   }
@@ -59,7 +63,13 @@ export function removeCommand(
 }
 
 /** Splits "a,b,c" lists given to options, ignoring empty items. */
-export const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+export const list = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
 
 /** Repeatable options collected into an array. */
 export const collect = (value: string, previous: string[] = []) => [...previous, value];

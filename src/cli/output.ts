@@ -57,6 +57,9 @@ export function show(json: boolean, value: unknown, human: () => void): void {
 }
 
 /** `{ a: 1, b: 2 }` → "a=1, b=2" (labels, matchers, ports). */
-export const pairsText = (pairs: Record<string, string | number>, separator = ', ') => Object.entries(pairs).map(([k, v]) => `${k}=${v}`).join(separator);
+export const pairsText = (pairs: Record<string, string | number>, separator = ', ') =>
+  Object.entries(pairs)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(separator);
 
 export const ago = (iso: string | null | undefined) => (iso ? new Date(iso).toISOString().replace('T', ' ').slice(0, 19) : null);

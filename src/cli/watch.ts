@@ -50,7 +50,13 @@ export function headerLine(op: OperationDetail): string {
 /** The last lines of what a failed step printed. */
 export function tailOf(step: Step, lines = 10): string {
   const text = (step.stderrTail || step.stdoutTail || '').trimEnd();
-  return text ? text.split('\n').slice(-lines).map((l) => `    | ${l}`).join('\n') : '';
+  return text
+    ? text
+        .split('\n')
+        .slice(-lines)
+        .map((l) => `    | ${l}`)
+        .join('\n')
+    : '';
 }
 
 function failureOf(step: Step): string {
@@ -152,7 +158,11 @@ export async function watchOperation(client: ApiClient, id: string, opts: WatchO
 
   const ticks = new Set<() => void>();
   const polling = poller.untilSettled(() => ticks.forEach((t) => t()));
-  const nextTick = () => new Promise<void>((r) => { const t = () => (ticks.delete(t), r()); ticks.add(t); });
+  const nextTick = () =>
+    new Promise<void>((r) => {
+      const t = () => (ticks.delete(t), r());
+      ticks.add(t);
+    });
   const setTitle = (task: ListrTaskWrapper<unknown, never, never>, title: string) => {
     if (task.title !== title) task.title = title;
   };
@@ -185,7 +195,8 @@ export async function watchOperation(client: ApiClient, id: string, opts: WatchO
           const step = currentSteps(poller.op).get(host);
           setTitle(task, hostLine(host, step));
           const held = poller.op.holding?.find((h) => h.host === host);
-          if (held) throw new Error(`HOLDING at ${held.phase} › ${held.step}: ${held.reason}${step && tailOf(step) ? `\n${tailOf(step)}` : ''}`);
+          if (held)
+            throw new Error(`HOLDING at ${held.phase} › ${held.step}: ${held.reason}${step && tailOf(step) ? `\n${tailOf(step)}` : ''}`);
           if (step?.status === 'FAILED') throw new Error(failureOf(step));
           if (step?.status === 'SKIPPED') task.skip(`${host} skipped`);
         },

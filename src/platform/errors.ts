@@ -96,7 +96,6 @@ export class SophonError extends Error {
   }
 }
 
-export const notFound = (what: string, id: string) =>
-  new SophonError('NOT_FOUND', `${what} '${id}' does not exist`);
+export const notFound = (what: string, id: string) => new SophonError('NOT_FOUND', `${what} '${id}' does not exist`);
 
 export const conflict = (message: string) => new SophonError('CONFLICT', message);

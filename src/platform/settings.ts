@@ -27,7 +27,10 @@ const EnvSchema = z.object({
       .optional(),
   ),
   TEMPORAL_ADDRESS: optionalString.pipe(
-    z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233').optional(),
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233')
+      .optional(),
   ),
   TEMPORAL_NAMESPACE: z.string().trim().min(1, 'expected a namespace name').default('default'),
   TEMPORAL_TASK_QUEUE: z.string().trim().min(1, 'expected a task queue name').default('sophon'),
@@ -44,7 +47,9 @@ const EnvSchema = z.object({
   TEMPORAL_API_KEY_FILE: optionalString,
   SOPHON_API_HOST: z.string().trim().min(1).default('127.0.0.1'),
   SOPHON_API_PORT: port.default(8686),
-  SOPHON_PUBLIC_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'expected the http(s) URL people reach the Sophon API at' }).optional()),
+  SOPHON_PUBLIC_URL: optionalString.pipe(
+    z.url({ protocol: /^https?$/, error: 'expected the http(s) URL people reach the Sophon API at' }).optional(),
+  ),
   SOPHON_POSTGRES_PORT: port.default(5433),
   SOPHON_MASTER_KEY: optionalString,
   SOPHON_MASTER_KEY_FILE: optionalString,
@@ -164,11 +169,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       const got = env[name];
       return `${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
     });
-    throw new SophonError('CONFIG_INVALID', `Invalid configuration: ${lines.join('; ')}`, 
-      result.error.issues.map((issue, i) => ({ path: String(issue.path[0]), message: lines[i] ?? issue.message })));
+    throw new SophonError(
+      'CONFIG_INVALID',
+      `Invalid configuration: ${lines.join('; ')}`,
+      result.error.issues.map((issue, i) => ({ path: String(issue.path[0]), message: lines[i] ?? issue.message })),
+    );
   }
   const e = result.data;
-  const invalid = (message: string, name: string, why: string) => new SophonError('CONFIG_INVALID', `Invalid configuration: ${message}`, [{ path: name, message: why }]);
+  const invalid = (message: string, name: string, why: string) =>
+    new SophonError('CONFIG_INVALID', `Invalid configuration: ${message}`, [{ path: name, message: why }]);
   // Two ways to give one setting: only one of them may be set.
   const onlyOne = (a: keyof typeof e, b: keyof typeof e) => {
     if (e[a] && e[b]) throw invalid(`${a} and ${b} are both set; set only one`, b, `set either ${a} or ${b}`);
@@ -180,7 +189,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   needs('TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE', 'a client certificate needs its key');
   needs('TEMPORAL_TLS_KEY_FILE', 'TEMPORAL_TLS_CERT_FILE', 'a client key needs its certificate');
   onlyOne('TEMPORAL_API_KEY', 'TEMPORAL_API_KEY_FILE');
-  const tlsFiles = { caFile: e.TEMPORAL_TLS_CA_FILE, certFile: e.TEMPORAL_TLS_CERT_FILE, keyFile: e.TEMPORAL_TLS_KEY_FILE, serverName: e.TEMPORAL_TLS_SERVER_NAME };
+  const tlsFiles = {
+    caFile: e.TEMPORAL_TLS_CA_FILE,
+    certFile: e.TEMPORAL_TLS_CERT_FILE,
+    keyFile: e.TEMPORAL_TLS_KEY_FILE,
+    serverName: e.TEMPORAL_TLS_SERVER_NAME,
+  };
   const home = path.resolve(e.SOPHON_HOME);
   return {
     home,

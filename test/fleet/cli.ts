@@ -44,13 +44,17 @@ for (const h of fleet.hosts) console.log([h.name, h.address, h.port, h.installRo
 console.log('');
 const first = fleet.hosts[0];
 if (first !== undefined) {
-  console.log(`try: ssh -i ${fleet.clientKeyPath} -p ${first.port} -o StrictHostKeyChecking=no ${fleet.username}@${first.address} uname -a`);
+  console.log(
+    `try: ssh -i ${fleet.clientKeyPath} -p ${first.port} -o StrictHostKeyChecking=no ${fleet.username}@${first.address} uname -a`,
+  );
 }
 console.log('');
 console.log('add them to Sophon with the CLI (cluster "analytics"):');
 console.log(`  sophon credentials add fleet --key-file ${fleet.clientKeyPath} --username ${fleet.username}`);
 for (const h of fleet.hosts) {
-  console.log(`  sophon hosts add -c analytics --hostname ${h.name} --address ${h.address} --port ${h.port} --credential fleet --install-root ${h.installRoot}`);
+  console.log(
+    `  sophon hosts add -c analytics --hostname ${h.name} --address ${h.address} --port ${h.port} --credential fleet --install-root ${h.installRoot}`,
+  );
 }
 console.log('');
 console.log('type "stop N" / "start N" to stop or start host N\'s sshd (a host going down); Ctrl-C stops the fleet.');

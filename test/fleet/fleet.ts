@@ -167,7 +167,8 @@ export function processGroupsUnder(roots: string[]): number[] {
     } catch {
       continue;
     }
-    if ([readlinkOrEmpty(`/proc/${entry}/cwd`), readlinkOrEmpty(`/proc/${entry}/exe`), ...argv].some((p) => p !== '' && under(p))) groups.add(pgrp);
+    if ([readlinkOrEmpty(`/proc/${entry}/cwd`), readlinkOrEmpty(`/proc/${entry}/exe`), ...argv].some((p) => p !== '' && under(p)))
+      groups.add(pgrp);
   }
   return [...groups];
 }

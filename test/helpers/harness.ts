@@ -83,7 +83,6 @@ export function testConfig(db: TestDatabase, env: NodeJS.ProcessEnv = {}): Confi
   });
 }
 
-
 /** The real activity dependencies for a test database. */
 export async function activityDeps(config: Config, pool: Pool): Promise<ActivityDeps> {
   return createActivityDeps(config, pool, logger, await loadMasterKey(config, { generate: false }), temporalAddress());
@@ -160,7 +159,11 @@ export async function startTestApi(config: Config, db: TestDatabase, opts: { tem
       await api.close();
       // The run's Temporal outlives this test file: its schedules must not keep firing.
       for await (const schedule of core.temporal.schedule.list()) {
-        if (schedule.scheduleId.includes(config.temporal.taskQueue)) await core.temporal.schedule.getHandle(schedule.scheduleId).delete().catch(() => undefined);
+        if (schedule.scheduleId.includes(config.temporal.taskQueue))
+          await core.temporal.schedule
+            .getHandle(schedule.scheduleId)
+            .delete()
+            .catch(() => undefined);
       }
       await core.close();
     },

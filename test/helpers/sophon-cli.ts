@@ -26,7 +26,14 @@ export interface CliTarget {
 
 /** The environment a CLI run gets, also for tests that spawn the binary themselves (a terminal, a run they watch). */
 export function cliEnv({ home, url, token, env }: CliTarget): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), SOPHON_URL: url, SOPHON_TOKEN: token, ...env };
+  const out: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    SOPHON_URL: url,
+    SOPHON_TOKEN: token,
+    ...env,
+  };
   for (const [k, v] of Object.entries(out)) if (v === undefined) delete out[k];
   return out;
 }

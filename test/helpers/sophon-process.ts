@@ -11,7 +11,11 @@ export interface SophonProcess {
 }
 
 export function sophonProcess(args: string[], env: NodeJS.ProcessEnv, started: ChildProcess[]): SophonProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.push(child);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));

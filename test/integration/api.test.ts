@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Config } from '../../src/platform/settings.js';
-import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
+import {
+  createTestDatabase,
+  eventually,
+  startTestApi,
+  startTestWorker,
+  testConfig,
+  type TestApi,
+  type TestDatabase,
+} from '../helpers/harness.js';
 import type { RunningWorker } from '../../src/worker.js';
 import { assertProblem } from '../helpers/problems.js';
 
@@ -32,7 +40,13 @@ describe('health, metrics and the OpenAPI document', () => {
     assert.equal((await api.call('GET', '/healthz')).status, 200);
     const ready = await api.call('GET', '/readyz');
     assert.equal(ready.status, 200);
-    assert.deepEqual(ready.body.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]), [['postgres', true], ['temporal', true]]);
+    assert.deepEqual(
+      ready.body.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]),
+      [
+        ['postgres', true],
+        ['temporal', true],
+      ],
+    );
   });
 
   test('metrics include the request duration histogram per route', async () => {
@@ -129,7 +143,10 @@ describe('creating a cluster through a workflow', () => {
     const op = res.body.operation;
     assert.equal(op.type, 'cluster.create');
     assert.match(op.workflowId, /^cluster-create\/analytics\//);
-    assert.equal(op.temporalUiUrl, `http://localhost:8233/namespaces/default/workflows/${encodeURIComponent(op.workflowId)}/${op.runId}/history`);
+    assert.equal(
+      op.temporalUiUrl,
+      `http://localhost:8233/namespaces/default/workflows/${encodeURIComponent(op.workflowId)}/${op.runId}/history`,
+    );
 
     const done = await eventually(async () => {
       const r = await api.call('GET', `/api/v1/operations/${op.id}`, { token: viewer });
@@ -146,7 +163,10 @@ describe('creating a cluster through a workflow', () => {
     assert.equal(byId.body.name, 'analytics');
 
     const listed = await api.call('GET', '/api/v1/operations?cluster=analytics', { token: viewer });
-    assert.deepEqual(listed.body.operations.map((o: { id: string }) => o.id), [op.id]);
+    assert.deepEqual(
+      listed.body.operations.map((o: { id: string }) => o.id),
+      [op.id],
+    );
 
     const handle = api.core.temporal.workflow.getHandle(op.workflowId);
     const description = await handle.describe();
@@ -169,7 +189,10 @@ describe('creating a cluster through a workflow', () => {
     for (const name of ['Bad Name', '-x', 'a', 'x'.repeat(64), 42]) {
       const res = await api.call('POST', '/api/v1/clusters', { token: operator, body: { name } });
       assertProblem(res, 400, 'VALIDATION_FAILED');
-      assert.deepEqual(res.body.errors.map((e: { path: string }) => e.path), ['name']);
+      assert.deepEqual(
+        res.body.errors.map((e: { path: string }) => e.path),
+        ['name'],
+      );
     }
     const extra = await api.call('POST', '/api/v1/clusters', { token: operator, body: { name: 'ok-name', size: 3 } });
     assertProblem(extra, 400, 'VALIDATION_FAILED');

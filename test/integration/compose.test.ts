@@ -23,15 +23,26 @@ function config(file: string, env: Record<string, string>) {
   const [cmd, ...pre] = validator!;
   // Only the variables given: an operator's environment must not make the file look complete.
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(POSTGRES_|TEMPORAL_|SOPHON_)/.test(k)));
-  return spawnSync(cmd!, [...pre, '-f', file, '--project-directory', path.resolve('.'), 'config'], { encoding: 'utf8', env: { ...clean, ...env } });
+  return spawnSync(cmd!, [...pre, '-f', file, '--project-directory', path.resolve('.'), 'config'], {
+    encoding: 'utf8',
+    env: { ...clean, ...env },
+  });
 }
 
 test('docker-compose.yml validates and has the production shape', { skip }, () => {
   const r = config('docker-compose.yml', { POSTGRES_PASSWORD: 'pw' });
   assert.equal(r.status, 0, r.stderr);
   const c = parse(r.stdout);
-  assert.deepEqual(Object.keys(c.services).sort(), ['postgres', 'sophon-api', 'sophon-worker', 'temporal', 'temporal-postgres', 'temporal-ui']);
-  for (const name of ['postgres', 'temporal-postgres', 'temporal', 'sophon-api']) assert.ok(c.services[name].healthcheck, `${name} has a health check`);
+  assert.deepEqual(Object.keys(c.services).sort(), [
+    'postgres',
+    'sophon-api',
+    'sophon-worker',
+    'temporal',
+    'temporal-postgres',
+    'temporal-ui',
+  ]);
+  for (const name of ['postgres', 'temporal-postgres', 'temporal', 'sophon-api'])
+    assert.ok(c.services[name].healthcheck, `${name} has a health check`);
   const worker = c.services['sophon-worker'];
   assert.equal(worker.container_name, undefined, 'workers scale: no fixed container name');
   assert.equal(worker.ports, undefined, 'workers scale: no host port');

@@ -44,7 +44,17 @@ describe('defect 3: an operation Temporal refuses for good', () => {
   test('fails with the reason, and the resume loop still starts the operations after it', async () => {
     const ops = operationsRepo(db.pool);
     const recorded = (id: string, name: string, input: Record<string, unknown>) =>
-      ops.insert({ id, type: 'cluster.create', clusterId: null, clusterName: name, service: null, workflowId: `cluster-create/${name}/${id}`, workflowType: 'createClusterWorkflow', requestedBy: 'test', input });
+      ops.insert({
+        id,
+        type: 'cluster.create',
+        clusterId: null,
+        clusterName: name,
+        service: null,
+        workflowId: `cluster-create/${name}/${id}`,
+        workflowType: 'createClusterWorkflow',
+        requestedBy: 'test',
+        input,
+      });
     // Past Temporal's blob size limit (2 MB): the shape of the old 60,000-host inputs.
     const huge = randomUUID();
     await recorded(huge, 'huge', { operationId: huge, hostIds: Array.from({ length: 70_000 }, () => randomUUID()) });
@@ -70,7 +80,11 @@ describe('defect 3: operations and the audit log are paged', () => {
       let cursor: string | null = null;
       do {
         const sep = path.includes('?') ? '&' : '?';
-        const res: { status: number; body: Record<string, any> } = await api.call('GET', `${path}${sep}limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token });
+        const res: { status: number; body: Record<string, any> } = await api.call(
+          'GET',
+          `${path}${sep}limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+          { token },
+        );
         assert.equal(res.status, 200, JSON.stringify(res.body));
         assert.ok(res.body[key].length <= 2);
         ids.push(...res.body[key].map((r: { id: string }) => r.id));
@@ -105,9 +119,19 @@ describe('defect 10: cancel of an operation whose run no longer exists', () => {
 
   test('a run Temporal no longer knows: the operation ends FAILED saying so', async () => {
     const op = await createCluster('deleted');
-    await api.core.connection.workflowService.deleteWorkflowExecution({ namespace: config.temporal.namespace, workflowExecution: { workflowId: op.workflowId } });
+    await api.core.connection.workflowService.deleteWorkflowExecution({
+      namespace: config.temporal.namespace,
+      workflowExecution: { workflowId: op.workflowId },
+    });
     await eventually(
-      () => api.core.temporal.workflow.getHandle(op.workflowId).describe().then(() => undefined, (err: unknown) => (err instanceof WorkflowNotFoundError ? true : undefined)),
+      () =>
+        api.core.temporal.workflow
+          .getHandle(op.workflowId)
+          .describe()
+          .then(
+            () => undefined,
+            (err: unknown) => (err instanceof WorkflowNotFoundError ? true : undefined),
+          ),
       'the run to be deleted',
     );
     const res = await cancel(op.id);
@@ -123,6 +147,9 @@ describe('defect 10: cancel of an operation whose run no longer exists', () => {
     const run = await api.core.temporal.workflow.getHandle(op.workflowId).describe();
     assert.equal(run.status.name, 'RUNNING', 'the cancel request waits for a worker to act on it');
     const history = await api.core.temporal.workflow.getHandle(op.workflowId).fetchHistory();
-    assert.ok(history.events?.some((e) => e.workflowExecutionCancelRequestedEventAttributes), 'a cancel was requested');
+    assert.ok(
+      history.events?.some((e) => e.workflowExecutionCancelRequestedEventAttributes),
+      'a cancel was requested',
+    );
   });
 });

@@ -11,7 +11,15 @@ import { openApiPath } from '../../src/platform/http/registry.js';
 import type { Config } from '../../src/platform/settings.js';
 import type { RunningWorker } from '../../src/worker.js';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
-import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
+import {
+  createTestDatabase,
+  eventually,
+  startTestApi,
+  startTestWorker,
+  testConfig,
+  type TestApi,
+  type TestDatabase,
+} from '../helpers/harness.js';
 import { assertBadField, assertProblem, watchHealth } from '../helpers/problems.js';
 import { fleetBase } from './ssh/helpers.js';
 
@@ -33,10 +41,16 @@ before(async () => {
   worker = await startTestWorker(config, db.pool);
   api = await startTestApi(config, db);
   [admin, operator] = await Promise.all([api.token('admin'), api.token('operator')]);
-  const fleetCred = await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey } });
+  const fleetCred = await api.call('POST', '/api/v1/credentials', {
+    token: admin,
+    body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey },
+  });
   assert.equal(fleetCred.status, 201, JSON.stringify(fleetCred.body));
   const key = ssh2.utils.generateKeyPairSync('ed25519').private;
-  assert.equal((await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'k', username: 'sophon', privateKey: key } })).status, 201);
+  assert.equal(
+    (await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'k', username: 'sophon', privateKey: key } })).status,
+    201,
+  );
   const created = await api.call('POST', '/api/v1/clusters', { token: operator, body: { name: 'lab' } });
   await finished(created.body.operation.id);
 });
@@ -49,10 +63,14 @@ after(async () => {
 });
 
 async function finished(operationId: string) {
-  return eventually(async () => {
-    const res = await api.call('GET', `/api/v1/operations/${operationId}`, { token: operator });
-    return res.body.operation.finishedAt ? res.body.operation : undefined;
-  }, `operation ${operationId} to finish`, 90_000);
+  return eventually(
+    async () => {
+      const res = await api.call('GET', `/api/v1/operations/${operationId}`, { token: operator });
+      return res.body.operation.finishedAt ? res.body.operation : undefined;
+    },
+    `operation ${operationId} to finish`,
+    90_000,
+  );
 }
 
 describe('defect 3: workflow inputs carry ids, the bootstrap reads its hosts from Postgres', () => {
@@ -63,7 +81,9 @@ describe('defect 3: workflow inputs carry ids, the bootstrap reads its hosts fro
 
   test('a bootstrap started with only the operation id bootstraps the hosts of its operation', async () => {
     const h = fleet.hosts[0]!;
-    const res = await addHosts(hostsOf([{ hostname: 'real1', address: h.address, port: h.port, credential: 'fleet', installRoot: h.installRoot }]));
+    const res = await addHosts(
+      hostsOf([{ hostname: 'real1', address: h.address, port: h.port, credential: 'fleet', installRoot: h.installRoot }]),
+    );
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const op = await finished(res.body.operation.id);
     assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op.error));
@@ -96,7 +116,12 @@ describe('defect 2: hosts per request are capped before expanding; duplicates in
   });
 
   test('a host named twice (once through a range) is a 400 naming the host', async () => {
-    const res = await addHosts(hostsOf([{ hostname: 'd[1-3]', credential: 'k' }, { hostname: 'd2', credential: 'k' }]));
+    const res = await addHosts(
+      hostsOf([
+        { hostname: 'd[1-3]', credential: 'k' },
+        { hostname: 'd2', credential: 'k' },
+      ]),
+    );
     assertBadField(res, 'hosts', /^d2 named more than once/);
   });
 });
@@ -142,7 +167,11 @@ describe('defect 4: races answer 409 or 404, never 500, and audit only what happ
   test('20 parallel POSTs of the same host: one 202, nineteen 409', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => addHosts(hostsOf([{ hostname: 'same1', credential: 'k' }]))));
     const statuses = results.map((r) => r.status).sort();
-    assert.deepEqual(statuses, [202, ...Array<number>(19).fill(409)], JSON.stringify(results.filter((r) => r.status >= 500).map((r) => r.body)));
+    assert.deepEqual(
+      statuses,
+      [202, ...Array<number>(19).fill(409)],
+      JSON.stringify(results.filter((r) => r.status >= 500).map((r) => r.body)),
+    );
     for (const r of results.filter((x) => x.status === 409)) assertProblem(r, 409, 'CONFLICT');
   });
 
@@ -171,7 +200,9 @@ describe('defect 4: races answer 409 or 404, never 500, and audit only what happ
       const path = `/api/v1/clusters/lab/hosts/${name}`;
       const results = await Promise.all([api.call('DELETE', path, { token: operator }), api.call('DELETE', path, { token: operator })]);
       assert.deepEqual(results.map((r) => r.status).sort(), [204, 404]);
-      const audited = await db.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'host.delete' AND target = $1`, [`lab/${name}`]);
+      const audited = await db.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'host.delete' AND target = $1`, [
+        `lab/${name}`,
+      ]);
       assert.equal(audited.rows[0].n, 1);
     }
   });
@@ -179,11 +210,24 @@ describe('defect 4: races answer 409 or 404, never 500, and audit only what happ
 
 describe('defect 5: control characters and bad percent-encoding are 400s naming the field', () => {
   test('NUL and bidi overrides in names, descriptions and labels', async () => {
-    assertBadField(await api.call('POST', '/api/v1/tokens', { token: admin, body: { name: 'a\u0000b', role: 'viewer' } }), 'name', /control characters/);
-    assertBadField(await api.call('POST', '/api/v1/clusters', { token: operator, body: { name: 'nul', description: 'x\u0000' } }), 'description');
-    assertBadField(await api.call('POST', '/api/v1/clusters', { token: operator, body: { name: 'bidi', description: 'abc\u202edcba' } }), 'description');
+    assertBadField(
+      await api.call('POST', '/api/v1/tokens', { token: admin, body: { name: 'a\u0000b', role: 'viewer' } }),
+      'name',
+      /control characters/,
+    );
+    assertBadField(
+      await api.call('POST', '/api/v1/clusters', { token: operator, body: { name: 'nul', description: 'x\u0000' } }),
+      'description',
+    );
+    assertBadField(
+      await api.call('POST', '/api/v1/clusters', { token: operator, body: { name: 'bidi', description: 'abc\u202edcba' } }),
+      'description',
+    );
     assertBadField(await addHosts(hostsOf([{ hostname: 'l1', credential: 'k', labels: { env: 'a\u0000' } }])), 'hosts.0.labels.env');
-    assertBadField(await api.call('PATCH', '/api/v1/clusters/lab/hosts/real1', { token: operator, body: { labels: { env: '\u2066x' } } }), 'labels.env');
+    assertBadField(
+      await api.call('PATCH', '/api/v1/clusters/lab/hosts/real1', { token: operator, body: { labels: { env: '\u2066x' } } }),
+      'labels.env',
+    );
     assertBadField(await api.call('GET', '/api/v1/operations?cluster=a%00b', { token: operator }), 'cluster');
   });
 
@@ -201,7 +245,11 @@ describe('defect 6: one bootstrap per host, claimed with the operation', () => {
     const before = await db.pool.query(`SELECT count(*)::int AS n FROM operations`);
     const path = '/api/v1/clusters/lab/hosts/repin1/repin-host-key';
     const results = await Promise.all(Array.from({ length: 10 }, () => api.call('POST', path, { token: admin })));
-    assert.deepEqual(results.map((r) => r.status).sort(), [202, ...Array<number>(9).fill(409)], JSON.stringify(results.map((r) => r.body.detail)));
+    assert.deepEqual(
+      results.map((r) => r.status).sort(),
+      [202, ...Array<number>(9).fill(409)],
+      JSON.stringify(results.map((r) => r.body.detail)),
+    );
     const afterCount = await db.pool.query(`SELECT count(*)::int AS n FROM operations`);
     assert.equal(afterCount.rows[0].n - before.rows[0].n, 1);
     assert.equal((await api.call('GET', '/api/v1/clusters/lab/hosts/repin1', { token: operator })).body.status, 'BOOTSTRAPPING');
@@ -245,12 +293,19 @@ describe('defect 11: protocol details', () => {
   });
 
   test('415 for a JSON route given another content type', async () => {
-    const res = await api.call('POST', '/api/v1/clusters', { token: operator, rawBody: 'name=x', contentType: 'application/x-www-form-urlencoded' });
+    const res = await api.call('POST', '/api/v1/clusters', {
+      token: operator,
+      rawBody: 'name=x',
+      contentType: 'application/x-www-form-urlencoded',
+    });
     assertProblem(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   test('413 has its own code', async () => {
-    const res = await api.call('POST', '/api/v1/clusters', { token: operator, rawBody: JSON.stringify({ name: 'big', description: 'x'.repeat(2_000_000) }) });
+    const res = await api.call('POST', '/api/v1/clusters', {
+      token: operator,
+      rawBody: JSON.stringify({ name: 'big', description: 'x'.repeat(2_000_000) }),
+    });
     assertProblem(res, 413, 'PAYLOAD_TOO_LARGE');
   });
 
@@ -274,11 +329,17 @@ describe('defect 11: the OpenAPI document is generated from the registered route
     for (const [method, path] of served) {
       const op = doc.paths[openApiPath(path)]?.[method];
       assert.ok(op, `${method.toUpperCase()} ${path} is served but missing from the document`);
-      const [status, success] = Object.entries(op.responses as Record<string, { content?: Record<string, { schema?: object }> }>).find(([code]) => code.startsWith('2'))!;
-      if (status !== '204') assert.ok(Object.values(success.content ?? {})[0]?.schema, `${method.toUpperCase()} ${path} has no success schema`);
+      const [status, success] = Object.entries(op.responses as Record<string, { content?: Record<string, { schema?: object }> }>).find(
+        ([code]) => code.startsWith('2'),
+      )!;
+      if (status !== '204')
+        assert.ok(Object.values(success.content ?? {})[0]?.schema, `${method.toUpperCase()} ${path} has no success schema`);
     }
     assert.ok(doc.paths['/api/v1/credentials/{credential}']?.get, 'GET /api/v1/credentials/{credential} is documented');
-    assert.deepEqual(doc.paths['/api/v1/clusters/{cluster}/hosts'].get.responses['200'].content['application/json'].schema.required, ['hosts', 'nextCursor']);
+    assert.deepEqual(doc.paths['/api/v1/clusters/{cluster}/hosts'].get.responses['200'].content['application/json'].schema.required, [
+      'hosts',
+      'nextCursor',
+    ]);
   });
 });
 
@@ -293,7 +354,10 @@ describe('after all of it', () => {
       ...Array.from({ length: 10 }, () => addHosts(hostsOf([{ hostname: 'last1', credential: 'k' }]))),
     ];
     const answers = await Promise.all(bad);
-    assert.ok(answers.every((a) => a.status < 500), answers.map((a) => a.status).join(','));
+    assert.ok(
+      answers.every((a) => a.status < 500),
+      answers.map((a) => a.status).join(','),
+    );
     const statuses = await health.stop();
     assert.ok(statuses.length > 0 && statuses.every((s) => s === 200), `healthz answered ${statuses.join(',')}`);
     assert.equal((await api.call('GET', '/readyz')).status, 200);

@@ -7,7 +7,15 @@ import ssh2 from 'ssh2';
 import { hostWorkflowIds } from '../../src/features/hosts/types.js';
 import type { Config } from '../../src/platform/settings.js';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
-import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
+import {
+  createTestDatabase,
+  eventually,
+  startTestApi,
+  startTestWorker,
+  testConfig,
+  type TestApi,
+  type TestDatabase,
+} from '../helpers/harness.js';
 import type { RunningWorker } from '../../src/worker.js';
 import { fleetBase } from './ssh/helpers.js';
 
@@ -29,7 +37,10 @@ before(async () => {
   worker = await startTestWorker(config, db.pool);
   api = await startTestApi(config, db);
   [admin, operator] = await Promise.all([api.token('admin'), api.token('operator')]);
-  const cred = await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey } });
+  const cred = await api.call('POST', '/api/v1/credentials', {
+    token: admin,
+    body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey },
+  });
   assert.equal(cred.status, 201, JSON.stringify(cred.body));
   const cluster = await api.call('POST', '/api/v1/clusters', { token: operator, body: { name: 'lab' } });
   await finished(cluster.body.operation.id);
@@ -43,10 +54,14 @@ after(async () => {
 });
 
 async function finished(operationId: string, timeoutMs = 90_000) {
-  return eventually(async () => {
-    const res = await api.call('GET', `/api/v1/operations/${operationId}`, { token: operator });
-    return res.body.operation.finishedAt ? res.body.operation : undefined;
-  }, `operation ${operationId} to finish`, timeoutMs);
+  return eventually(
+    async () => {
+      const res = await api.call('GET', `/api/v1/operations/${operationId}`, { token: operator });
+      return res.body.operation.finishedAt ? res.body.operation : undefined;
+    },
+    `operation ${operationId} to finish`,
+    timeoutMs,
+  );
 }
 
 const host = async (name: string) => (await api.call('GET', `/api/v1/clusters/lab/hosts/${name}`, { token: operator })).body;
@@ -61,7 +76,9 @@ const spec = (i: number, extra: Record<string, unknown> = {}) => ({
 
 /** A history as text, with payloads decoded (a history serializes as proto JSON, payload bytes in base64). */
 const historyText = (history: unknown) =>
-  JSON.stringify(history, (key, value: unknown) => (key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value));
+  JSON.stringify(history, (key, value: unknown) =>
+    key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value,
+  );
 
 /**
  * Triggers the reachability schedule now and waits for the round it starts. Scheduled runs are
@@ -90,10 +107,16 @@ describe('credentials', () => {
     const stored = await db.pool.query(`SELECT sealed_private_key FROM credentials WHERE name = 'fleet'`);
     assert.ok(!stored.rows[0].sealed_private_key.includes('PRIVATE KEY'), 'the key is encrypted at rest');
 
-    const bad = await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'bad', username: 'root', privateKey: 'not a key' } });
+    const bad = await api.call('POST', '/api/v1/credentials', {
+      token: admin,
+      body: { name: 'bad', username: 'root', privateKey: 'not a key' },
+    });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.errors[0].path, 'privateKey');
-    const forbidden = await api.call('POST', '/api/v1/credentials', { token: operator, body: { name: 'x', username: 'root', privateKey: fleet.clientKey } });
+    const forbidden = await api.call('POST', '/api/v1/credentials', {
+      token: operator,
+      body: { name: 'x', username: 'root', privateKey: fleet.clientKey },
+    });
     assert.equal(forbidden.status, 403);
   });
 });
@@ -101,7 +124,9 @@ describe('credentials', () => {
 describe('bootstrap', () => {
   test('five hosts bootstrap in parallel: key pinned, facts gathered, install root created', async () => {
     const canary = path.join(fleet.dir, 'pwned');
-    const hosts = MAIN.map((i) => spec(i, i === 0 ? { labels: { rack: '`touch ' + canary + '`', 'zone.a': `$(touch ${canary});'"` } } : {}));
+    const hosts = MAIN.map((i) =>
+      spec(i, i === 0 ? { labels: { rack: '`touch ' + canary + '`', 'zone.a': `$(touch ${canary});'"` } } : {}),
+    );
     const res = await api.call('POST', '/api/v1/clusters/lab/hosts', { token: operator, body: { hosts } });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.hosts.length, 5);
@@ -127,7 +152,9 @@ describe('bootstrap', () => {
     assert.deepEqual(child.searchAttributes.SophonCluster, ['lab']);
     assert.deepEqual(child.searchAttributes.SophonKind, ['operation']);
     assert.equal(await child.staticSummary(), 'bootstrap node0 in lab');
-    const scheduled = (await api.core.temporal.workflow.getHandle(childId).fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes);
+    const scheduled = (await api.core.temporal.workflow.getHandle(childId).fetchHistory()).events!.filter(
+      (e) => e.activityTaskScheduledEventAttributes,
+    );
     assert.deepEqual(
       scheduled.map((e) => e.userMetadata?.summary && defaultPayloadConverter.fromPayload(e.userMetadata.summary)),
       [undefined, ...['connect', 'facts', 'prerequisites', 'install-root'].map((step) => `node0 · bootstrap › ${step}`), undefined],
@@ -166,7 +193,10 @@ describe('bootstrap', () => {
       body: { hosts: [spec(1, { hostname: 'odd' }), spec(2, { hostname: 'odder', installRoot: '/opt/a b;touch /tmp/x' })] },
     });
     assert.equal(odd.status, 400);
-    assert.deepEqual(odd.body.errors.map((e: { path: string }) => e.path), ['hosts.1.installRoot']);
+    assert.deepEqual(
+      odd.body.errors.map((e: { path: string }) => e.path),
+      ['hosts.1.installRoot'],
+    );
   });
 
   test('unreachable and hung hosts fail with the reason while a healthy host in the batch finishes', async () => {
@@ -190,7 +220,10 @@ describe('bootstrap', () => {
       assert.equal(hung.status, 'FAILED');
       assert.match(hung.statusReason, /did not complete the SSH handshake within 3000 ms/);
       const connectSteps = op.steps.filter((s: { step: string; host: string }) => s.step === 'connect' && s.host !== 'node6');
-      assert.ok(connectSteps.every((s: { attempt: number; status: string }) => s.attempt === 4 && s.status === 'FAILED'), JSON.stringify(connectSteps));
+      assert.ok(
+        connectSteps.every((s: { attempt: number; status: string }) => s.attempt === 4 && s.status === 'FAILED'),
+        JSON.stringify(connectSteps),
+      );
     } finally {
       fleet.resumeHost(5);
     }
@@ -199,7 +232,10 @@ describe('bootstrap', () => {
   test('a bootstrap stuck on a hung host can be cancelled; the host says so', async () => {
     fleet.pauseHost(5);
     try {
-      const res = await api.call('POST', '/api/v1/clusters/lab/hosts', { token: operator, body: { hosts: [{ ...spec(5), hostname: 'stuck' }] } });
+      const res = await api.call('POST', '/api/v1/clusters/lab/hosts', {
+        token: operator,
+        body: { hosts: [{ ...spec(5), hostname: 'stuck' }] },
+      });
       assert.equal(res.status, 202);
       await eventually(async () => ((await host('stuck')).status === 'BOOTSTRAPPING' ? true : undefined), 'the bootstrap to start');
       const busy = await api.call('POST', '/api/v1/clusters/lab/hosts/stuck/repin-host-key', { token: admin });
@@ -239,7 +275,10 @@ describe('bootstrap', () => {
 
   test('a private key the host does not accept fails at once, naming user and host', async () => {
     const { private: otherKey } = ssh2.utils.generateKeyPairSync('ed25519');
-    const cred = await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'stranger', username: fleet.username, privateKey: otherKey } });
+    const cred = await api.call('POST', '/api/v1/credentials', {
+      token: admin,
+      body: { name: 'stranger', username: fleet.username, privateKey: otherKey },
+    });
     assert.equal(cred.status, 201);
     const res = await api.call('POST', '/api/v1/clusters/lab/hosts', {
       token: operator,
@@ -280,7 +319,10 @@ describe('after bootstrap', () => {
   });
 
   test('labels and maintenance can be changed; a host running instances cannot be deleted', async () => {
-    const patched = await api.call('PATCH', '/api/v1/clusters/lab/hosts/node2', { token: operator, body: { labels: { rack: 'r1' }, maintenance: true } });
+    const patched = await api.call('PATCH', '/api/v1/clusters/lab/hosts/node2', {
+      token: operator,
+      body: { labels: { rack: 'r1' }, maintenance: true },
+    });
     assert.equal(patched.status, 200);
     assert.deepEqual(patched.body.labels, { rack: 'r1' });
     assert.equal(patched.body.maintenance, true);

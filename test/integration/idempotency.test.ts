@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
-import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
+import {
+  createTestDatabase,
+  eventually,
+  startTestApi,
+  startTestWorker,
+  testConfig,
+  type TestApi,
+  type TestDatabase,
+} from '../helpers/harness.js';
 import type { RunningWorker } from '../../src/worker.js';
 import { fleetBase } from './ssh/helpers.js';
 
@@ -41,10 +49,14 @@ const opsOfCluster = (name: string) =>
   count(`SELECT count(*)::int AS n FROM operations WHERE type = 'cluster.create' AND cluster_name = $1`, [name]);
 
 async function finished(operationId: string) {
-  return eventually(async () => {
-    const res = await api.call('GET', `/api/v1/operations/${operationId}`, { token: operator });
-    return res.body.operation.finishedAt ? res.body.operation : undefined;
-  }, `operation ${operationId} to finish`, 90_000);
+  return eventually(
+    async () => {
+      const res = await api.call('GET', `/api/v1/operations/${operationId}`, { token: operator });
+      return res.body.operation.finishedAt ? res.body.operation : undefined;
+    },
+    `operation ${operationId} to finish`,
+    90_000,
+  );
 }
 
 test('the same key and body answer the first operation again; field order and spacing do not matter', async () => {
@@ -111,7 +123,10 @@ test('ten concurrent requests with one key make one operation', async () => {
 });
 
 test('adding hosts again with the key answers the first hosts, whose bootstrap ran once', async () => {
-  const cred = await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey } });
+  const cred = await api.call('POST', '/api/v1/credentials', {
+    token: admin,
+    body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey },
+  });
   assert.equal(cred.status, 201, JSON.stringify(cred.body));
   const cluster = await post('/api/v1/clusters', undefined, { name: 'hosted' });
   await finished(cluster.body.operation.id);
@@ -135,11 +150,20 @@ test('adding hosts again with the key answers the first hosts, whose bootstrap r
   const otherPath = await post('/api/v1/clusters/hosted/hosts/node1/repin-host-key', 'add-node1', {}, { token: admin });
   assert.equal(otherPath.status, 422, JSON.stringify(otherPath.body));
   assert.equal(otherPath.body.code, 'IDEMPOTENCY_KEY_REUSED');
-  assert.match(otherPath.body.detail, /for POST \/api\/v1\/clusters\/hosted\/hosts, not POST \/api\/v1\/clusters\/hosted\/hosts\/node1\/repin-host-key/);
+  assert.match(
+    otherPath.body.detail,
+    /for POST \/api\/v1\/clusters\/hosted\/hosts, not POST \/api\/v1\/clusters\/hosted\/hosts\/node1\/repin-host-key/,
+  );
 
   // Repinning repeated while its bootstrap runs answers that bootstrap, not a 409.
-  const repin = await Promise.all([0, 1].map(() => post('/api/v1/clusters/hosted/hosts/node1/repin-host-key', 'repin-node1', {}, { token: admin })));
-  assert.deepEqual(repin.map((r) => r.status), [202, 202], JSON.stringify(repin.map((r) => r.body)));
+  const repin = await Promise.all(
+    [0, 1].map(() => post('/api/v1/clusters/hosted/hosts/node1/repin-host-key', 'repin-node1', {}, { token: admin })),
+  );
+  assert.deepEqual(
+    repin.map((r) => r.status),
+    [202, 202],
+    JSON.stringify(repin.map((r) => r.body)),
+  );
   assert.equal(repin[0]!.body.operation.id, repin[1]!.body.operation.id);
   assert.equal((await finished(repin[0]!.body.operation.id)).status, 'SUCCEEDED');
 });

@@ -22,7 +22,8 @@ test('migrations build the schema on an empty database, and a second run changes
   const first = await migrate(db.url, logger);
   assert.ok(first.length > 0);
   const tables = new Set((await schema(db)).map((r) => r.table_name));
-  for (const t of ['clusters', 'operations', 'operation_steps', 'api_tokens', 'audit_log', 'idempotency_keys', 'pgmigrations']) assert.ok(tables.has(t), `${t} missing`);
+  for (const t of ['clusters', 'operations', 'operation_steps', 'api_tokens', 'audit_log', 'idempotency_keys', 'pgmigrations'])
+    assert.ok(tables.has(t), `${t} missing`);
 
   const before = await schema(db);
   const second = await migrate(db.url, logger);

@@ -44,7 +44,11 @@ test('bin/sophon.js builds dist/ when it is older than the sources, then runs th
   assert.match(first.stdout, /^Usage: sophon /);
   assert.ok(statSync(WORKFLOW_BUNDLE).mtimeMs >= started, 'the workflow bundle was made again');
   const compiledMigrations = path.join(PROJECT_ROOT, 'dist', path.relative(PROJECT_ROOT, MIGRATIONS_DIR));
-  assert.deepEqual(readdirSync(compiledMigrations).sort(), readdirSync(MIGRATIONS_DIR).sort(), 'the SQL migrations are beside the compiled code');
+  assert.deepEqual(
+    readdirSync(compiledMigrations).sort(),
+    readdirSync(MIGRATIONS_DIR).sort(),
+    'the SQL migrations are beside the compiled code',
+  );
 
   const again = await run(process.execPath, ['bin/sophon.js', '--help']);
   assert.equal(again.stderr, '', 'an up-to-date build is not made again');
@@ -66,22 +70,40 @@ test('sophon api and sophon worker run as separate processes against external se
   const api = sophon(['api'], env);
   const worker = sophon(['worker'], { ...env, SOPHON_LOG_LEVEL: 'info' });
   const base = `http://127.0.0.1:${port}`;
-  await eventually(() => fetch(`${base}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined), 'the API to be ready', 60_000);
+  await eventually(
+    () =>
+      fetch(`${base}/readyz`).then(
+        (r) => (r.ok ? true : undefined),
+        () => undefined,
+      ),
+    'the API to be ready',
+    60_000,
+  );
 
-  const { stdout } = await run(process.execPath, ['bin/sophon.js', 'create-token', '--name', 'ops', '--role', 'operator'], { env: { ...process.env, ...env } });
+  const { stdout } = await run(process.execPath, ['bin/sophon.js', 'create-token', '--name', 'ops', '--role', 'operator'], {
+    env: { ...process.env, ...env },
+  });
   const token = stdout.trim();
   assert.match(token, /^sph_/);
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const created = await fetch(`${base}/api/v1/clusters`, { method: 'POST', headers, body: JSON.stringify({ name: 'prod-entry' }) });
   assert.equal(created.status, 202);
   const { operation } = (await created.json()) as { operation: { id: string } };
-  await eventually(async () => {
-    const res = await fetch(`${base}/api/v1/operations/${operation.id}`, { headers });
-    const body = (await res.json()) as { operation: { status: string } };
-    return body.operation.status === 'SUCCEEDED' ? true : undefined;
-  }, 'the worker process to finish the operation', 60_000);
+  await eventually(
+    async () => {
+      const res = await fetch(`${base}/api/v1/operations/${operation.id}`, { headers });
+      const body = (await res.json()) as { operation: { status: string } };
+      return body.operation.status === 'SUCCEEDED' ? true : undefined;
+    },
+    'the worker process to finish the operation',
+    60_000,
+  );
 
-  assert.match(worker.output(), /"workflows":\{"workflowBundle":\{"codePath":"[^"]*\/dist\/workflow-bundle\.js"\}\}/, 'the worker loads the prebuilt bundle');
+  assert.match(
+    worker.output(),
+    /"workflows":\{"workflowBundle":\{"codePath":"[^"]*\/dist\/workflow-bundle\.js"\}\}/,
+    'the worker loads the prebuilt bundle',
+  );
 
   api.child.kill('SIGTERM');
   worker.child.kill('SIGTERM');

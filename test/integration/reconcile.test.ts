@@ -8,7 +8,15 @@ import type { RunningWorker } from '../../src/worker.js';
 import { operationWorkflowIds } from '../../src/features/operations/types.js';
 import type { CreateClusterInput } from '../../src/features/clusters/types.js';
 import type { ReconcileResult } from '../../src/features/operations/activities/reconcile.js';
-import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
+import {
+  createTestDatabase,
+  eventually,
+  startTestApi,
+  startTestWorker,
+  testConfig,
+  type TestApi,
+  type TestDatabase,
+} from '../helpers/harness.js';
 
 let db: TestDatabase;
 let config: Config;
@@ -81,7 +89,9 @@ test('a create whose workflow is terminated in Temporal ends FAILED with the rea
     const c = await clusterRow('doomed');
     return c.status === 'FAILED' ? c : undefined;
   }, 'the cluster to be FAILED');
-  const audit = await db.pool.query(`SELECT actor, details FROM audit_log WHERE action = 'operation.reconciled' AND operation_id = $1`, [op.id]);
+  const audit = await db.pool.query(`SELECT actor, details FROM audit_log WHERE action = 'operation.reconciled' AND operation_id = $1`, [
+    op.id,
+  ]);
   assert.equal(audit.rows.length, 1);
   assert.equal(audit.rows[0].actor, 'reconciler');
 
@@ -94,7 +104,10 @@ test('a create whose workflow is terminated in Temporal ends FAILED with the rea
   const retry = await api.call('POST', '/api/v1/clusters', { token: operator, body: { name: 'doomed' } });
   assert.equal(retry.status, 202, JSON.stringify(retry.body));
   assert.notEqual(retry.body.cluster.id, failed.id);
-  await eventually(async () => ((await operation(retry.body.operation.id)).status === 'SUCCEEDED' ? true : undefined), 'the new create to succeed');
+  await eventually(
+    async () => ((await operation(retry.body.operation.id)).status === 'SUCCEEDED' ? true : undefined),
+    'the new create to succeed',
+  );
   const now = await db.pool.query(`SELECT id, status FROM clusters WHERE name = 'doomed'`);
   assert.deepEqual(now.rows, [{ id: retry.body.cluster.id, status: 'ACTIVE' }]);
 });
@@ -103,7 +116,10 @@ test('a create cancelled before its workflow started leaves no CREATING cluster 
   // What a crash leaves: the reserved cluster and its PENDING operation, no workflow yet.
   const opId = randomUUID();
   const clusterId = randomUUID();
-  await db.pool.query(`INSERT INTO clusters (id, name, status, created_by_operation) VALUES ($1, 'stillborn', 'CREATING', $2)`, [clusterId, opId]);
+  await db.pool.query(`INSERT INTO clusters (id, name, status, created_by_operation) VALUES ($1, 'stillborn', 'CREATING', $2)`, [
+    clusterId,
+    opId,
+  ]);
   await db.pool.query(
     `INSERT INTO operations (id, type, status, workflow_id, workflow_type, requested_by, input)
      VALUES ($1, 'cluster.create', 'PENDING', $2, 'createClusterWorkflow', 'test', '{}')`,
@@ -136,9 +152,7 @@ test('a workflow reset in Temporal carries its operation on under the new run', 
   const op = await hangingCreate('phoenix');
   const client = api.core.temporal;
   const history = await client.workflow.getHandle(op.workflowId).fetchHistory();
-  const firstTask = history.events!.find(
-    (e) => e.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-  )!;
+  const firstTask = history.events!.find((e) => e.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!;
   const reset = await client.workflowService.resetWorkflowExecution({
     namespace: client.options.namespace,
     workflowExecution: { workflowId: op.workflowId, runId: op.runId },

@@ -32,7 +32,15 @@ before(async () => {
     executablePath: '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1600, height: 1000 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 after(async () => {
@@ -43,7 +51,16 @@ after(async () => {
 
 /** Text of the page's frames: the UI renders summaries and details (markdown) in frames of their own. */
 async function framesText(page: Page): Promise<string> {
-  return (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+  return (
+    await Promise.all(
+      page.frames().map((f) =>
+        f
+          .locator('body')
+          .innerText()
+          .catch(() => ''),
+      ),
+    )
+  ).join('\n');
 }
 
 const shows = (page: Page, text: string) =>
@@ -52,17 +69,27 @@ const shows = (page: Page, text: string) =>
 /** The workflow list for a visibility query, as text. */
 async function listed(page: Page, query: string): Promise<string> {
   await page.goto(`${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
-  await page.getByText(/\d+\s*–\s*\d+|No Workflows/).first().waitFor({ timeout: UI_TIMEOUT_MS });
+  await page
+    .getByText(/\d+\s*–\s*\d+|No Workflows/)
+    .first()
+    .waitFor({ timeout: UI_TIMEOUT_MS });
   return page.locator('body').innerText();
 }
 
 test('a HOLDING operation, opened from its temporalUiUrl, shows its summary, the held step and the decide Update', async () => {
   await s.fleet.stopHost(1);
-  const res = await s.call('POST', '/api/v1/clusters/ui/services', { service: 'node-exporter', placement: { exporter: ['n0', 'n1'] }, config: { port: 19187 } });
+  const res = await s.call('POST', '/api/v1/clusters/ui/services', {
+    service: 'node-exporter',
+    placement: { exporter: ['n0', 'n1'] },
+    config: { port: 19187 },
+  });
   assert.equal(res.status, 202, JSON.stringify(res.body));
   const op = await s.waitFor(res.body.operation.id, ['HOLDING', 'SUCCEEDED', 'FAILED']);
   assert.equal(op.status, 'HOLDING', JSON.stringify(op));
-  assert.deepEqual(op.holding.map((h: { host: string; step: string }) => `${h.host} ${h.step}`), ['n1 install']);
+  assert.deepEqual(
+    op.holding.map((h: { host: string; step: string }) => `${h.host} ${h.step}`),
+    ['n1 install'],
+  );
   assert.ok(op.temporalUiUrl.startsWith(`${uiUrl}/namespaces/default/workflows/`), op.temporalUiUrl);
 
   const page = await browser.newPage();
@@ -106,15 +133,24 @@ test('a HOLDING operation, opened from its temporalUiUrl, shows its summary, the
     return actions.length > seen ? actions.at(-1)!.action.workflow.workflowId : undefined;
   }, 'the reconcile schedule to start a round');
   const ofQueue = `TaskQueue = "${queue}"`;
-  await eventually(async () => ((await listed(page, ofQueue)).includes(periodicId) ? true : undefined), 'the reconcile round in the list', UI_TIMEOUT_MS);
+  await eventually(
+    async () => ((await listed(page, ofQueue)).includes(periodicId) ? true : undefined),
+    'the reconcile round in the list',
+    UI_TIMEOUT_MS,
+  );
   // The README's query, as it gives it.
   const operations = await listed(page, 'SophonKind="operation"');
   await page.screenshot({ path: shot('operations') });
   assert.ok(operations.includes(op.workflowId), 'the deploy is listed');
   assert.ok(!operations.includes('reconcile-operations/'), 'no periodic run among the operations');
   // Per-host children are named by host.
-  const bootstrap = (await s.call('GET', '/api/v1/operations?cluster=ui')).body.operations.find((o: { type: string }) => o.type === 'hosts.bootstrap');
-  assert.ok(operations.includes(`${bootstrap.workflowId}/n0`) && operations.includes(`${bootstrap.workflowId}/n1`), 'bootstrap children are named n0 and n1');
+  const bootstrap = (await s.call('GET', '/api/v1/operations?cluster=ui')).body.operations.find(
+    (o: { type: string }) => o.type === 'hosts.bootstrap',
+  );
+  assert.ok(
+    operations.includes(`${bootstrap.workflowId}/n0`) && operations.includes(`${bootstrap.workflowId}/n1`),
+    'bootstrap children are named n0 and n1',
+  );
   assert.ok((await listed(page, `SophonKind = "periodic" AND ${ofQueue}`)).includes(periodicId), 'the reconcile round is periodic');
   await s.fleet.startHost(1);
 });

@@ -5,7 +5,15 @@ import { Context } from '@temporalio/activity';
 import { clustersRepo } from '../../src/features/clusters/repo.js';
 import { operationsRepo } from '../../src/features/operations/repo.js';
 import { clusterWorkflowIds, type CreateClusterInput } from '../../src/features/clusters/types.js';
-import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../helpers/harness.js';
+import {
+  createTestDatabase,
+  eventually,
+  startTestApi,
+  startTestWorker,
+  testConfig,
+  type TestApi,
+  type TestDatabase,
+} from '../helpers/harness.js';
 
 let db: TestDatabase | undefined;
 let api: TestApi | undefined;
@@ -46,10 +54,14 @@ test('a workflow survives a worker stopped mid-activity; the side effect happens
 
   const secondWorker = await startTestWorker(config, db.pool);
   try {
-    const finished = await eventually(async () => {
-      const r = await api!.call('GET', `/api/v1/operations/${op.id}`, { token });
-      return r.body.operation.finishedAt ? r.body.operation : undefined;
-    }, 'the operation to finish on the second worker', 60_000);
+    const finished = await eventually(
+      async () => {
+        const r = await api!.call('GET', `/api/v1/operations/${op.id}`, { token });
+        return r.body.operation.finishedAt ? r.body.operation : undefined;
+      },
+      'the operation to finish on the second worker',
+      60_000,
+    );
     assert.equal(finished.status, 'SUCCEEDED');
   } finally {
     await secondWorker.stop();
@@ -62,7 +74,9 @@ test('a workflow survives a worker stopped mid-activity; the side effect happens
     .filter((a): a is number => typeof a === 'number');
   assert.ok(Math.max(...attempts) >= 2, `expected a retried activity, saw attempts ${attempts.join(',')}`);
   // ...and found its work done: one audit entry, the cluster row untouched since.
-  const audit = await db.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'cluster.created' AND operation_id = $1`, [op.id]);
+  const audit = await db.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'cluster.created' AND operation_id = $1`, [
+    op.id,
+  ]);
   assert.equal(audit.rows[0].n, 1);
   const final = await db.pool.query(`SELECT status, updated_at FROM clusters WHERE name = 'survivor'`);
   assert.equal(final.rows[0].status, 'ACTIVE');

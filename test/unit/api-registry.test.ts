@@ -35,11 +35,15 @@ test('pages carry the cursor of their last row, none on the last page; cursors r
   assert.equal(pageOf(rows.slice(2), 2, (r) => r.k).nextCursor, null);
   assert.equal(decodeCursor(undefined, z.string()), undefined);
   for (const bad of ['not base64 json', Buffer.from('[1]').toString('base64url')]) {
-    assert.throws(() => decodeCursor(bad, z.string()), (err: unknown) => err instanceof SophonError && err.errors[0]?.path === 'cursor');
+    assert.throws(
+      () => decodeCursor(bad, z.string()),
+      (err: unknown) => err instanceof SophonError && err.errors[0]?.path === 'cursor',
+    );
   }
 });
 
 test('control characters and bidi overrides are unsafe text; other Unicode is fine', () => {
-  for (const bad of ['a\u0000', '\u001f', '\u007f', 'x\u202ey', '\u2066', '\u2069', 'line\nbreak']) assert.equal(isSafeText(bad), false, JSON.stringify(bad));
+  for (const bad of ['a\u0000', '\u001f', '\u007f', 'x\u202ey', '\u2066', '\u2069', 'line\nbreak'])
+    assert.equal(isSafeText(bad), false, JSON.stringify(bad));
   for (const good of ['plain', 'Zürich – 東京', 'emoji 🚀', '']) assert.equal(isSafeText(good), true, good);
 });

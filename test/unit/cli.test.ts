@@ -20,13 +20,24 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('--placement and --set parse into the deploy body; malformed ones are usage errors', () => {
   assert.deepEqual(placementOf(['server=n1,n2, n3', 'observer=n4']), { server: ['n1', 'n2', 'n3'], observer: ['n4'] });
-  assert.deepEqual(keyValues(['heapMb=256', 'ssl=true', 'name=a=b', 'ratio=0.5'], '--set', typed), { heapMb: 256, ssl: true, name: 'a=b', ratio: 0.5 });
+  assert.deepEqual(keyValues(['heapMb=256', 'ssl=true', 'name=a=b', 'ratio=0.5'], '--set', typed), {
+    heapMb: 256,
+    ssl: true,
+    name: 'a=b',
+    ratio: 0.5,
+  });
   for (const bad of [['server'], ['server='], ['=n1']]) {
-    assert.throws(() => placementOf(bad), (e: unknown) => e instanceof CliError && e.exitCode === 2 && /--placement/.test(e.message));
+    assert.throws(
+      () => placementOf(bad),
+      (e: unknown) => e instanceof CliError && e.exitCode === 2 && /--placement/.test(e.message),
+    );
   }
   assert.deepEqual(keyValues(['port=3000', 'empty='], '--label'), { port: '3000', empty: '' });
   for (const bad of ['novalue', '=x']) {
-    assert.throws(() => keyValues([bad], '--label'), (e: unknown) => e instanceof CliError && e.exitCode === 2 && e.message === `--label: expected key=value, got "${bad}"`);
+    assert.throws(
+      () => keyValues([bad], '--label'),
+      (e: unknown) => e instanceof CliError && e.exitCode === 2 && e.message === `--label: expected key=value, got "${bad}"`,
+    );
   }
 });
 
@@ -34,49 +45,125 @@ const usageError = (pattern: RegExp) => (e: unknown) => e instanceof CliError &&
 
 test('schedules create: --cron or --every, and --task, --restart or --action-json build the API body', () => {
   const none = { param: [] as string[] };
-  assert.deepEqual(scheduleBody('nightly', 'c1', { ...none, cron: '30 3 * * 0', timezone: 'Europe/Paris', service: 'zookeeper', task: 'purge-snapshots', param: ['keep=4'], hosts: ['n1'], window: 600 }), {
-    name: 'nightly',
-    cluster: 'c1',
-    spec: { cron: '30 3 * * 0', timezone: 'Europe/Paris' },
-    action: { kind: 'task', service: 'zookeeper', task: 'purge-snapshots', parameters: { keep: 4 }, hosts: ['n1'] },
-    window: { durationSeconds: 600 },
-  });
+  assert.deepEqual(
+    scheduleBody('nightly', 'c1', {
+      ...none,
+      cron: '30 3 * * 0',
+      timezone: 'Europe/Paris',
+      service: 'zookeeper',
+      task: 'purge-snapshots',
+      param: ['keep=4'],
+      hosts: ['n1'],
+      window: 600,
+    }),
+    {
+      name: 'nightly',
+      cluster: 'c1',
+      spec: { cron: '30 3 * * 0', timezone: 'Europe/Paris' },
+      action: { kind: 'task', service: 'zookeeper', task: 'purge-snapshots', parameters: { keep: 4 }, hosts: ['n1'] },
+      window: { durationSeconds: 600 },
+    },
+  );
   assert.deepEqual(scheduleBody('r', 'c1', { ...none, every: 60, service: 'zookeeper', restart: true, paused: true }), {
-    name: 'r', cluster: 'c1', spec: { everySeconds: 60 }, action: { kind: 'restart', service: 'zookeeper' }, paused: true,
+    name: 'r',
+    cluster: 'c1',
+    spec: { everySeconds: 60 },
+    action: { kind: 'restart', service: 'zookeeper' },
+    paused: true,
   });
-  assert.deepEqual(scheduleBody('u', 'c1', { ...none, every: 5, actionJson: '{"kind":"upgrade","service":"zookeeper","version":"3.9.3"}' }).action, { kind: 'upgrade', service: 'zookeeper', version: '3.9.3' });
+  assert.deepEqual(
+    scheduleBody('u', 'c1', { ...none, every: 5, actionJson: '{"kind":"upgrade","service":"zookeeper","version":"3.9.3"}' }).action,
+    { kind: 'upgrade', service: 'zookeeper', version: '3.9.3' },
+  );
   assert.throws(() => scheduleBody('x', 'c', { ...none, service: 's', restart: true }), usageError(/one of --cron .* or --every/));
-  assert.throws(() => scheduleBody('x', 'c', { ...none, cron: '* * * * *', every: 5, service: 's', restart: true }), usageError(/one of --cron/));
-  assert.throws(() => scheduleBody('x', 'c', { ...none, every: 5, timezone: 'UTC', service: 's', restart: true }), usageError(/--timezone goes with --cron/));
+  assert.throws(
+    () => scheduleBody('x', 'c', { ...none, cron: '* * * * *', every: 5, service: 's', restart: true }),
+    usageError(/one of --cron/),
+  );
+  assert.throws(
+    () => scheduleBody('x', 'c', { ...none, every: 5, timezone: 'UTC', service: 's', restart: true }),
+    usageError(/--timezone goes with --cron/),
+  );
   assert.throws(() => scheduleBody('x', 'c', { ...none, every: 5, service: 's', restart: true, task: 't' }), usageError(/one of --task/));
   assert.throws(() => scheduleBody('x', 'c', { ...none, every: 5, task: 't' }), usageError(/--task needs --service/));
   assert.throws(() => scheduleBody('x', 'c', { ...none, every: 5, actionJson: '{kind' }), usageError(/--action-json: not valid JSON/));
-  assert.throws(() => scheduleBody('x', 'c', { ...none, every: 5, service: 's', task: 't', param: ['keep'] }), usageError(/--param: expected key=value/));
+  assert.throws(
+    () => scheduleBody('x', 'c', { ...none, every: 5, service: 's', task: 't', param: ['keep'] }),
+    usageError(/--param: expected key=value/),
+  );
 });
 
-test('channels add builds the config from its type\'s flags or --config-json; JSON bodies must be objects', () => {
+test("channels add builds the config from its type's flags or --config-json; JSON bodies must be objects", () => {
   assert.deepEqual(channelBody('hook', { type: 'webhook', hookUrl: 'http://h/x', header: ['Authorization=Bearer a=b'] }), {
-    name: 'hook', type: 'webhook', config: { url: 'http://h/x', headers: { Authorization: 'Bearer a=b' } },
+    name: 'hook',
+    type: 'webhook',
+    config: { url: 'http://h/x', headers: { Authorization: 'Bearer a=b' } },
   });
-  assert.deepEqual(channelBody('mail', { type: 'email', header: [], smtpHost: 'smtp.example', smtpPort: 587, username: 'u', password: 'p', from: 'a@example.com', to: ['b@example.com', 'c@example.com'] }), {
-    name: 'mail', type: 'email', config: { host: 'smtp.example', port: 587, username: 'u', password: 'p', from: 'a@example.com', to: ['b@example.com', 'c@example.com'] },
+  assert.deepEqual(
+    channelBody('mail', {
+      type: 'email',
+      header: [],
+      smtpHost: 'smtp.example',
+      smtpPort: 587,
+      username: 'u',
+      password: 'p',
+      from: 'a@example.com',
+      to: ['b@example.com', 'c@example.com'],
+    }),
+    {
+      name: 'mail',
+      type: 'email',
+      config: {
+        host: 'smtp.example',
+        port: 587,
+        username: 'u',
+        password: 'p',
+        from: 'a@example.com',
+        to: ['b@example.com', 'c@example.com'],
+      },
+    },
+  );
+  assert.deepEqual(channelBody('s', { type: 'slack', header: [], configJson: '{"url":"https://hooks.slack.com/x"}' }), {
+    name: 's',
+    type: 'slack',
+    config: { url: 'https://hooks.slack.com/x' },
   });
-  assert.deepEqual(channelBody('s', { type: 'slack', header: [], configJson: '{"url":"https://hooks.slack.com/x"}' }), { name: 's', type: 'slack', config: { url: 'https://hooks.slack.com/x' } });
-  assert.throws(() => channelBody('s', { type: 'slack', hookUrl: 'http://x', header: ['a=b'] }), usageError(/--header goes with --type webhook/));
+  assert.throws(
+    () => channelBody('s', { type: 'slack', hookUrl: 'http://x', header: ['a=b'] }),
+    usageError(/--header goes with --type webhook/),
+  );
   assert.throws(() => jsonObject('[1]', '--json-body'), usageError(/--json-body: expected a JSON object/));
   assert.throws(() => jsonObject('nope', '--json-body'), usageError(/--json-body: not valid JSON/));
 });
 
-test('rules add and silences add: typed threshold, labels, --duration in the rules\' units or --until', () => {
-  assert.deepEqual(ruleBody('Up', { expr: 'up', op: '<', threshold: '0.5', for: '1m', severity: 'critical', service: 'zookeeper', label: ['team=data'] }), {
-    name: 'Up', expr: 'up', op: '<', threshold: 0.5, for: '1m', severity: 'critical', service: 'zookeeper', labels: { team: 'data' },
-  });
-  assert.throws(() => ruleBody('Up', { expr: 'up', op: '<', threshold: 'one', severity: 'info', label: [] }), usageError(/--threshold: expected a number/));
+test("rules add and silences add: typed threshold, labels, --duration in the rules' units or --until", () => {
+  assert.deepEqual(
+    ruleBody('Up', { expr: 'up', op: '<', threshold: '0.5', for: '1m', severity: 'critical', service: 'zookeeper', label: ['team=data'] }),
+    {
+      name: 'Up',
+      expr: 'up',
+      op: '<',
+      threshold: 0.5,
+      for: '1m',
+      severity: 'critical',
+      service: 'zookeeper',
+      labels: { team: 'data' },
+    },
+  );
+  assert.throws(
+    () => ruleBody('Up', { expr: 'up', op: '<', threshold: 'one', severity: 'info', label: [] }),
+    usageError(/--threshold: expected a number/),
+  );
   assert.throws(() => ruleBody('Up', { expr: 'up', op: '<', threshold: ' ', severity: 'info', label: [] }), usageError(/--threshold/));
   assert.deepEqual(silenceBody({ match: ['service=zookeeper', 'severity=info'], duration: '2h', comment: 'upgrade' }), {
-    matchers: { service: 'zookeeper', severity: 'info' }, durationSeconds: 7200, comment: 'upgrade',
+    matchers: { service: 'zookeeper', severity: 'info' },
+    durationSeconds: 7200,
+    comment: 'upgrade',
   });
-  assert.deepEqual(silenceBody({ match: ['host=n1'], until: '2030-01-01T00:00:00Z' }), { matchers: { host: 'n1' }, endsAt: '2030-01-01T00:00:00Z' });
+  assert.deepEqual(silenceBody({ match: ['host=n1'], until: '2030-01-01T00:00:00Z' }), {
+    matchers: { host: 'n1' },
+    endsAt: '2030-01-01T00:00:00Z',
+  });
   assert.throws(() => silenceBody({ match: [], duration: '1h' }), usageError(/at least one --match/));
   assert.throws(() => silenceBody({ match: ['a=b'] }), usageError(/one of --duration/));
   assert.throws(() => silenceBody({ match: ['a=b'], duration: '2d' }), usageError(/--duration: expected a duration/));
@@ -93,11 +180,23 @@ test('the API and token come from flags, then environment, then the login file, 
   mkdirSync(path.join(dir, 'xdg', 'sophon'), { recursive: true });
   writeFileSync(configPath(env), JSON.stringify({ url: 'http://file:1', token: 'sph_file' }));
   assert.deepEqual(resolveTarget({}, env, cwd), { url: 'http://file:1', token: 'sph_file' });
-  assert.deepEqual(resolveTarget({}, { ...env, SOPHON_URL: 'http://env:2/', SOPHON_TOKEN: 'sph_env' }, cwd), { url: 'http://env:2', token: 'sph_env' });
-  assert.deepEqual(resolveTarget({ url: 'https://flag:3', token: 'sph_flag' }, { ...env, SOPHON_URL: 'http://env:2', SOPHON_TOKEN: 'sph_env' }, cwd), { url: 'https://flag:3', token: 'sph_flag' });
-  assert.throws(() => resolveTarget({ url: 'not a url' }, env, cwd), (e: unknown) => e instanceof CliError && e.exitCode === 2);
+  assert.deepEqual(resolveTarget({}, { ...env, SOPHON_URL: 'http://env:2/', SOPHON_TOKEN: 'sph_env' }, cwd), {
+    url: 'http://env:2',
+    token: 'sph_env',
+  });
+  assert.deepEqual(
+    resolveTarget({ url: 'https://flag:3', token: 'sph_flag' }, { ...env, SOPHON_URL: 'http://env:2', SOPHON_TOKEN: 'sph_env' }, cwd),
+    { url: 'https://flag:3', token: 'sph_flag' },
+  );
+  assert.throws(
+    () => resolveTarget({ url: 'not a url' }, env, cwd),
+    (e: unknown) => e instanceof CliError && e.exitCode === 2,
+  );
   writeFileSync(configPath(env), '{oops');
-  assert.throws(() => resolveTarget({}, env, cwd), (e: unknown) => e instanceof CliError && /not valid JSON/.test(e.message));
+  assert.throws(
+    () => resolveTarget({}, env, cwd),
+    (e: unknown) => e instanceof CliError && /not valid JSON/.test(e.message),
+  );
   assert.equal(configPath({ HOME: '/home/ops' }), '/home/ops/.config/sophon/config.json');
 });
 
@@ -111,17 +210,53 @@ test('login writes the config file readable by its owner only, also over a loose
 });
 
 test('API problems print their detail and every field path', () => {
-  const text = formatProblem({ status: 400, code: 'VALIDATION_FAILED', detail: 'Invalid request', errors: [{ path: 'placement.server.1', message: 'no host ghost' }] });
+  const text = formatProblem({
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    detail: 'Invalid request',
+    errors: [{ path: 'placement.server.1', message: 'no host ghost' }],
+  });
   assert.equal(text, 'Invalid request (400 VALIDATION_FAILED)\n  placement.server.1: no host ghost');
 });
 
 test('progress lines and the HOLDING summary name the host, step, reason and the decide command', () => {
-  const step = { host: 'n2', role: 'server', phase: 'restart batch 2 of 3', step: 'stop', status: 'FAILED', attempt: 3, exitCode: 255, durationMs: 10, stdoutTail: null, stderrTail: 'connect ECONNREFUSED\n', message: 'cannot connect', startedAt: null, finishedAt: null };
+  const step = {
+    host: 'n2',
+    role: 'server',
+    phase: 'restart batch 2 of 3',
+    step: 'stop',
+    status: 'FAILED',
+    attempt: 3,
+    exitCode: 255,
+    durationMs: 10,
+    stdoutTail: null,
+    stderrTail: 'connect ECONNREFUSED\n',
+    message: 'cannot connect',
+    startedAt: null,
+    finishedAt: null,
+  };
   assert.equal(hostLine('n2', step), 'n2 server  restart batch 2 of 3 › stop  FAILED (attempt 3)');
   assert.equal(hostLine('n3', undefined), 'n3  waiting');
   const text = summary({
-    id: 'op1', type: 'service.restart', status: 'HOLDING', cluster: 'c', service: 'zookeeper', workflowId: 'w', runId: null, temporalUiUrl: 'http://ui/x', requestedBy: 'me',
-    createdAt: '', startedAt: null, finishedAt: null, percent: null, input: {}, result: null, error: null, phase: 'restart batch 2 of 3', canRollback: false, steps: [step],
+    id: 'op1',
+    type: 'service.restart',
+    status: 'HOLDING',
+    cluster: 'c',
+    service: 'zookeeper',
+    workflowId: 'w',
+    runId: null,
+    temporalUiUrl: 'http://ui/x',
+    requestedBy: 'me',
+    createdAt: '',
+    startedAt: null,
+    finishedAt: null,
+    percent: null,
+    input: {},
+    result: null,
+    error: null,
+    phase: 'restart batch 2 of 3',
+    canRollback: false,
+    steps: [step],
     holding: [{ host: 'n2', role: 'server', phase: 'restart batch 2 of 3', step: 'stop', reason: 'cannot connect' }],
   });
   assert.match(text, /HOLDING on n2 at restart batch 2 of 3 › stop: cannot connect/);
@@ -135,9 +270,18 @@ test('sophon completion bash completes commands, subcommands and options from th
   const script = execFileSync(process.execPath, [...SOPHON_ARGS, 'completion', 'bash'], { encoding: 'utf8' });
   writeFileSync(path.join(dir, 'complete.bash'), script);
   const complete = (...words: string[]) =>
-    execFileSync('bash', ['-c', `source ${path.join(dir, 'complete.bash')}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _sophon_complete; echo "\${COMPREPLY[@]}"`], {
-      encoding: 'utf8',
-    }).trim().split(/\s+/);
+    execFileSync(
+      'bash',
+      [
+        '-c',
+        `source ${path.join(dir, 'complete.bash')}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _sophon_complete; echo "\${COMPREPLY[@]}"`,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    )
+      .trim()
+      .split(/\s+/);
   assert.deepEqual(complete('sophon', 'se'), ['services']);
   assert.ok(complete('sophon', 'services', '').includes('deploy'));
   assert.deepEqual(complete('sophon', 'services', 'config', 'ro'), ['rollback']);

@@ -49,7 +49,10 @@ test('a bad port names the variable, the expectation and the value', () => {
   const err = configError({ SOPHON_API_PORT: 'eighty' });
   assert.equal(err.code, 'CONFIG_INVALID');
   assert.match(err.message, /SOPHON_API_PORT: expected a TCP port number \(got "eighty"\)/);
-  assert.deepEqual(err.errors.map((e) => e.path), ['SOPHON_API_PORT']);
+  assert.deepEqual(
+    err.errors.map((e) => e.path),
+    ['SOPHON_API_PORT'],
+  );
 });
 
 test('a port out of range is refused', () => {
@@ -57,7 +60,10 @@ test('a port out of range is refused', () => {
 });
 
 test('a DATABASE_URL that is not a postgres URL is refused', () => {
-  assert.match(configError({ DATABASE_URL: 'mysql://x' }).message, /DATABASE_URL: expected a postgres:\/\/ or postgresql:\/\/ connection URL/);
+  assert.match(
+    configError({ DATABASE_URL: 'mysql://x' }).message,
+    /DATABASE_URL: expected a postgres:\/\/ or postgresql:\/\/ connection URL/,
+  );
 });
 
 test('a TEMPORAL_ADDRESS without a port is refused', () => {
@@ -81,10 +87,28 @@ test('both master key variables at once are refused', () => {
 });
 
 test('monitoring: poll every 30 s by default, at least 1 s; scrape timeout and retention', () => {
-  assert.deepEqual(loadConfig({}).monitoring, { pollIntervalSeconds: 30, scrapeTimeoutMs: 10_000, retentionMinutes: 15, alertResolveAfterEvaluations: 2 });
-  const set = loadConfig({ SOPHON_POLL_INTERVAL_SECONDS: '1', SOPHON_SCRAPE_TIMEOUT_SECONDS: '2.5', SOPHON_METRICS_RETENTION_MINUTES: '60', SOPHON_ALERT_RESOLVE_AFTER_EVALUATIONS: '3' });
-  assert.deepEqual(set.monitoring, { pollIntervalSeconds: 1, scrapeTimeoutMs: 2500, retentionMinutes: 60, alertResolveAfterEvaluations: 3 });
-  assert.match(configError({ SOPHON_ALERT_RESOLVE_AFTER_EVALUATIONS: '0' }).message, /SOPHON_ALERT_RESOLVE_AFTER_EVALUATIONS: expected at least 1/);
+  assert.deepEqual(loadConfig({}).monitoring, {
+    pollIntervalSeconds: 30,
+    scrapeTimeoutMs: 10_000,
+    retentionMinutes: 15,
+    alertResolveAfterEvaluations: 2,
+  });
+  const set = loadConfig({
+    SOPHON_POLL_INTERVAL_SECONDS: '1',
+    SOPHON_SCRAPE_TIMEOUT_SECONDS: '2.5',
+    SOPHON_METRICS_RETENTION_MINUTES: '60',
+    SOPHON_ALERT_RESOLVE_AFTER_EVALUATIONS: '3',
+  });
+  assert.deepEqual(set.monitoring, {
+    pollIntervalSeconds: 1,
+    scrapeTimeoutMs: 2500,
+    retentionMinutes: 60,
+    alertResolveAfterEvaluations: 3,
+  });
+  assert.match(
+    configError({ SOPHON_ALERT_RESOLVE_AFTER_EVALUATIONS: '0' }).message,
+    /SOPHON_ALERT_RESOLVE_AFTER_EVALUATIONS: expected at least 1/,
+  );
   assert.match(configError({ SOPHON_POLL_INTERVAL_SECONDS: '0' }).message, /SOPHON_POLL_INTERVAL_SECONDS: expected at least 1 second/);
   assert.match(configError({ SOPHON_METRICS_RETENTION_MINUTES: '0' }).message, /SOPHON_METRICS_RETENTION_MINUTES/);
 });

@@ -41,7 +41,10 @@ test('special values, escapes and timestamps', () => {
 });
 
 test('the last line counts without a final newline', () => {
-  assert.deepEqual(parseExposition('a 1\nb 2').map((x) => x.metric), ['a', 'b']);
+  assert.deepEqual(
+    parseExposition('a 1\nb 2').map((x) => x.metric),
+    ['a', 'b'],
+  );
 });
 
 test('a malformed line fails the whole payload', () => {
@@ -75,7 +78,10 @@ test('scanExposition keeps the lines of the given metrics, by exact name, whatev
   assert.equal(lines(['node_load']), '');
   assert.equal(lines([]), '');
   assert.equal(scanExposition('m 1', ['m']).lines, 'm 1', 'a payload without a final newline');
-  assert.deepEqual(parseExposition(lines(['node_load1'])).map((x) => x.value), [0.5, 2]);
+  assert.deepEqual(
+    parseExposition(lines(['node_load1'])).map((x) => x.value),
+    [0.5, 2],
+  );
 });
 
 test('scanExposition counts the lines that are neither blank nor comments', () => {
@@ -100,12 +106,21 @@ test("a target's samples: sorted by metric and labels, a repeated series keeps i
     samples.map((x) => `${x.metric}${JSON.stringify(x.labels)}=${x.value}`),
     ['a{}=3', 'b{"x":"1"}=2', 'b{"x":"2"}=1', 'up{"host":"h"}=1'],
   );
-  assert.deepEqual(samplesOfTarget(target('a 1\nb 2\n'), 'b').samples.map((x) => x.metric), ['b', 'up']);
+  assert.deepEqual(
+    samplesOfTarget(target('a 1\nb 2\n'), 'b').samples.map((x) => x.metric),
+    ['b', 'up'],
+  );
 });
 
 test("a stored scrape that does not parse leaves out the target's scraped samples, says why, and keeps its own", () => {
   const { samples, error } = samplesOfTarget(target('a 1\nbad{{ line\n'), undefined);
   assert.match(error ?? '', /does not parse/);
-  assert.deepEqual(samples.map((x) => x.metric), ['up']);
-  assert.deepEqual(samplesOfTarget(target(null), undefined).samples.map((x) => x.metric), ['up']);
+  assert.deepEqual(
+    samples.map((x) => x.metric),
+    ['up'],
+  );
+  assert.deepEqual(
+    samplesOfTarget(target(null), undefined).samples.map((x) => x.metric),
+    ['up'],
+  );
 });

@@ -9,7 +9,10 @@ test('plain values stand for themselves', () => {
 
 test('numeric ranges expand, keeping zero padding', () => {
   assert.deepEqual(expandRange('node[1-3]', 'h'), ['node1', 'node2', 'node3']);
-  assert.deepEqual(expandRange('node[08-10].dc1', 'h'), ['node08', 'node09', 'node10'].map((n) => `${n}.dc1`));
+  assert.deepEqual(
+    expandRange('node[08-10].dc1', 'h'),
+    ['node08', 'node09', 'node10'].map((n) => `${n}.dc1`),
+  );
   assert.deepEqual(expandRange('127.0.0.[11-13]', 'a'), ['127.0.0.11', '127.0.0.12', '127.0.0.13']);
 });
 
@@ -23,13 +26,16 @@ test('bad ranges name the field and say what is wrong', () => {
     ['n[1-1234567890]', /range bounds have at most 9 digits/],
   ];
   for (const [pattern, message] of cases) {
-    assert.throws(() => expandRange(pattern, 'hosts.0.hostname'), (err: unknown) => {
-      assert.ok(err instanceof SophonError);
-      assert.equal(err.code, 'VALIDATION_FAILED');
-      assert.match(err.message, message);
-      assert.equal(err.errors[0]?.path, 'hosts.0.hostname');
-      return true;
-    });
+    assert.throws(
+      () => expandRange(pattern, 'hosts.0.hostname'),
+      (err: unknown) => {
+        assert.ok(err instanceof SophonError);
+        assert.equal(err.code, 'VALIDATION_FAILED');
+        assert.match(err.message, message);
+        assert.equal(err.errors[0]?.path, 'hosts.0.hostname');
+        return true;
+      },
+    );
   }
 });
 
@@ -39,7 +45,10 @@ test('hostname and address ranges pair up', () => {
     { hostname: 'zk2', address: '127.0.0.12' },
   ]);
   assert.deepEqual(expandHostSpec('127.0.0.5', undefined, 'hosts.0'), [{ hostname: '127.0.0.5', address: '127.0.0.5' }]);
-  assert.throws(() => expandHostSpec('zk[1-3]', '127.0.0.[11-12]', 'hosts.1'), /hosts\.1\.address: expands to 2 addresses but the hostname expands to 3/);
+  assert.throws(
+    () => expandHostSpec('zk[1-3]', '127.0.0.[11-12]', 'hosts.1'),
+    /hosts\.1\.address: expands to 2 addresses but the hostname expands to 3/,
+  );
   assert.throws(() => expandHostSpec('zk[1-3]', '127.0.0.11', 'hosts.1'), /3 hostnames need 3 addresses/);
 });
 

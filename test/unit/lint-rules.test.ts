@@ -19,8 +19,14 @@ test('workflows may not import Node built-ins or I/O clients', async () => {
 });
 
 test('workflows may import types, but not values, from activities', async () => {
-  assert.deepEqual(await ruleIds(`import type { Activities } from '../../../../activities/index.js';\nexport type A = Activities;\n`, WORKFLOW_FILE), []);
-  const ids = await ruleIds(`import { createActivities } from '../../../../activities/index.js';\nexport const a = createActivities;\n`, WORKFLOW_FILE);
+  assert.deepEqual(
+    await ruleIds(`import type { Activities } from '../../../../activities/index.js';\nexport type A = Activities;\n`, WORKFLOW_FILE),
+    [],
+  );
+  const ids = await ruleIds(
+    `import { createActivities } from '../../../../activities/index.js';\nexport const a = createActivities;\n`,
+    WORKFLOW_FILE,
+  );
   assert.ok(ids.includes('no-restricted-imports'));
 });
 

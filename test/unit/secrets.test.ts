@@ -17,11 +17,14 @@ test('a sealed secret opens with the same key and differs on every seal', () => 
 
 test('another key cannot open a secret', () => {
   const sealed = createSecretBox(randomBytes(32)).seal('s3cret');
-  assert.throws(() => createSecretBox(randomBytes(32)).open(sealed), (err: unknown) => {
-    assert.ok(err instanceof SophonError);
-    assert.equal(err.code, 'SECRET_UNREADABLE');
-    return true;
-  });
+  assert.throws(
+    () => createSecretBox(randomBytes(32)).open(sealed),
+    (err: unknown) => {
+      assert.ok(err instanceof SophonError);
+      assert.equal(err.code, 'SECRET_UNREADABLE');
+      return true;
+    },
+  );
 });
 
 test('a tampered ciphertext is refused', () => {
@@ -52,6 +55,7 @@ test('the logger never prints secrets', () => {
   logger.info({ credential: { username: 'root', privateKey: 'PRIVATE-KEY-MATERIAL', passphrase: 'PASS' }, token: 'sph_abc' }, 'connecting');
   logger.info({ req: { headers: { authorization: 'Bearer sph_xyz' } } }, 'request');
   const out = lines.join('');
-  for (const secret of ['PRIVATE-KEY-MATERIAL', 'PASS"', 'sph_abc', 'sph_xyz']) assert.ok(!out.includes(secret), `${secret} leaked: ${out}`);
+  for (const secret of ['PRIVATE-KEY-MATERIAL', 'PASS"', 'sph_abc', 'sph_xyz'])
+    assert.ok(!out.includes(secret), `${secret} leaked: ${out}`);
   assert.ok(out.includes('root'));
 });

@@ -37,7 +37,10 @@ test('mTLS: CA, client certificate and key and the server name become the TLS co
 
 test('an API key (inline or from a file) is passed on; TLS stays the SDK default unless set', () => {
   assert.deepEqual(temporalConnectionOptions(loadConfig({ TEMPORAL_API_KEY: 'k1' })), { apiKey: 'k1' });
-  assert.deepEqual(temporalConnectionOptions(loadConfig({ TEMPORAL_API_KEY_FILE: file('key', 'k2\n'), TEMPORAL_TLS: 'true' })), { apiKey: 'k2', tls: true });
+  assert.deepEqual(temporalConnectionOptions(loadConfig({ TEMPORAL_API_KEY_FILE: file('key', 'k2\n'), TEMPORAL_TLS: 'true' })), {
+    apiKey: 'k2',
+    tls: true,
+  });
   assert.deepEqual(temporalConnectionOptions(loadConfig({ TEMPORAL_API_KEY: 'k3', TEMPORAL_TLS: 'false' })), { apiKey: 'k3', tls: false });
 });
 

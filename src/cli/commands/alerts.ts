@@ -6,8 +6,6 @@ import { seg } from '../api-client.js';
 import { ctxOf, wholeNumber } from '../context.js';
 import { ago, pairsText, printFields, printTable, show } from '../output.js';
 
-
-
 type Alert = z.infer<typeof AlertView>;
 type AlertDetail = z.infer<typeof AlertDetailView>;
 
@@ -27,7 +25,12 @@ export function registerAlerts(program: Command): void {
     .option('--limit <n>', 'at most this many (default 100)', wholeNumber('--limit'), 100)
     .action(async (opts: { state?: string; severity?: string; cluster?: string; limit: number }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const answer = await ctx.client.get<{ alerts: Alert[]; nextCursor: string | null }>(BASE, { state: opts.state, severity: opts.severity, cluster: opts.cluster, limit: opts.limit });
+      const answer = await ctx.client.get<{ alerts: Alert[]; nextCursor: string | null }>(BASE, {
+        state: opts.state,
+        severity: opts.severity,
+        cluster: opts.cluster,
+        limit: opts.limit,
+      });
       show(ctx.json, answer, () =>
         printTable(
           ['id', 'rule', 'state', 'severity', 'where', 'value', 'since', 'summary'],
@@ -59,8 +62,16 @@ export function registerAlerts(program: Command): void {
           ['acknowledged', a.ackedBy ? `${a.ackedBy} ${ago(a.ackedAt)}${a.ackNote ? `: ${a.ackNote}` : ''}` : null],
           ['resolved', a.resolvedAt ? `${ago(a.resolvedAt)}${a.resolvedBy ? ` by ${a.resolvedBy}` : ''}` : null],
         ]);
-        printTable(['at', 'from', 'to', 'actor', 'note'], a.events.map((e) => [ago(e.at), e.from, e.to, e.actor, e.note]), 'no state changes');
-        printTable(['at', 'channel', 'kind', 'step', 'status', 'attempts', 'error'], a.notifications.map((n) => [ago(n.at), n.channel, n.kind, n.step, n.status, n.attempts, n.error]), 'no notifications');
+        printTable(
+          ['at', 'from', 'to', 'actor', 'note'],
+          a.events.map((e) => [ago(e.at), e.from, e.to, e.actor, e.note]),
+          'no state changes',
+        );
+        printTable(
+          ['at', 'channel', 'kind', 'step', 'status', 'attempts', 'error'],
+          a.notifications.map((n) => [ago(n.at), n.channel, n.kind, n.step, n.status, n.attempts, n.error]),
+          'no notifications',
+        );
       });
     });
 
@@ -72,7 +83,9 @@ export function registerAlerts(program: Command): void {
     .action(async (id: string, opts: { note?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const answer = await ctx.client.post<{ alert: Alert }>(`${BASE}/${seg(id)}/ack`, opts.note ? { note: opts.note } : {});
-      show(ctx.json, answer, () => process.stdout.write(`${answer.alert.rule} ${answer.alert.id}: ${answer.alert.state} by ${answer.alert.ackedBy}\n`));
+      show(ctx.json, answer, () =>
+        process.stdout.write(`${answer.alert.rule} ${answer.alert.id}: ${answer.alert.state} by ${answer.alert.ackedBy}\n`),
+      );
     });
 
   alerts

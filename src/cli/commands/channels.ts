@@ -7,7 +7,6 @@ import { collect, ctxOf, list, removeCommand, wholeNumber } from '../context.js'
 import { ago, CliError, EXIT, printFields, printJson, printTable, show, usage } from '../output.js';
 import { jsonObject, keyValues } from './values.js';
 
-
 type Channel = z.infer<typeof ChannelView>;
 
 const BASE = '/api/v1/notification-channels';
@@ -117,13 +116,23 @@ export function registerChannels(program: Command): void {
     .argument('<channel>')
     .action(async (id: string, _opts, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const outcome = await ctx.client.post<{ channel: string; status: string; attempts: number; error?: string }>(`${BASE}/${seg(id)}/test`);
+      const outcome = await ctx.client.post<{ channel: string; status: string; attempts: number; error?: string }>(
+        `${BASE}/${seg(id)}/test`,
+      );
       if (ctx.json) printJson(outcome);
       if (outcome.status !== 'sent') {
         if (ctx.json) process.exitCode = EXIT.FAILED;
-        else throw new CliError(EXIT.FAILED, `${outcome.channel}: test message failed after ${outcome.attempts} attempt(s): ${outcome.error ?? 'unknown error'}`);
+        else
+          throw new CliError(
+            EXIT.FAILED,
+            `${outcome.channel}: test message failed after ${outcome.attempts} attempt(s): ${outcome.error ?? 'unknown error'}`,
+          );
       } else if (!ctx.json) process.stdout.write(`${outcome.channel}: test message sent (${outcome.attempts} attempt(s))\n`);
     });
 
-  removeCommand(channels, { argument: '<channel>', description: 'remove a channel no escalation policy names', path: (_ctx, id) => `${BASE}/${seg(id)}` });
+  removeCommand(channels, {
+    argument: '<channel>',
+    description: 'remove a channel no escalation policy names',
+    path: (_ctx, id) => `${BASE}/${seg(id)}`,
+  });
 }

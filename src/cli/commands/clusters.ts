@@ -17,7 +17,10 @@ export function registerClusters(program: Command): void {
     .option('--description <text>', 'what the cluster is for')
     .action(async (name: string, opts: { description?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const answer = await ctx.client.post<{ operation: Operation }>('/api/v1/clusters', { name, ...(opts.description ? { description: opts.description } : {}) });
+      const answer = await ctx.client.post<{ operation: Operation }>('/api/v1/clusters', {
+        name,
+        ...(opts.description ? { description: opts.description } : {}),
+      });
       await follow(ctx, answer);
     });
 
@@ -28,7 +31,11 @@ export function registerClusters(program: Command): void {
       const ctx = ctxOf(cmd);
       const answer = await ctx.client.get<{ clusters: Cluster[] }>('/api/v1/clusters');
       show(ctx.json, answer, () =>
-        printTable(['name', 'status', 'description', 'created'], answer.clusters.map((c) => [c.name, c.status, c.description, ago(c.createdAt)]), 'no clusters'),
+        printTable(
+          ['name', 'status', 'description', 'created'],
+          answer.clusters.map((c) => [c.name, c.status, c.description, ago(c.createdAt)]),
+          'no clusters',
+        ),
       );
     });
 

@@ -21,8 +21,15 @@ export function registerCredentials(program: Command): void {
     .action(async (name: string, opts: { keyFile: string; username: string; passphraseFile?: string }, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const privateKey = await readTextFile(opts.keyFile, '--key-file');
-      const passphrase = opts.passphraseFile ? (await readTextFile(opts.passphraseFile, '--passphrase-file')).replace(/\r?\n$/, '') : undefined;
-      const c = await ctx.client.post<Credential>('/api/v1/credentials', { name, username: opts.username, privateKey, ...(passphrase ? { passphrase } : {}) });
+      const passphrase = opts.passphraseFile
+        ? (await readTextFile(opts.passphraseFile, '--passphrase-file')).replace(/\r?\n$/, '')
+        : undefined;
+      const c = await ctx.client.post<Credential>('/api/v1/credentials', {
+        name,
+        username: opts.username,
+        privateKey,
+        ...(passphrase ? { passphrase } : {}),
+      });
       show(ctx.json, c, () =>
         printFields([
           ['name', c.name],

@@ -20,7 +20,14 @@ export function registerDefs(program: Command): void {
       show(ctx.json, answer, () =>
         printTable(
           ['name', 'label', 'versions', 'default', 'roles', 'needs'],
-          answer.serviceDefs.map((d) => [d.name, d.label, d.versions.join(', '), d.defaultVersion, d.roles.map((r) => `${r.name} (${r.cardinality})`).join(', '), d.dependencies.join(', ')]),
+          answer.serviceDefs.map((d) => [
+            d.name,
+            d.label,
+            d.versions.join(', '),
+            d.defaultVersion,
+            d.roles.map((r) => `${r.name} (${r.cardinality})`).join(', '),
+            d.dependencies.join(', '),
+          ]),
         ),
       );
     });

@@ -20,34 +20,57 @@ export function registerHosts(program: Command): void {
     .requiredOption('--credential <name>', 'SSH credential (sophon credentials list)')
     .option('--install-root <dir>', 'where Sophon installs components on the host')
     .option('--label <key=value>', 'a label (repeatable)', collect, [])
-    .action(async (opts: { hostname: string; address?: string; port: string; credential: string; installRoot?: string; label: string[] }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      if (!/^\d{1,5}$/.test(opts.port)) throw usage(`--port: expected a TCP port number, got ${JSON.stringify(opts.port)}`);
-      const spec = {
-        hostname: opts.hostname,
-        ...(opts.address ? { address: opts.address } : {}),
-        port: Number(opts.port),
-        credential: opts.credential,
-        ...(opts.installRoot ? { installRoot: opts.installRoot } : {}),
-        labels: keyValues(opts.label, '--label'),
-      };
-      const answer = await ctx.client.post<{ operation: Operation; hosts: Array<{ hostname: string }> }>(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts`, { hosts: [spec] });
-      await follow(ctx, answer, answer.hosts.map((h) => h.hostname));
-    });
+    .action(
+      async (
+        opts: { hostname: string; address?: string; port: string; credential: string; installRoot?: string; label: string[] },
+        cmd: Command,
+      ) => {
+        const ctx = ctxOf(cmd);
+        if (!/^\d{1,5}$/.test(opts.port)) throw usage(`--port: expected a TCP port number, got ${JSON.stringify(opts.port)}`);
+        const spec = {
+          hostname: opts.hostname,
+          ...(opts.address ? { address: opts.address } : {}),
+          port: Number(opts.port),
+          credential: opts.credential,
+          ...(opts.installRoot ? { installRoot: opts.installRoot } : {}),
+          labels: keyValues(opts.label, '--label'),
+        };
+        const answer = await ctx.client.post<{ operation: Operation; hosts: Array<{ hostname: string }> }>(
+          `/api/v1/clusters/${seg(clusterOf(ctx))}/hosts`,
+          { hosts: [spec] },
+        );
+        await follow(
+          ctx,
+          answer,
+          answer.hosts.map((h) => h.hostname),
+        );
+      },
+    );
 
   clusterOption(hosts.command('list').description('list the hosts of a cluster')).action(async (_opts, cmd: Command) => {
     const ctx = ctxOf(cmd);
     const all: Host[] = [];
     let cursor: string | null = null;
     do {
-      const page: { hosts: Host[]; nextCursor: string | null } = await ctx.client.get(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts`, { limit: 1000, cursor: cursor ?? undefined });
+      const page: { hosts: Host[]; nextCursor: string | null } = await ctx.client.get(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts`, {
+        limit: 1000,
+        cursor: cursor ?? undefined,
+      });
       all.push(...page.hosts);
       cursor = page.nextCursor;
     } while (cursor);
     show(ctx.json, { hosts: all }, () =>
       printTable(
         ['host', 'address', 'status', 'maintenance', 'up/down', 'last seen', 'reason'],
-        all.map((h) => [h.hostname, `${h.address}:${h.port}`, h.status, h.maintenance ? 'yes' : '', `${h.health.up}/${h.health.down}`, ago(h.lastSeenAt), h.statusReason]),
+        all.map((h) => [
+          h.hostname,
+          `${h.address}:${h.port}`,
+          h.status,
+          h.maintenance ? 'yes' : '',
+          `${h.health.up}/${h.health.down}`,
+          ago(h.lastSeenAt),
+          h.statusReason,
+        ]),
         'no hosts',
       ),
     );
@@ -70,21 +93,29 @@ export function registerHosts(program: Command): void {
           ['last seen', ago(h.lastSeenAt)],
         ]);
         process.stdout.write('facts:\n');
-        printTable(['fact', 'value'], Object.entries(h.facts ?? {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]), '(not gathered yet)');
+        printTable(
+          ['fact', 'value'],
+          Object.entries(h.facts ?? {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]),
+          '(not gathered yet)',
+        );
       });
     },
   );
 
-  clusterOption(hosts.command('maintenance').description('put a host in maintenance mode, or take it out').argument('<host>').argument('<on|off>')).action(
-    async (name: string, mode: string, _opts, cmd: Command) => {
-      if (mode !== 'on' && mode !== 'off') throw usage(`maintenance: expected on or off, got ${JSON.stringify(mode)}`);
-      const ctx = ctxOf(cmd);
-      const h = await ctx.client.patch<Host>(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts/${seg(name)}`, { maintenance: mode === 'on' });
-      show(ctx.json, h, () => process.stdout.write(`${h.hostname}: maintenance ${h.maintenance ? 'on' : 'off'}\n`));
-    },
-  );
+  clusterOption(
+    hosts.command('maintenance').description('put a host in maintenance mode, or take it out').argument('<host>').argument('<on|off>'),
+  ).action(async (name: string, mode: string, _opts, cmd: Command) => {
+    if (mode !== 'on' && mode !== 'off') throw usage(`maintenance: expected on or off, got ${JSON.stringify(mode)}`);
+    const ctx = ctxOf(cmd);
+    const h = await ctx.client.patch<Host>(`/api/v1/clusters/${seg(clusterOf(ctx))}/hosts/${seg(name)}`, { maintenance: mode === 'on' });
+    show(ctx.json, h, () => process.stdout.write(`${h.hostname}: maintenance ${h.maintenance ? 'on' : 'off'}\n`));
+  });
 
   clusterOption(
-    removeCommand(hosts, { argument: '<host>', description: 'remove a host that runs no service instances', path: (ctx, name) => `/api/v1/clusters/${seg(clusterOf(ctx))}/hosts/${seg(name)}` }),
+    removeCommand(hosts, {
+      argument: '<host>',
+      description: 'remove a host that runs no service instances',
+      path: (ctx, name) => `/api/v1/clusters/${seg(clusterOf(ctx))}/hosts/${seg(name)}`,
+    }),
   );
 }

@@ -6,7 +6,9 @@ import { printJson, usage } from '../output.js';
 export function registerLogin(program: Command): void {
   program
     .command('login')
-    .description(`check --url and --token against the API and save them (${configPath().replace(process.env.HOME ?? '\0', '~')}, mode 0600)`)
+    .description(
+      `check --url and --token against the API and save them (${configPath().replace(process.env.HOME ?? '\0', '~')}, mode 0600)`,
+    )
     .action(async (_opts, cmd: Command) => {
       const opts = cmd.optsWithGlobals<{ url?: string; token?: string; json?: boolean }>();
       const target = resolveTarget(opts);

@@ -20,11 +20,24 @@ export function registerOps(program: Command): void {
     .option('--limit <n>', 'at most this many (default 20)', wholeNumber('--limit'), 20)
     .action(async (opts: { cluster?: string; service?: string; status?: string; limit: number }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const answer = await ctx.client.get<{ operations: Operation[] }>('/api/v1/operations', { cluster: opts.cluster, service: opts.service, status: opts.status, limit: opts.limit });
+      const answer = await ctx.client.get<{ operations: Operation[] }>('/api/v1/operations', {
+        cluster: opts.cluster,
+        service: opts.service,
+        status: opts.status,
+        limit: opts.limit,
+      });
       show(ctx.json, answer, () =>
         printTable(
           ['id', 'type', 'target', 'status', 'phase', 'requested by', 'created'],
-          answer.operations.map((o) => [o.id, o.type, [o.cluster, o.service].filter(Boolean).join('/'), o.status, o.phase, o.requestedBy, ago(o.createdAt)]),
+          answer.operations.map((o) => [
+            o.id,
+            o.type,
+            [o.cluster, o.service].filter(Boolean).join('/'),
+            o.status,
+            o.phase,
+            o.requestedBy,
+            ago(o.createdAt),
+          ]),
           'no operations',
         ),
       );
@@ -37,7 +50,9 @@ export function registerOps(program: Command): void {
     .option('--all-attempts', 'every attempt of each step, not only the latest')
     .action(async (id: string, opts: { allAttempts?: boolean }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const answer = await ctx.client.get<{ operation: OperationDetail }>(`/api/v1/operations/${seg(id)}`, { attempts: opts.allAttempts ? 'all' : undefined });
+      const answer = await ctx.client.get<{ operation: OperationDetail }>(`/api/v1/operations/${seg(id)}`, {
+        attempts: opts.allAttempts ? 'all' : undefined,
+      });
       const op = answer.operation;
       show(ctx.json, answer, () => {
         printFields([
@@ -69,13 +84,17 @@ export function registerOps(program: Command): void {
       process.exitCode = await watchOperation(ctx.client, id, { json: ctx.json });
     });
 
-  detachable(ops.command('decide').description('decide for a HOLDING operation, then follow it').argument('<id>').argument('<action>', DECISIONS.join('|'))).action(
-    async (id: string, action: string, _opts, cmd: Command) => {
-      if (!DECISIONS.includes(action)) throw usage(`decide: expected one of ${DECISIONS.join(', ')}, got ${JSON.stringify(action)}`);
-      const ctx = ctxOf(cmd);
-      await follow(ctx, await ctx.client.post<{ operation: Operation }>(`/api/v1/operations/${seg(id)}/decision`, { action }));
-    },
-  );
+  detachable(
+    ops
+      .command('decide')
+      .description('decide for a HOLDING operation, then follow it')
+      .argument('<id>')
+      .argument('<action>', DECISIONS.join('|')),
+  ).action(async (id: string, action: string, _opts, cmd: Command) => {
+    if (!DECISIONS.includes(action)) throw usage(`decide: expected one of ${DECISIONS.join(', ')}, got ${JSON.stringify(action)}`);
+    const ctx = ctxOf(cmd);
+    await follow(ctx, await ctx.client.post<{ operation: Operation }>(`/api/v1/operations/${seg(id)}/decision`, { action }));
+  });
 
   detachable(ops.command('cancel').description('cancel a running operation (what runs on hosts is killed)').argument('<id>')).action(
     async (id: string, _opts, cmd: Command) => {
@@ -84,4 +103,3 @@ export function registerOps(program: Command): void {
     },
   );
 }
-

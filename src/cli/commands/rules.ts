@@ -7,7 +7,6 @@ import { collect, ctxOf, removeCommand } from '../context.js';
 import { ago, pairsText, printFields, printTable, show, usage } from '../output.js';
 import { keyValues } from './values.js';
 
-
 type Rule = z.infer<typeof RuleView>;
 
 const BASE = '/api/v1/alert-rules';
@@ -31,7 +30,8 @@ interface AddOpts {
 /** The create body; the API checks the expression (naming its column), operator, severity and names. */
 export function ruleBody(name: string, o: AddOpts): Record<string, unknown> {
   const threshold = Number(o.threshold);
-  if (o.threshold.trim() === '' || !Number.isFinite(threshold)) throw usage(`--threshold: expected a number, got ${JSON.stringify(o.threshold)}`);
+  if (o.threshold.trim() === '' || !Number.isFinite(threshold))
+    throw usage(`--threshold: expected a number, got ${JSON.stringify(o.threshold)}`);
   return {
     name,
     expr: o.expr,
@@ -112,5 +112,9 @@ export function registerRules(program: Command): void {
       show(ctx.json, answer, () => process.stdout.write(`rule ${answer.rule.name} added (${answer.rule.id}): ${condition(answer.rule)}\n`));
     });
 
-  removeCommand(rules, { argument: '<id>', description: 'remove an alert rule of your own; its open alerts are resolved', path: (_ctx, id) => `${BASE}/${seg(id)}` });
+  removeCommand(rules, {
+    argument: '<id>',
+    description: 'remove an alert rule of your own; its open alerts are resolved',
+    path: (_ctx, id) => `${BASE}/${seg(id)}`,
+  });
 }

@@ -29,7 +29,8 @@ interface CreateOpts {
 
 /** The create body from the flags: one of --cron / --every, one of --task / --restart / --action-json. */
 export function scheduleBody(name: string, cluster: string, o: CreateOpts): Record<string, unknown> {
-  if ((o.cron === undefined) === (o.every === undefined)) throw usage('schedules create: pass one of --cron (with --timezone) or --every <seconds>');
+  if ((o.cron === undefined) === (o.every === undefined))
+    throw usage('schedules create: pass one of --cron (with --timezone) or --every <seconds>');
   if (o.timezone !== undefined && o.cron === undefined) throw usage('--timezone goes with --cron');
   const kinds = [o.task !== undefined, Boolean(o.restart), o.actionJson !== undefined].filter(Boolean).length;
   if (kinds !== 1) throw usage('schedules create: pass one of --task <task>, --restart or --action-json <json>');
@@ -41,7 +42,13 @@ export function scheduleBody(name: string, cluster: string, o: CreateOpts): Reco
     const hosts = o.hosts?.length ? { hosts: o.hosts } : {};
     action = o.restart
       ? { kind: 'restart', service: o.service, ...hosts }
-      : { kind: 'task', service: o.service, task: o.task, ...(o.param.length ? { parameters: keyValues(o.param, '--param', typed) } : {}), ...hosts };
+      : {
+          kind: 'task',
+          service: o.service,
+          task: o.task,
+          ...(o.param.length ? { parameters: keyValues(o.param, '--param', typed) } : {}),
+          ...hosts,
+        };
   }
   return {
     name,
@@ -66,11 +73,17 @@ function printSchedule(s: Schedule): void {
     ['next run', ago(s.nextRunAt)],
     ['created by', s.createdBy],
   ]);
-  printTable(['run at', 'status', 'operation', 'reason'], s.recentRuns.map((r) => [ago(r.at), r.status, r.operationId, r.reason]), 'no runs yet');
+  printTable(
+    ['run at', 'status', 'operation', 'reason'],
+    s.recentRuns.map((r) => [ago(r.at), r.status, r.operationId, r.reason]),
+    'no runs yet',
+  );
 }
 
 export function registerSchedules(program: Command): void {
-  const schedules = program.command('schedules').description('maintenance schedules: tasks, restarts, reconfigures or upgrades on a cron or an interval');
+  const schedules = program
+    .command('schedules')
+    .description('maintenance schedules: tasks, restarts, reconfigures or upgrades on a cron or an interval');
 
   schedules
     .command('list')
@@ -81,7 +94,15 @@ export function registerSchedules(program: Command): void {
       show(ctx.json, answer, () =>
         printTable(
           ['name', 'cluster', 'action', 'when', 'paused', 'next run', 'last run'],
-          answer.schedules.map((s) => [s.name, s.cluster, what(s), when(s), s.paused ? 'yes' : '', ago(s.nextRunAt), s.recentRuns[0] ? `${s.recentRuns[0].status} ${ago(s.recentRuns[0].at)}` : null]),
+          answer.schedules.map((s) => [
+            s.name,
+            s.cluster,
+            what(s),
+            when(s),
+            s.paused ? 'yes' : '',
+            ago(s.nextRunAt),
+            s.recentRuns[0] ? `${s.recentRuns[0].status} ${ago(s.recentRuns[0].at)}` : null,
+          ]),
           'no schedules',
         ),
       );
@@ -97,12 +118,17 @@ export function registerSchedules(program: Command): void {
       show(ctx.json, answer, () => printSchedule(answer.schedule));
     });
 
-  clusterOption(schedules.command('create').description('create a schedule').argument('<name>', 'letters, digits, . _ - (runs are requested by schedule:<name>)'))
+  clusterOption(
+    schedules
+      .command('create')
+      .description('create a schedule')
+      .argument('<name>', 'letters, digits, . _ - (runs are requested by schedule:<name>)'),
+  )
     .option('--cron <expr>', "five fields: minute hour day-of-month month day-of-week, e.g. '30 3 * * 0'")
     .option('--timezone <zone>', 'IANA time zone of --cron (default UTC)')
     .option('--every <seconds>', 'a run every this many seconds', wholeNumber('--every'))
     .option('--service <name>', 'the service of --task or --restart')
-    .option('--task <task>', "run this task of --service (sophon services tasks)")
+    .option('--task <task>', 'run this task of --service (sophon services tasks)')
     .option('--param <key=value>', 'a parameter of --task (repeatable)', collect, [])
     .option('--restart', 'restart --service')
     .option('--hosts <hosts>', 'only instances on these hosts (comma-separated)', list)
@@ -115,7 +141,10 @@ export function registerSchedules(program: Command): void {
       show(ctx.json, answer, () => printSchedule(answer.schedule));
     });
 
-  for (const [verb, paused] of [['pause', true], ['resume', false]] as const) {
+  for (const [verb, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
     schedules
       .command(verb)
       .description(`${verb} a schedule`)
@@ -123,7 +152,11 @@ export function registerSchedules(program: Command): void {
       .action(async (id: string, _opts, cmd: Command) => {
         const ctx = ctxOf(cmd);
         const answer = await ctx.client.patch<{ schedule: Schedule }>(`${BASE}/${seg(id)}`, { paused });
-        show(ctx.json, answer, () => process.stdout.write(`${answer.schedule.name}: ${paused ? 'paused' : `resumed, next run ${ago(answer.schedule.nextRunAt) ?? '-'}`}\n`));
+        show(ctx.json, answer, () =>
+          process.stdout.write(
+            `${answer.schedule.name}: ${paused ? 'paused' : `resumed, next run ${ago(answer.schedule.nextRunAt) ?? '-'}`}\n`,
+          ),
+        );
       });
   }
 
@@ -134,8 +167,15 @@ export function registerSchedules(program: Command): void {
     .action(async (id: string, _opts, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const answer = await ctx.client.post<{ schedule: Schedule }>(`${BASE}/${seg(id)}/trigger`);
-      show(ctx.json, answer, () => process.stdout.write(`${answer.schedule.name}: triggered; see sophon schedules show ${answer.schedule.name}\n`));
+      show(ctx.json, answer, () =>
+        process.stdout.write(`${answer.schedule.name}: triggered; see sophon schedules show ${answer.schedule.name}\n`),
+      );
     });
 
-  removeCommand(schedules, { verb: 'delete', argument: '<schedule>', description: 'delete a schedule (operations it started stay)', path: (_ctx, id) => `${BASE}/${seg(id)}` });
+  removeCommand(schedules, {
+    verb: 'delete',
+    argument: '<schedule>',
+    description: 'delete a schedule (operations it started stay)',
+    path: (_ctx, id) => `${BASE}/${seg(id)}`,
+  });
 }

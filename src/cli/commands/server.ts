@@ -10,7 +10,10 @@ import type { Logger } from '../../platform/log.js';
 async function required(value: string | undefined, variable: string, command: string): Promise<string> {
   if (!value) {
     const { SophonError } = await import('../../platform/errors.js');
-    throw new SophonError('CONFIG_INVALID', `${variable} must be set for 'sophon ${command}' (it uses an external service; 'sophon start' embeds one)`);
+    throw new SophonError(
+      'CONFIG_INVALID',
+      `${variable} must be set for 'sophon ${command}' (it uses an external service; 'sophon start' embeds one)`,
+    );
   }
   return value;
 }
@@ -51,11 +54,8 @@ async function runApi(config: Config, logger: Logger) {
 async function runWorker(config: Config, logger: Logger) {
   const databaseUrl = await required(config.databaseUrl, 'DATABASE_URL', 'worker');
   const address = await required(config.temporal.address, 'TEMPORAL_ADDRESS', 'worker');
-  const [{ loadMasterKey }, { createPool }, { createActivityDeps, installRuntimeLogger, startSophonWorker, WORKFLOW_CODE }] = await Promise.all([
-    import('../../platform/secrets/master-key.js'),
-    import('../../platform/db/pool.js'),
-    import('../../worker.js'),
-  ]);
+  const [{ loadMasterKey }, { createPool }, { createActivityDeps, installRuntimeLogger, startSophonWorker, WORKFLOW_CODE }] =
+    await Promise.all([import('../../platform/secrets/master-key.js'), import('../../platform/db/pool.js'), import('../../worker.js')]);
   installRuntimeLogger(logger);
   const masterKey = await loadMasterKey(config, { generate: false });
   const pool = createPool(databaseUrl);
@@ -96,7 +96,11 @@ export function registerServer(program: Command): void {
     .requiredOption('--name <name>', 'who or what the token is for')
     .addOption(new Option('--role <role>', 'role of the token').choices(ROLES).default('admin'))
     .action(async (opts: { name: string; role: Role }) => {
-      const [{ loadConfig }, { createPool }, { tokensRepo }] = await Promise.all([import('../../platform/settings.js'), import('../../platform/db/pool.js'), import('../../features/tokens/repo.js')]);
+      const [{ loadConfig }, { createPool }, { tokensRepo }] = await Promise.all([
+        import('../../platform/settings.js'),
+        import('../../platform/db/pool.js'),
+        import('../../features/tokens/repo.js'),
+      ]);
       const config = loadConfig();
       const pool = createPool(await required(config.databaseUrl, 'DATABASE_URL', 'create-token'));
       try {

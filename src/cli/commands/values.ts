@@ -35,7 +35,10 @@ export function placementOf(items: string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const item of items) {
     const [role, list] = pairOf(item, '--placement', 'role=host1,host2');
-    const hosts = list.split(',').map((h) => h.trim()).filter(Boolean);
+    const hosts = list
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
     if (hosts.length === 0) throw usage(`--placement: expected role=host1,host2, got ${JSON.stringify(item)}`);
     out[role] = [...(out[role] ?? []), ...hosts];
   }

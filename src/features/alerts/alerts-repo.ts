@@ -73,7 +73,13 @@ const SILENCE = `SELECT ${SILENCE_COLUMNS} FROM silences`;
  * Resolves the open alerts matched by `where` (a condition on `alerts a`, its parameters first)
  * and records each one's event in the same statement; returns them with the state they left.
  */
-export async function resolveAlerts(db: Db, where: string, params: unknown[], actor: string, note: string): Promise<Array<{ id: string; from: OpenState }>> {
+export async function resolveAlerts(
+  db: Db,
+  where: string,
+  params: unknown[],
+  actor: string,
+  note: string,
+): Promise<Array<{ id: string; from: OpenState }>> {
   const res = await db.query<{ id: string; from: OpenState }>(
     `WITH old AS (SELECT a.id, a.state FROM alerts a WHERE a.state <> 'resolved' AND ${where} FOR UPDATE OF a),
      gone AS (
@@ -92,20 +98,36 @@ export type AlertKey = [startsAt: string, id: string];
 export function alertsRepo(db: Db) {
   const addEvents = async (alertId: string, transitions: Transition[], actor: string) => {
     for (const t of transitions) {
-      await db.query(`INSERT INTO alert_events (alert_id, from_state, to_state, actor, note) VALUES ($1, $2, $3, $4, $5)`, [alertId, t.from, t.to, actor, t.note ?? null]);
+      await db.query(`INSERT INTO alert_events (alert_id, from_state, to_state, actor, note) VALUES ($1, $2, $3, $4, $5)`, [
+        alertId,
+        t.from,
+        t.to,
+        actor,
+        t.note ?? null,
+      ]);
     }
   };
 
   return {
     addEvents,
 
-    async list(filter: { state?: AlertState | undefined; severity?: Severity | undefined; clusterId?: string | undefined }, page: { limit: number; after?: AlertKey | undefined }): Promise<AlertRow[]> {
+    async list(
+      filter: { state?: AlertState | undefined; severity?: Severity | undefined; clusterId?: string | undefined },
+      page: { limit: number; after?: AlertKey | undefined },
+    ): Promise<AlertRow[]> {
       return (
         await db.query<AlertRow>(
           `${SELECT} WHERE ($1::text IS NULL OR a.state = $1) AND ($2::text IS NULL OR a.severity = $2) AND ($3::uuid IS NULL OR a.cluster_id = $3)
              AND ($4::timestamptz IS NULL OR (a.starts_at, a.id) < ($4, $5::uuid))
            ORDER BY a.starts_at DESC, a.id DESC LIMIT $6`,
-          [filter.state ?? null, filter.severity ?? null, filter.clusterId ?? null, page.after?.[0] ?? null, page.after?.[1] ?? null, page.limit + 1],
+          [
+            filter.state ?? null,
+            filter.severity ?? null,
+            filter.clusterId ?? null,
+            page.after?.[0] ?? null,
+            page.after?.[1] ?? null,
+            page.limit + 1,
+          ],
         )
       ).rows;
     },
@@ -125,7 +147,17 @@ export function alertsRepo(db: Db) {
 
     async notifications(id: string) {
       return (
-        await db.query<{ at: Date; channel: string; channelType: string; kind: string; round: number | null; step: number | null; status: string; attempts: number; error: string | null }>(
+        await db.query<{
+          at: Date;
+          channel: string;
+          channelType: string;
+          kind: string;
+          round: number | null;
+          step: number | null;
+          status: string;
+          attempts: number;
+          error: string | null;
+        }>(
           `SELECT at, channel_name AS channel, channel_type AS "channelType", kind, round, step, status, attempts, error
            FROM alert_notifications WHERE alert_id = $1 ORDER BY at, id`,
           [id],
@@ -145,7 +177,24 @@ export function alertsRepo(db: Db) {
         `INSERT INTO alerts (id, rule_id, rule_name, fingerprint, state, severity, cluster_id, host, service, role, labels, value, summary, silenced, starts_at, fired_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, CASE WHEN $16 THEN now() END)
          ON CONFLICT (fingerprint) WHERE state <> 'resolved' DO NOTHING`,
-        [id, a.ruleId, a.ruleName, a.fingerprint, a.state, a.severity, a.clusterId, a.host, a.service, a.role, JSON.stringify(a.labels), a.value, a.summary, a.silenced, a.startsAt, a.fired],
+        [
+          id,
+          a.ruleId,
+          a.ruleName,
+          a.fingerprint,
+          a.state,
+          a.severity,
+          a.clusterId,
+          a.host,
+          a.service,
+          a.role,
+          JSON.stringify(a.labels),
+          a.value,
+          a.summary,
+          a.silenced,
+          a.startsAt,
+          a.fired,
+        ],
       );
       return res.rowCount ? id : undefined;
     },
@@ -233,7 +282,9 @@ export function alertsRepo(db: Db) {
     async mutes(clusterId: string): Promise<{ silences: Array<Record<string, string>>; hosts: Set<string>; services: Set<string> }> {
       const [silences, hosts, services] = await Promise.all([
         db.query<{ matchers: Record<string, string> }>(`SELECT matchers FROM silences WHERE starts_at <= now() AND ends_at > now()`),
-        db.query<{ hostname: string }>(`SELECT hostname FROM hosts WHERE cluster_id = $1 AND (maintenance OR maintenance_until > now())`, [clusterId]),
+        db.query<{ hostname: string }>(`SELECT hostname FROM hosts WHERE cluster_id = $1 AND (maintenance OR maintenance_until > now())`, [
+          clusterId,
+        ]),
         db.query<{ name: string }>(`SELECT name FROM services WHERE cluster_id = $1 AND maintenance_until > now()`, [clusterId]),
       ]);
       return {

@@ -84,7 +84,8 @@ function matches(s: Series, m: Matcher): boolean {
 }
 
 const inScope = (s: Series, scope: Scope) => (!scope.service || s.service === scope.service) && (!scope.role || s.role === scope.role);
-const selected = <T extends Series>(rows: T[], sel: Selector, scope: Scope) => rows.filter((r) => inScope(r, scope) && sel.matchers.every((m) => matches(r, m)));
+const selected = <T extends Series>(rows: T[], sel: Selector, scope: Scope) =>
+  rows.filter((r) => inScope(r, scope) && sel.matchers.every((m) => matches(r, m)));
 const seriesOf = (s: Series): Series => ({ host: s.host, service: s.service, role: s.role, labels: s.labels });
 
 /** Per-second increase over the window, counter resets counted as in PromQL (without extrapolation). */

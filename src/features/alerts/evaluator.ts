@@ -30,7 +30,10 @@ export interface EvaluationOutcome {
   resolved: string[];
 }
 
-const fingerprint = (ruleId: string, s: Result) => createHash('sha256').update(`${ruleId}\n${seriesKey(s)}`).digest('hex');
+const fingerprint = (ruleId: string, s: Result) =>
+  createHash('sha256')
+    .update(`${ruleId}\n${seriesKey(s)}`)
+    .digest('hex');
 
 type Mutes = Awaited<ReturnType<ReturnType<typeof alertsRepo>['mutes']>>;
 const isMuted = (m: Mutes, labels: Record<string, string>, host: string | null, service: string | null) =>
@@ -40,7 +43,16 @@ const isMuted = (m: Mutes, labels: Record<string, string>, host: string | null, 
 
 /** The alert's labels: the series', the rule's, and the ones every alert carries (these win). */
 export function alertLabels(rule: RuleRow, cluster: string, s: Result): Record<string, string> {
-  return { ...s.labels, ...rule.labels, alertname: rule.name, cluster, host: s.host, service: s.service, role: s.role, severity: rule.severity };
+  return {
+    ...s.labels,
+    ...rule.labels,
+    alertname: rule.name,
+    cluster,
+    host: s.host,
+    service: s.service,
+    role: s.role,
+    severity: rule.severity,
+  };
 }
 
 /** The cluster's rules (its own and the global ones) with their parsed expressions; one that does not parse is skipped. */
@@ -74,7 +86,11 @@ function readsOf(exprs: Expr[]): { latest: Set<string>; history: Set<string>; lo
  * What the cluster's rules read: their metrics (a poll keeps these as rows) and the longest
  * window of history any of them looks back over (the history is kept at least that long).
  */
-export async function rulesInputs(pool: Pool, logger: Logger, clusterId: string): Promise<{ metrics: Set<string>; longestWindowSeconds: number }> {
+export async function rulesInputs(
+  pool: Pool,
+  logger: Logger,
+  clusterId: string,
+): Promise<{ metrics: Set<string>; longestWindowSeconds: number }> {
   const { latest, history, longestWindowSeconds } = readsOf((await rulesOf(pool, logger, clusterId)).map((r) => r.expr));
   return { metrics: new Set([...latest, ...history]), longestWindowSeconds };
 }
@@ -116,7 +132,11 @@ async function loadSamples(pool: Pool, clusterId: string, exprs: Expr[]) {
   return { latest: group(latest), history: group(history) };
 }
 
-export async function evaluateCluster(pool: Pool, logger: Logger, input: { clusterId: string; resolveAfter: number; now?: Date }): Promise<EvaluationOutcome> {
+export async function evaluateCluster(
+  pool: Pool,
+  logger: Logger,
+  input: { clusterId: string; resolveAfter: number; now?: Date },
+): Promise<EvaluationOutcome> {
   const now = input.now ?? new Date();
   const counts: EvaluationCounts = { rules: 0, pending: 0, firing: 0, opened: 0, resolved: 0, silenced: 0 };
   const outcome: EvaluationOutcome = { counts, escalate: [], resolved: [] };
@@ -125,8 +145,16 @@ export async function evaluateCluster(pool: Pool, logger: Logger, input: { clust
 
   const rules = await rulesOf(pool, logger, input.clusterId);
   counts.rules = rules.length;
-  const samples = await loadSamples(pool, input.clusterId, rules.map((r) => r.expr));
-  const source = { latest: (m: string) => samples.latest.get(m) ?? [], history: (m: string) => samples.history.get(m) ?? [], now: now.getTime() };
+  const samples = await loadSamples(
+    pool,
+    input.clusterId,
+    rules.map((r) => r.expr),
+  );
+  const source = {
+    latest: (m: string) => samples.latest.get(m) ?? [],
+    history: (m: string) => samples.history.get(m) ?? [],
+    now: now.getTime(),
+  };
 
   const alerts = alertsRepo(pool);
   const mutes = await alerts.mutes(input.clusterId);

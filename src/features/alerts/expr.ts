@@ -112,7 +112,11 @@ export function parseExpr(text: string): Expr {
         pos += op!.length;
         const { value, at, positions } = string();
         const problem = op === '=~' || op === '!~' ? regexProblem(value) : undefined;
-        if (problem) fail(`invalid regular expression (RE2 syntax, as in PromQL: no lookarounds or backreferences): ${problem.reason}`, positions[problem.offset] ?? at);
+        if (problem)
+          fail(
+            `invalid regular expression (RE2 syntax, as in PromQL: no lookarounds or backreferences): ${problem.reason}`,
+            positions[problem.offset] ?? at,
+          );
         matchers.push({ label, op: op!, value });
         if (!peek(',')) break;
         pos++;
@@ -150,7 +154,11 @@ export function parseExpr(text: string): Expr {
   skip();
   if (pos < text.length) {
     const c = text[pos]!;
-    fail(/^(?:[-+*/%^<>=!]|and\b|or\b|unless\b)/.test(text.slice(pos)) ? `unsupported operator '${c}': only one '/' between two selectors is supported, and the comparison goes in 'op'` : `unexpected '${c}'`);
+    fail(
+      /^(?:[-+*/%^<>=!]|and\b|or\b|unless\b)/.test(text.slice(pos))
+        ? `unsupported operator '${c}': only one '/' between two selectors is supported, and the comparison goes in 'op'`
+        : `unexpected '${c}'`,
+    );
   }
   return expr;
 }

@@ -73,21 +73,46 @@ export function step(alert: OpenAlert | undefined, o: Observation): Step {
   if (alert.state === 'pending') {
     if (!o.active) {
       transitions.push({ from: 'pending', to: 'resolved', note: 'condition no longer true before it fired' });
-      return { next: { ...base, state: 'resolved', clearEvaluations: 0, firedNow: false }, transitions, escalate: false, notifyResolved: false };
+      return {
+        next: { ...base, state: 'resolved', clearEvaluations: 0, firedNow: false },
+        transitions,
+        escalate: false,
+        notifyResolved: false,
+      };
     }
     const fires = o.now.getTime() - alert.startsAt.getTime() >= o.forSeconds * 1000;
     if (fires) transitions.push({ from: 'pending', to: 'firing' });
-    return { next: { ...base, state: fires ? 'firing' : 'pending', clearEvaluations: 0, firedNow: fires }, transitions, escalate: fires && !o.muted, notifyResolved: false };
+    return {
+      next: { ...base, state: fires ? 'firing' : 'pending', clearEvaluations: 0, firedNow: fires },
+      transitions,
+      escalate: fires && !o.muted,
+      notifyResolved: false,
+    };
   }
 
   if (o.active) {
     const paging = alert.state === 'firing' && !o.muted;
-    return { next: { ...base, state: alert.state, clearEvaluations: 0, firedNow: false }, transitions, escalate: paging, notifyResolved: false };
+    return {
+      next: { ...base, state: alert.state, clearEvaluations: 0, firedNow: false },
+      transitions,
+      escalate: paging,
+      notifyResolved: false,
+    };
   }
   const clear = alert.clearEvaluations + 1;
   if (clear < o.resolveAfter) {
-    return { next: { ...base, state: alert.state, clearEvaluations: clear, firedNow: false }, transitions, escalate: false, notifyResolved: false };
+    return {
+      next: { ...base, state: alert.state, clearEvaluations: clear, firedNow: false },
+      transitions,
+      escalate: false,
+      notifyResolved: false,
+    };
   }
   transitions.push({ from: alert.state, to: 'resolved', note: `condition false on ${clear} evaluation(s) in a row` });
-  return { next: { ...base, state: 'resolved', clearEvaluations: clear, firedNow: false }, transitions, escalate: false, notifyResolved: true };
+  return {
+    next: { ...base, state: 'resolved', clearEvaluations: clear, firedNow: false },
+    transitions,
+    escalate: false,
+    notifyResolved: true,
+  };
 }

@@ -9,15 +9,24 @@ import type { AlertRow } from './alerts-repo.js';
 import { formatDuration, type RuleRow } from './rules-repo.js';
 import { OPS, SEVERITIES, type AlertsService } from './service.js';
 
-const LabelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,99}$/, 'expected a label name: letters, digits and "_", not starting with a digit');
+const LabelName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,99}$/, 'expected a label name: letters, digits and "_", not starting with a digit');
 const Labels = z.record(LabelName, safeText().max(255, 'expected label values of at most 255 characters'));
 const Name = safeText().min(1).max(200);
 
 // op and severity are checked by the service, so an unknown one is a 422 naming the field.
 export const RuleBody = z.strictObject({
   name: Name.describe('the alert name (label alertname); unique per cluster and service'),
-  expr: z.string().min(1).max(2000).describe('a PromQL subset: `metric{label="v"}` (= != =~ !~), `rate(m[5m])`, `avg_over_time(m[5m])`, `a / b`'),
-  op: z.string().max(10).describe(`comparison with the threshold: ${OPS.join(' ')}`),
+  expr: z
+    .string()
+    .min(1)
+    .max(2000)
+    .describe('a PromQL subset: `metric{label="v"}` (= != =~ !~), `rate(m[5m])`, `avg_over_time(m[5m])`, `a / b`'),
+  op: z
+    .string()
+    .max(10)
+    .describe(`comparison with the threshold: ${OPS.join(' ')}`),
   threshold: z.number(),
   for: z.string().max(20).default('0s').describe("how long the condition must hold before the alert fires: '30s', '5m', '1h'"),
   severity: z.string().max(20).describe(SEVERITIES.join(' | ')),
@@ -96,7 +105,17 @@ export const AlertView = z.object({
 export const AlertDetail = AlertView.extend({
   events: z.array(z.object({ at: Timestamp, from: z.string().nullable(), to: z.string(), actor: z.string(), note: z.string().nullable() })),
   notifications: z.array(
-    z.object({ at: Timestamp, channel: z.string(), channelType: z.string(), kind: z.string(), round: z.number().nullable(), step: z.number().nullable(), status: z.string(), attempts: z.number(), error: z.string().nullable() }),
+    z.object({
+      at: Timestamp,
+      channel: z.string(),
+      channelType: z.string(),
+      kind: z.string(),
+      round: z.number().nullable(),
+      step: z.number().nullable(),
+      status: z.string(),
+      attempts: z.number(),
+      error: z.string().nullable(),
+    }),
   ),
 });
 const alertView = (a: AlertRow) => ({
@@ -131,12 +150,23 @@ const AlertKey = z.tuple([z.string(), z.uuid()]);
 
 const SilenceBody = z
   .strictObject({
-    matchers: z.record(LabelName, safeText().max(255)).refine((m) => Object.keys(m).length > 0, 'expected at least one label matcher').describe('label → value; alerts whose labels all match are muted'),
+    matchers: z
+      .record(LabelName, safeText().max(255))
+      .refine((m) => Object.keys(m).length > 0, 'expected at least one label matcher')
+      .describe('label → value; alerts whose labels all match are muted'),
     endsAt: z.iso.datetime({ offset: true }).optional(),
-    durationSeconds: z.number().int().min(1).max(366 * 86_400).optional(),
+    durationSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(366 * 86_400)
+      .optional(),
     comment: safeText().max(1000).default(''),
   })
-  .refine((b) => (b.endsAt === undefined) !== (b.durationSeconds === undefined), { message: 'expected exactly one of endsAt and durationSeconds', path: ['endsAt'] });
+  .refine((b) => (b.endsAt === undefined) !== (b.durationSeconds === undefined), {
+    message: 'expected exactly one of endsAt and durationSeconds',
+    path: ['endsAt'],
+  });
 export const SilenceView = z.object({
   id: z.uuid(),
   matchers: z.record(z.string(), z.string()),
@@ -155,7 +185,7 @@ export function alertRoutes(alerts: AlertsService) {
     route({
       method: 'get',
       path: RULE,
-      summary: 'Alert rules: your own, service definitions\' defaults (source definition) and built-in ones',
+      summary: "Alert rules: your own, service definitions' defaults (source definition) and built-in ones",
       query: z.object({ cluster: safeText().min(1).max(253).optional().describe('only rules scoped to this cluster (name or id)') }),
       status: 200,
       response: z.object({ rules: z.array(RuleView) }),

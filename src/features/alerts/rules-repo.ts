@@ -32,7 +32,10 @@ export interface RuleRow {
   updatedAt: Date;
 }
 
-export type RuleInput = Pick<RuleRow, 'name' | 'expr' | 'op' | 'threshold' | 'forSeconds' | 'severity' | 'clusterId' | 'service' | 'role' | 'labels' | 'summary' | 'policyId'>;
+export type RuleInput = Pick<
+  RuleRow,
+  'name' | 'expr' | 'op' | 'threshold' | 'forSeconds' | 'severity' | 'clusterId' | 'service' | 'role' | 'labels' | 'summary' | 'policyId'
+>;
 
 const SELECT = `SELECT r.id, r.name, r.expr, r.op, r.threshold, r.for_seconds AS "forSeconds", r.severity, r.cluster_id AS "clusterId",
   c.name AS "clusterName", r.service, r.role, r.labels, r.summary, r.policy_id AS "policyId", p.name AS "policyName", r.source,
@@ -48,7 +51,9 @@ async function resolveOpenOf(db: Db, where: string, params: unknown[], note: str
 export function rulesRepo(db: Db) {
   return {
     async list(filter: { clusterId?: string | undefined } = {}): Promise<RuleRow[]> {
-      return (await db.query<RuleRow>(`${SELECT} WHERE ($1::uuid IS NULL OR r.cluster_id = $1) ORDER BY r.name, r.id`, [filter.clusterId ?? null])).rows;
+      return (
+        await db.query<RuleRow>(`${SELECT} WHERE ($1::uuid IS NULL OR r.cluster_id = $1) ORDER BY r.name, r.id`, [filter.clusterId ?? null])
+      ).rows;
     },
 
     async get(id: string): Promise<RuleRow | undefined> {
@@ -65,7 +70,21 @@ export function rulesRepo(db: Db) {
       await db.query(
         `INSERT INTO alert_rules (id, name, expr, op, threshold, for_seconds, severity, cluster_id, service, role, labels, summary, policy_id, source)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'user')`,
-        [id, input.name, input.expr, input.op, input.threshold, input.forSeconds, input.severity, input.clusterId, input.service, input.role, JSON.stringify(input.labels), input.summary, input.policyId],
+        [
+          id,
+          input.name,
+          input.expr,
+          input.op,
+          input.threshold,
+          input.forSeconds,
+          input.severity,
+          input.clusterId,
+          input.service,
+          input.role,
+          JSON.stringify(input.labels),
+          input.summary,
+          input.policyId,
+        ],
       );
       return id;
     },
@@ -74,7 +93,21 @@ export function rulesRepo(db: Db) {
       await db.query(
         `UPDATE alert_rules SET name = $2, expr = $3, op = $4, threshold = $5, for_seconds = $6, severity = $7, cluster_id = $8, service = $9,
            role = $10, labels = $11, summary = $12, policy_id = $13, updated_at = now() WHERE id = $1`,
-        [id, input.name, input.expr, input.op, input.threshold, input.forSeconds, input.severity, input.clusterId, input.service, input.role, JSON.stringify(input.labels), input.summary, input.policyId],
+        [
+          id,
+          input.name,
+          input.expr,
+          input.op,
+          input.threshold,
+          input.forSeconds,
+          input.severity,
+          input.clusterId,
+          input.service,
+          input.role,
+          JSON.stringify(input.labels),
+          input.summary,
+          input.policyId,
+        ],
       );
     },
 
@@ -92,7 +125,20 @@ export function rulesRepo(db: Db) {
         const res = await db.query(
           `INSERT INTO alert_rules (id, name, expr, op, threshold, for_seconds, severity, cluster_id, service, role, labels, summary, source)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'definition') ON CONFLICT (name, cluster_id, service) DO NOTHING`,
-          [randomUUID(), r.name, r.expr, r.op, r.threshold, parseDuration(r.for) ?? 0, r.severity, clusterId, service, r.role ?? null, JSON.stringify(r.labels), r.summary],
+          [
+            randomUUID(),
+            r.name,
+            r.expr,
+            r.op,
+            r.threshold,
+            parseDuration(r.for) ?? 0,
+            r.severity,
+            clusterId,
+            service,
+            r.role ?? null,
+            JSON.stringify(r.labels),
+            r.summary,
+          ],
         );
         created += res.rowCount ?? 0;
       }
@@ -101,7 +147,12 @@ export function rulesRepo(db: Db) {
 
     /** A removed service takes its default rules along; their open alerts are resolved. Returns their ids. */
     async removeDefinitionRules(clusterId: string, service: string): Promise<string[]> {
-      const resolved = await resolveOpenOf(db, `r.cluster_id = $1 AND r.service = $2 AND r.source = 'definition'`, [clusterId, service], 'its service was removed');
+      const resolved = await resolveOpenOf(
+        db,
+        `r.cluster_id = $1 AND r.service = $2 AND r.source = 'definition'`,
+        [clusterId, service],
+        'its service was removed',
+      );
       await db.query(`DELETE FROM alert_rules WHERE cluster_id = $1 AND service = $2 AND source = 'definition'`, [clusterId, service]);
       return resolved;
     },
@@ -110,5 +161,9 @@ export function rulesRepo(db: Db) {
 
 /** 300 → '5m': the largest unit that divides the seconds. */
 export function formatDuration(seconds: number): string {
-  return seconds % 3600 === 0 && seconds > 0 ? `${seconds / 3600}h` : seconds % 60 === 0 && seconds > 0 ? `${seconds / 60}m` : `${seconds}s`;
+  return seconds % 3600 === 0 && seconds > 0
+    ? `${seconds / 3600}h`
+    : seconds % 60 === 0 && seconds > 0
+      ? `${seconds / 60}m`
+      : `${seconds}s`;
 }

@@ -52,10 +52,13 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
       if (!(err instanceof ExprError)) throw err;
       errors.push({ path: 'expr', message: err.message, column: err.column });
     }
-    if (!(OPS as readonly string[]).includes(body.op)) errors.push({ path: 'op', message: `unknown operator '${body.op}': expected one of ${OPS.join(' ')}` });
-    if (!(SEVERITIES as readonly string[]).includes(body.severity)) errors.push({ path: 'severity', message: `unknown severity '${body.severity}': expected one of ${SEVERITIES.join(', ')}` });
+    if (!(OPS as readonly string[]).includes(body.op))
+      errors.push({ path: 'op', message: `unknown operator '${body.op}': expected one of ${OPS.join(' ')}` });
+    if (!(SEVERITIES as readonly string[]).includes(body.severity))
+      errors.push({ path: 'severity', message: `unknown severity '${body.severity}': expected one of ${SEVERITIES.join(', ')}` });
     const forSeconds = parseDuration(body.for);
-    if (forSeconds === undefined) errors.push({ path: 'for', message: `expected a duration such as '30s', '5m' or '1h', got '${body.for}'` });
+    if (forSeconds === undefined)
+      errors.push({ path: 'for', message: `expected a duration such as '30s', '5m' or '1h', got '${body.for}'` });
 
     let clusterId: string | null = null;
     if (body.cluster !== undefined) {
@@ -67,7 +70,10 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
       const def = catalog.has(body.service) ? catalog.get(body.service) : undefined;
       if (!def) errors.push({ path: 'service', message: `no service '${body.service}' in the catalog` });
       else if (body.role !== undefined && !def.roles.some((r) => r.name === body.role)) {
-        errors.push({ path: 'role', message: `service '${body.service}' has no role '${body.role}': expected one of ${def.roles.map((r) => r.name).join(', ')}` });
+        errors.push({
+          path: 'role',
+          message: `service '${body.service}' has no role '${body.role}': expected one of ${def.roles.map((r) => r.name).join(', ')}`,
+        });
       }
     }
     let policyId: string | null = null;
@@ -76,7 +82,8 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
       if (policy) policyId = policy.id;
       else errors.push({ path: 'policy', message: `no escalation policy '${body.policy}'` });
     }
-    if (errors.length) throw new SophonError('RULE_INVALID', `Invalid alert rule: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
+    if (errors.length)
+      throw new SophonError('RULE_INVALID', `Invalid alert rule: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
     return {
       name: body.name,
       expr: body.expr,
@@ -104,7 +111,8 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
     return alert;
   };
   const scopeTaken = (err: unknown, name: string) => {
-    if ((err as { code?: string }).code === '23505') throw conflict(`An alert rule named '${name}' exists already in that scope (cluster and service)`);
+    if ((err as { code?: string }).code === '23505')
+      throw conflict(`An alert rule named '${name}' exists already in that scope (cluster and service)`);
     throw err;
   };
   /** Tells the chain; the state in Postgres is what counts, so a failed call is only logged. */
@@ -127,8 +135,16 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
     async createRule(body: RuleBody, who: Who) {
       const input = await toInput(body);
       const id = await inTransaction(pool, async (tx) => {
-        const created = await rulesRepo(tx).create(input).catch((err: unknown) => scopeTaken(err, body.name));
-        await auditRepo(tx).record({ actor: who.actor, action: 'alert-rule.create', target: body.name, requestId: who.requestId, details: { ruleId: created } });
+        const created = await rulesRepo(tx)
+          .create(input)
+          .catch((err: unknown) => scopeTaken(err, body.name));
+        await auditRepo(tx).record({
+          actor: who.actor,
+          action: 'alert-rule.create',
+          target: body.name,
+          requestId: who.requestId,
+          details: { ruleId: created },
+        });
         return created;
       });
       return ruleOf(id);
@@ -136,27 +152,48 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
 
     async updateRule(id: string, body: RuleBody, who: Who) {
       const rule = await ruleOf(id);
-      if (rule.source !== 'user') throw conflict(`Alert rule '${rule.name}' comes from ${rule.source === 'builtin' ? 'Sophon itself' : `the definition of ${rule.service}`} and cannot be changed; silence its alerts or add a rule of your own`);
+      if (rule.source !== 'user')
+        throw conflict(
+          `Alert rule '${rule.name}' comes from ${rule.source === 'builtin' ? 'Sophon itself' : `the definition of ${rule.service}`} and cannot be changed; silence its alerts or add a rule of your own`,
+        );
       const input = await toInput(body);
       await inTransaction(pool, async (tx) => {
-        await rulesRepo(tx).update(rule.id, input).catch((err: unknown) => scopeTaken(err, body.name));
-        await auditRepo(tx).record({ actor: who.actor, action: 'alert-rule.update', target: body.name, requestId: who.requestId, details: { ruleId: rule.id } });
+        await rulesRepo(tx)
+          .update(rule.id, input)
+          .catch((err: unknown) => scopeTaken(err, body.name));
+        await auditRepo(tx).record({
+          actor: who.actor,
+          action: 'alert-rule.update',
+          target: body.name,
+          requestId: who.requestId,
+          details: { ruleId: rule.id },
+        });
       });
       return ruleOf(rule.id);
     },
 
     async deleteRule(id: string, who: Who) {
       const rule = await ruleOf(id);
-      if (rule.source === 'builtin') throw conflict(`Alert rule '${rule.name}' is built in and cannot be deleted; silence its alerts instead`);
+      if (rule.source === 'builtin')
+        throw conflict(`Alert rule '${rule.name}' is built in and cannot be deleted; silence its alerts instead`);
       const resolved = await inTransaction(pool, async (tx) => {
         const ids = await rulesRepo(tx).remove(rule.id);
-        await auditRepo(tx).record({ actor: who.actor, action: 'alert-rule.delete', target: rule.name, requestId: who.requestId, details: { ruleId: rule.id } });
+        await auditRepo(tx).record({
+          actor: who.actor,
+          action: 'alert-rule.delete',
+          target: rule.name,
+          requestId: who.requestId,
+          details: { ruleId: rule.id },
+        });
         return ids;
       });
       for (const alertId of resolved) await tell('resolve', alertId, () => deps.escalations.resolve(alertId, who.actor));
     },
 
-    async listAlerts(filter: { state?: AlertState | undefined; severity?: Severity | undefined; cluster?: string | undefined }, page: { limit: number; after?: AlertKey | undefined }) {
+    async listAlerts(
+      filter: { state?: AlertState | undefined; severity?: Severity | undefined; cluster?: string | undefined },
+      page: { limit: number; after?: AlertKey | undefined },
+    ) {
       let clusterId: string | undefined;
       if (filter.cluster !== undefined) {
         const cluster = await clustersRepo(pool).find(filter.cluster);
@@ -191,13 +228,27 @@ export function createAlertsService(deps: { pool: Pool; catalog: Catalog; logger
       return alertOf(alert.id);
     },
 
-    async createSilence(body: { matchers: Record<string, string>; endsAt?: string | undefined; durationSeconds?: number | undefined; comment: string }, who: Who) {
+    async createSilence(
+      body: { matchers: Record<string, string>; endsAt?: string | undefined; durationSeconds?: number | undefined; comment: string },
+      who: Who,
+    ) {
       const endsAt = body.endsAt !== undefined ? new Date(body.endsAt) : new Date(Date.now() + body.durationSeconds! * 1000);
       if (endsAt.getTime() <= Date.now()) throw invalidField('endsAt', 'expected a time in the future');
       return inTransaction(pool, async (tx) => {
-        const created = await alertsRepo(tx).createSilence({ matchers: body.matchers, endsAt, comment: body.comment, createdBy: who.actor });
+        const created = await alertsRepo(tx).createSilence({
+          matchers: body.matchers,
+          endsAt,
+          comment: body.comment,
+          createdBy: who.actor,
+        });
         await alertsRepo(tx).muteMatching(body.matchers, who.actor);
-        await auditRepo(tx).record({ actor: who.actor, action: 'silence.create', target: created.id, requestId: who.requestId, details: { matchers: body.matchers } });
+        await auditRepo(tx).record({
+          actor: who.actor,
+          action: 'silence.create',
+          target: created.id,
+          requestId: who.requestId,
+          details: { matchers: body.matchers },
+        });
         return created;
       });
     },

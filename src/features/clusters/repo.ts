@@ -59,10 +59,7 @@ export function clustersRepo(db: Db) {
 
     /** Moves a cluster to a new status; returns whether a row changed. */
     async setStatus(id: string, status: ClusterStatus): Promise<boolean> {
-      const res = await db.query(
-        `UPDATE clusters SET status = $2, updated_at = now() WHERE id = $1 AND status <> $2`,
-        [id, status],
-      );
+      const res = await db.query(`UPDATE clusters SET status = $2, updated_at = now() WHERE id = $1 AND status <> $2`, [id, status]);
       return res.rowCount === 1;
     },
   };

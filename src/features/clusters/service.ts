@@ -16,7 +16,15 @@ export interface CreateClusterRequest {
 
 export type ClustersService = ReturnType<typeof createClustersService>;
 
-export function createClustersService({ config, pool, operations }: { config: Pick<Config, 'temporal'>; pool: Pool; operations: OperationsService }) {
+export function createClustersService({
+  config,
+  pool,
+  operations,
+}: {
+  config: Pick<Config, 'temporal'>;
+  pool: Pool;
+  operations: OperationsService;
+}) {
   const clusters = clustersRepo(pool);
   return {
     list: () => clusters.list(),
@@ -40,7 +48,12 @@ export function createClustersService({ config, pool, operations }: { config: Pi
         requestedBy: who.actor,
         requestId: who.requestId,
         prepare: async (tx, opId) => {
-          const reserved = await clustersRepo(tx).insertIntent({ id: clusterId, name: req.name, description: req.description, operationId: opId });
+          const reserved = await clustersRepo(tx).insertIntent({
+            id: clusterId,
+            name: req.name,
+            description: req.description,
+            operationId: opId,
+          });
           if (!reserved) throw conflict(`A cluster named '${req.name}' already exists`);
         },
         idempotency: who.idempotency,

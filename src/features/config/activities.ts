@@ -16,7 +16,8 @@ import { inRollingOrder, loadInstance, rollingPolicyOf, type InstanceStepInput }
 import { runRoleCommand, writeConfigFiles } from '../services/activities/on-host.js';
 import { trackStep } from '../operations/steps.js';
 
-const sameFiles = (a: RenderedFile[], b: RenderedFile[]) => a.length === b.length && a.every((f, i) => f.path === b[i]!.path && f.sha256 === b[i]!.sha256);
+const sameFiles = (a: RenderedFile[], b: RenderedFile[]) =>
+  a.length === b.length && a.every((f, i) => f.path === b[i]!.path && f.sha256 === b[i]!.sha256);
 
 export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
   const services = servicesRepo(pool);
@@ -34,7 +35,10 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
     const { def } = scene;
     const start = def.roles.find((r) => r.name === inst.role)?.start;
     const ctx = instanceContext(scene, inst, installRoot, params);
-    return { files: renderInstanceFiles(scene, inst, installRoot, params), start: start ? renderCommand(def, start.run, ctx, 'the start command') : '' };
+    return {
+      files: renderInstanceFiles(scene, inst, installRoot, params),
+      start: start ? renderCommand(def, start.run, ctx, 'the start command') : '',
+    };
   }
 
   return {
@@ -64,7 +68,10 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
         const was = rendered(scene, inst, installRoot, before);
         const will = rendered(scene, inst, installRoot, target);
         // Only the restart-needing changes applied: does any of them reach this instance?
-        const restartOnly = rendered(scene, inst, installRoot, { ...before, ...Object.fromEntries(restartParams.map((p) => [p, target[p]!])) });
+        const restartOnly = rendered(scene, inst, installRoot, {
+          ...before,
+          ...Object.fromEntries(restartParams.map((p) => [p, target[p]!])),
+        });
         const files = will.files.filter((f) => was.files.find((w) => w.path === f.path)?.sha256 !== f.sha256).map((f) => f.path);
         const restart = !sameFiles(restartOnly.files, was.files) || restartOnly.start !== was.start;
         // A stopped instance gets its files and stays stopped; its next start reads them.
@@ -77,25 +84,45 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
     /** Writes the instance's files of the service's config version (only those whose bytes differ). */
     async writeInstanceConfig(input: InstanceStepInput): Promise<void> {
       const l = await loadInstance(pool, catalog, input.instanceId);
-      await trackStep(pool, { operationId: input.operationId, host: l.host.hostname, role: l.inst.role, phase: input.phase, step: 'configure' }, async (output) => {
-        const conn = await ssh.connect(targetOf(l.host));
-        const written = await writeConfigFiles(conn, renderInstanceFiles(l.scene, l.inst, l.host.installRoot, l.ctx.params), l.ctx, output);
-        return { outcome: { message: written.length ? `wrote ${written.join(', ')} (config version ${l.svc.configVersion})` : 'configuration unchanged' } };
-      });
+      await trackStep(
+        pool,
+        { operationId: input.operationId, host: l.host.hostname, role: l.inst.role, phase: input.phase, step: 'configure' },
+        async (output) => {
+          const conn = await ssh.connect(targetOf(l.host));
+          const written = await writeConfigFiles(
+            conn,
+            renderInstanceFiles(l.scene, l.inst, l.host.installRoot, l.ctx.params),
+            l.ctx,
+            output,
+          );
+          return {
+            outcome: {
+              message: written.length ? `wrote ${written.join(', ')} (config version ${l.svc.configVersion})` : 'configuration unchanged',
+            },
+          };
+        },
+      );
     },
 
     /** Makes a running instance re-read its files with the role's reload command, when it has one. */
     async reloadInstance(input: InstanceStepInput): Promise<void> {
       const l = await loadInstance(pool, catalog, input.instanceId);
-      await trackStep(pool, { operationId: input.operationId, host: l.host.hostname, role: l.inst.role, phase: input.phase, step: 'reload' }, async (output) => {
-        if (!l.role.reload) return { outcome: { message: `${l.role.name} has no reload command: it reads the changed files itself` } };
-        const conn = await ssh.connect(targetOf(l.host));
-        const result = await runRoleCommand(conn, l.def, l.role.reload, l.ctx, output, 'the reload command');
-        if (result.exitCode !== 0) {
-          throw new SophonError('COMMAND_FAILED', `reload of ${l.def.name} ${l.role.name} on ${l.host.hostname} exited with ${result.exitCode}: ${result.stderr.trim().slice(-500)}`);
-        }
-        return { outcome: { message: 'reloaded' } };
-      });
+      await trackStep(
+        pool,
+        { operationId: input.operationId, host: l.host.hostname, role: l.inst.role, phase: input.phase, step: 'reload' },
+        async (output) => {
+          if (!l.role.reload) return { outcome: { message: `${l.role.name} has no reload command: it reads the changed files itself` } };
+          const conn = await ssh.connect(targetOf(l.host));
+          const result = await runRoleCommand(conn, l.def, l.role.reload, l.ctx, output, 'the reload command');
+          if (result.exitCode !== 0) {
+            throw new SophonError(
+              'COMMAND_FAILED',
+              `reload of ${l.def.name} ${l.role.name} on ${l.host.hostname} exited with ${result.exitCode}: ${result.stderr.trim().slice(-500)}`,
+            );
+          }
+          return { outcome: { message: 'reloaded' } };
+        },
+      );
     },
 
     async recordInstanceConfig(instanceId: string, version: number): Promise<void> {

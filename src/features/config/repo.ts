@@ -36,11 +36,10 @@ export function configRepo(db: Db) {
     /** Newest first; `before` pages back from a version. */
     async list(serviceId: string, opts: { limit: number; before?: number | undefined }): Promise<ConfigVersionRow[]> {
       return (
-        await db.query<ConfigVersionRow>(`${VERSION} WHERE service_id = $1 AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3`, [
-          serviceId,
-          opts.before ?? null,
-          opts.limit,
-        ])
+        await db.query<ConfigVersionRow>(
+          `${VERSION} WHERE service_id = $1 AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3`,
+          [serviceId, opts.before ?? null, opts.limit],
+        )
       ).rows;
     },
 
@@ -56,9 +55,12 @@ export function configRepo(db: Db) {
       note: string;
       operationId: string;
     }): Promise<{ previous: number; version: number }> {
-      const previous = (await db.query<{ v: number }>(`SELECT config_version AS v FROM services WHERE id = $1 FOR UPDATE`, [v.serviceId])).rows[0]!.v;
+      const previous = (await db.query<{ v: number }>(`SELECT config_version AS v FROM services WHERE id = $1 FOR UPDATE`, [v.serviceId]))
+        .rows[0]!.v;
       const next = (
-        await db.query<{ next: number }>(`SELECT coalesce(max(version), 0) + 1 AS next FROM config_versions WHERE service_id = $1`, [v.serviceId])
+        await db.query<{ next: number }>(`SELECT coalesce(max(version), 0) + 1 AS next FROM config_versions WHERE service_id = $1`, [
+          v.serviceId,
+        ])
       ).rows[0]!.next;
       await db.query(
         `INSERT INTO config_versions (service_id, version, "values", changes, author, note, operation_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,

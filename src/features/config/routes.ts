@@ -14,7 +14,11 @@ const NOTE = safeText().max(1000).optional().describe('why, for the history');
 const VERSION = z.number().int().min(1).max(2_147_483_647);
 
 export const ConfigChangeBody = z.strictObject({
-  values: z.record(safeText().min(1).max(253), Value).describe('parameter → new value; the others keep their current value. Equal values still make a version (re-applied, nothing restarted)'),
+  values: z
+    .record(safeText().min(1).max(253), Value)
+    .describe(
+      'parameter → new value; the others keep their current value. Equal values still make a version (re-applied, nothing restarted)',
+    ),
   note: NOTE,
 });
 
@@ -25,7 +29,13 @@ export const ConfigRollbackBody = z.strictObject({
 
 const VersionsQuery = z.object({
   limit: PageQuery.limit,
-  before: z.coerce.number({ error: 'expected a version number' }).int('expected a whole number').min(1).max(2_147_483_647).optional().describe('only versions older than this (the nextBefore of the previous page)'),
+  before: z.coerce
+    .number({ error: 'expected a version number' })
+    .int('expected a whole number')
+    .min(1)
+    .max(2_147_483_647)
+    .optional()
+    .describe('only versions older than this (the nextBefore of the previous page)'),
 });
 
 const DiffQuery = z.object({ host: safeText().min(1).max(253).optional().describe('only the instance on this host') });
@@ -42,7 +52,14 @@ export const ConfigView = z.object({
   createdAt: Timestamp,
 });
 
-export const ConfigVersionView = z.object({ version: z.number().int(), author: z.string(), note: z.string(), createdAt: Timestamp, changes: Changes, operationId: z.uuid().nullable() });
+export const ConfigVersionView = z.object({
+  version: z.number().int(),
+  author: z.string(),
+  note: z.string(),
+  createdAt: Timestamp,
+  changes: Changes,
+  operationId: z.uuid().nullable(),
+});
 
 export const ConfigDiff = z.object({
   from: z.number().int(),
@@ -72,7 +89,8 @@ export function configRoutes(config: ConfigService) {
     route({
       method: 'put',
       path: BASE,
-      summary: 'Change parameters: validated, recorded as a new immutable config version and applied by a reconfigure operation (rolling restarts only where needed)',
+      summary:
+        'Change parameters: validated, recorded as a new immutable config version and applied by a reconfigure operation (rolling restarts only where needed)',
       body: ConfigChangeBody,
       idempotent: true,
       status: 202,
@@ -98,12 +116,13 @@ export function configRoutes(config: ConfigService) {
       query: DiffQuery,
       status: 200,
       response: ConfigDiff,
-      handler: ({ params, query }) => config.diff(params.cluster!, params.service!, versionParam(params.a!), versionParam(params.b!), query.host),
+      handler: ({ params, query }) =>
+        config.diff(params.cluster!, params.service!, versionParam(params.a!), versionParam(params.b!), query.host),
     }),
     route({
       method: 'post',
       path: `${BASE}/rollback`,
-      summary: "Return to an earlier config version: its values become a new version, applied like any change",
+      summary: 'Return to an earlier config version: its values become a new version, applied like any change',
       body: ConfigRollbackBody,
       idempotent: true,
       status: 202,

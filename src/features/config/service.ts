@@ -41,7 +41,14 @@ export function createConfigService({ pool, catalog, operations }: { pool: Pool;
   }
 
   /** Records the new version and starts the reconfigure that applies it, all under the service lock. */
-  function change(cluster: Cluster, svc: ServiceRow, who: Requester, values: Record<string, ParameterValue>, changes: Changes, note: string) {
+  function change(
+    cluster: Cluster,
+    svc: ServiceRow,
+    who: Requester,
+    values: Record<string, ParameterValue>,
+    changes: Changes,
+    note: string,
+  ) {
     if (svc.status !== 'ACTIVE') throw conflict(`${svc.name} is ${svc.status}; its configuration can change once it is ACTIVE`);
     return operations.start({
       type: 'service.reconfigure',
@@ -56,7 +63,8 @@ export function createConfigService({ pool, catalog, operations }: { pool: Pool;
       idempotency: who.idempotency,
       prepare: async (tx, operationId) => {
         const { previous } = await configRepo(tx).append({ serviceId: svc.id, values, changes, author: who.actor, note, operationId });
-        if (previous !== svc.configVersion) throw conflict(`${svc.name}'s configuration changed to version ${previous} meanwhile; look at it and send the change again`);
+        if (previous !== svc.configVersion)
+          throw conflict(`${svc.name}'s configuration changed to version ${previous} meanwhile; look at it and send the change again`);
       },
     });
   }
@@ -73,7 +81,9 @@ export function createConfigService({ pool, catalog, operations }: { pool: Pool;
         service: svc.name,
         version: row.version,
         values,
-        defaults: Object.keys(values).filter((name) => defaults[name] !== undefined && defaults[name] === values[name]).sort(),
+        defaults: Object.keys(values)
+          .filter((name) => defaults[name] !== undefined && defaults[name] === values[name])
+          .sort(),
         author: row.author,
         note: row.note,
         createdAt: row.createdAt,
@@ -85,7 +95,14 @@ export function createConfigService({ pool, catalog, operations }: { pool: Pool;
       const { svc } = await findService(pool, clusterRef, serviceRef);
       const rows = await configs.list(svc.id, { limit: page.limit + 1, before: page.before });
       return {
-        versions: rows.slice(0, page.limit).map((v) => ({ version: v.version, author: v.author, note: v.note, createdAt: v.createdAt, changes: v.changes, operationId: v.operationId })),
+        versions: rows.slice(0, page.limit).map((v) => ({
+          version: v.version,
+          author: v.author,
+          note: v.note,
+          createdAt: v.createdAt,
+          changes: v.changes,
+          operationId: v.operationId,
+        })),
         nextBefore: rows.length > page.limit ? rows[page.limit - 1]!.version : null,
       };
     },
@@ -108,7 +125,10 @@ export function createConfigService({ pool, catalog, operations }: { pool: Pool;
         const files = after
           .map((f) => ({ f, old: before.find((o) => o.path === f.path)?.content ?? '' }))
           .filter(({ f, old }) => old !== f.content)
-          .map(({ f, old }) => ({ path: f.path, diff: createTwoFilesPatch(f.path, f.path, old, f.content, `config version ${a}`, `config version ${b}`) }));
+          .map(({ f, old }) => ({
+            path: f.path,
+            diff: createTwoFilesPatch(f.path, f.path, old, f.content, `config version ${a}`, `config version ${b}`),
+          }));
         if (files.length > 0) instances.push({ role: inst.role, host: inst.hostname, files });
       }
       return { from: a, to: b, changes: changesBetween(withDefaults(from), withDefaults(to)), instances };
@@ -125,7 +145,10 @@ export function createConfigService({ pool, catalog, operations }: { pool: Pool;
       for (const role of def.roles) {
         for (const port of role.ports) {
           if (port.parameter && next[port.parameter] !== current[port.parameter]) {
-            throw invalidField(`values.${port.parameter}`, `'${port.parameter}' sets the ${role.name} port ${port.name}, which a reconfiguration cannot move; remove and deploy the service to change it`);
+            throw invalidField(
+              `values.${port.parameter}`,
+              `'${port.parameter}' sets the ${role.name} port ${port.name}, which a reconfiguration cannot move; remove and deploy the service to change it`,
+            );
           }
         }
       }

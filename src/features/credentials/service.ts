@@ -14,7 +14,13 @@ export function createCredentialsService({ pool, credentials }: { pool: Pool; cr
 
     async create(input: NewCredential, who: Who) {
       const created = await credentials.create(input, who.actor);
-      await auditRepo(pool).record({ actor: who.actor, action: 'credential.create', target: created.name, requestId: who.requestId, details: { credentialId: created.id } });
+      await auditRepo(pool).record({
+        actor: who.actor,
+        action: 'credential.create',
+        target: created.name,
+        requestId: who.requestId,
+        details: { credentialId: created.id },
+      });
       return created;
     },
   };

@@ -130,8 +130,7 @@ export async function loadDefinition(folder: string, folderName: string): Promis
   const data = parsed.data;
   const templatesDir = join(folder, 'templates');
   const definition: ServiceDefinition = { ...data, dir: folder, templates: await readTemplates(templatesDir) };
-  const report = (path: Path, message: string) =>
-    issues.push({ file, path: path.map(String).join('.'), message, ...pos.at(path) });
+  const report = (path: Path, message: string) => issues.push({ file, path: path.map(String).join('.'), message, ...pos.at(path) });
   crossCheck(data, folderName, definition.templates, report);
   checkTemplates(definition, file, templatesDir, pos, issues);
   return { definition, issues, at: (path) => pos.at(path) };
@@ -153,10 +152,18 @@ const list = (names: string[]) => names.map((n) => `'${n}'`).join(', ');
 function crossCheck(d: ServiceDefinitionData, folderName: string, templates: Record<string, string>, report: Report) {
   if (d.name !== folderName) report(['name'], `expected '${folderName}', the name of the folder it is in (got '${d.name}')`);
 
-  duplicates(d.versions, (v) => v.version, (i, k) => report(['versions', i, 'version'], `version '${k}' is listed twice`));
+  duplicates(
+    d.versions,
+    (v) => v.version,
+    (i, k) => report(['versions', i, 'version'], `version '${k}' is listed twice`),
+  );
   if (d.versions.filter((v) => v.default).length > 1) report(['versions'], 'expected at most one version marked default: true');
   d.versions.forEach((v, vi) =>
-    duplicates(v.packages, (p) => p.arch, (pi, k) => report(['versions', vi, 'packages', pi, 'arch'], `arch '${k}' has two packages`)),
+    duplicates(
+      v.packages,
+      (p) => p.arch,
+      (pi, k) => report(['versions', vi, 'packages', pi, 'arch'], `arch '${k}' has two packages`),
+    ),
   );
 
   const roleNames = d.roles.map((r) => r.name);
@@ -172,12 +179,24 @@ function crossCheck(d: ServiceDefinitionData, folderName: string, templates: Rec
     }
   };
 
-  duplicates(d.roles, (r) => r.name, (i, k) => report(['roles', i, 'name'], `role '${k}' is defined twice`));
+  duplicates(
+    d.roles,
+    (r) => r.name,
+    (i, k) => report(['roles', i, 'name'], `role '${k}' is defined twice`),
+  );
   if (d.dependencies.includes(d.name)) report(['dependencies'], 'a service cannot depend on itself');
   d.roles.forEach((r, ri) => {
     const at = (...p: Path): Path => ['roles', ri, ...p];
-    duplicates(r.ports, (p) => p.name, (i, k) => report(at('ports', i, 'name'), `port '${k}' is declared twice`));
-    duplicates(r.ports, (p) => `${p.port}/${p.protocol}`, (i, k) => report(at('ports', i, 'port'), `port ${k} is used twice in role '${r.name}'`));
+    duplicates(
+      r.ports,
+      (p) => p.name,
+      (i, k) => report(at('ports', i, 'name'), `port '${k}' is declared twice`),
+    );
+    duplicates(
+      r.ports,
+      (p) => `${p.port}/${p.protocol}`,
+      (i, k) => report(at('ports', i, 'port'), `port ${k} is used twice in role '${r.name}'`),
+    );
     r.ports.forEach((p, pi) => {
       if (p.parameter === undefined) return;
       const param = params.get(p.parameter);
@@ -193,7 +212,11 @@ function crossCheck(d: ServiceDefinitionData, folderName: string, templates: Rec
   });
 
   checkParameters(d.parameters, ['parameters'], report);
-  duplicates(d.tasks, (t) => t.name, (i, k) => report(['tasks', i, 'name'], `task '${k}' is defined twice`));
+  duplicates(
+    d.tasks,
+    (t) => t.name,
+    (i, k) => report(['tasks', i, 'name'], `task '${k}' is defined twice`),
+  );
   d.tasks.forEach((t, i) => {
     role(['tasks', i, 'role'], t.role);
     if (t.where === 'leader' && d.rolling.leader?.role !== t.role) {
@@ -216,11 +239,16 @@ function crossCheck(d: ServiceDefinitionData, folderName: string, templates: Rec
         report(at('template'), `templates/${f.template} does not exist; the templates are ${list(Object.keys(templates)) || 'none'}`);
       }
     } else {
-      if (f.template !== undefined) report(at('template'), `'template' is for format 'template'; format ${f.format} takes ${f.format === 'yaml' ? 'content' : 'entries'}`);
+      if (f.template !== undefined)
+        report(
+          at('template'),
+          `'template' is for format 'template'; format ${f.format} takes ${f.format === 'yaml' ? 'content' : 'entries'}`,
+        );
       if (f.format === 'yaml' ? f.content === undefined : f.entries === undefined) {
         report(at(), `format ${f.format} needs ${f.format === 'yaml' ? 'content' : 'entries'}`);
       }
-      if (f.format !== 'yaml' && f.content !== undefined) report(at('content'), `'content' is for format yaml; format ${f.format} takes entries`);
+      if (f.format !== 'yaml' && f.content !== undefined)
+        report(at('content'), `'content' is for format yaml; format ${f.format} takes entries`);
       for (const [k, v] of Object.entries(f.entries ?? {})) {
         const section = typeof v === 'object';
         if (f.format === 'ini' && !section) report(at('entries', k), 'expected a section: a map of keys to values');
@@ -252,7 +280,11 @@ function crossCheck(d: ServiceDefinitionData, folderName: string, templates: Rec
 
 /** Parameters of the service or of a task: bounds, patterns, enums and defaults that fit. */
 function checkParameters(parameters: ServiceDefinitionData['parameters'], base: Path, report: Report) {
-  duplicates(parameters, (p) => p.name, (i, k) => report([...base, i, 'name'], `parameter '${k}' is defined twice`));
+  duplicates(
+    parameters,
+    (p) => p.name,
+    (i, k) => report([...base, i, 'name'], `parameter '${k}' is defined twice`),
+  );
   parameters.forEach((p, i) => {
     const at = (...x: Path): Path => [...base, i, ...x];
     if (p.min !== undefined && p.max !== undefined && p.min > p.max) report(at('min'), `min ${p.min} is above max ${p.max}`);
@@ -275,7 +307,6 @@ function checkParameters(parameters: ServiceDefinitionData['parameters'], base: 
       if (problem) report(at('default'), problem);
     }
   });
-
 }
 
 /** Why a value does not fit a parameter, or null. */
@@ -291,7 +322,8 @@ export function parameterProblem(
   if (!ok) return `expected ${p.type === 'int' ? 'an int' : `a ${p.type}`} for '${p.name}' (got ${JSON.stringify(v)})`;
   if (typeof v === 'number' && p.min !== undefined && v < p.min) return `expected '${p.name}' to be at least ${p.min} (got ${v})`;
   if (typeof v === 'number' && p.max !== undefined && v > p.max) return `expected '${p.name}' to be at most ${p.max} (got ${v})`;
-  if (p.enum && !p.enum.includes(v as string)) return `expected '${p.name}' to be one of ${p.enum.map((e) => JSON.stringify(e)).join(', ')} (got ${JSON.stringify(v)})`;
+  if (p.enum && !p.enum.includes(v as string))
+    return `expected '${p.name}' to be one of ${p.enum.map((e) => JSON.stringify(e)).join(', ')} (got ${JSON.stringify(v)})`;
   if (p.pattern !== undefined && typeof v === 'string' && !new RegExp(p.pattern).test(v)) {
     return `expected '${p.name}' to match /${p.pattern}/ (got ${JSON.stringify(v)})`;
   }
@@ -307,7 +339,8 @@ function referenceProblem(d: ServiceDefinition, path: string[], role: string | u
   const [root, a, b, c, e, f] = path;
   if (root === 'task') {
     if (!task) return "'task' is only seen by task commands (tasks[].run)";
-    if (a !== undefined && !task.parameters.some((p) => p.name === a)) return `task parameter '${a}' is not defined under the task's parameters`;
+    if (a !== undefined && !task.parameters.some((p) => p.name === a))
+      return `task parameter '${a}' is not defined under the task's parameters`;
     return null;
   }
   const roleNames = d.roles.map((r) => r.name);
@@ -350,14 +383,26 @@ function checkTemplates(d: ServiceDefinition, file: string, templatesDir: string
       issues.push({ file, path: path.map(String).join('.'), message: `${message}${line > 1 ? ` (template line ${line})` : ''}`, ...where }),
     );
   };
-  const check = (src: string, role: string | undefined, task: TaskDefinition | undefined, report: (message: string, line: number, column?: number) => void) => {
+  const check = (
+    src: string,
+    role: string | undefined,
+    task: TaskDefinition | undefined,
+    report: (message: string, line: number, column?: number) => void,
+  ) => {
     let refs;
     try {
       refs = templateReferences(src);
     } catch (err) {
       const m = err instanceof Error ? err.message : String(err);
       const at = /\[Line (\d+), Column (\d+)\]/.exec(m);
-      report(`template syntax: ${m.replace(/^\(unknown path\)\s*/, '').replace(/\[Line \d+, Column \d+\]\s*/, '').trim()}`, Number(at?.[1] ?? 1), Number(at?.[2] ?? 0) || undefined);
+      report(
+        `template syntax: ${m
+          .replace(/^\(unknown path\)\s*/, '')
+          .replace(/\[Line \d+, Column \d+\]\s*/, '')
+          .trim()}`,
+        Number(at?.[1] ?? 1),
+        Number(at?.[2] ?? 0) || undefined,
+      );
       return;
     }
     for (const r of refs) {
@@ -423,7 +468,10 @@ export async function validateDefinitionsDir(dir: string): Promise<ValidationRes
   } catch {
     return { definitions: [], issues: [{ file: dir, path: '', message: 'cannot read the service definitions directory; check the path' }] };
   }
-  const folders = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const folders = entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
   const loaded = await Promise.all(folders.map((name) => loadDefinition(join(dir, name), name)));
   const issues = loaded.flatMap((l) => l.issues);
   const definitions = loaded.flatMap((l) => (l.definition ? [l.definition] : []));

@@ -8,7 +8,11 @@ import type { ParameterValue, ServiceDefinition, TaskDefinition } from './schema
  * Merges `values` over the defaults; every unknown, missing or out-of-range value is reported
  * at once, at `<field>.<param>` of the request.
  */
-export function resolveParameters(def: ServiceDefinition, values: Record<string, unknown> = {}, field = 'config'): Record<string, ParameterValue> {
+export function resolveParameters(
+  def: ServiceDefinition,
+  values: Record<string, unknown> = {},
+  field = 'config',
+): Record<string, ParameterValue> {
   const errors: FieldError[] = [];
   const known = new Map(def.parameters.map((p) => [p.name, p]));
   for (const key of Object.keys(values)) {
@@ -18,7 +22,8 @@ export function resolveParameters(def: ServiceDefinition, values: Record<string,
   for (const p of def.parameters) {
     const v = values[p.name];
     if (v === undefined) {
-      if (out[p.name] === undefined) errors.push({ path: `${field}.${p.name}`, message: `parameter '${p.name}' has no default and must be given` });
+      if (out[p.name] === undefined)
+        errors.push({ path: `${field}.${p.name}`, message: `parameter '${p.name}' has no default and must be given` });
       continue;
     }
     const problem = parameterProblem(p, v);
@@ -32,11 +37,20 @@ export function resolveParameters(def: ServiceDefinition, values: Record<string,
 }
 
 /** Names of changed parameters that need the instances restarted. */
-export function restartNeeded(def: ServiceDefinition, before: Record<string, ParameterValue>, after: Record<string, ParameterValue>): string[] {
+export function restartNeeded(
+  def: ServiceDefinition,
+  before: Record<string, ParameterValue>,
+  after: Record<string, ParameterValue>,
+): string[] {
   return def.parameters.filter((p) => p.restart && before[p.name] !== after[p.name]).map((p) => p.name);
 }
 
 /** Values of a task's parameters (defaults plus checked overrides), reported at `<field>.<param>`. */
-export function resolveTaskParameters(def: ServiceDefinition, task: TaskDefinition, values: Record<string, unknown> = {}, field = 'parameters'): Record<string, ParameterValue> {
+export function resolveTaskParameters(
+  def: ServiceDefinition,
+  task: TaskDefinition,
+  values: Record<string, unknown> = {},
+  field = 'parameters',
+): Record<string, ParameterValue> {
   return resolveParameters({ ...def, name: `${def.name} task ${task.name}`, parameters: task.parameters }, values, field);
 }

@@ -110,11 +110,7 @@ export function placementViolations(input: PlacementInput): FieldError[] {
 export function validatePlacement(input: PlacementInput): void {
   const errors = placementViolations(input);
   if (errors.length === 0) return;
-  throw new SophonError(
-    'PLACEMENT_INVALID',
-    `Cannot place ${input.definition.name}: ${errors.map((e) => e.message).join('; ')}`,
-    errors,
-  );
+  throw new SophonError('PLACEMENT_INVALID', `Cannot place ${input.definition.name}: ${errors.map((e) => e.message).join('; ')}`, errors);
 }
 
 export function defaultParams(def: ServiceDefinition): Record<string, ParameterValue> {

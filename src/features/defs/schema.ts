@@ -47,7 +47,10 @@ const packageSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*\.(tar\.gz|tgz)$/, 'expected a plain tarball file name (.tar.gz or .tgz), no directories'),
   /** Optional here: the repository index holds the sum of every file; when given, both must agree. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits').optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits')
+    .optional(),
 });
 
 const versionSchema = z.strictObject({
@@ -133,15 +136,16 @@ const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 const configFileSchema = z.strictObject({
   /** Relative to the instance's configuration directory. */
-  path: z
-    .string()
-    .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, "expected a relative path without '..'"),
+  path: z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, "expected a relative path without '..'"),
   format: z.enum(['properties', 'xml', 'yaml', 'env', 'ini', 'template']),
   /** Directory the path is relative to: the instance's conf (default) or data directory. */
   base: z.enum(['conf', 'data']).default('conf'),
   /** Roles that get this file; all roles when absent. */
   roles: z.array(z.string()).optional(),
-  mode: z.string().regex(/^0[0-7]{3}$/, "expected an octal mode such as '0644'").default('0644'),
+  mode: z
+    .string()
+    .regex(/^0[0-7]{3}$/, "expected an octal mode such as '0644'")
+    .default('0644'),
   /** `template`: a file under templates/. */
   template: z.string().optional(),
   /** properties, xml, env: key → value; ini: section → key → value. String values are templates. */
@@ -205,17 +209,23 @@ const taskSchema = z.strictObject({
 const alertRuleSchema = z.strictObject({
   name: z.string().min(1),
   role: z.string().optional(),
-  expr: z.string().min(1).superRefine((expr, ctx) => {
-    try {
-      parseExpr(expr);
-    } catch (err) {
-      if (!(err instanceof ExprError)) throw err;
-      ctx.addIssue({ code: 'custom', message: `expected an alert expression (docs/service-definitions.md): ${err.message}` });
-    }
-  }),
+  expr: z
+    .string()
+    .min(1)
+    .superRefine((expr, ctx) => {
+      try {
+        parseExpr(expr);
+      } catch (err) {
+        if (!(err instanceof ExprError)) throw err;
+        ctx.addIssue({ code: 'custom', message: `expected an alert expression (docs/service-definitions.md): ${err.message}` });
+      }
+    }),
   op: z.enum(['>', '>=', '<', '<=', '==', '!=']),
   threshold: z.number(),
-  for: z.string().regex(/^\d+[smh]$/, "expected a duration such as '30s', '5m' or '1h'").default('1m'),
+  for: z
+    .string()
+    .regex(/^\d+[smh]$/, "expected a duration such as '30s', '5m' or '1h'")
+    .default('1m'),
   severity: z.enum(['critical', 'warning', 'info']),
   summary: z.string().min(1),
   labels: z.record(z.string(), z.string()).default({}),

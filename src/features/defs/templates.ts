@@ -58,11 +58,7 @@ export interface ContextInput {
 }
 
 /** Port numbers of a role, with parameter overrides applied. */
-export function rolePorts(
-  definition: ServiceDefinition,
-  role: string,
-  params: Record<string, ParameterValue>,
-): Record<string, number> {
+export function rolePorts(definition: ServiceDefinition, role: string, params: Record<string, ParameterValue>): Record<string, number> {
   const ports: Record<string, number> = {};
   for (const p of definition.roles.find((r) => r.name === role)?.ports ?? []) {
     const override = p.parameter === undefined ? undefined : params[p.parameter];
@@ -140,9 +136,7 @@ function environment(def: ServiceDefinition): nunjucks.Environment {
 
 function renderError(def: ServiceDefinition, where: string, err: unknown): SophonError {
   const detail = err instanceof Error ? err.message.replace(/\s+/g, ' ').trim() : String(err);
-  return new SophonError('DEFINITION_INVALID', `${def.name}: cannot render ${where}: ${detail}`, [
-    { path: where, message: detail },
-  ]);
+  return new SophonError('DEFINITION_INVALID', `${def.name}: cannot render ${where}: ${detail}`, [{ path: where, message: detail }]);
 }
 
 /** Renders one template string (a command, a config value). */
@@ -231,16 +225,18 @@ function renderStructured(def: ServiceDefinition, file: ConfigFileDefinition, ct
     });
   switch (file.format) {
     case 'properties':
-      return flat().map(([k, v]) => `${k}=${v}\n`).join('');
+      return flat()
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join('');
     case 'env':
-      return flat().map(([k, v]) => `${k}="${v.replace(/(["\\$`])/g, '\\$1')}"\n`).join('');
+      return flat()
+        .map(([k, v]) => `${k}="${v.replace(/(["\\$`])/g, '\\$1')}"\n`)
+        .join('');
     case 'xml':
       return [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<configuration>',
-        ...flat().map(
-          ([k, v]) => `  <property>\n    <name>${escapeXml(k)}</name>\n    <value>${escapeXml(v)}</value>\n  </property>`,
-        ),
+        ...flat().map(([k, v]) => `  <property>\n    <name>${escapeXml(k)}</name>\n    <value>${escapeXml(v)}</value>\n  </property>`),
         '</configuration>',
         '',
       ].join('\n');
@@ -248,9 +244,7 @@ function renderStructured(def: ServiceDefinition, file: ConfigFileDefinition, ct
       return entries
         .map(([section, keys]) => {
           if (typeof keys !== 'object') throw renderError(def, `${where}.entries.${section}`, 'expected a section of keys');
-          const lines = Object.entries(keys).map(
-            ([k, v]) => `${k} = ${renderScalar(def, v, ctx, `${where}.entries.${section}.${k}`)}`,
-          );
+          const lines = Object.entries(keys).map(([k, v]) => `${k} = ${renderScalar(def, v, ctx, `${where}.entries.${section}.${k}`)}`);
           return `[${section}]\n${lines.join('\n')}\n`;
         })
         .join('\n');

@@ -52,7 +52,10 @@ export function createHostActivities({ pool, ssh }: ActivityDeps) {
       if (!host.facts) throw new SophonError('PREREQUISITES_FAILED', `No facts recorded for ${host.hostname}; run the facts step first`);
       const { ok, problems } = checkPrerequisites(host.facts as unknown as HostFacts, HOST_REQUIREMENTS);
       if (!ok) {
-        throw new SophonError('PREREQUISITES_FAILED', `${host.hostname} does not meet the prerequisites: ${problems.map((p) => p.message).join('; ')}`);
+        throw new SophonError(
+          'PREREQUISITES_FAILED',
+          `${host.hostname} does not meet the prerequisites: ${problems.map((p) => p.message).join('; ')}`,
+        );
       }
       return { message: 'all prerequisites met' };
     },

@@ -70,8 +70,16 @@ export function hostsRepo(db: Db) {
            SELECT id, cluster_id, hostname, address, port, credential_id, install_root, labels, 'PENDING'
            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int[], $6::uuid[], $7::text[], $8::jsonb[])
              AS t(id, cluster_id, hostname, address, port, credential_id, install_root, labels)`,
-          [column('id'), column('clusterId'), column('hostname'), column('address'), column('port'), column('credentialId'),
-            column('installRoot'), batch.map((h) => JSON.stringify(h.labels))],
+          [
+            column('id'),
+            column('clusterId'),
+            column('hostname'),
+            column('address'),
+            column('port'),
+            column('credentialId'),
+            column('installRoot'),
+            batch.map((h) => JSON.stringify(h.labels)),
+          ],
         );
         await db.query(`INSERT INTO operation_hosts (operation_id, host_id) SELECT $1, unnest($2::uuid[])`, [operationId, column('id')]);
       }
@@ -127,7 +135,12 @@ export function hostsRepo(db: Db) {
     /** A page of a cluster's hosts by hostname, after the hostname `after`; fetches `limit + 1` rows. */
     /** The cluster's hosts among `hostnames` (a placement's), in name order. */
     async named(clusterId: string, hostnames: string[]): Promise<Host[]> {
-      return (await db.query<Host>(`${SELECT} WHERE h.cluster_id = $1 AND h.hostname = ANY($2::text[]) ORDER BY h.hostname`, [clusterId, hostnames])).rows;
+      return (
+        await db.query<Host>(`${SELECT} WHERE h.cluster_id = $1 AND h.hostname = ANY($2::text[]) ORDER BY h.hostname`, [
+          clusterId,
+          hostnames,
+        ])
+      ).rows;
     },
 
     async list(clusterId: string, page: { limit: number; after?: string | undefined }): Promise<Host[]> {
@@ -146,10 +159,10 @@ export function hostsRepo(db: Db) {
      */
     async find(clusterId: string, idOrName: string, opts: { lock?: boolean } = {}): Promise<Host | undefined> {
       return (
-        await db.query<Host>(`${SELECT} WHERE h.cluster_id = $1 AND (h.id::text = $2 OR h.hostname = $2)${opts.lock ? ' FOR UPDATE OF h' : ''}`, [
-          clusterId,
-          idOrName,
-        ])
+        await db.query<Host>(
+          `${SELECT} WHERE h.cluster_id = $1 AND (h.id::text = $2 OR h.hostname = $2)${opts.lock ? ' FOR UPDATE OF h' : ''}`,
+          [clusterId, idOrName],
+        )
       ).rows[0];
     },
 
@@ -190,12 +203,21 @@ export function hostsRepo(db: Db) {
      * either open-ended (`maintenance: true`) or has an end (`maintenanceUntil`); setting one
      * form clears the other, and `maintenance: false` ends both.
      */
-    async update(id: string, patch: { labels?: Record<string, string> | undefined; maintenance?: boolean | { until: Date } | undefined }): Promise<boolean> {
+    async update(
+      id: string,
+      patch: { labels?: Record<string, string> | undefined; maintenance?: boolean | { until: Date } | undefined },
+    ): Promise<boolean> {
       const m = patch.maintenance;
       const res = await db.query(
         `UPDATE hosts SET labels = coalesce($2, labels), maintenance = coalesce($3, maintenance),
            maintenance_until = CASE WHEN $4 THEN $5::timestamptz ELSE maintenance_until END, updated_at = now() WHERE id = $1`,
-        [id, patch.labels ? JSON.stringify(patch.labels) : null, m === undefined ? null : m === true, m !== undefined, typeof m === 'object' ? m.until : null],
+        [
+          id,
+          patch.labels ? JSON.stringify(patch.labels) : null,
+          m === undefined ? null : m === true,
+          m !== undefined,
+          typeof m === 'object' ? m.until : null,
+        ],
       );
       return res.rowCount === 1;
     },

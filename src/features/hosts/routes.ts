@@ -75,7 +75,9 @@ export const HostView = z.object({
   createdAt: Timestamp,
   health: z
     .object({ up: z.number().int(), down: z.number().int(), lastScrapeAt: Timestamp.nullable(), openAlerts: z.number().int() })
-    .describe("the host's role instances by their latest `up` (see GET .../metrics), when the poll last saw them, and its alerts firing or acknowledged"),
+    .describe(
+      "the host's role instances by their latest `up` (see GET .../metrics), when the poll last saw them, and its alerts firing or acknowledged",
+    ),
 });
 
 const BASE = '/api/v1/clusters/:cluster/hosts';

@@ -84,11 +84,24 @@ async function lockedHost(tx: PoolClient, clusterRef: string, hostRef: string): 
 const bootstrapping = (hostname: string) =>
   conflict(`Host ${hostname} is being bootstrapped; wait for that operation to finish or cancel it`);
 
-export function createHostsService({ config, pool, operations }: { config: Pick<Config, 'api'>; pool: Pool; operations: OperationsService }) {
+export function createHostsService({
+  config,
+  pool,
+  operations,
+}: {
+  config: Pick<Config, 'api'>;
+  pool: Pool;
+  operations: OperationsService;
+}) {
   const hosts = hostsRepo(pool);
 
   // The workflow reads its hosts from operation_hosts, which `prepare` fills.
-  function startBootstrap<A extends Record<string, unknown>>(cluster: Cluster, who: Requester, prepare: NonNullable<StartOperation['prepare']>, answer: A) {
+  function startBootstrap<A extends Record<string, unknown>>(
+    cluster: Cluster,
+    who: Requester,
+    prepare: NonNullable<StartOperation['prepare']>,
+    answer: A,
+  ) {
     return operations.start({
       type: 'hosts.bootstrap',
       workflowType: 'bootstrapHostsWorkflow',
@@ -109,7 +122,11 @@ export function createHostsService({ config, pool, operations }: { config: Pick<
     let total = 0;
     for (const [i, spec] of req.hosts.entries()) {
       total += countHostSpec(spec.hostname, spec.address, `hosts.${i}`);
-      if (total > max) throw invalidField('hosts', `expected at most ${max} hosts per request (SOPHON_MAX_HOSTS_PER_REQUEST); add them in several requests`);
+      if (total > max)
+        throw invalidField(
+          'hosts',
+          `expected at most ${max} hosts per request (SOPHON_MAX_HOSTS_PER_REQUEST); add them in several requests`,
+        );
     }
     const credentials = new Map<string, string | undefined>();
     const expanded: NewHost[] = [];
@@ -118,12 +135,24 @@ export function createHostsService({ config, pool, operations }: { config: Pick<
       const credentialId = credentials.get(spec.credential);
       if (!credentialId) throw invalidField(`hosts.${i}.credential`, `no credential '${spec.credential}'`);
       for (const { hostname, address } of expandHostSpec(spec.hostname, spec.address, `hosts.${i}`)) {
-        for (const [field, value] of [['hostname', hostname], ['address', address]] as const) {
+        for (const [field, value] of [
+          ['hostname', hostname],
+          ['address', address],
+        ] as const) {
           if (!HOST_NAME.test(value)) {
             throw invalidField(`hosts.${i}.${field}`, `expected a host name or IP address (letters, digits, ".", "-"), got "${value}"`);
           }
         }
-        expanded.push({ id: randomUUID(), clusterId: cluster.id, hostname, address, port: spec.port, credentialId, installRoot: spec.installRoot, labels: spec.labels });
+        expanded.push({
+          id: randomUUID(),
+          clusterId: cluster.id,
+          hostname,
+          address,
+          port: spec.port,
+          credentialId,
+          installRoot: spec.installRoot,
+          labels: spec.labels,
+        });
       }
     }
     const repeated = duplicates(expanded.map((h) => h.hostname));
@@ -137,7 +166,10 @@ export function createHostsService({ config, pool, operations }: { config: Pick<
       const cluster = await clusterOf(pool, clusterRef);
       const after = decodeCursor(page.cursor, z.string().max(253));
       const { items, nextCursor } = pageOf(await hosts.list(cluster.id, { limit: page.limit, after }), page.limit, (h) => h.hostname);
-      const health = await metricsRepo(pool).hostHealth(cluster.id, items.map((h) => h.hostname));
+      const health = await metricsRepo(pool).hostHealth(
+        cluster.id,
+        items.map((h) => h.hostname),
+      );
       return { hosts: items.map((h) => view(h, health)), nextCursor };
     },
 
@@ -167,8 +199,17 @@ export function createHostsService({ config, pool, operations }: { config: Pick<
       inTransaction(pool, async (tx) => {
         const host = await lockedHost(tx, clusterRef, hostRef);
         const { labels, maintenance } = patch;
-        await hostsRepo(tx).update(host.id, { labels, maintenance: typeof maintenance === 'object' ? { until: new Date(maintenance.until) } : maintenance });
-        await auditRepo(tx).record({ actor: who.actor, action: 'host.update', target: `${host.clusterName}/${host.hostname}`, requestId: who.requestId, details: patch });
+        await hostsRepo(tx).update(host.id, {
+          labels,
+          maintenance: typeof maintenance === 'object' ? { until: new Date(maintenance.until) } : maintenance,
+        });
+        await auditRepo(tx).record({
+          actor: who.actor,
+          action: 'host.update',
+          target: `${host.clusterName}/${host.hostname}`,
+          requestId: who.requestId,
+          details: patch,
+        });
         return view((await hostsRepo(tx).get(host.id))!, await metricsRepo(tx).hostHealth(host.clusterId, [host.hostname]));
       }),
 
@@ -179,22 +220,40 @@ export function createHostsService({ config, pool, operations }: { config: Pick<
         if (host.status === 'BOOTSTRAPPING') throw bootstrapping(host.hostname);
         const instances = await hostsRepo(tx).instancesOn(host.id);
         if (instances.length) {
-          throw conflict(`Host ${host.hostname} still runs ${instances.map((i) => `${i.service}/${i.role}`).join(', ')}; remove or move them first`);
+          throw conflict(
+            `Host ${host.hostname} still runs ${instances.map((i) => `${i.service}/${i.role}`).join(', ')}; remove or move them first`,
+          );
         }
         await hostsRepo(tx).remove(host.id);
-        await auditRepo(tx).record({ actor: who.actor, action: 'host.delete', target: `${host.clusterName}/${host.hostname}`, requestId: who.requestId });
+        await auditRepo(tx).record({
+          actor: who.actor,
+          action: 'host.delete',
+          target: `${host.clusterName}/${host.hostname}`,
+          requestId: who.requestId,
+        });
       }),
 
     /** Forgets the pinned host key and bootstraps again, which pins the key the host presents now. */
     async repinHostKey(clusterRef: string, hostRef: string, who: Requester) {
       const cluster = await clusterOf(pool, clusterRef);
-      return startBootstrap(cluster, who, async (tx, opId) => {
-        const host = await hostsRepo(tx).find(cluster.id, hostRef);
-        if (!host) throw notFound('Host', `${cluster.name}/${hostRef}`);
-        // The claim is taken in the transaction that records the operation: one bootstrap per host.
-        if (!(await hostsRepo(tx).claimForBootstrap(host.id, opId, { forgetHostKey: true }))) throw bootstrapping(host.hostname);
-        await auditRepo(tx).record({ actor: who.actor, action: 'host.repin', target: `${cluster.name}/${host.hostname}`, requestId: who.requestId, details: { previous: host.hostKeyFingerprint } });
-      }, {});
+      return startBootstrap(
+        cluster,
+        who,
+        async (tx, opId) => {
+          const host = await hostsRepo(tx).find(cluster.id, hostRef);
+          if (!host) throw notFound('Host', `${cluster.name}/${hostRef}`);
+          // The claim is taken in the transaction that records the operation: one bootstrap per host.
+          if (!(await hostsRepo(tx).claimForBootstrap(host.id, opId, { forgetHostKey: true }))) throw bootstrapping(host.hostname);
+          await auditRepo(tx).record({
+            actor: who.actor,
+            action: 'host.repin',
+            target: `${cluster.name}/${host.hostname}`,
+            requestId: who.requestId,
+            details: { previous: host.hostKeyFingerprint },
+          });
+        },
+        {},
+      );
     },
   };
 }

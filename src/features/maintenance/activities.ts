@@ -44,11 +44,20 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
       const recorded = await repo.run(s.id, ref.workflowId);
       if (recorded) return { operationId: recorded.operationId, status: recorded.runStatus, reason: recorded.reason };
       const previousUntil = s.windowSeconds === null ? undefined : await repo.maintenanceEnds(s.clusterId, s.service, windowHosts(s));
-      if (s.windowSeconds !== null) await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), s.windowSeconds + LEASE_MARGIN_SECONDS);
+      if (s.windowSeconds !== null)
+        await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), s.windowSeconds + LEASE_MARGIN_SECONDS);
       const started = await startRun(s, ref.workflowId);
-      const run = await repo.recordRun({ id: randomUUID(), scheduleId: s.id, workflowId: ref.workflowId, operationId: started.operationId, status: started.status, reason: started.status === 'STARTED' ? null : started.reason });
+      const run = await repo.recordRun({
+        id: randomUUID(),
+        scheduleId: s.id,
+        workflowId: ref.workflowId,
+        operationId: started.operationId,
+        status: started.status,
+        reason: started.status === 'STARTED' ? null : started.reason,
+      });
       logger.info({ schedule: s.name, operationId: run.operationId, status: run.status }, 'maintenance run');
-      if (started.status !== 'STARTED' && previousUntil) await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), 0, previousUntil);
+      if (started.status !== 'STARTED' && previousUntil)
+        await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), 0, previousUntil);
       return { operationId: run.operationId, status: run.runStatus, reason: run.reason, ...(previousUntil ? { previousUntil } : {}) };
     },
 
@@ -56,7 +65,9 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
      * Watches the run's operation until it ends (or for one slice), renewing the window;
      * at the end the window closes `durationSeconds` later.
      */
-    async awaitMaintenanceRun(input: RunRef & { operationId: string; previousUntil?: MaintenanceEnds }): Promise<{ done: boolean; result?: MaintenanceRunResult }> {
+    async awaitMaintenanceRun(
+      input: RunRef & { operationId: string; previousUntil?: MaintenanceEnds },
+    ): Promise<{ done: boolean; result?: MaintenanceRunResult }> {
       const ctx = Context.current();
       const s = await repo.find(input.scheduleId);
       const sliceEnd = Date.now() + WATCH_SLICE_MS;
@@ -64,10 +75,15 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
       for (;;) {
         const op = await operationsRepo(pool).get(input.operationId);
         if (!op || op.finishedAt) {
-          if (s?.windowSeconds != null && input.previousUntil) await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), s.windowSeconds, input.previousUntil);
-          return { done: true, result: { operationId: input.operationId, status: op?.status ?? 'UNKNOWN', reason: op?.error?.message ?? null } };
+          if (s?.windowSeconds != null && input.previousUntil)
+            await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), s.windowSeconds, input.previousUntil);
+          return {
+            done: true,
+            result: { operationId: input.operationId, status: op?.status ?? 'UNKNOWN', reason: op?.error?.message ?? null },
+          };
         }
-        if (s?.windowSeconds != null) await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), s.windowSeconds + LEASE_MARGIN_SECONDS);
+        if (s?.windowSeconds != null)
+          await repo.extendMaintenance(s.clusterId, s.service, windowHosts(s), s.windowSeconds + LEASE_MARGIN_SECONDS);
         if (Date.now() > sliceEnd) return { done: false };
         if (Date.now() - lastBeat >= HEARTBEAT_EVERY_MS) {
           ctx.heartbeat({ status: op.status });

@@ -68,7 +68,10 @@ export function maintenanceRepo(db: Db) {
       return (await db.query<ScheduleRow>(`${SELECT} WHERE ${by}${opts.lock ? ' FOR UPDATE OF s' : ''}`, [idOrName])).rows[0];
     },
 
-    async update(id: string, patch: { spec: ScheduleSpec; action: ScheduleAction; paused: boolean; windowSeconds: number | null }): Promise<void> {
+    async update(
+      id: string,
+      patch: { spec: ScheduleSpec; action: ScheduleAction; paused: boolean; windowSeconds: number | null },
+    ): Promise<void> {
       await db.query(
         `UPDATE maintenance_schedules SET spec = $2, action = $3, paused = $4, window_seconds = $5, service = $6, updated_at = now() WHERE id = $1`,
         [id, JSON.stringify(patch.spec), JSON.stringify(patch.action), patch.paused, patch.windowSeconds, patch.action.service],
@@ -84,13 +87,21 @@ export function maintenanceRepo(db: Db) {
     },
 
     /** Records a run once per workflow: a retried activity gets the first row back. */
-    async recordRun(r: { id: string; scheduleId: string; workflowId: string; operationId: string | null; status: 'STARTED' | 'SKIPPED' | 'FAILED'; reason: string | null }): Promise<RunRow> {
+    async recordRun(r: {
+      id: string;
+      scheduleId: string;
+      workflowId: string;
+      operationId: string | null;
+      status: 'STARTED' | 'SKIPPED' | 'FAILED';
+      reason: string | null;
+    }): Promise<RunRow> {
       await db.query(
         `INSERT INTO maintenance_runs (id, schedule_id, workflow_id, operation_id, status, reason) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (schedule_id, workflow_id) DO NOTHING`,
         [r.id, r.scheduleId, r.workflowId, r.operationId, r.status, r.reason],
       );
-      return (await db.query<RunRow>(`${RUN_SELECT} WHERE r.schedule_id = $1 AND r.workflow_id = $2`, [r.scheduleId, r.workflowId])).rows[0]!;
+      return (await db.query<RunRow>(`${RUN_SELECT} WHERE r.schedule_id = $1 AND r.workflow_id = $2`, [r.scheduleId, r.workflowId]))
+        .rows[0]!;
     },
 
     async run(scheduleId: string, workflowId: string): Promise<RunRow | undefined> {
@@ -107,13 +118,17 @@ export function maintenanceRepo(db: Db) {
         )
       ).rows;
       const out = new Map<string, RunRow[]>();
-      for (const { n: _n, ...r } of rows as Array<RunRow & { n: string }>) (out.get(r.scheduleId) ?? out.set(r.scheduleId, []).get(r.scheduleId)!).push(r);
+      for (const { n: _n, ...r } of rows as Array<RunRow & { n: string }>)
+        (out.get(r.scheduleId) ?? out.set(r.scheduleId, []).get(r.scheduleId)!).push(r);
       return out;
     },
 
     /** The maintenance ends of a service and some of its hosts (hosts not in the cluster are left out). */
     async maintenanceEnds(clusterId: string, service: string, hosts: string[]): Promise<MaintenanceEnds> {
-      const svc = await db.query<{ until: Date | null }>(`SELECT maintenance_until AS until FROM services WHERE cluster_id = $1 AND name = $2`, [clusterId, service]);
+      const svc = await db.query<{ until: Date | null }>(
+        `SELECT maintenance_until AS until FROM services WHERE cluster_id = $1 AND name = $2`,
+        [clusterId, service],
+      );
       const rows = await db.query<{ hostname: string; until: Date | null }>(
         `SELECT hostname, maintenance_until AS until FROM hosts WHERE cluster_id = $1 AND hostname = ANY($2::text[])`,
         [clusterId, hosts],
@@ -129,7 +144,13 @@ export function maintenanceRepo(db: Db) {
      * now; never shortens a later end set by hand or by another run. With `remembered` (the
      * ends before a run) the ends become those instead when later: the run's window closes.
      */
-    async extendMaintenance(clusterId: string, service: string, hosts: string[], seconds: number, remembered?: MaintenanceEnds): Promise<void> {
+    async extendMaintenance(
+      clusterId: string,
+      service: string,
+      hosts: string[],
+      seconds: number,
+      remembered?: MaintenanceEnds,
+    ): Promise<void> {
       const remember = remembered !== undefined;
       await db.query(
         `UPDATE services SET maintenance_until = GREATEST(CASE WHEN $3 THEN $4::timestamptz ELSE maintenance_until END, now() + make_interval(secs => $5))

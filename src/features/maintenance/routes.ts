@@ -8,16 +8,26 @@ import { ScheduleAction, ScheduleSpec, ScheduleWindow } from './schemas.js';
 import type { MaintenanceService } from './service.js';
 
 export const CreateScheduleBody = z.strictObject({
-  name: safeText().min(1).max(200).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, . _ - (it names the runs: requested by schedule:<name>)'),
+  name: safeText()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, . _ - (it names the runs: requested by schedule:<name>)'),
   cluster: safeText().min(1).max(253),
   spec: ScheduleSpec,
   action: ScheduleAction,
   paused: z.boolean().optional(),
-  window: ScheduleWindow.optional().describe('puts the service (and the hosts of an action limited to hosts) in maintenance while a run lasts, and this long after'),
+  window: ScheduleWindow.optional().describe(
+    'puts the service (and the hosts of an action limited to hosts) in maintenance while a run lasts, and this long after',
+  ),
 });
 
 export const PatchScheduleBody = z
-  .strictObject({ paused: z.boolean().optional(), spec: ScheduleSpec.optional(), action: ScheduleAction.optional(), window: ScheduleWindow.nullable().optional() })
+  .strictObject({
+    paused: z.boolean().optional(),
+    spec: ScheduleSpec.optional(),
+    action: ScheduleAction.optional(),
+    window: ScheduleWindow.nullable().optional(),
+  })
   .refine((b) => Object.keys(b).length > 0, 'expected at least one of paused, spec, action, window')
   .meta({ minProperties: 1 });
 

@@ -15,9 +15,15 @@ import type { Requester } from '../../platform/http/idempotency.js';
 import { createTasksService } from '../tasks/service.js';
 import type { ScheduleRow } from './maintenance-repo.js';
 
-export type RunStart = { status: 'STARTED'; operationId: string } | { status: 'SKIPPED' | 'FAILED'; operationId: string | null; reason: string };
+export type RunStart =
+  { status: 'STARTED'; operationId: string } | { status: 'SKIPPED' | 'FAILED'; operationId: string | null; reason: string };
 
-export function createActionStarter(deps: { pool: Pool; catalog: Catalog; operations: OperationsService; config: Pick<Config, 'packageRepo'> }) {
+export function createActionStarter(deps: {
+  pool: Pool;
+  catalog: Catalog;
+  operations: OperationsService;
+  config: Pick<Config, 'packageRepo'>;
+}) {
   const services = createServicesService(deps);
   const config = createConfigService(deps);
   const tasks = createTasksService(deps);

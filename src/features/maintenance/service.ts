@@ -41,30 +41,54 @@ export interface PatchSchedule {
 
 export type MaintenanceService = ReturnType<typeof createMaintenanceService>;
 
-export function createMaintenanceService({ config, pool, temporal, catalog, logger }: { config: Config; pool: Pool; temporal: Client; catalog: Catalog; logger: Logger }) {
+export function createMaintenanceService({
+  config,
+  pool,
+  temporal,
+  catalog,
+  logger,
+}: {
+  config: Config;
+  pool: Pool;
+  temporal: Client;
+  catalog: Catalog;
+  logger: Logger;
+}) {
   const { withDeadline, temporalUnavailable } = temporalCalls(temporal, config.api.dependencyTimeoutMs);
 
   /** Checks the action against the cluster's service and its definition; every problem is a 422 at `action.…`. */
   async function checkAction(clusterId: string, action: ScheduleAction): Promise<void> {
     try {
       const { svc } = await findService(pool, clusterId, action.service).catch((err: unknown) => {
-        if (err instanceof SophonError && err.code === 'NOT_FOUND') throw scheduleInvalid([{ path: 'action.service', message: `no service '${action.service}' is deployed in the cluster` }]);
+        if (err instanceof SophonError && err.code === 'NOT_FOUND')
+          throw scheduleInvalid([{ path: 'action.service', message: `no service '${action.service}' is deployed in the cluster` }]);
         throw err;
       });
       const def = catalog.get(svc.name);
       if (action.kind === 'task') {
         const task = taskOf(def, action.task);
         if (!task) {
-          throw scheduleInvalid([{ path: 'action.task', message: `${def.name} has no task '${action.task}'; its tasks are ${def.tasks.map((t) => t.name).join(', ') || 'none'}` }]);
+          throw scheduleInvalid([
+            {
+              path: 'action.task',
+              message: `${def.name} has no task '${action.task}'; its tasks are ${def.tasks.map((t) => t.name).join(', ') || 'none'}`,
+            },
+          ]);
         }
         await checkTaskRequest(pool, def, svc, task, action, 'action.');
       } else if (action.kind === 'restart') {
         action.roles?.forEach((r, i) => {
-          if (!def.roles.some((d) => d.name === r)) throw scheduleInvalid([{ path: `action.roles.${i}`, message: `${def.name} has no role '${r}'` }]);
+          if (!def.roles.some((d) => d.name === r))
+            throw scheduleInvalid([{ path: `action.roles.${i}`, message: `${def.name} has no role '${r}'` }]);
         });
       } else if (action.kind === 'upgrade') {
         if (!def.versions.some((v) => v.version === action.version)) {
-          throw scheduleInvalid([{ path: 'action.version', message: `${def.name} has no version '${action.version}'; known: ${def.versions.map((v) => v.version).join(', ')}` }]);
+          throw scheduleInvalid([
+            {
+              path: 'action.version',
+              message: `${def.name} has no version '${action.version}'; known: ${def.versions.map((v) => v.version).join(', ')}`,
+            },
+          ]);
         }
       } else {
         const errors = Object.entries(action.values).flatMap(([name, value]) => {
@@ -121,7 +145,8 @@ export function createMaintenanceService({ config, pool, temporal, catalog, logg
     async create(req: CreateSchedule, actor: string) {
       checkSpec(req.spec);
       const cluster = await findCluster(pool, req.cluster).catch((err: unknown) => {
-        if (err instanceof SophonError && err.code === 'NOT_FOUND') throw scheduleInvalid([{ path: 'cluster', message: `no cluster '${req.cluster}'` }]);
+        if (err instanceof SophonError && err.code === 'NOT_FOUND')
+          throw scheduleInvalid([{ path: 'cluster', message: `no cluster '${req.cluster}'` }]);
         throw err;
       });
       await checkAction(cluster.id, req.action);
@@ -140,7 +165,12 @@ export function createMaintenanceService({ config, pool, temporal, catalog, logg
         });
         if (!inserted) throw conflict(`A maintenance schedule named '${req.name}' exists already; choose another name or change that one`);
         const row = (await maintenanceRepo(tx).find(id))!;
-        await auditRepo(tx).record({ actor, action: 'maintenance-schedule.create', target: req.name, details: { id, spec: req.spec, action: req.action } });
+        await auditRepo(tx).record({
+          actor,
+          action: 'maintenance-schedule.create',
+          target: req.name,
+          details: { id, spec: req.spec, action: req.action },
+        });
         // Committed only once Temporal has the schedule: no definition without its runs.
         await withDeadline(() => ensureTemporalSchedule(temporal, config, row)).catch((err: unknown) => {
           throw temporalUnavailable(err, 'the schedule was not created; try again');
@@ -151,7 +181,10 @@ export function createMaintenanceService({ config, pool, temporal, catalog, logg
 
     async list() {
       const rows = await maintenanceRepo(pool).list();
-      const runs = await maintenanceRepo(pool).recentRuns(rows.map((r) => r.id), RECENT_RUNS);
+      const runs = await maintenanceRepo(pool).recentRuns(
+        rows.map((r) => r.id),
+        RECENT_RUNS,
+      );
       return Promise.all(rows.map((r) => view(r, runs.get(r.id) ?? [])));
     },
 
@@ -199,7 +232,8 @@ export function createMaintenanceService({ config, pool, temporal, catalog, logg
       try {
         await withDeadline(() => temporal.schedule.getHandle(scheduleIdOf(config, row)).trigger(ScheduleOverlapPolicy.ALLOW_ALL));
       } catch (err) {
-        if (err instanceof ScheduleNotFoundError) throw conflict(`Schedule ${row.name} has no Temporal Schedule; restart the API to recreate it`);
+        if (err instanceof ScheduleNotFoundError)
+          throw conflict(`Schedule ${row.name} has no Temporal Schedule; restart the API to recreate it`);
         throw temporalUnavailable(err, 'no run was started; try again');
       }
       await auditRepo(pool).record({ actor, action: 'maintenance-schedule.trigger', target: row.name, details: { id: row.id } });

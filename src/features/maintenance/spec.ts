@@ -21,7 +21,10 @@ export function checkSpec(spec: ScheduleSpec): void {
   if (!('cron' in spec)) return;
   const errors: FieldError[] = [];
   if (spec.timezone !== undefined && !zoneExists(spec.timezone)) {
-    errors.push({ path: 'spec.timezone', message: `'${spec.timezone}' is not a time zone; use an IANA name such as 'Europe/Paris' or 'UTC'` });
+    errors.push({
+      path: 'spec.timezone',
+      message: `'${spec.timezone}' is not a time zone; use an IANA name such as 'Europe/Paris' or 'UTC'`,
+    });
   }
   const fields = spec.cron.trim().split(/\s+/);
   if (fields.length !== 5) {

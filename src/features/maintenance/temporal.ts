@@ -14,7 +14,8 @@ import { maintenanceWorkflowIds, type MaintenanceRunInput } from './types.js';
 import { maintenanceRepo, type ScheduleRow } from './maintenance-repo.js';
 import { temporalSpec } from './spec.js';
 
-export const scheduleIdOf = (config: Config, row: Pick<ScheduleRow, 'id'>) => maintenanceWorkflowIds.maintenanceSchedule(config.temporal.taskQueue, row.id);
+export const scheduleIdOf = (config: Config, row: Pick<ScheduleRow, 'id'>) =>
+  maintenanceWorkflowIds.maintenanceSchedule(config.temporal.taskQueue, row.id);
 
 function options(config: Config, row: ScheduleRow): ScheduleOptions {
   const input: MaintenanceRunInput = { scheduleId: row.id };
@@ -44,7 +45,13 @@ function options(config: Config, row: ScheduleRow): ScheduleOptions {
 /** Creates the schedule's Temporal Schedule, or brings an existing one to the row (spec, action, paused). */
 export async function ensureTemporalSchedule(client: Client, config: Config, row: ScheduleRow): Promise<void> {
   const o = options(config, row);
-  await ensureSchedule(client, o, (prev) => ({ ...prev, spec: o.spec, action: o.action, policies: o.policies, state: { ...prev.state, paused: row.paused } }));
+  await ensureSchedule(client, o, (prev) => ({
+    ...prev,
+    spec: o.spec,
+    action: o.action,
+    policies: o.policies,
+    state: { ...prev.state, paused: row.paused },
+  }));
 }
 
 export async function deleteTemporalSchedule(client: Client, config: Config, row: Pick<ScheduleRow, 'id'>): Promise<void> {
@@ -71,7 +78,10 @@ export async function reconcileMaintenanceSchedules(client: Client, config: Conf
     inTemporal.add(s.scheduleId);
     const row = rows.get(s.scheduleId);
     if (!row) {
-      await client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
+      await client.schedule
+        .getHandle(s.scheduleId)
+        .delete()
+        .catch(() => undefined);
       logger.info({ scheduleId: s.scheduleId }, 'deleted a Temporal Schedule whose maintenance schedule no longer exists');
       continue;
     }

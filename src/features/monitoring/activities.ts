@@ -46,7 +46,10 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
   const log = logger.child({ component: 'poll' });
 
   /** Instances a poll looks at: installed ones of services not being removed, in id order. */
-  async function instanceIds(clusterId: string, page?: { offset: number; limit: number }): Promise<Array<{ id: string; serviceId: string }>> {
+  async function instanceIds(
+    clusterId: string,
+    page?: { offset: number; limit: number },
+  ): Promise<Array<{ id: string; serviceId: string }>> {
     const rows = await pool.query<{ id: string; serviceId: string }>(
       `SELECT i.id, i.service_id AS "serviceId" FROM role_instances i JOIN services s ON s.id = i.service_id
        WHERE i.cluster_id = $1 AND s.status <> 'REMOVING' AND i.config_version IS NOT NULL
@@ -92,8 +95,17 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
     if (t.host.status !== 'READY') return { state: 'UNKNOWN', reason: `host ${t.host.hostname} is ${t.host.status}` };
     try {
       const conn = await ssh.connect(targetOf(t.host));
-      const result = await runRoleCommand(conn, t.def, t.role.status, t.ctx, { onStdout: noop, onStderr: noop, signal }, 'the status command');
-      return result.exitCode === 0 ? { state: 'RUNNING', reason: null } : { state: 'STOPPED', reason: `status command exited with ${result.exitCode}: ${result.stderr.trim().slice(-200)}` };
+      const result = await runRoleCommand(
+        conn,
+        t.def,
+        t.role.status,
+        t.ctx,
+        { onStdout: noop, onStderr: noop, signal },
+        'the status command',
+      );
+      return result.exitCode === 0
+        ? { state: 'RUNNING', reason: null }
+        : { state: 'STOPPED', reason: `status command exited with ${result.exitCode}: ${result.stderr.trim().slice(-200)}` };
     } catch (err) {
       if (signal.aborted) throw err;
       return { state: 'UNKNOWN', reason: `status command could not run: ${(err as Error).message}` };
@@ -105,7 +117,11 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
    * (parsed: they must parse, or the scrape fails), or why the scrape failed. The rest of the
    * payload is parsed when the API shows it.
    */
-  async function scrape(t: Target, wanted: readonly string[], signal: AbortSignal): Promise<{ body: string; count: number; samples: Sample[] } | { error: string } | undefined> {
+  async function scrape(
+    t: Target,
+    wanted: readonly string[],
+    signal: AbortSignal,
+  ): Promise<{ body: string; count: number; samples: Sample[] } | { error: string } | undefined> {
     const m = t.role.metrics;
     if (!m) return undefined;
     const port = t.inst.ports[m.port];

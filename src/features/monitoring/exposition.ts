@@ -39,7 +39,7 @@ export function parseExposition(text: string): Sample[] {
 export function scanExposition(text: string, metrics: readonly string[]): { samples: number; lines: string } {
   let samples = 0;
   const kept: string[] = [];
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     let i = start;

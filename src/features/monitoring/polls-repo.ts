@@ -23,7 +23,11 @@ export function pollsRepo(db: Db) {
       );
     },
 
-    async lastPoll(clusterId: string): Promise<({ counts: Record<string, number>; recovery: unknown; startedAt: Date; finishedAt: Date | null; durationMs: number | null }) | undefined> {
+    async lastPoll(
+      clusterId: string,
+    ): Promise<
+      { counts: Record<string, number>; recovery: unknown; startedAt: Date; finishedAt: Date | null; durationMs: number | null } | undefined
+    > {
       return (
         await db.query(
           `SELECT started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs", counts, recovery FROM cluster_polls WHERE cluster_id = $1`,

@@ -60,7 +60,12 @@ export function metricsRepo(db: Db) {
      */
     async write(clusterId: string, samples: SampleBatch): Promise<void> {
       const { targets } = samples;
-      const targetColumns = [targets.map((t) => t.host), targets.map((t) => t.service), targets.map((t) => t.role), targets.map((t) => t.at.toISOString())];
+      const targetColumns = [
+        targets.map((t) => t.host),
+        targets.map((t) => t.service),
+        targets.map((t) => t.role),
+        targets.map((t) => t.at.toISOString()),
+      ];
       for (let i = 0; i < samples.metric.length; i += WRITE_BATCH) {
         const end = i + WRITE_BATCH;
         await db.query(
@@ -76,7 +81,14 @@ export function metricsRepo(db: Db) {
            INSERT INTO metric_latest (cluster_id, host, service, role, metric, labels, value, at)
            SELECT $1, host, service, role, metric, labels, value, at FROM input
            ON CONFLICT (cluster_id, metric, host, service, role, labels) DO UPDATE SET value = EXCLUDED.value, at = EXCLUDED.at`,
-          [clusterId, ...targetColumns, samples.target.slice(i, end), samples.metric.slice(i, end), samples.labels.slice(i, end), samples.value.slice(i, end)],
+          [
+            clusterId,
+            ...targetColumns,
+            samples.target.slice(i, end),
+            samples.metric.slice(i, end),
+            samples.labels.slice(i, end),
+            samples.value.slice(i, end),
+          ],
         );
       }
     },
@@ -88,7 +100,13 @@ export function metricsRepo(db: Db) {
      */
     async dropStale(clusterId: string, targets: ScrapedTarget[]): Promise<void> {
       if (targets.length === 0) return;
-      const scraped = [clusterId, targets.map((t) => t.host), targets.map((t) => t.service), targets.map((t) => t.role), targets.map((t) => t.at)];
+      const scraped = [
+        clusterId,
+        targets.map((t) => t.host),
+        targets.map((t) => t.service),
+        targets.map((t) => t.role),
+        targets.map((t) => t.at),
+      ];
       const stale = `unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS t(host, service, role, at)
          WHERE m.cluster_id = $1 AND m.host = t.host AND m.service = t.service AND m.role = t.role AND m.at < t.at`;
       await db.query(`DELETE FROM metric_latest m USING ${stale} AND m.metric <> '${BUDGET_SPENT_METRIC}'`, scraped);

@@ -35,14 +35,17 @@ export function monitoringRoutes(monitoring: MonitoringService) {
     route({
       method: 'get',
       path: '/api/v1/clusters/:cluster/metrics',
-      summary: 'The latest sample of each series scraped from the cluster, with the synthetic `up` per role instance, by host, service, role, metric and labels (paged)',
+      summary:
+        'The latest sample of each series scraped from the cluster, with the synthetic `up` per role instance, by host, service, role, metric and labels (paged)',
       query: MetricsQuery,
       status: 200,
       response: z.object({
         samples: z.array(SampleView),
         unparsed: z
           .array(z.object({ host: z.string(), service: z.string(), role: z.string(), error: z.string() }))
-          .describe("targets of this page whose latest scrape does not parse: their scraped samples are left out (`up` and Sophon's own series are not)"),
+          .describe(
+            "targets of this page whose latest scrape does not parse: their scraped samples are left out (`up` and Sophon's own series are not)",
+          ),
         nextCursor: NextCursor,
       }),
       handler: ({ params, query }) => monitoring.latest(params.cluster!, query),

@@ -63,7 +63,15 @@ export function samplesOfTarget(t: TargetSamples, metric: string | undefined): {
       error = `its latest scrape does not parse: ${(err as Error).message}`;
     }
   }
-  for (const o of t.own) samples.push({ ...where, metric: o.metric, labels: o.labels, value: Number(o.value), at: new Date(o.at), key: sortKey(o.metric, o.labels) });
+  for (const o of t.own)
+    samples.push({
+      ...where,
+      metric: o.metric,
+      labels: o.labels,
+      value: Number(o.value),
+      at: new Date(o.at),
+      key: sortKey(o.metric, o.labels),
+    });
   samples.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   // Sorting is stable: of equal keys, the last in the payload is last here.
   const unique = samples.filter((s, i) => samples[i + 1]?.key !== s.key);
@@ -102,7 +110,8 @@ export async function latestSamples(
       // The cursor's target was walked (and named, if unparsed) by the page before.
       const cursorTarget = after !== undefined && t.host === after[0] && t.service === after[1] && t.role === after[2];
       const { samples, error } = samplesOfTarget(t, filter.metric);
-      if (error !== undefined && !cursorTarget) unparsed.push({ target: { host: t.host, service: t.service, role: t.role, error }, walked });
+      if (error !== undefined && !cursorTarget)
+        unparsed.push({ target: { host: t.host, service: t.service, role: t.role, error }, walked });
       for (const { key, ...sample } of samples) {
         if (cursorTarget && key <= afterKey!) continue;
         out.push({ sample, walked });

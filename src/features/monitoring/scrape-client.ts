@@ -49,7 +49,8 @@ export function createScrapeClient() {
       req.on('error', (err: NodeJS.ErrnoException) => {
         // A server may close an idle kept-alive connection as it is reused: that is no answer
         // from the target, so the request goes again on a new connection.
-        if (req.reusedSocket && !signal.aborted && (STALE_CONNECTION.has(err.code ?? '') || err.message === 'socket hang up')) resolve(once(target, signal));
+        if (req.reusedSocket && !signal.aborted && (STALE_CONNECTION.has(err.code ?? '') || err.message === 'socket hang up'))
+          resolve(once(target, signal));
         else reject(err);
       });
       req.end();

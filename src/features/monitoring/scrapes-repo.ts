@@ -38,7 +38,7 @@ export function scrapesRepo(db: Db) {
   return {
     /** Keeps each target's latest scrape. Plain parameters, not arrays: array literals would escape every quote of the text. */
     async save(clusterId: string, scrapes: Scrape[]): Promise<void> {
-      for (let i = 0; i < scrapes.length; ) {
+      for (let i = 0; i < scrapes.length;) {
         const batch: Scrape[] = [];
         for (let bytes = 0; i < scrapes.length && (batch.length === 0 || bytes + scrapes[i]!.body.length <= SAVE_BYTES); i++) {
           batch.push(scrapes[i]!);
@@ -63,7 +63,12 @@ export function scrapesRepo(db: Db) {
      * own series, filtered. A metric filter skips scrapes that cannot hold it (a substring test;
      * the caller matches exactly) and, for one of Sophon's own series, every scrape.
      */
-    async page(clusterId: string, filter: TargetFilter, from: { target: TargetKey; inclusive: boolean } | undefined, limit: number): Promise<TargetSamples[]> {
+    async page(
+      clusterId: string,
+      filter: TargetFilter,
+      from: { target: TargetKey; inclusive: boolean } | undefined,
+      limit: number,
+    ): Promise<TargetSamples[]> {
       const metric = filter.metric ?? null;
       const ownOnly = metric !== null && OWN_SERIES.includes(metric);
       // Each side is cut to the page in its own (host, service, role) order before the union,
@@ -89,7 +94,19 @@ export function scrapesRepo(db: Db) {
                          AND l.metric = ANY($4::text[]) AND ($2::text IS NULL OR l.metric = $2)), '[]') AS own
            FROM targets t LEFT JOIN metric_scrapes s ON s.cluster_id = $1 AND s.host = t.host AND s.service = t.service AND s.role = t.role
            ORDER BY t.host, t.service, t.role`,
-          [clusterId, metric, ownOnly, OWN_SERIES, filter.host ?? null, filter.service ?? null, from?.target.host ?? null, from?.target.service ?? null, from?.target.role ?? null, limit, from?.inclusive ?? false],
+          [
+            clusterId,
+            metric,
+            ownOnly,
+            OWN_SERIES,
+            filter.host ?? null,
+            filter.service ?? null,
+            from?.target.host ?? null,
+            from?.target.service ?? null,
+            from?.target.role ?? null,
+            limit,
+            from?.inclusive ?? false,
+          ],
         )
       ).rows;
     },

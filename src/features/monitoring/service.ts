@@ -12,7 +12,15 @@ const SampleCursor = z.tuple([z.literal(2), z.string(), z.string(), z.string(), 
 /** JSON has no NaN or infinities: those travel as Prometheus writes them. */
 const valueOf = (v: number) => (Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf');
 
-const view = (s: SeriesSample) => ({ metric: s.metric, labels: s.labels, value: valueOf(s.value), host: s.host, service: s.service, role: s.role, at: s.at });
+const view = (s: SeriesSample) => ({
+  metric: s.metric,
+  labels: s.labels,
+  value: valueOf(s.value),
+  host: s.host,
+  service: s.service,
+  role: s.role,
+  at: s.at,
+});
 
 export interface MetricsFilter {
   host?: string | undefined;

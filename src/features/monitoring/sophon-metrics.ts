@@ -51,7 +51,16 @@ function snapshots(pool: Pool, timeoutMs: number) {
     const entries = Object.entries(QUERIES).map(async ([k, sql]) => [k, (await pool.query(sql)).rows] as const);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SophonError('DEPENDENCY_UNAVAILABLE', `Postgres did not answer within ${timeoutMs / 1000} s; Sophon's metrics come from it`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new SophonError(
+              'DEPENDENCY_UNAVAILABLE',
+              `Postgres did not answer within ${timeoutMs / 1000} s; Sophon's metrics come from it`,
+            ),
+          ),
+        timeoutMs,
+      );
     });
     try {
       return Object.fromEntries(await Promise.race([Promise.all(entries), timeout])) as unknown as Snapshot;
@@ -106,7 +115,9 @@ function operationDurations(registry: Registry, snapshot: () => Promise<Snapshot
       const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
       for (const d of s.durations) {
         const labels = { type: str(d.type), status: str(d.status) };
-        OPERATION_BUCKETS.forEach((le, i) => values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: Number(d[`b${i}`]) }));
+        OPERATION_BUCKETS.forEach((le, i) =>
+          values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: Number(d[`b${i}`]) }),
+        );
         values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: Number(d.n) });
         values.push({ metricName: `${name}_sum`, labels, value: Number(d.sum ?? 0) });
         values.push({ metricName: `${name}_count`, labels, value: Number(d.n) });
@@ -123,27 +134,57 @@ export function registerSophonMetrics(registry: Registry, pool: Pool, timeoutMs:
   family(registry, snapshot, 'sophon_hosts', 'Hosts by cluster and status', ['cluster', 'status'], (s, set) => {
     for (const r of s.hosts) set({ cluster: str(r.cluster), status: str(r.status) }, Number(r.n));
   });
-  family(registry, snapshot, 'sophon_role_instances', 'Role instances by cluster, service and observed state', ['cluster', 'service', 'observed_state'], (s, set) => {
-    for (const r of s.instances) set({ cluster: str(r.cluster), service: str(r.service), observed_state: str(r.state) }, Number(r.n));
-  });
-  family(registry, snapshot, 'sophon_alerts_open', 'Alerts not resolved, by severity and state (pending, firing, acknowledged)', ['severity', 'state'], (s, set) => {
-    for (const r of s.alerts) set({ severity: str(r.severity), state: str(r.state) }, Number(r.n));
-  });
+  family(
+    registry,
+    snapshot,
+    'sophon_role_instances',
+    'Role instances by cluster, service and observed state',
+    ['cluster', 'service', 'observed_state'],
+    (s, set) => {
+      for (const r of s.instances) set({ cluster: str(r.cluster), service: str(r.service), observed_state: str(r.state) }, Number(r.n));
+    },
+  );
+  family(
+    registry,
+    snapshot,
+    'sophon_alerts_open',
+    'Alerts not resolved, by severity and state (pending, firing, acknowledged)',
+    ['severity', 'state'],
+    (s, set) => {
+      for (const r of s.alerts) set({ severity: str(r.severity), state: str(r.state) }, Number(r.n));
+    },
+  );
   family(registry, snapshot, 'sophon_operations', 'Operations recorded, by type and current status', ['type', 'status'], (s, set) => {
     for (const r of s.operations) set({ type: str(r.type), status: str(r.status) }, Number(r.n));
   });
   operationDurations(registry, snapshot);
   const polls: Array<[string, string, (r: Row) => number | null]> = [
-    ['sophon_poll_duration_seconds', 'How long the last poll of the cluster took', (r) => (r.durationMs === null ? null : Number(r.durationMs) / 1000)],
+    [
+      'sophon_poll_duration_seconds',
+      'How long the last poll of the cluster took',
+      (r) => (r.durationMs === null ? null : Number(r.durationMs) / 1000),
+    ],
     ['sophon_poll_targets', 'Role instances the last poll of the cluster checked', (r) => Number(r.targets ?? 0)],
     ['sophon_poll_targets_down', 'Role instances the last poll of the cluster found down', (r) => Number(r.down ?? 0)],
     ['sophon_poll_scrapes', 'Metrics endpoints the last poll of the cluster scraped', (r) => Number(r.scrapes ?? 0)],
     ['sophon_poll_scrape_failures', 'Scrapes of the last poll of the cluster that failed', (r) => Number(r.scrapeFailures ?? 0)],
-    ['sophon_poll_chunk_failures', 'Chunks of the last poll of the cluster that failed twice (their instances keep what the poll before saw)', (r) => Number(r.chunkFailures ?? 0)],
+    [
+      'sophon_poll_chunk_failures',
+      'Chunks of the last poll of the cluster that failed twice (their instances keep what the poll before saw)',
+      (r) => Number(r.chunkFailures ?? 0),
+    ],
     ['sophon_poll_last_finished_timestamp_seconds', 'When the last poll of the cluster finished (Unix time)', (r) => Number(r.finishedAt)],
     ['sophon_poll_recoveries_started', 'Recoveries the last poll of the cluster started', (r) => Number(r.recoveryStarted ?? 0)],
-    ['sophon_poll_recoveries_skipped', 'Recoveries the last poll of the cluster skipped because another operation held the service', (r) => Number(r.recoverySkipped ?? 0)],
-    ['sophon_poll_recovery_budget_spent', 'Instances the last poll of the cluster left down: restart budget spent', (r) => Number(r.recoveryBudgetSpent ?? 0)],
+    [
+      'sophon_poll_recoveries_skipped',
+      'Recoveries the last poll of the cluster skipped because another operation held the service',
+      (r) => Number(r.recoverySkipped ?? 0),
+    ],
+    [
+      'sophon_poll_recovery_budget_spent',
+      'Instances the last poll of the cluster left down: restart budget spent',
+      (r) => Number(r.recoveryBudgetSpent ?? 0),
+    ],
   ];
   for (const [name, help, value] of polls) {
     family(registry, snapshot, name, help, ['cluster'], (s, set) => {

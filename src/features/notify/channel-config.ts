@@ -9,18 +9,20 @@ import { safeText } from '../../platform/validation.js';
 export const CHANNEL_TYPES = ['webhook', 'slack', 'dingtalk', 'wecom', 'email'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 
-const httpUrl = z
-  .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
-  .max(2000, 'expected at most 2000 characters');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).max(2000, 'expected at most 2000 characters');
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'expected an HTTP header name');
 /**
  * zod's email pattern with RFC 5321's limits, which the OpenAPI document's `format: email`
  * implies: at most 64 characters before the @, domain labels of 1-63 (no hyphen at either end).
  */
-const EMAIL = /^(?=[^@]{1,64}@)(?:[A-Za-z0-9_'+-]+\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
-const email = z.email({ pattern: EMAIL, error: 'expected an email address (at most 64 characters before the @)' }).max(254, 'expected at most 254 characters');
+const EMAIL =
+  /^(?=[^@]{1,64}@)(?:[A-Za-z0-9_'+-]+\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+const email = z
+  .email({ pattern: EMAIL, error: 'expected an email address (at most 64 characters before the @)' })
+  .max(254, 'expected at most 254 characters');
 /** An RFC 1123 host name whose last label is not all digits (so `0` or `1.2.3` is no host name). */
-const HOSTNAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 const UrlConfig = z.strictObject({ url: httpUrl });
 const WebhookConfig = z.strictObject({

@@ -56,12 +56,14 @@ export function channelsRepo(db: Db) {
     },
 
     async find(idOrName: string): Promise<ChannelInfo | undefined> {
-      return (await db.query<ChannelInfo>(`SELECT ${INFO} FROM notification_channels WHERE id::text = $1 OR name = $1`, [idOrName])).rows[0];
+      return (await db.query<ChannelInfo>(`SELECT ${INFO} FROM notification_channels WHERE id::text = $1 OR name = $1`, [idOrName]))
+        .rows[0];
     },
 
     /** One channel by id or name, secrets still sealed. */
     async findSealed(idOrName: string): Promise<ChannelRow | undefined> {
-      return (await db.query<ChannelRow>(`SELECT ${SEALED} FROM notification_channels WHERE id::text = $1 OR name = $1`, [idOrName])).rows[0];
+      return (await db.query<ChannelRow>(`SELECT ${SEALED} FROM notification_channels WHERE id::text = $1 OR name = $1`, [idOrName]))
+        .rows[0];
     },
 
     async names(names: string[]): Promise<Set<string>> {

@@ -41,7 +41,8 @@ export function createEscalations(client: Client, taskQueue: string): Escalation
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
     },
-    ack: (alertId, actor, note) => ignoreMissing(() => handle(alertId).signal(ackSignal, { actor, ...(note === undefined ? {} : { note }) })),
+    ack: (alertId, actor, note) =>
+      ignoreMissing(() => handle(alertId).signal(ackSignal, { actor, ...(note === undefined ? {} : { note }) })),
     resolve: (alertId, actor) => ignoreMissing(() => handle(alertId).signal(resolveSignal, { actor })),
   };
 }

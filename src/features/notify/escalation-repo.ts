@@ -51,7 +51,18 @@ export function escalationRepo(pool: Pool) {
       await pool.query(
         `INSERT INTO alert_notifications (alert_id, channel_id, channel_name, channel_type, kind, round, step, status, attempts, error)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [n.alertId, n.channelId, n.channelName, n.channelType, n.kind, n.round ?? null, n.step ?? null, n.ok ? 'sent' : 'failed', n.attempts, n.error ?? null],
+        [
+          n.alertId,
+          n.channelId,
+          n.channelName,
+          n.channelType,
+          n.kind,
+          n.round ?? null,
+          n.step ?? null,
+          n.ok ? 'sent' : 'failed',
+          n.attempts,
+          n.error ?? null,
+        ],
       );
     },
 
@@ -92,7 +103,13 @@ export function escalationRepo(pool: Pool) {
 
     /** Resolves the channel's NotificationChannelFailing alert; returns its id when one was open. */
     async resolveChannelAlert(channelId: string): Promise<string | undefined> {
-      const [resolved] = await resolveAlerts(pool, 'a.fingerprint = $1', [channelFingerprint(channelId)], 'sophon', 'the channel delivered again');
+      const [resolved] = await resolveAlerts(
+        pool,
+        'a.fingerprint = $1',
+        [channelFingerprint(channelId)],
+        'sophon',
+        'the channel delivered again',
+      );
       return resolved?.id;
     },
   };

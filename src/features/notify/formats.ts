@@ -41,7 +41,12 @@ export function title(n: Notice): string {
 
 /** The facts of a notice as label/value lines. */
 function facts(n: Notice): Array<[string, string]> {
-  if (!n.alert) return [['Channel', n.channel], ['Sent at', n.at], ['Note', 'A test message sent from Sophon; no alert is firing.']];
+  if (!n.alert)
+    return [
+      ['Channel', n.channel],
+      ['Sent at', n.at],
+      ['Note', 'A test message sent from Sophon; no alert is firing.'],
+    ];
   const a = n.alert;
   const lines: Array<[string, string]> = [
     ['Alert', a.name],
@@ -59,7 +64,16 @@ function facts(n: Notice): Array<[string, string]> {
 }
 
 export function webhookBody(n: Notice) {
-  return { version: 1, kind: n.kind, channel: n.channel, at: n.at, title: title(n), alert: n.alert ?? null, round: n.round ?? null, step: n.step ?? null };
+  return {
+    version: 1,
+    kind: n.kind,
+    channel: n.channel,
+    at: n.at,
+    title: title(n),
+    alert: n.alert ?? null,
+    round: n.round ?? null,
+    step: n.step ?? null,
+  };
 }
 
 const markdownLines = (n: Notice, bold: (s: string) => string) => facts(n).map(([k, v]) => `${bold(k)}: ${v}`);
@@ -77,7 +91,10 @@ export function slackBody(n: Notice) {
 
 export function dingtalkBody(n: Notice) {
   // DingTalk markdown needs blank lines (or two trailing spaces) between lines.
-  return { msgtype: 'markdown', markdown: { title: title(n), text: [`### ${title(n)}`, ...markdownLines(n, (s) => `**${s}**`)].join('\n\n') } };
+  return {
+    msgtype: 'markdown',
+    markdown: { title: title(n), text: [`### ${title(n)}`, ...markdownLines(n, (s) => `**${s}**`)].join('\n\n') },
+  };
 }
 
 export function wecomBody(n: Notice) {
@@ -85,5 +102,11 @@ export function wecomBody(n: Notice) {
 }
 
 export function emailMessage(n: Notice): { subject: string; text: string } {
-  return { subject: title(n), text: facts(n).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n' };
+  return {
+    subject: title(n),
+    text:
+      facts(n)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\n') + '\n',
+  };
 }

@@ -36,7 +36,10 @@ export interface SharedNotifyDeps {
 }
 
 /** The notifier the worker and the API use, built from the deps they share. */
-export function notifierFrom({ pool, secretBox: box, logger, temporal, config }: SharedNotifyDeps, delivery: DeliveryPolicy = DEFAULT_DELIVERY) {
+export function notifierFrom(
+  { pool, secretBox: box, logger, temporal, config }: SharedNotifyDeps,
+  delivery: DeliveryPolicy = DEFAULT_DELIVERY,
+) {
   const escalations = createEscalations(temporal, config.temporal.taskQueue);
   const publicUrl = publicUrlOf(config);
   const channels = channelsRepo(pool);

@@ -66,7 +66,8 @@ export function policiesRepo(db: Db) {
     },
 
     async find(idOrName: string): Promise<PolicyInfo | undefined> {
-      return (await db.query<PolicyInfo>(`SELECT ${INFO} FROM escalation_policies p WHERE p.id::text = $1 OR p.name = $1`, [idOrName])).rows[0];
+      return (await db.query<PolicyInfo>(`SELECT ${INFO} FROM escalation_policies p WHERE p.id::text = $1 OR p.name = $1`, [idOrName]))
+        .rows[0];
     },
 
     async byName(name: string): Promise<PolicyInfo | undefined> {

@@ -11,7 +11,7 @@ export const Channel = z.object({
   id: z.uuid(),
   name: z.string(),
   type: z.enum(CHANNEL_TYPES),
-  config: PublicConfigSchema.describe('Settings without secrets: the URL\'s host only, header names only, `hasPassword`'),
+  config: PublicConfigSchema.describe("Settings without secrets: the URL's host only, header names only, `hasPassword`"),
   lastSuccessAt: Timestamp.nullable(),
   lastFailureAt: Timestamp.nullable(),
   lastError: z.string().nullable(),
@@ -25,17 +25,37 @@ const PolicyBody = z.strictObject({
   steps: z
     .array(
       z.strictObject({
-        channels: z.array(safeText().min(1, 'expected a channel name')).min(1, 'expected at least one channel').max(20, 'expected at most 20 channels'),
-        waitSeconds: z.number().int('expected a whole number of seconds').min(0, 'expected 0 or more seconds').max(7 * 86_400, 'expected at most 604800 seconds (7 days)'),
+        channels: z
+          .array(safeText().min(1, 'expected a channel name'))
+          .min(1, 'expected at least one channel')
+          .max(20, 'expected at most 20 channels'),
+        waitSeconds: z
+          .number()
+          .int('expected a whole number of seconds')
+          .min(0, 'expected 0 or more seconds')
+          .max(7 * 86_400, 'expected at most 604800 seconds (7 days)'),
       }),
     )
     .min(1, 'expected at least one step')
     .max(20, 'expected at most 20 steps'),
-  repeat: z.number().int('expected a whole number').min(1, 'expected at least 1').max(100, 'expected at most 100').default(1)
+  repeat: z
+    .number()
+    .int('expected a whole number')
+    .min(1, 'expected at least 1')
+    .max(100, 'expected at most 100')
+    .default(1)
     .describe('How many times the whole chain runs'),
-  unackTimeoutSeconds: z.number().int('expected a whole number of seconds').min(1, 'expected at least 1 second').max(30 * 86_400).optional()
+  unackTimeoutSeconds: z
+    .number()
+    .int('expected a whole number of seconds')
+    .min(1, 'expected at least 1 second')
+    .max(30 * 86_400)
+    .optional()
     .describe('An alert acknowledged but not resolved this long goes back to firing and the chain runs again'),
-  default: z.boolean().optional().describe('The policy of rules that name none (at most one; setting it takes it from the previous default)'),
+  default: z
+    .boolean()
+    .optional()
+    .describe('The policy of rules that name none (at most one; setting it takes it from the previous default)'),
 });
 
 export const Policy = z.object({

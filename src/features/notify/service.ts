@@ -42,11 +42,17 @@ export function createNotifyService(deps: SharedNotifyDeps) {
   const policies = policiesRepo(pool);
   const notifier = notifierFrom(deps, TEST_DELIVERY);
 
-  const audit = (who: Who, action: string, target: string) => auditRepo(pool).record({ actor: who.actor, action, target, requestId: who.requestId });
+  const audit = (who: Who, action: string, target: string) =>
+    auditRepo(pool).record({ actor: who.actor, action, target, requestId: who.requestId });
 
   const sealed = (input: ChannelInput) => {
     const { config: shown, secrets } = splitChannelConfig(input);
-    return { name: input.name, type: input.type, config: shown, sealedSecrets: Object.keys(secrets).length ? secretBox.seal(JSON.stringify(secrets)) : null };
+    return {
+      name: input.name,
+      type: input.type,
+      config: shown,
+      sealedSecrets: Object.keys(secrets).length ? secretBox.seal(JSON.stringify(secrets)) : null,
+    };
   };
 
   async function findChannel(idOrName: string): Promise<ChannelInfo> {
@@ -65,10 +71,16 @@ export function createNotifyService(deps: SharedNotifyDeps) {
   async function checkChannels(steps: PolicyStep[]): Promise<void> {
     const known = await channels.names(steps.flatMap((s) => s.channels));
     const errors = steps.flatMap((s, i) =>
-      s.channels.flatMap((name, j) => (known.has(name) ? [] : [{ path: `steps.${i}.channels.${j}`, message: `no notification channel '${name}'` }])),
+      s.channels.flatMap((name, j) =>
+        known.has(name) ? [] : [{ path: `steps.${i}.channels.${j}`, message: `no notification channel '${name}'` }],
+      ),
     );
     if (errors.length) {
-      throw new SophonError('UNKNOWN_REFERENCE', `Invalid request body: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
+      throw new SophonError(
+        'UNKNOWN_REFERENCE',
+        `Invalid request body: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+        errors,
+      );
     }
   }
 
@@ -86,7 +98,8 @@ export function createNotifyService(deps: SharedNotifyDeps) {
       const repo = policiesRepo(tx);
       if (write.isDefault) await repo.clearDefault(id);
       const saved = existing ? await repo.replace(write) : await repo.insert(write);
-      if (!saved) throw existing ? notFound('Escalation policy', id) : conflict(`An escalation policy named '${input.name}' already exists`);
+      if (!saved)
+        throw existing ? notFound('Escalation policy', id) : conflict(`An escalation policy named '${input.name}' already exists`);
       return saved;
     });
   }
@@ -107,7 +120,8 @@ export function createNotifyService(deps: SharedNotifyDeps) {
       const current = await findChannel(idOrName);
       if (input.name !== current.name) {
         const users = await policies.usingChannel(current.name);
-        if (users.length) throw conflict(`Channel '${current.name}' is named by escalation policies ${users.join(', ')}; change them before renaming it`);
+        if (users.length)
+          throw conflict(`Channel '${current.name}' is named by escalation policies ${users.join(', ')}; change them before renaming it`);
         if (await channels.find(input.name)) throw conflict(`A notification channel named '${input.name}' already exists`);
       }
       const saved = await channels.replace({ id: current.id, ...sealed(input) });
@@ -119,7 +133,8 @@ export function createNotifyService(deps: SharedNotifyDeps) {
     async deleteChannel(idOrName: string, who: Who): Promise<void> {
       const current = await findChannel(idOrName);
       const users = await policies.usingChannel(current.name);
-      if (users.length) throw conflict(`Channel '${current.name}' is named by escalation policies ${users.join(', ')}; remove it from them first`);
+      if (users.length)
+        throw conflict(`Channel '${current.name}' is named by escalation policies ${users.join(', ')}; remove it from them first`);
       await channels.delete(current.id);
       await audit(who, 'notification-channel.delete', current.name);
     },
@@ -129,7 +144,12 @@ export function createNotifyService(deps: SharedNotifyDeps) {
       const row = await channels.findSealed(idOrName);
       if (!row) throw notFound('Notification channel', idOrName);
       const outcome = await notifier.sendTo(row, { kind: 'test' });
-      return { channel: row.name, status: outcome.ok ? 'sent' : 'failed', attempts: outcome.attempts, ...(outcome.error ? { error: outcome.error } : {}) };
+      return {
+        channel: row.name,
+        status: outcome.ok ? 'sent' : 'failed',
+        attempts: outcome.attempts,
+        ...(outcome.error ? { error: outcome.error } : {}),
+      };
     },
 
     listPolicies: () => policies.list(),
@@ -142,7 +162,8 @@ export function createNotifyService(deps: SharedNotifyDeps) {
 
     async replacePolicy(idOrName: string, input: PolicyInput, who: Who): Promise<PolicyInfo> {
       const current = await findPolicy(idOrName);
-      if (input.name !== current.name && (await policies.find(input.name))) throw conflict(`An escalation policy named '${input.name}' already exists`);
+      if (input.name !== current.name && (await policies.find(input.name)))
+        throw conflict(`An escalation policy named '${input.name}' already exists`);
       const saved = await savePolicy(current.id, input, true);
       await audit(who, 'escalation-policy.update', saved.name);
       return saved;

@@ -1,14 +1,6 @@
 import { isUuid, type Pool, type PoolClient } from '../../platform/db/pool.js';
 
-export const OPERATION_STATUSES = [
-  'PENDING',
-  'RUNNING',
-  'HOLDING',
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED',
-  'ROLLED_BACK',
-] as const;
+export const OPERATION_STATUSES = ['PENDING', 'RUNNING', 'HOLDING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
 export interface Operation {
@@ -200,7 +192,15 @@ export function operationsRepo(db: Db) {
         `UPDATE operations SET status = $3, holding = $4, can_rollback = $5, phase = $6, progress = $7, state_seq = $2,
            started_at = coalesce(started_at, now())
          WHERE id = $1 AND finished_at IS NULL AND state_seq < $2`,
-        [id, seq, state.status, state.holding.length ? JSON.stringify(state.holding) : null, state.canRollback, state.phase, state.progress],
+        [
+          id,
+          seq,
+          state.status,
+          state.holding.length ? JSON.stringify(state.holding) : null,
+          state.canRollback,
+          state.phase,
+          state.progress,
+        ],
       );
     },
 
@@ -217,7 +217,11 @@ export function operationsRepo(db: Db) {
         [clusterId, service],
       );
       if (holder.rows[0]) return holder.rows[0];
-      await db.query(`INSERT INTO operation_locks (cluster_id, service, operation_id) VALUES ($1, $2, $3)`, [clusterId, service, operationId]);
+      await db.query(`INSERT INTO operation_locks (cluster_id, service, operation_id) VALUES ($1, $2, $3)`, [
+        clusterId,
+        service,
+        operationId,
+      ]);
       return undefined;
     },
 

@@ -59,7 +59,11 @@ export const StepView = z.object({
 });
 
 /** An operation with its progress and steps (GET /api/v1/operations/:id). */
-export const OperationDetail = OperationView.extend({ percent: z.number().int().nullable(), input: z.record(z.string(), z.unknown()), steps: z.array(StepView) });
+export const OperationDetail = OperationView.extend({
+  percent: z.number().int().nullable(),
+  input: z.record(z.string(), z.unknown()),
+  steps: z.array(StepView),
+});
 
 export function operationRoutes(operations: OperationsService) {
   return [
@@ -76,7 +80,8 @@ export function operationRoutes(operations: OperationsService) {
     route({
       method: 'get',
       path: '/api/v1/operations/:id',
-      summary: 'Show an operation: status, phase, percent, what it holds on, and the latest attempt of each step (?attempts=all: every attempt)',
+      summary:
+        'Show an operation: status, phase, percent, what it holds on, and the latest attempt of each step (?attempts=all: every attempt)',
       query: GetQuery,
       status: 200,
       response: z.object({ operation: OperationDetail }),

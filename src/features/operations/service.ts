@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  isGrpcServiceError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Config } from '../../platform/settings.js';
 import { inTransaction, type Pool, type PoolClient } from '../../platform/db/pool.js';
@@ -192,7 +198,10 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
       if (!(err instanceof WorkflowNotFoundError)) throw temporalUnavailable(err, `operation ${op.id} was not cancelled`);
       outcome = { status: 'FAILED', message: 'its workflow run no longer exists in Temporal' };
     }
-    return fail(op, outcome.status, { code: outcome.status === 'FAILED' ? 'WORKFLOW_GONE' : outcome.status, message: `Operation ended: ${outcome.message}` });
+    return fail(op, outcome.status, {
+      code: outcome.status === 'FAILED' ? 'WORKFLOW_GONE' : outcome.status,
+      message: `Operation ended: ${outcome.message}`,
+    });
   }
 
   /** Writes the operation, its intent (`prepare`), its audit entry and its idempotency key at once. */
@@ -201,7 +210,8 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
       if (req.idempotency && !(await idempotencyRepo(tx).claim(req.idempotency, id, answer))) {
         // Read committed: this statement sees the key of the request that won.
         const first = await idempotencyRepo(tx).find(req.idempotency.actor, req.idempotency.key);
-        if (!first) throw new SophonError('CONFLICT', `Idempotency-Key '${req.idempotency.key}' changed while this request ran; send it again`);
+        if (!first)
+          throw new SophonError('CONFLICT', `Idempotency-Key '${req.idempotency.key}' changed while this request ran; send it again`);
         throw new KeyTaken(first);
       }
       // The cluster row first, as acquireLock takes it: the operation row's foreign key would
@@ -225,9 +235,12 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
         if (holder) {
           const what = req.lock.service ? `${req.cluster.name}/${req.lock.service}` : `cluster ${req.cluster.name}`;
           // The holder's id travels with the error: a scheduled run records it when it is skipped.
-          throw Object.assign(conflict(`Operation ${holder.id} (${holder.type}, ${holder.status}) is already changing ${what}; wait for it, or cancel it`), {
-            holderOperationId: holder.id,
-          });
+          throw Object.assign(
+            conflict(`Operation ${holder.id} (${holder.type}, ${holder.status}) is already changing ${what}; wait for it, or cancel it`),
+            {
+              holderOperationId: holder.id,
+            },
+          );
         }
       }
       await auditRepo(tx).record({
@@ -294,7 +307,8 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
       if (!op) throw notFound('Operation', id);
       const latest = await operations.steps(id);
       const finished = latest.filter((s) => s.status === 'SUCCEEDED' || s.status === 'SKIPPED').length;
-      const percent = op.status === 'SUCCEEDED' ? 100 : op.progress?.total ? Math.min(99, Math.floor((100 * finished) / op.progress.total)) : null;
+      const percent =
+        op.status === 'SUCCEEDED' ? 100 : op.progress?.total ? Math.min(99, Math.floor((100 * finished) / op.progress.total)) : null;
       return { ...view(op), percent, input: op.input, steps: opts.attempts ? await operations.attempts(id) : latest };
     },
 
@@ -313,11 +327,22 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
         if (err instanceof WorkflowNotFoundError) throw conflict(`Operation ${id} has no running workflow to take the decision`);
         throw temporalUnavailable(err, `the decision for operation ${id} was not delivered (is a worker running?); send it again`);
       }
-      await auditRepo(pool).record({ actor, action: 'operation.decision', target: op.workflowId, details: { operationId: id, decision: action } });
+      await auditRepo(pool).record({
+        actor,
+        action: 'operation.decision',
+        target: op.workflowId,
+        details: { operationId: id, decision: action },
+      });
       return view((await operations.get(id)) ?? op);
     },
 
-    async list(filter: { cluster?: string | undefined; service?: string | undefined; status?: string | undefined; limit: number; after?: [string, string] | undefined }) {
+    async list(filter: {
+      cluster?: string | undefined;
+      service?: string | undefined;
+      status?: string | undefined;
+      limit: number;
+      after?: [string, string] | undefined;
+    }) {
       const { items, nextCursor } = pageOf(await operations.list(filter), filter.limit, (op) => op.sortKey);
       return { operations: items.map(view), nextCursor };
     },
@@ -349,7 +374,10 @@ export function createOperationsService({ config, pool, temporal, logger }: Oper
         try {
           const after = await startWorkflow(op);
           if (after.runId) started++;
-          logger.info({ operationId: op.id, workflowId: op.workflowId, status: after.status }, 'resumed an operation whose start had been interrupted');
+          logger.info(
+            { operationId: op.id, workflowId: op.workflowId, status: after.status },
+            'resumed an operation whose start had been interrupted',
+          );
         } catch (err) {
           logger.warn({ operationId: op.id, err }, 'could not resume an operation; it is tried again later');
         }

@@ -51,11 +51,7 @@ export interface StepKey {
  * write from an older attempt never overwrites a newer one. Steps touch hosts, so they run
  * as host activities: heartbeating, and cancelled through the signal in `output`.
  */
-export function trackStep<T>(
-  pool: Pool,
-  key: StepKey,
-  body: (output: StepOutput) => Promise<T & { outcome?: StepOutcome }>,
-): Promise<T> {
+export function trackStep<T>(pool: Pool, key: StepKey, body: (output: StepOutput) => Promise<T & { outcome?: StepOutcome }>): Promise<T> {
   return hostActivity(async ({ signal, progress }) => {
     const started = Date.now();
     const keyArgs = [key.operationId, key.host, key.role ?? '', key.phase ?? '', key.step];
@@ -86,7 +82,13 @@ export function trackStep<T>(
       if (Date.now() - lastFlush < FLUSH_EVERY_MS) return;
       lastFlush = Date.now();
       flushing = flushing
-        .then(() => pool.query(`UPDATE operation_steps SET stdout_tail = $2, stderr_tail = $3 WHERE id = $1 AND finished_at IS NULL`, [id, stdout.value, stderr.value]))
+        .then(() =>
+          pool.query(`UPDATE operation_steps SET stdout_tail = $2, stderr_tail = $3 WHERE id = $1 AND finished_at IS NULL`, [
+            id,
+            stdout.value,
+            stderr.value,
+          ]),
+        )
         .catch(() => undefined);
     };
     progress({ host: key.host, step: key.step, outputBytes });
@@ -107,7 +109,11 @@ export function trackStep<T>(
       return result;
     } catch (err) {
       const exitCode = err instanceof SshError ? err.exitCode : undefined;
-      const message = signal.aborted ? `cancelled: ${err instanceof Error ? err.message : String(err)}` : err instanceof Error ? err.message : String(err);
+      const message = signal.aborted
+        ? `cancelled: ${err instanceof Error ? err.message : String(err)}`
+        : err instanceof Error
+          ? err.message
+          : String(err);
       await finish(signal.aborted ? 'CANCELLED' : 'FAILED', { message, exitCode: exitCode ?? null }).catch(() => undefined);
       throw err;
     }

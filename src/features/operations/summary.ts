@@ -17,7 +17,10 @@ function narrowed(lists: Record<string, unknown>): string {
   const parts = Object.entries(lists)
     .map(([what, list]) => [what, names(list)] as const)
     .filter(([, list]) => list.length > 0)
-    .map(([what, list]) => `${what} ${list.slice(0, NAMES_LISTED).join(', ')}${list.length > NAMES_LISTED ? ` +${list.length - NAMES_LISTED} more` : ''}`);
+    .map(
+      ([what, list]) =>
+        `${what} ${list.slice(0, NAMES_LISTED).join(', ')}${list.length > NAMES_LISTED ? ` +${list.length - NAMES_LISTED} more` : ''}`,
+    );
   return parts.length ? ` (${parts.join('; ')})` : '';
 }
 

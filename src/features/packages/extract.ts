@@ -73,7 +73,10 @@ async function linksEscaping(root: string): Promise<FieldError[]> {
 }
 
 function unsafe(archive: string, problems: FieldError[]): SophonError {
-  const list = problems.slice(0, 5).map((p) => `${p.path} ${p.message}`).join('; ');
+  const list = problems
+    .slice(0, 5)
+    .map((p) => `${p.path} ${p.message}`)
+    .join('; ');
   return new SophonError(
     'ARCHIVE_UNSAFE',
     `Refusing to extract ${archive}: ${list}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}. The package is damaged or malicious; rebuild it from a trusted source`,

@@ -50,7 +50,10 @@ export function createPackageRepository(location: string): PackageRepository {
     if (!remote) return createReadStream(join(base, file));
     const res = await fetch(`${base}/${encodeURIComponent(file)}`);
     if (!res.ok || !res.body) {
-      throw new SophonError('PACKAGE_INVALID', `Package repository ${base} answered ${res.status} for ${file}; check SOPHON_PACKAGE_REPO and that the file was published`);
+      throw new SophonError(
+        'PACKAGE_INVALID',
+        `Package repository ${base} answered ${res.status} for ${file}; check SOPHON_PACKAGE_REPO and that the file was published`,
+      );
     }
     return Readable.fromWeb(res.body as WebReadableStream);
   };
@@ -66,7 +69,10 @@ export function createPackageRepository(location: string): PackageRepository {
       }
     } catch (err) {
       if (err instanceof SophonError) throw err;
-      throw new SophonError('PACKAGE_INVALID', `Cannot read index.json of the package repository ${base}; build it with \`npm run packages\` or check SOPHON_PACKAGE_REPO`);
+      throw new SophonError(
+        'PACKAGE_INVALID',
+        `Cannot read index.json of the package repository ${base}; build it with \`npm run packages\` or check SOPHON_PACKAGE_REPO`,
+      );
     }
     let json: unknown;
     try {
@@ -76,7 +82,11 @@ export function createPackageRepository(location: string): PackageRepository {
     }
     const parsed = packageIndexSchema.safeParse(json);
     if (!parsed.success) {
-      throw new SophonError('PACKAGE_INVALID', `index.json of the package repository ${base} is malformed; rebuild it`, fieldErrors(parsed.error, 'index'));
+      throw new SophonError(
+        'PACKAGE_INVALID',
+        `index.json of the package repository ${base} is malformed; rebuild it`,
+        fieldErrors(parsed.error, 'index'),
+      );
     }
     return parsed.data;
   };
@@ -94,18 +104,30 @@ export function createPackageRepository(location: string): PackageRepository {
     async resolve(def, version, arch) {
       const v = def.versions.find((x) => x.version === version);
       if (!v) {
-        throw new SophonError('PACKAGE_INVALID', `${def.name} has no version '${version}'; available: ${def.versions.map((x) => x.version).join(', ')}`);
+        throw new SophonError(
+          'PACKAGE_INVALID',
+          `${def.name} has no version '${version}'; available: ${def.versions.map((x) => x.version).join(', ')}`,
+        );
       }
       const pkg = v.packages.find((p) => p.arch === arch) ?? v.packages.find((p) => p.arch === 'noarch');
       if (!pkg) {
-        throw new SophonError('PACKAGE_INVALID', `${def.name} ${version} has no package for ${arch} hosts; it has ${v.packages.map((p) => p.arch).join(', ')}`);
+        throw new SophonError(
+          'PACKAGE_INVALID',
+          `${def.name} ${version} has no package for ${arch} hosts; it has ${v.packages.map((p) => p.arch).join(', ')}`,
+        );
       }
       const entry = (await repo.index()).packages.find((e) => e.file === pkg.file);
       if (!entry) {
-        throw new SophonError('PACKAGE_INVALID', `${pkg.file} (${def.name} ${version}) is not in the package repository ${base}; build or publish it first`);
+        throw new SophonError(
+          'PACKAGE_INVALID',
+          `${pkg.file} (${def.name} ${version}) is not in the package repository ${base}; build or publish it first`,
+        );
       }
       if (pkg.sha256 !== undefined && pkg.sha256 !== entry.sha256) {
-        throw new SophonError('PACKAGE_INVALID', `${pkg.file}: the definition expects sha256 ${pkg.sha256} but the repository lists ${entry.sha256}; the repository holds a different build`);
+        throw new SophonError(
+          'PACKAGE_INVALID',
+          `${pkg.file}: the definition expects sha256 ${pkg.sha256} but the repository lists ${entry.sha256}; the repository holds a different build`,
+        );
       }
       return entry;
     },
@@ -125,12 +147,18 @@ export function createPackageRepository(location: string): PackageRepository {
       } catch (err) {
         await rm(tmp, { force: true });
         if (err instanceof SophonError) throw err;
-        throw new SophonError('PACKAGE_INVALID', `Cannot read ${entry.file} from the package repository ${base}: ${(err as Error).message}`);
+        throw new SophonError(
+          'PACKAGE_INVALID',
+          `Cannot read ${entry.file} from the package repository ${base}: ${(err as Error).message}`,
+        );
       }
       const actual = hash.digest('hex');
       if (actual !== entry.sha256) {
         await rm(tmp, { force: true });
-        throw new SophonError('PACKAGE_INVALID', `${entry.file} is corrupt: sha256 ${actual}, expected ${entry.sha256}; rebuild or re-publish the package`);
+        throw new SophonError(
+          'PACKAGE_INVALID',
+          `${entry.file} is corrupt: sha256 ${actual}, expected ${entry.sha256}; rebuild or re-publish the package`,
+        );
       }
       await rename(tmp, dest);
     },

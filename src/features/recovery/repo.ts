@@ -111,6 +111,5 @@ export function recoveryRepo(db: Db) {
         [clusterId, spent.map((s) => s.host), spent.map((s) => s.service), spent.map((s) => s.role)],
       );
     },
-
   };
 }

@@ -25,7 +25,10 @@ export function createRecoveryService(deps: { config: Config; pool: Pool; tempor
   const log = logger.child({ component: 'auto-recovery' });
 
   /** Starts the instance's next recovery; a skip says why (the lock's holder, or it came back). */
-  async function start(cluster: { id: string; name: string }, d: DownInstance): Promise<{ operationId: string } | { skipped: SkippedRecovery }> {
+  async function start(
+    cluster: { id: string; name: string },
+    d: DownInstance,
+  ): Promise<{ operationId: string } | { skipped: SkippedRecovery }> {
     const attempt = d.attempts + 1;
     const skipped = (heldBy: SkippedRecovery['heldBy'], reason: string) => ({
       skipped: { instance: d.id, service: d.service, role: d.role, host: d.host, heldBy, reason },
@@ -83,7 +86,10 @@ export function createRecoveryService(deps: { config: Config; pool: Pool; tempor
         } else {
           counts.skipped++;
           record.recovery.skipped.push(outcome.skipped);
-          log.info({ ...where, heldBy: outcome.skipped.heldBy, reason: outcome.skipped.reason }, 'recovery skipped this poll; tried again at the next');
+          log.info(
+            { ...where, heldBy: outcome.skipped.heldBy, reason: outcome.skipped.reason },
+            'recovery skipped this poll; tried again at the next',
+          );
         }
       }
       counts.budgetSpent = spent.length;

@@ -19,5 +19,6 @@ export interface RecoveryCounts {
 
 export const recoveryWorkflowIds = {
   // Per instance and attempt, not per operation: a repeated poll cannot start a second recovery.
-  recoverInstance: (cluster: string, service: string, instanceId: string, attempt: number) => `recover/${cluster}/${service}/${instanceId}/${attempt}`,
+  recoverInstance: (cluster: string, service: string, instanceId: string, attempt: number) =>
+    `recover/${cluster}/${service}/${instanceId}/${attempt}`,
 };

@@ -19,7 +19,13 @@ export function createScaleActivities({ pool, catalog }: ActivityDeps) {
       const all = await services.instances(svc.id);
       const reverse = def.rolling.order === 'reverse-index';
       const ordered = all.filter((i) => i.role === role.name).sort((a, b) => (reverse ? b.idx - a.idx : a.idx - b.idx));
-      const ref = (i: InstanceRow): InstanceRef => ({ id: i.id, role: i.role, host: i.hostname, hostId: i.hostId, startOrder: role.startOrder });
+      const ref = (i: InstanceRow): InstanceRef => ({
+        id: i.id,
+        role: i.role,
+        host: i.hostname,
+        hostId: i.hostId,
+        startOrder: role.startOrder,
+      });
       const joining = new Set(input.add);
       const leaving = new Set(input.remove);
       // A host keeps the service's files while another of its instances stays there.
@@ -29,12 +35,21 @@ export function createScaleActivities({ pool, catalog }: ActivityDeps) {
         return [...hosts].map(([hostId, hostname]) => ({ hostId, hostname }));
       };
       return {
-        joining: ordered.filter((i) => joining.has(i.id)).sort((a, b) => a.idx - b.idx).map(ref),
+        joining: ordered
+          .filter((i) => joining.has(i.id))
+          .sort((a, b) => a.idx - b.idx)
+          .map(ref),
         peers: ordered.filter((i) => !joining.has(i.id)).map(ref),
         leaving: ordered.filter((i) => leaving.has(i.id)).map(ref),
         survivors: ordered.filter((i) => !leaving.has(i.id)).map(ref),
-        installHosts: hostsOf(all.filter((i) => joining.has(i.id)), all.filter((i) => !joining.has(i.id))),
-        removeHosts: hostsOf(all.filter((i) => leaving.has(i.id)), all.filter((i) => !leaving.has(i.id))),
+        installHosts: hostsOf(
+          all.filter((i) => joining.has(i.id)),
+          all.filter((i) => !joining.has(i.id)),
+        ),
+        removeHosts: hostsOf(
+          all.filter((i) => leaving.has(i.id)),
+          all.filter((i) => !leaving.has(i.id)),
+        ),
         decommission: def.decommission.flatMap((s, index) => (s.role === role.name ? [{ index, name: s.name }] : [])),
         membership: { peers: role.membership?.peers ?? false, quorum: role.membership?.quorum ?? false },
         leaderRole: def.rolling.order === 'followers-first' && def.rolling.leader?.role === role.name ? role.name : null,

@@ -25,7 +25,13 @@ export interface CheckedScale {
 
 const majority = (n: number) => Math.floor(n / 2) + 1;
 
-export async function checkScale(pool: Pool, catalog: Catalog, cluster: Cluster, svc: ServiceRow, req: ScaleRequest): Promise<CheckedScale> {
+export async function checkScale(
+  pool: Pool,
+  catalog: Catalog,
+  cluster: Cluster,
+  svc: ServiceRow,
+  req: ScaleRequest,
+): Promise<CheckedScale> {
   if (svc.status !== 'ACTIVE') throw conflict(`${svc.name} is ${svc.status}; it can be scaled once it is ACTIVE`);
   const def = catalog.get(svc.name);
   const role = def.roles.find((r) => r.name === req.role);
@@ -43,14 +49,18 @@ export async function checkScale(pool: Pool, catalog: Catalog, cluster: Cluster,
   remove.forEach((h, k) => {
     if (twice(remove, h, k)) errors.push({ path: `remove.${k}`, message: `host '${h}' is listed twice` });
     else if (!memberHosts.includes(h)) {
-      errors.push({ path: `remove.${k}`, message: `host '${h}' has no ${svc.name} ${role.name}; its ${role.name}s are on ${memberHosts.join(', ')}` });
+      errors.push({
+        path: `remove.${k}`,
+        message: `host '${h}' has no ${svc.name} ${role.name}; its ${role.name}s are on ${memberHosts.join(', ')}`,
+      });
     }
   });
   add.forEach((h, k) => {
     if (twice(add, h, k)) errors.push({ path: `add.${k}`, message: `host '${h}' is listed twice` });
     else if (memberHosts.includes(h)) errors.push({ path: `add.${k}`, message: `host '${h}' already runs ${svc.name} ${role.name}` });
   });
-  if (errors.length) throw new SophonError('VALIDATION_FAILED', `Cannot scale ${svc.name} ${role.name}: ${errors.map((e) => e.message).join('; ')}`, errors);
+  if (errors.length)
+    throw new SophonError('VALIDATION_FAILED', `Cannot scale ${svc.name} ${role.name}: ${errors.map((e) => e.message).join('; ')}`, errors);
 
   // Placement rules on the result; hosts already placed are not re-judged (a dead one may be the one leaving).
   const result = [...memberHosts.filter((h) => !remove.includes(h)), ...add];
@@ -68,7 +78,9 @@ export async function checkScale(pool: Pool, catalog: Catalog, cluster: Cluster,
     placement,
     hosts: [
       ...[...placed].map((hostname) => ({ hostname, status: 'READY' })),
-      ...clusterHosts.filter((h) => !placed.has(h.hostname)).map((h) => ({ hostname: h.hostname, status: h.maintenance ? 'in MAINTENANCE' : h.status })),
+      ...clusterHosts
+        .filter((h) => !placed.has(h.hostname))
+        .map((h) => ({ hostname: h.hostname, status: h.maintenance ? 'in MAINTENANCE' : h.status })),
     ],
     deployedServices: def.dependencies,
     usedPorts,

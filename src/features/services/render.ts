@@ -4,7 +4,14 @@
  * API that shows what a config version renders to.
  */
 import type { Pool } from '../../platform/db/pool.js';
-import { buildContext, renderConfigFiles, type HostRef, type ParameterValue, type ServiceDefinition, type TemplateContext } from '../defs/index.js';
+import {
+  buildContext,
+  renderConfigFiles,
+  type HostRef,
+  type ParameterValue,
+  type ServiceDefinition,
+  type TemplateContext,
+} from '../defs/index.js';
 import { servicesRepo, type InstanceRow, type ServiceRow } from './repo.js';
 
 /** Placement by role, in index order, as templates see it. */
@@ -29,7 +36,14 @@ export async function depsOf(pool: Pool, svc: ServiceRow, def: ServiceDefinition
     const roles: TemplateContext['deps'][string]['roles'] = {};
     for (const i of await services.instances(dep.id)) {
       if (i.leaving) continue;
-      (roles[i.role] ??= { hosts: [] }).hosts.push({ role: i.role, hostname: i.hostname, address: i.address, index: i.idx, id: i.idx + 1, ports: i.ports });
+      (roles[i.role] ??= { hosts: [] }).hosts.push({
+        role: i.role,
+        hostname: i.hostname,
+        address: i.address,
+        index: i.idx,
+        id: i.idx + 1,
+        ports: i.ports,
+      });
     }
     deps[name] = { roles };
   }

@@ -92,7 +92,8 @@ export function servicesRepo(db: Db) {
 
     /** By id or by name within the cluster. */
     async find(clusterId: string, idOrName: string): Promise<ServiceRow | undefined> {
-      return (await db.query<ServiceRow>(`${SERVICE} WHERE s.cluster_id = $1 AND (s.id::text = $2 OR s.name = $2)`, [clusterId, idOrName])).rows[0];
+      return (await db.query<ServiceRow>(`${SERVICE} WHERE s.cluster_id = $1 AND (s.id::text = $2 OR s.name = $2)`, [clusterId, idOrName]))
+        .rows[0];
     },
 
     async get(id: string): Promise<ServiceRow | undefined> {
@@ -116,17 +117,18 @@ export function servicesRepo(db: Db) {
         [s.id, s.clusterId, s.name, s.version, s.operationId],
       );
       if (inserted.rowCount !== 1) return false;
-      await db.query(`INSERT INTO config_versions (service_id, version, "values", author, note) VALUES ($1, 1, $2, $3, 'initial deployment')`, [
-        s.id,
-        JSON.stringify(s.values),
-        s.author,
-      ]);
+      await db.query(
+        `INSERT INTO config_versions (service_id, version, "values", author, note) VALUES ($1, 1, $2, $3, 'initial deployment')`,
+        [s.id, JSON.stringify(s.values), s.author],
+      );
       await insertInstances(s.clusterId, s.name, s.id, s.instances);
       return true;
     },
 
     async setLeaving(ids: string[]): Promise<void> {
-      await db.query(`UPDATE role_instances SET leaving = true, desired_state = 'STOPPED', updated_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+      await db.query(`UPDATE role_instances SET leaving = true, desired_state = 'STOPPED', updated_at = now() WHERE id = ANY($1::uuid[])`, [
+        ids,
+      ]);
     },
 
     async deleteInstances(ids: string[]): Promise<void> {
@@ -142,10 +144,12 @@ export function servicesRepo(db: Db) {
     },
 
     async configValues(serviceId: string, version: number): Promise<Record<string, ParameterValue>> {
-      const row = (await db.query<{ values: Record<string, ParameterValue> }>(
-        `SELECT "values" FROM config_versions WHERE service_id = $1 AND version = $2`,
-        [serviceId, version],
-      )).rows[0];
+      const row = (
+        await db.query<{ values: Record<string, ParameterValue> }>(
+          `SELECT "values" FROM config_versions WHERE service_id = $1 AND version = $2`,
+          [serviceId, version],
+        )
+      ).rows[0];
       return row?.values ?? {};
     },
 
@@ -197,7 +201,11 @@ export function servicesRepo(db: Db) {
     },
 
     async setInstanceInstalled(id: string, version: string, configVersion: number): Promise<void> {
-      await db.query(`UPDATE role_instances SET version = $2, config_version = $3, updated_at = now() WHERE id = $1`, [id, version, configVersion]);
+      await db.query(`UPDATE role_instances SET version = $2, config_version = $3, updated_at = now() WHERE id = $1`, [
+        id,
+        version,
+        configVersion,
+      ]);
     },
 
     async setObserved(id: string, state: ObservedState, reason: string | null): Promise<void> {

@@ -15,7 +15,10 @@ export const DeployServiceBody = z.strictObject({
   service: NAME.describe('a service definition of the catalog (GET /api/v1/service-defs)'),
   version: NAME.optional().describe("one of the definition's versions; its default when absent"),
   placement: z.record(NAME, NAME_LIST).describe('role → hostnames, in order (the order gives instance ids)'),
-  config: z.record(NAME, z.union([z.string().max(4096), z.number(), z.boolean()])).optional().describe('parameter → value; defaults fill the rest'),
+  config: z
+    .record(NAME, z.union([z.string().max(4096), z.number(), z.boolean()]))
+    .optional()
+    .describe('parameter → value; defaults fill the rest'),
 });
 
 export const ServiceActionBody = z.strictObject({
@@ -53,7 +56,13 @@ export const PatchServiceBody = z
     autoRecovery: z
       .strictObject({
         enabled: z.boolean().optional().describe('restart instances that should run but are seen down'),
-        maxPerHour: z.number().int().min(1).max(1000).optional().describe('restarts per instance in any hour before it is left down and alerted (default 6)'),
+        maxPerHour: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .optional()
+          .describe('restarts per instance in any hour before it is left down and alerted (default 6)'),
       })
       .optional(),
   })
@@ -132,7 +141,8 @@ export function serviceRoutes(services: ServicesService) {
     route({
       method: 'patch',
       path: `${BASE}/:service`,
-      summary: 'Change settings of a service: maintenance until a time (or none: null), auto-recovery (enabled, restarts per instance per hour)',
+      summary:
+        'Change settings of a service: maintenance until a time (or none: null), auto-recovery (enabled, restarts per instance per hour)',
       body: PatchServiceBody,
       status: 200,
       response: z.object({ service: ServiceDetail }),
@@ -158,7 +168,8 @@ export function serviceRoutes(services: ServicesService) {
     route({
       method: 'post',
       path: `${BASE}/:service/scale`,
-      summary: "Add hosts to a role or remove them; peers listing the members are re-rendered and rolled (the definition's membership rule)",
+      summary:
+        "Add hosts to a role or remove them; peers listing the members are re-rendered and rolled (the definition's membership rule)",
       body: ScaleServiceBody,
       idempotent: true,
       status: 202,
@@ -180,7 +191,8 @@ export function serviceRoutes(services: ServicesService) {
     route({
       method: 'delete',
       path: `${BASE}/:service`,
-      summary: 'Remove a service: stop it, delete its files under the install roots and its inventory (refused while another service depends on it)',
+      summary:
+        'Remove a service: stop it, delete its files under the install roots and its inventory (refused while another service depends on it)',
       idempotent: true,
       status: 202,
       response: Started,

@@ -109,12 +109,28 @@ async function requirePackages(location: string, def: ServiceDefinition, version
   for (const arch of archs) {
     const file = (packages.find((p) => p.arch === arch) ?? packages.find((p) => p.arch === 'noarch'))?.file;
     if (!file) throw refuse(`${def.name} ${version} has no package for ${arch} hosts (it has ${packages.map((p) => p.arch).join(', ')})`);
-    if (!index) throw refuse(`${def.name} ${version} cannot be deployed: the package repository ${repo.location} has no readable index.json, so its package ${file} cannot be installed; ${fix}`);
-    if (!index.packages.some((e) => e.file === file)) throw refuse(`${def.name} ${version} cannot be deployed: its package ${file} is not in the package repository ${repo.location}; ${fix}`);
+    if (!index)
+      throw refuse(
+        `${def.name} ${version} cannot be deployed: the package repository ${repo.location} has no readable index.json, so its package ${file} cannot be installed; ${fix}`,
+      );
+    if (!index.packages.some((e) => e.file === file))
+      throw refuse(
+        `${def.name} ${version} cannot be deployed: its package ${file} is not in the package repository ${repo.location}; ${fix}`,
+      );
   }
 }
 
-export function createServicesService({ pool, catalog, operations, config }: { pool: Pool; catalog: Catalog; operations: OperationsService; config: Pick<Config, 'packageRepo'> }) {
+export function createServicesService({
+  pool,
+  catalog,
+  operations,
+  config,
+}: {
+  pool: Pool;
+  catalog: Catalog;
+  operations: OperationsService;
+  config: Pick<Config, 'packageRepo'>;
+}) {
   const services = servicesRepo(pool);
 
   const clusterOf = (idOrName: string) => findCluster(pool, idOrName);
@@ -197,9 +213,16 @@ export function createServicesService({ pool, catalog, operations, config }: { p
       const replay = await operations.replayed(who.idempotency);
       if (replay) return replay;
       const cluster = await clusterOf(clusterRef);
-      if (cluster.status !== 'ACTIVE') throw conflict(`Cluster ${cluster.name} is ${cluster.status}; services can be deployed once it is ACTIVE`);
+      if (cluster.status !== 'ACTIVE')
+        throw conflict(`Cluster ${cluster.name} is ${cluster.status}; services can be deployed once it is ACTIVE`);
       if (!catalog.has(req.service)) {
-        throw invalidField('service', `no service definition '${req.service}'; known: ${catalog.list().map((d) => d.name).join(', ')}`);
+        throw invalidField(
+          'service',
+          `no service definition '${req.service}'; known: ${catalog
+            .list()
+            .map((d) => d.name)
+            .join(', ')}`,
+        );
       }
       const def = catalog.get(req.service);
       const version = req.version ?? defaultVersion(def);
@@ -255,7 +278,8 @@ export function createServicesService({ pool, catalog, operations, config }: { p
             author: who.actor,
             instances,
           });
-          if (!inserted) throw conflict(`${def.name} is already deployed in cluster ${cluster.name}; change it with actions, config, scale or upgrade`);
+          if (!inserted)
+            throw conflict(`${def.name} is already deployed in cluster ${cluster.name}; change it with actions, config, scale or upgrade`);
         },
       );
     },
@@ -264,10 +288,12 @@ export function createServicesService({ pool, catalog, operations, config }: { p
       const replay = await operations.replayed(who.idempotency);
       if (replay) return replay;
       const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
-      if (svc.status === 'DEPLOYING' || svc.status === 'REMOVING') throw conflict(`${svc.name} is ${svc.status}; wait for that operation to end`);
+      if (svc.status === 'DEPLOYING' || svc.status === 'REMOVING')
+        throw conflict(`${svc.name} is ${svc.status}; wait for that operation to end`);
       const def = catalog.get(svc.name);
       req.roles?.forEach((r, i) => {
-        if (!def.roles.some((d) => d.name === r)) throw invalidField(`roles.${i}`, `${svc.name} has no role '${r}'; its roles are ${def.roles.map((d) => d.name).join(', ')}`);
+        if (!def.roles.some((d) => d.name === r))
+          throw invalidField(`roles.${i}`, `${svc.name} has no role '${r}'; its roles are ${def.roles.map((d) => d.name).join(', ')}`);
       });
       const placed = new Set((await services.instances(svc.id)).map((i) => i.hostname));
       req.hosts?.forEach((h, i) => {
@@ -296,7 +322,13 @@ export function createServicesService({ pool, catalog, operations, config }: { p
           type: 'service.scale',
           workflowType: 'scaleServiceWorkflow',
           workflowId: (opId) => scaleWorkflowIds.scaleService(cluster.name, svc.name, opId),
-          args: (opId) => ({ operationId: opId, serviceId: svc.id, role: req.role, add: checked.joining.map((i) => i.id), remove: checked.leaving }),
+          args: (opId) => ({
+            operationId: opId,
+            serviceId: svc.id,
+            role: req.role,
+            add: checked.joining.map((i) => i.id),
+            remove: checked.leaving,
+          }),
         },
         (tx) => servicesRepo(tx).insertInstances(cluster.id, svc.name, svc.id, checked.joining),
       );
@@ -312,7 +344,10 @@ export function createServicesService({ pool, catalog, operations, config }: { p
       const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
       const def = catalog.get(svc.name);
       if (!def.versions.some((v) => v.version === req.version)) {
-        throw invalidField('version', `${def.name} has no version '${req.version}'; known: ${def.versions.map((v) => v.version).join(', ')}`);
+        throw invalidField(
+          'version',
+          `${def.name} has no version '${req.version}'; known: ${def.versions.map((v) => v.version).join(', ')}`,
+        );
       }
       if (svc.status !== 'ACTIVE') throw conflict(`${svc.name} is ${svc.status}; only an ACTIVE service can be upgraded`);
       const { version, ...rolling } = req;
@@ -335,9 +370,13 @@ export function createServicesService({ pool, catalog, operations, config }: { p
       const replay = await operations.replayed(who.idempotency);
       if (replay) return replay;
       const { cluster, svc } = await serviceOf(clusterRef, serviceRef);
-      const dependents = (await services.list(cluster.id)).filter((s) => s.id !== svc.id && catalog.has(s.name) && catalog.get(s.name).dependencies.includes(svc.name));
+      const dependents = (await services.list(cluster.id)).filter(
+        (s) => s.id !== svc.id && catalog.has(s.name) && catalog.get(s.name).dependencies.includes(svc.name),
+      );
       if (dependents.length) {
-        throw conflict(`${dependents.map((s) => s.name).join(', ')} depend${dependents.length === 1 ? 's' : ''} on ${svc.name}; remove ${dependents.length === 1 ? 'it' : 'them'} first`);
+        throw conflict(
+          `${dependents.map((s) => s.name).join(', ')} depend${dependents.length === 1 ? 's' : ''} on ${svc.name}; remove ${dependents.length === 1 ? 'it' : 'them'} first`,
+        );
       }
       return startServiceOperation(operations, cluster, svc.name, who, {
         type: 'service.remove',

@@ -45,6 +45,7 @@ export interface ServicePlan {
 
 export const serviceWorkflowIds = {
   deployService: (cluster: string, service: string, operationId: string) => `deploy/${cluster}/${service}/${operationId}`,
-  serviceAction: (cluster: string, service: string, action: string, operationId: string) => `${action}/${cluster}/${service}/${operationId}`,
+  serviceAction: (cluster: string, service: string, action: string, operationId: string) =>
+    `${action}/${cluster}/${service}/${operationId}`,
   removeService: (cluster: string, service: string, operationId: string) => `remove/${cluster}/${service}/${operationId}`,
 };

@@ -23,7 +23,11 @@ export interface TaskStepInput {
 /** The task of a definition; a task removed from the catalog since the request is a definitive failure. */
 function definedTask(def: ServiceDefinition, name: string): TaskDefinition {
   const task = taskOf(def, name);
-  if (!task) throw new SophonError('DEFINITION_INVALID', `${def.name} has no task '${name}'; its tasks are ${def.tasks.map((t) => t.name).join(', ') || 'none'}`);
+  if (!task)
+    throw new SophonError(
+      'DEFINITION_INVALID',
+      `${def.name} has no task '${name}'; its tasks are ${def.tasks.map((t) => t.name).join(', ') || 'none'}`,
+    );
   return task;
 }
 
@@ -47,16 +51,23 @@ export function createTaskActivities({ pool, ssh, catalog }: ActivityDeps) {
     async runTask(input: TaskStepInput): Promise<void> {
       const { def, inst, host, ctx } = await loadInstance(pool, catalog, input.instanceId);
       const task = definedTask(def, input.task);
-      await trackStep(pool, { operationId: input.operationId, host: host.hostname, role: inst.role, phase: input.phase, step: task.name }, async (output) => {
-        const conn = await ssh.connect(targetOf(host));
-        const result = await runRoleCommand(conn, def, task, { ...ctx, task: input.parameters }, output, `task '${task.name}'`);
-        if (result.exitCode !== 0) {
-          const err = new SophonError('COMMAND_FAILED', `task '${task.name}' of ${def.name} on ${host.hostname} exited with ${result.exitCode}: ${result.stderr.trim().slice(-500)}`);
-          // Commands such as a balancer are not safe to re-run unasked: the operator decides.
-          throw Object.assign(err, { retryable: false });
-        }
-        return { outcome: { exitCode: 0, message: `task '${task.name}' done` } };
-      });
+      await trackStep(
+        pool,
+        { operationId: input.operationId, host: host.hostname, role: inst.role, phase: input.phase, step: task.name },
+        async (output) => {
+          const conn = await ssh.connect(targetOf(host));
+          const result = await runRoleCommand(conn, def, task, { ...ctx, task: input.parameters }, output, `task '${task.name}'`);
+          if (result.exitCode !== 0) {
+            const err = new SophonError(
+              'COMMAND_FAILED',
+              `task '${task.name}' of ${def.name} on ${host.hostname} exited with ${result.exitCode}: ${result.stderr.trim().slice(-500)}`,
+            );
+            // Commands such as a balancer are not safe to re-run unasked: the operator decides.
+            throw Object.assign(err, { retryable: false });
+          }
+          return { outcome: { exitCode: 0, message: `task '${task.name}' done` } };
+        },
+      );
     },
   };
 }

@@ -9,7 +9,10 @@ import type { TasksService } from './service.js';
 const NAME = safeText().min(1).max(253);
 
 export const RunTaskBody = z.strictObject({
-  parameters: z.record(NAME, z.union([z.string().max(4096), z.number(), z.boolean()])).optional().describe("the task's parameters; defaults fill the rest"),
+  parameters: z
+    .record(NAME, z.union([z.string().max(4096), z.number(), z.boolean()]))
+    .optional()
+    .describe("the task's parameters; defaults fill the rest"),
   hosts: z.array(NAME).max(1000).optional().describe("only instances on these hosts (of the task's role)"),
 });
 

@@ -4,7 +4,14 @@
  * operation holding the service lock.
  */
 import type { Pool } from '../../platform/db/pool.js';
-import { resolveTaskParameters, taskOf, type Catalog, type ParameterValue, type ServiceDefinition, type TaskDefinition } from '../defs/index.js';
+import {
+  resolveTaskParameters,
+  taskOf,
+  type Catalog,
+  type ParameterValue,
+  type ServiceDefinition,
+  type TaskDefinition,
+} from '../defs/index.js';
 import { conflict, notFound } from '../../platform/errors.js';
 import type { OperationsService } from '../operations/service.js';
 import { findService, startServiceOperation } from '../services/service.js';

@@ -62,9 +62,7 @@ export function tokensRepo(db: Db) {
     },
 
     async countLiveAdmins(): Promise<number> {
-      const res = await db.query<{ n: string }>(
-        `SELECT count(*) AS n FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL`,
-      );
+      const res = await db.query<{ n: string }>(`SELECT count(*) AS n FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL`);
       return Number(res.rows[0]?.n ?? 0);
     },
   };

@@ -15,7 +15,13 @@ export function createTokensService({ pool }: { pool: Pool }) {
 
     async create(input: { name: string; role: Role }, who: Who) {
       const { token, record } = await tokens.create({ ...input, createdBy: who.actor });
-      await auditRepo(pool).record({ actor: who.actor, action: 'token.create', target: record.name, requestId: who.requestId, details: { tokenId: record.id, role: record.role } });
+      await auditRepo(pool).record({
+        actor: who.actor,
+        action: 'token.create',
+        target: record.name,
+        requestId: who.requestId,
+        details: { tokenId: record.id, role: record.role },
+      });
       // The secret is shown this once; only its hash is stored.
       return { token, ...record };
     },
@@ -30,7 +36,13 @@ export function createTokensService({ pool }: { pool: Pool }) {
           throw new SophonError('CONFLICT', 'This is the last admin token; create another admin token before revoking it');
         }
         const revoked = await tokensRepo(tx).revoke(id);
-        await auditRepo(tx).record({ actor: who.actor, action: 'token.revoke', target: existing.name, requestId: who.requestId, details: { tokenId: existing.id } });
+        await auditRepo(tx).record({
+          actor: who.actor,
+          action: 'token.revoke',
+          target: existing.name,
+          requestId: who.requestId,
+          details: { tokenId: existing.id },
+        });
         return revoked;
       }),
   };

@@ -20,10 +20,14 @@ export function createUpgradeActivities({ pool, ssh }: ActivityDeps) {
     async checkHostReachable(input: { operationId: string; phase: string; hostId: string }): Promise<void> {
       const host = await hosts.get(input.hostId);
       if (!host) throw notFound('Host', input.hostId);
-      await trackStep(pool, { operationId: input.operationId, host: host.hostname, phase: input.phase, step: 'reachable' }, async (output) => {
-        await ssh.exec(targetOf(host), sh`true`, { timeoutMs: 15_000, signal: output.signal });
-        return { outcome: { message: `${host.hostname} answers over SSH` } };
-      });
+      await trackStep(
+        pool,
+        { operationId: input.operationId, host: host.hostname, phase: input.phase, step: 'reachable' },
+        async (output) => {
+          await ssh.exec(targetOf(host), sh`true`, { timeoutMs: 15_000, signal: output.signal });
+          return { outcome: { message: `${host.hostname} answers over SSH` } };
+        },
+      );
     },
 
     /** Instance id → the version it runs (the service's when the instance has none recorded). */

@@ -111,7 +111,10 @@ export function createApp(deps: ApiDeps) {
     app[r.method](r.path, ...chain, async (req, res) => {
       // req.is() is null without a body and false for a body of another type.
       if (r.body && req.is('application/json') === false) {
-        throw new SophonError('UNSUPPORTED_MEDIA_TYPE', `Send the request body as application/json (got ${req.get('content-type') ?? 'no content type'})`);
+        throw new SophonError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `Send the request body as application/json (got ${req.get('content-type') ?? 'no content type'})`,
+        );
       }
       const params: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.params as Record<string, string>)) {

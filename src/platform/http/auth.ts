@@ -39,10 +39,7 @@ export function requireRole(role: Role): RequestHandler {
   return (req, _res, next) => {
     const principal = req.principal;
     if (!principal || RANK[principal.role] < RANK[role]) {
-      throw new SophonError(
-        'FORBIDDEN',
-        `This needs the ${role} role; token '${principal?.name ?? '?'}' has ${principal?.role ?? 'none'}`,
-      );
+      throw new SophonError('FORBIDDEN', `This needs the ${role} role; token '${principal?.name ?? '?'}' has ${principal?.role ?? 'none'}`);
     }
     next();
   };

@@ -47,7 +47,8 @@ export function healthRoutes({ pool, temporal }: ApiDeps, registry: Registry) {
     route({
       method: 'get',
       path: '/metrics',
-      summary: "Prometheus metrics: the API process, and Sophon's state from Postgres (hosts, instances, open alerts, operations, polls, notifications)",
+      summary:
+        "Prometheus metrics: the API process, and Sophon's state from Postgres (hosts, instances, open alerts, operations, polls, notifications)",
       role: 'public',
       status: 200,
       produces: 'text/plain',

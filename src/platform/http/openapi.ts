@@ -30,7 +30,12 @@ const IDEMPOTENCY_PARAM = {
 /** Query parameters from a route's zod object schema, one per property. */
 function queryParameters(schema: z.ZodType) {
   const json = jsonSchema(schema, 'input') as { properties?: Record<string, object>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, s]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: s }));
+  return Object.entries(json.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: 'query',
+    required: json.required?.includes(name) ?? false,
+    schema: s,
+  }));
 }
 
 /** The OpenAPI document of the registered routes (see registry.ts): nothing is listed by hand. */
@@ -79,7 +84,11 @@ export function buildOpenApi(version: string, routes: Route[]) {
             detail: { type: 'string' },
             errors: {
               type: 'array',
-              items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' }, column: { type: 'integer' } } },
+              items: {
+                type: 'object',
+                required: ['path', 'message'],
+                properties: { path: { type: 'string' }, message: { type: 'string' }, column: { type: 'integer' } },
+              },
             },
             requestId: { type: 'string' },
           },

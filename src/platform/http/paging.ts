@@ -16,7 +16,6 @@ export const PageQuery = {
   cursor: z.string().max(512, 'expected a cursor from a previous answer').optional(),
 };
 
-
 /** The sort key a cursor carries; a cursor that is not one of ours is a 400 naming `cursor`. */
 export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, key: T): z.output<T> | undefined {
   if (cursor === undefined) return undefined;

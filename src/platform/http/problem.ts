@@ -53,7 +53,9 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
     return;
   }
   if (bodyErr?.type === 'entity.too.large') {
-    sendProblem(res, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of 1 MB`, [{ path: '(body)', message: bodyErr.message }]);
+    sendProblem(res, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of 1 MB`, [
+      { path: '(body)', message: bodyErr.message },
+    ]);
     return;
   }
   // A concurrent request created or removed the same row first (the checks before it passed).

@@ -17,10 +17,7 @@ export async function loadMasterKey(config: Config, opts: { generate: boolean })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     if (!opts.generate || config.masterKeyFile) {
-      throw new SophonError(
-        'CONFIG_INVALID',
-        `No master key: set SOPHON_MASTER_KEY or SOPHON_MASTER_KEY_FILE (${file} does not exist)`,
-      );
+      throw new SophonError('CONFIG_INVALID', `No master key: set SOPHON_MASTER_KEY or SOPHON_MASTER_KEY_FILE (${file} does not exist)`);
     }
   }
   await mkdir(path.dirname(file), { recursive: true });

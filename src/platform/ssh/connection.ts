@@ -101,12 +101,9 @@ export class Connection implements SshConnection {
     const result = await this.exec(command, options);
     if (result.exitCode === 0) return result;
     const how = result.signal !== null ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
-    throw new SshError(
-      'COMMAND_FAILED',
-      `command on ${this.target.host} ${how}: ${command.text}\n${result.stderr.trim()}`,
-      this.endpoint,
-      { exitCode: result.exitCode },
-    );
+    throw new SshError('COMMAND_FAILED', `command on ${this.target.host} ${how}: ${command.text}\n${result.stderr.trim()}`, this.endpoint, {
+      exitCode: result.exitCode,
+    });
   }
 
   exec(command: ShellCommand, options: ExecOptions = {}): Promise<ExecResult> {
@@ -300,9 +297,14 @@ export class Connection implements SshConnection {
           this.client.sftp((error, s) =>
             error
               ? reject(
-                  new SshError('SSH_CHANNEL_FAILED', `${this.endpoint} (host ${this.target.host}) refused an SFTP session: ${error.message}`, this.endpoint, {
-                    cause: error,
-                  }),
+                  new SshError(
+                    'SSH_CHANNEL_FAILED',
+                    `${this.endpoint} (host ${this.target.host}) refused an SFTP session: ${error.message}`,
+                    this.endpoint,
+                    {
+                      cause: error,
+                    },
+                  ),
                 )
               : resolve(s),
           ),
@@ -327,12 +329,7 @@ export class Connection implements SshConnection {
         aborted,
         timeout(
           timeoutMs,
-          () =>
-            new SshError(
-              'SSH_TIMEOUT',
-              `file transfer to ${this.target.host} did not finish within ${timeoutMs} ms`,
-              this.endpoint,
-            ),
+          () => new SshError('SSH_TIMEOUT', `file transfer to ${this.target.host} did not finish within ${timeoutMs} ms`, this.endpoint),
         ),
       ]);
     } catch (error) {

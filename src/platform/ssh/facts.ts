@@ -84,11 +84,7 @@ async function measureClockOffset(conn: SshConnection, now: () => number, signal
 }
 
 /** Pure: parses the output of the facts script. */
-export function parseFactsOutput(
-  output: string,
-  installRoot: string,
-  commands: string[],
-): Omit<HostFacts, 'clockOffsetMs' | 'gatheredAt'> {
+export function parseFactsOutput(output: string, installRoot: string, commands: string[]): Omit<HostFacts, 'clockOffsetMs' | 'gatheredAt'> {
   const sections = new Map<string, string[]>();
   let current: string[] | undefined;
   for (const line of output.split('\n')) {

@@ -195,7 +195,11 @@ export function createSshPool(deps: SshPoolDeps): SshPool {
       (await pending.catch(() => undefined))?.close();
     },
     closeAll() {
-      for (const pending of connections.values()) void pending.then((c) => c.close(), () => undefined);
+      for (const pending of connections.values())
+        void pending.then(
+          (c) => c.close(),
+          () => undefined,
+        );
       connections.clear();
     },
     stats() {

@@ -38,7 +38,11 @@ export async function sha256File(localPath: string): Promise<string> {
 export async function remoteSha256(conn: SshConnection, remotePath: string, signal?: AbortSignal): Promise<string | null> {
   const result = await conn.exec(sh`if [ -f ${remotePath} ]; then sha256sum -- ${remotePath}; fi`, { timeoutMs: 120_000, signal });
   if (result.exitCode !== 0) {
-    throw new SshError('COMMAND_FAILED', `sha256sum of ${remotePath} on ${conn.target.host} failed: ${result.stderr.trim()}`, conn.endpoint);
+    throw new SshError(
+      'COMMAND_FAILED',
+      `sha256sum of ${remotePath} on ${conn.target.host} failed: ${result.stderr.trim()}`,
+      conn.endpoint,
+    );
   }
   const digest = /^([0-9a-f]{64})\s/.exec(result.stdout)?.[1];
   return digest ?? null;

@@ -10,9 +10,11 @@ function readSetting(variable: string, file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new SophonError('CONFIG_INVALID', `${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, [
-      { path: variable, message: `cannot read ${file}` },
-    ]);
+    throw new SophonError(
+      'CONFIG_INVALID',
+      `${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      [{ path: variable, message: `cannot read ${file}` }],
+    );
   }
 }
 
@@ -31,7 +33,12 @@ export function temporalConnectionOptions(config: Pick<Config, 'temporal'>): { t
     ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
     ...(tls.caFile ? { serverRootCACertificate: readSetting('TEMPORAL_TLS_CA_FILE', tls.caFile) } : {}),
     ...(tls.certFile && tls.keyFile
-      ? { clientCertPair: { crt: readSetting('TEMPORAL_TLS_CERT_FILE', tls.certFile), key: readSetting('TEMPORAL_TLS_KEY_FILE', tls.keyFile) } }
+      ? {
+          clientCertPair: {
+            crt: readSetting('TEMPORAL_TLS_CERT_FILE', tls.certFile),
+            key: readSetting('TEMPORAL_TLS_KEY_FILE', tls.keyFile),
+          },
+        }
       : {}),
   };
   return { ...out, tls: Object.keys(settings).length ? settings : true };

@@ -2,8 +2,19 @@ import { ApplicationFailure } from '@temporalio/common';
 import { SophonError } from '../errors.js';
 
 /** Codes of failures that retrying cannot fix: the operator has to change something. */
-const DEFINITIVE = new Set(['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'FORBIDDEN', 'SECRET_UNREADABLE', 'PREREQUISITES_FAILED',
-  'DEFINITION_INVALID', 'PLACEMENT_INVALID', 'PACKAGE_INVALID', 'ARCHIVE_UNSAFE', 'HEALTH_CHECK_FAILED']);
+const DEFINITIVE = new Set([
+  'VALIDATION_FAILED',
+  'NOT_FOUND',
+  'CONFLICT',
+  'FORBIDDEN',
+  'SECRET_UNREADABLE',
+  'PREREQUISITES_FAILED',
+  'DEFINITION_INVALID',
+  'PLACEMENT_INVALID',
+  'PACKAGE_INVALID',
+  'ARCHIVE_UNSAFE',
+  'HEALTH_CHECK_FAILED',
+]);
 
 /**
  * Converts a SophonError into a Temporal failure carrying its stable code as the type;

@@ -42,7 +42,11 @@ function schedules(config: Config): ScheduleSpec[] {
  * Creates a Temporal Schedule, or brings an existing one up to date: `update` gets the schedule
  * as it is and says what it becomes (what follows `options` is the caller's choice).
  */
-export async function ensureSchedule(client: Client, options: ScheduleOptions, update: Parameters<ScheduleHandle['update']>[0]): Promise<void> {
+export async function ensureSchedule(
+  client: Client,
+  options: ScheduleOptions,
+  update: Parameters<ScheduleHandle['update']>[0],
+): Promise<void> {
   try {
     await client.schedule.create(options);
   } catch (err) {

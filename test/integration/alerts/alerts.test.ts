@@ -35,7 +35,10 @@ const mails: Array<{ at: number; subject: string; text: string }> = [];
 let http: Server;
 let smtp: SMTPServer;
 
-async function listen(server: { listen: (port: number, host: string, cb: () => void) => unknown }, address: () => AddressInfo): Promise<number> {
+async function listen(
+  server: { listen: (port: number, host: string, cb: () => void) => unknown },
+  address: () => AddressInfo,
+): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return address().port;
 }
@@ -46,7 +49,11 @@ before(async () => {
   assert.deepEqual([0, 1, 2].flatMap(exporterPids), [], 'no exporter left over on the fleet addresses');
   // Every host exports the value from the start; only n1's crosses the threshold later.
   for (const i of [0, 1, 2]) await setValue(i, 1);
-  const res = await s.call('POST', '/api/v1/clusters/alrt/services', { service: 'node-exporter', placement: { exporter: HOSTS }, config: { port: PORT } });
+  const res = await s.call('POST', '/api/v1/clusters/alrt/services', {
+    service: 'node-exporter',
+    placement: { exporter: HOSTS },
+    config: { port: PORT },
+  });
   assert.equal(res.status, 202, JSON.stringify(res.body));
   assert.equal((await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
   // Exporters the tests kill stay down for the rules to see: no auto-recovery in between.
@@ -82,7 +89,11 @@ before(async () => {
   const asAdmin = (path: string, body: unknown) => s.api.call('POST', path, { token: admin, body });
   for (const channel of [
     { name: 'hook', type: 'webhook', config: { url: `http://127.0.0.1:${hookPort}/alerts` } },
-    { name: 'mail', type: 'email', config: { host: '127.0.0.1', port: smtpPort, from: 'sophon@example.test', to: ['oncall@example.test'] } },
+    {
+      name: 'mail',
+      type: 'email',
+      config: { host: '127.0.0.1', port: smtpPort, from: 'sophon@example.test', to: ['oncall@example.test'] },
+    },
   ]) {
     const res = await asAdmin('/api/v1/notification-channels', channel);
     assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -111,7 +122,10 @@ const exporterPids = (i: number) => pgrep(`node_exporter --web.listen-address=${
 async function setValue(host: number, value: number): Promise<void> {
   const dir = `${s.fleet.hosts[host]!.installRoot}/node-exporter/data/exporter/textfile`;
   await mkdir(dir, { recursive: true });
-  await writeFile(`${dir}/.pressure.tmp`, `# HELP sophon_test_pressure A value the alert test sets.\n# TYPE sophon_test_pressure gauge\nsophon_test_pressure ${value}\n`);
+  await writeFile(
+    `${dir}/.pressure.tmp`,
+    `# HELP sophon_test_pressure A value the alert test sets.\n# TYPE sophon_test_pressure gauge\nsophon_test_pressure ${value}\n`,
+  );
   await rename(`${dir}/.pressure.tmp`, `${dir}/pressure.prom`);
 }
 
@@ -140,7 +154,17 @@ const alertsOf = async (query: string) => {
   return res.body.alerts as Array<Record<string, any>>;
 };
 const pressure = async (query = '') => (await alertsOf(query)).filter((a) => a.rule === 'PressureHigh');
-const RULE = { name: 'PressureHigh', expr: 'sophon_test_pressure', op: '>', threshold: 5, for: '2s', severity: 'critical', cluster: 'alrt', summary: 'Pressure is high', policy: 'pager' };
+const RULE = {
+  name: 'PressureHigh',
+  expr: 'sophon_test_pressure',
+  op: '>',
+  threshold: 5,
+  for: '2s',
+  severity: 'critical',
+  cluster: 'alrt',
+  summary: 'Pressure is high',
+  policy: 'pager',
+};
 
 test('deploying node-exporter made its default rules; the built-in rules exist', async () => {
   const rules = (await s.call('GET', '/api/v1/alert-rules')).body.rules as Array<Record<string, any>>;
@@ -174,7 +198,14 @@ test('a rule on a textfile value fires for that host only, escalates step by ste
   assert.equal(pending!.state, 'pending');
   assert.equal(pending!.host, 'n1');
   assert.equal(pending!.value, 7);
-  assert.deepEqual(pending!.labels, { alertname: 'PressureHigh', cluster: 'alrt', host: 'n1', service: 'node-exporter', role: 'exporter', severity: 'critical' });
+  assert.deepEqual(pending!.labels, {
+    alertname: 'PressureHigh',
+    cluster: 'alrt',
+    host: 'n1',
+    service: 'node-exporter',
+    role: 'exporter',
+    severity: 'critical',
+  });
 
   await sleep(2000); // the rule's `for`
   await poll();
@@ -182,13 +213,19 @@ test('a rule on a textfile value fires for that host only, escalates step by ste
   assert.equal(firing!.id, pending!.id, 'one alert per rule and target');
   assert.equal(firing!.state, 'firing');
   assert.equal(firing!.silenced, false);
-  assert.deepEqual((await pressure('state=firing')).map((a) => a.host), ['n1']);
+  assert.deepEqual(
+    (await pressure('state=firing')).map((a) => a.host),
+    ['n1'],
+  );
   // Open alerts show in the host and service views.
   assert.equal((await s.call('GET', '/api/v1/clusters/alrt/hosts/n1')).body.health.openAlerts, 1);
   assert.equal((await s.call('GET', '/api/v1/clusters/alrt/hosts/n0')).body.health.openAlerts, 0);
   assert.equal((await s.call('GET', '/api/v1/clusters/alrt/services/node-exporter')).body.service.openAlerts, 1);
 
-  const step1 = await eventually(async () => hooks.find((h) => h.alertId === firing!.id && h.kind === 'firing'), 'step 1 at the HTTP receiver');
+  const step1 = await eventually(
+    async () => hooks.find((h) => h.alertId === firing!.id && h.kind === 'firing'),
+    'step 1 at the HTTP receiver',
+  );
   assert.equal(step1.step, 1);
   const step2 = await eventually(async () => mails.find((m) => m.subject.includes('[FIRING] PressureHigh')), 'step 2 by mail', 30_000);
   assert.ok(step2.at - step1.at >= (WAIT - 0.5) * 1000, `step 2 came ${step2.at - step1.at} ms after step 1: after its wait`);
@@ -200,7 +237,11 @@ test('a rule on a textfile value fires for that host only, escalates step by ste
   assert.match(acked.body.alert.ackedBy, /^token:/);
   assert.equal((await s.call('POST', `/api/v1/alerts/${firing!.id}/ack`, {})).status, 200, 'a second ack changes nothing');
   await sleep((WAIT + 2) * 1000);
-  assert.deepEqual(hooks.filter((h) => h.alertId === firing!.id).map((h) => [h.kind, h.step]), [['firing', 1]], 'no step 3 after the ack');
+  assert.deepEqual(
+    hooks.filter((h) => h.alertId === firing!.id).map((h) => [h.kind, h.step]),
+    [['firing', 1]],
+    'no step 3 after the ack',
+  );
 
   // Still true: stays acknowledged. Back below: the flap guard holds one evaluation, then resolves.
   await poll();
@@ -211,21 +252,40 @@ test('a rule on a textfile value fires for that host only, escalates step by ste
   const resolved = (await s.call('GET', `/api/v1/alerts/${firing!.id}`)).body.alert;
   assert.equal(resolved.state, 'resolved');
   assert.equal(resolved.resolvedBy, 'sophon');
-  assert.deepEqual(resolved.events.map((e: { from: string | null; to: string }) => [e.from, e.to]), [
-    [null, 'pending'],
-    ['pending', 'firing'],
-    ['firing', 'acknowledged'],
-    ['acknowledged', 'resolved'],
-  ]);
-  await eventually(async () => hooks.find((h) => h.alertId === firing!.id && h.kind === 'resolved'), 'the resolved notice at the HTTP receiver');
+  assert.deepEqual(
+    resolved.events.map((e: { from: string | null; to: string }) => [e.from, e.to]),
+    [
+      [null, 'pending'],
+      ['pending', 'firing'],
+      ['firing', 'acknowledged'],
+      ['acknowledged', 'resolved'],
+    ],
+  );
+  await eventually(
+    async () => hooks.find((h) => h.alertId === firing!.id && h.kind === 'resolved'),
+    'the resolved notice at the HTTP receiver',
+  );
   await eventually(async () => mails.find((m) => m.subject.includes('[RESOLVED] PressureHigh')), 'the resolved notice by mail');
-  const history = (await s.call('GET', `/api/v1/alerts/${firing!.id}`)).body.alert.notifications as Array<{ channel: string; kind: string; status: string }>;
-  assert.deepEqual(history.map((n) => `${n.channel}:${n.kind}:${n.status}`).sort(), ['hook:firing:sent', 'hook:resolved:sent', 'mail:firing:sent', 'mail:resolved:sent']);
+  const history = (await s.call('GET', `/api/v1/alerts/${firing!.id}`)).body.alert.notifications as Array<{
+    channel: string;
+    kind: string;
+    status: string;
+  }>;
+  assert.deepEqual(history.map((n) => `${n.channel}:${n.kind}:${n.status}`).sort(), [
+    'hook:firing:sent',
+    'hook:resolved:sent',
+    'mail:firing:sent',
+    'mail:resolved:sent',
+  ]);
   assert.equal((await s.call('POST', `/api/v1/alerts/${firing!.id}/ack`, {})).status, 409, 'a resolved alert cannot be acknowledged');
 });
 
 test('a silence or host maintenance mutes: recorded as silenced, nobody notified; unmuted it pages', async () => {
-  const silence = await s.call('POST', '/api/v1/silences', { matchers: { alertname: 'PressureHigh', host: 'n2' }, durationSeconds: 600, comment: 'planned work on n2' });
+  const silence = await s.call('POST', '/api/v1/silences', {
+    matchers: { alertname: 'PressureHigh', host: 'n2' },
+    durationSeconds: 600,
+    comment: 'planned work on n2',
+  });
   assert.equal(silence.status, 201, JSON.stringify(silence.body));
   assert.equal((await s.call('PATCH', '/api/v1/clusters/alrt/hosts/n0', { maintenance: true })).status, 200);
   await setValue(2, 9);
@@ -241,9 +301,16 @@ test('a silence or host maintenance mutes: recorded as silenced, nobody notified
   ]);
   await sleep((WAIT + 1) * 1000);
   const ids = new Set(muted.map((a) => a.id));
-  assert.deepEqual(hooks.filter((h) => ids.has(h.alertId)), [], 'nobody is notified of a muted alert');
+  assert.deepEqual(
+    hooks.filter((h) => ids.has(h.alertId)),
+    [],
+    'nobody is notified of a muted alert',
+  );
   for (const id of ids) assert.deepEqual((await s.call('GET', `/api/v1/alerts/${id}`)).body.alert.notifications, []);
-  assert.deepEqual((await s.call('GET', '/api/v1/silences')).body.silences.map((x: { id: string }) => x.id), [silence.body.silence.id]);
+  assert.deepEqual(
+    (await s.call('GET', '/api/v1/silences')).body.silences.map((x: { id: string }) => x.id),
+    [silence.body.silence.id],
+  );
 
   // The silence ends: the next evaluation starts the chain of the still-firing alert on n2.
   assert.equal((await s.call('DELETE', `/api/v1/silences/${silence.body.silence.id}`)).status, 204);
@@ -259,21 +326,31 @@ test('a silence or host maintenance mutes: recorded as silenced, nobody notified
   assert.equal(again.status, 201);
   assert.equal((await s.call('GET', `/api/v1/alerts/${n2.id}`)).body.alert.silenced, true, 'muted without waiting for a poll');
   await sleep((WAIT + 2) * 1000);
-  assert.deepEqual(mails.filter((m) => m.subject.includes('/ n2 /')), [], 'no step 2 for a silenced alert');
+  assert.deepEqual(
+    mails.filter((m) => m.subject.includes('/ n2 /')),
+    [],
+    'no step 2 for a silenced alert',
+  );
   assert.equal((await s.call('DELETE', `/api/v1/silences/${again.body.silence.id}`)).status, 204);
 
   // Resolved by hand: the resolved notice goes to the channel that was paged.
   const res = await s.call('POST', `/api/v1/alerts/${n2.id}/resolve`);
   assert.equal(res.status, 200, JSON.stringify(res.body));
   assert.equal(res.body.alert.state, 'resolved');
-  await eventually(async () => hooks.find((h) => h.alertId === n2.id && h.kind === 'resolved'), 'the resolved notice of the hand-resolved alert');
+  await eventually(
+    async () => hooks.find((h) => h.alertId === n2.id && h.kind === 'resolved'),
+    'the resolved notice of the hand-resolved alert',
+  );
   assert.equal((await s.call('POST', `/api/v1/alerts/${n2.id}/resolve`)).status, 409);
   assert.equal((await s.call('PATCH', '/api/v1/clusters/alrt/hosts/n0', { maintenance: false })).status, 200);
   await setValue(0, 1);
   await setValue(2, 1);
 
   // Service maintenance with an end mutes every alert of the service until then.
-  await s.db.pool.query(`UPDATE services SET maintenance_until = now() + interval '10 minutes' WHERE cluster_id = $1 AND name = 'node-exporter'`, [clusterId]);
+  await s.db.pool.query(
+    `UPDATE services SET maintenance_until = now() + interval '10 minutes' WHERE cluster_id = $1 AND name = 'node-exporter'`,
+    [clusterId],
+  );
   await setValue(1, 9);
   await poll();
   const [inMaintenance] = (await pressure()).filter((a) => a.host === 'n1' && a.state !== 'resolved');
@@ -281,7 +358,11 @@ test('a silence or host maintenance mutes: recorded as silenced, nobody notified
   await s.db.pool.query(`UPDATE services SET maintenance_until = NULL WHERE cluster_id = $1`, [clusterId]);
   await setValue(1, 1);
   await poll();
-  assert.equal((await s.call('GET', `/api/v1/alerts/${inMaintenance!.id}`)).body.alert.state, 'resolved', 'a pending alert resolves at once');
+  assert.equal(
+    (await s.call('GET', `/api/v1/alerts/${inMaintenance!.id}`)).body.alert.state,
+    'resolved',
+    'a pending alert resolves at once',
+  );
 });
 
 test('bad rules are 422s naming the field, and the column of an expression', async () => {
@@ -291,18 +372,44 @@ test('bad rules are 422s naming the field, and the column of an expression', asy
     assert.match(res.type, /^application\/problem\+json/);
     return res.body.errors as Array<{ path: string; message: string; column?: number }>;
   };
-  assert.deepEqual(await bad({ expr: 'node_load1{host="z1"' }), [{ path: 'expr', column: 21, message: "column 21: expected ',' or '}' before the end" }]);
+  assert.deepEqual(await bad({ expr: 'node_load1{host="z1"' }), [
+    { path: 'expr', column: 21, message: "column 21: expected ',' or '}' before the end" },
+  ]);
   assert.equal((await bad({ expr: 'sum(node_load1)' }))[0]!.column, 1);
   // Matchers are RE2, as in PromQL: a lookahead is refused at its column.
   assert.deepEqual(await bad({ expr: 'node_filesystem_avail_bytes{mountpoint=~"/(?!boot)"}' }), [
-    { path: 'expr', column: 43, message: 'column 43: invalid regular expression (RE2 syntax, as in PromQL: no lookarounds or backreferences): invalid or unsupported Perl syntax: `(?!`' },
+    {
+      path: 'expr',
+      column: 43,
+      message:
+        'column 43: invalid regular expression (RE2 syntax, as in PromQL: no lookarounds or backreferences): invalid or unsupported Perl syntax: `(?!`',
+    },
   ]);
-  assert.deepEqual((await bad({ op: '=>' })).map((e) => e.path), ['op']);
-  assert.deepEqual((await bad({ severity: 'urgent' })).map((e) => e.path), ['severity']);
-  assert.deepEqual((await bad({ policy: 'nobody' })).map((e) => e.path), ['policy']);
-  assert.deepEqual((await bad({ for: '5d' })).map((e) => e.path), ['for']);
-  assert.deepEqual((await bad({ service: 'zookeeper', role: 'broker' })).map((e) => e.path), ['role']);
-  assert.deepEqual((await bad({ op: '~', severity: 'x', expr: 'a +' })).map((e) => e.path), ['expr', 'op', 'severity'], 'every problem at once');
+  assert.deepEqual(
+    (await bad({ op: '=>' })).map((e) => e.path),
+    ['op'],
+  );
+  assert.deepEqual(
+    (await bad({ severity: 'urgent' })).map((e) => e.path),
+    ['severity'],
+  );
+  assert.deepEqual(
+    (await bad({ policy: 'nobody' })).map((e) => e.path),
+    ['policy'],
+  );
+  assert.deepEqual(
+    (await bad({ for: '5d' })).map((e) => e.path),
+    ['for'],
+  );
+  assert.deepEqual(
+    (await bad({ service: 'zookeeper', role: 'broker' })).map((e) => e.path),
+    ['role'],
+  );
+  assert.deepEqual(
+    (await bad({ op: '~', severity: 'x', expr: 'a +' })).map((e) => e.path),
+    ['expr', 'op', 'severity'],
+    'every problem at once',
+  );
   // The shape itself is a 400 naming the field.
   const shape = await s.call('POST', '/api/v1/alert-rules', { ...RULE, threshold: 'high' });
   assert.equal(shape.status, 400);
@@ -319,8 +426,24 @@ test('bad rules are 422s naming the field, and the column of an expression', asy
 
 test('rate and avg_over_time read the stored history of every host, kept from the polls after a rule reads it', async () => {
   const rules = [
-    { ...RULE, name: 'IdleCpuCounts', expr: 'rate(node_cpu_seconds_total{mode="idle", cpu="0"}[5m])', op: '>', threshold: 0, for: '0s', policy: undefined },
-    { ...RULE, name: 'PressureAverage', expr: 'avg_over_time(sophon_test_pressure[15m])', op: '>=', threshold: 1, for: '0s', policy: undefined },
+    {
+      ...RULE,
+      name: 'IdleCpuCounts',
+      expr: 'rate(node_cpu_seconds_total{mode="idle", cpu="0"}[5m])',
+      op: '>',
+      threshold: 0,
+      for: '0s',
+      policy: undefined,
+    },
+    {
+      ...RULE,
+      name: 'PressureAverage',
+      expr: 'avg_over_time(sophon_test_pressure[15m])',
+      op: '>=',
+      threshold: 1,
+      for: '0s',
+      policy: undefined,
+    },
   ];
   const ids: string[] = [];
   for (const r of rules) {
@@ -344,7 +467,15 @@ test('rate and avg_over_time read the stored history of every host, kept from th
 });
 
 test('an instance stopped on purpose is not down; a killed one is', async () => {
-  const rule = await s.call('POST', '/api/v1/alert-rules', { ...RULE, name: 'ExporterDown', expr: 'up{service="node-exporter"}', op: '==', threshold: 0, for: '0s', policy: undefined });
+  const rule = await s.call('POST', '/api/v1/alert-rules', {
+    ...RULE,
+    name: 'ExporterDown',
+    expr: 'up{service="node-exporter"}',
+    op: '==',
+    threshold: 0,
+    for: '0s',
+    policy: undefined,
+  });
   assert.equal(rule.status, 201, JSON.stringify(rule.body));
   const stop = await s.call('POST', '/api/v1/clusters/alrt/services/node-exporter/actions', { action: 'stop', hosts: ['n0'] });
   assert.equal(stop.status, 202, JSON.stringify(stop.body));
@@ -355,7 +486,11 @@ test('an instance stopped on purpose is not down; a killed one is', async () => 
   await eventually(async () => (existsSync(`/proc/${killed}`) ? undefined : true), 'the exporter on n2 to die and be reaped');
   await poll();
   const down = (await alertsOf('state=firing')).filter((a) => a.rule === 'ExporterDown');
-  assert.deepEqual(down.map((a) => a.host), ['n2'], 'n0 was stopped on purpose');
+  assert.deepEqual(
+    down.map((a) => a.host),
+    ['n2'],
+    'n0 was stopped on purpose',
+  );
   const start = await s.call('POST', '/api/v1/clusters/alrt/services/node-exporter/actions', { action: 'start', hosts: ['n0', 'n2'] });
   assert.equal(start.status, 202, JSON.stringify(start.body));
   assert.equal((await s.waitFor(start.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
@@ -363,7 +498,9 @@ test('an instance stopped on purpose is not down; a killed one is', async () => 
 });
 
 test('a rule changed and deleted: its open alert is resolved with it; removing the service drops its default rules', async () => {
-  const rule = ((await s.call('GET', '/api/v1/alert-rules?cluster=alrt')).body.rules as Array<{ id: string; name: string }>).find((r) => r.name === 'PressureHigh')!;
+  const rule = ((await s.call('GET', '/api/v1/alert-rules?cluster=alrt')).body.rules as Array<{ id: string; name: string }>).find(
+    (r) => r.name === 'PressureHigh',
+  )!;
   const changed = await s.call('PUT', `/api/v1/alert-rules/${rule.id}`, { ...RULE, threshold: 0.5, for: '0s', policy: undefined });
   assert.equal(changed.status, 200, JSON.stringify(changed.body));
   assert.equal(changed.body.rule.policy, null);
@@ -378,5 +515,8 @@ test('a rule changed and deleted: its open alert is resolved with it; removing t
   assert.equal(removed.status, 202, JSON.stringify(removed.body));
   assert.equal((await s.waitFor(removed.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
   const left = (await s.call('GET', '/api/v1/alert-rules')).body.rules as Array<{ source: string }>;
-  assert.deepEqual(left.map((r) => r.source), ['builtin', 'builtin']);
+  assert.deepEqual(
+    left.map((r) => r.source),
+    ['builtin', 'builtin'],
+  );
 });

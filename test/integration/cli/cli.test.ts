@@ -69,7 +69,9 @@ test('bad usage exits 2 and an unreachable API exits 4, each with one line and n
 });
 
 test('login checks the token and keeps URL and token in a 0600 config file; a local .sophon/admin-token is found by itself', async () => {
-  const refused = await sophon(['login', '--url', s.api.url, '--token', 'sph_wrong'], { env: { SOPHON_TOKEN: undefined, SOPHON_URL: undefined } });
+  const refused = await sophon(['login', '--url', s.api.url, '--token', 'sph_wrong'], {
+    env: { SOPHON_TOKEN: undefined, SOPHON_URL: undefined },
+  });
   assert.equal(refused.code, 1, showRun(refused));
   assert.match(refused.stderr, /401/);
   const file = path.join(home, '.config', 'sophon', 'config.json');
@@ -106,25 +108,54 @@ test('walkthrough: cluster, credential and hosts, then a 3-server ZooKeeper depl
   assert.ok(creds.credentials.some((c: { name: string }) => c.name === 'fleet-key'));
 
   for (const [i, h] of s.fleet.hosts.entries()) {
-    const added = await sophon(['hosts', 'add', '-c', CLUSTER, '--hostname', `host${i + 1}`, '--address', h.address, '--port', String(h.port), '--credential', 'fleet-key', '--install-root', h.installRoot]);
+    const added = await sophon([
+      'hosts',
+      'add',
+      '-c',
+      CLUSTER,
+      '--hostname',
+      `host${i + 1}`,
+      '--address',
+      h.address,
+      '--port',
+      String(h.port),
+      '--credential',
+      'fleet-key',
+      '--install-root',
+      h.installRoot,
+    ]);
     assert.equal(added.code, 0, showRun(added));
     assert.match(added.stdout, new RegExp(`host${i + 1}  install-root  SUCCEEDED`), showRun(added));
   }
   const hosts = JSON.parse((await sophon(['hosts', 'list', '-c', CLUSTER, '--json'])).stdout).hosts;
-  assert.deepEqual(hosts.map((h: { hostname: string; status: string }) => `${h.hostname}:${h.status}`), ['host1:READY', 'host2:READY', 'host3:READY']);
+  assert.deepEqual(
+    hosts.map((h: { hostname: string; status: string }) => `${h.hostname}:${h.status}`),
+    ['host1:READY', 'host2:READY', 'host3:READY'],
+  );
   const shown = await sophon(['hosts', 'show', '-c', CLUSTER, 'host1']);
   assert.equal(shown.code, 0, showRun(shown));
   assert.match(shown.stdout, /facts:/);
   assert.match(shown.stdout, /os|kernel/i);
 
   const deploy = await sophon([
-    'services', 'deploy', 'zookeeper', '-c', CLUSTER,
-    '--placement', 'server=host1,host2,host3',
-    '--set', `clientPort=${CLIENT_PORT}`, '--set', 'adminPort=18180', '--set', 'heapMb=128',
+    'services',
+    'deploy',
+    'zookeeper',
+    '-c',
+    CLUSTER,
+    '--placement',
+    'server=host1,host2,host3',
+    '--set',
+    `clientPort=${CLIENT_PORT}`,
+    '--set',
+    'adminPort=18180',
+    '--set',
+    'heapMb=128',
   ]);
   assert.equal(deploy.code, 0, showRun(deploy));
   // Without a terminal, listr2 falls back to one plain line per change.
-  for (const host of ['host1', 'host2', 'host3']) assert.match(deploy.stdout, new RegExp(`${host} server  start server › start  SUCCEEDED|${host}  install › install`), host);
+  for (const host of ['host1', 'host2', 'host3'])
+    assert.match(deploy.stdout, new RegExp(`${host} server  start server › start  SUCCEEDED|${host}  install › install`), host);
   assert.match(deploy.stdout, /Temporal UI: http/);
   assert.match(deploy.stdout, new RegExp(`operation ${OPERATION_ID.source} SUCCEEDED`));
   assert.ok(!deploy.stdout.includes('\u001b['), 'no escape codes without a terminal');
@@ -139,7 +170,17 @@ test('walkthrough: cluster, credential and hosts, then a 3-server ZooKeeper depl
 });
 
 test('API errors print their detail and field paths, exit 2 for invalid input and 1 for a refusal', async () => {
-  const bad = await sophon(['services', 'deploy', 'zookeeper', '-c', CLUSTER, '--placement', 'server=host1,ghost,host3', '--set', 'tickTime=fast']);
+  const bad = await sophon([
+    'services',
+    'deploy',
+    'zookeeper',
+    '-c',
+    CLUSTER,
+    '--placement',
+    'server=host1,ghost,host3',
+    '--set',
+    'tickTime=fast',
+  ]);
   assert.equal(bad.code, 2, showRun(bad));
   assert.match(bad.stderr, /\(4\d\d [A-Z_]+\)/);
   assert.match(bad.stderr, /^\s+(placement\.server\.1|config\.tickTime): /m);
@@ -156,7 +197,10 @@ test('a reader that closes the pipe early ends the CLI quietly: exit 0, no EPIPE
   const id = (await s.call('GET', '/api/v1/operations?limit=1')).body.operations[0].id as string;
   // The reader is gone before the CLI writes a byte, so every write meets a closed pipe.
   const closed = await new Promise<CliRun>((resolve) => {
-    const child = spawn(process.execPath, [...SOPHON_ARGS, 'ops', 'show', id], { env: cliEnv({ home, url: s.api.url, token: admin }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SOPHON_ARGS, 'ops', 'show', id], {
+      env: cliEnv({ home, url: s.api.url, token: admin }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.destroy();
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -166,10 +210,14 @@ test('a reader that closes the pipe early ends the CLI quietly: exit 0, no EPIPE
   assert.equal(closed.stderr, '', showRun(closed));
   // As an operator types it; pipefail makes the CLI's own exit code the pipeline's.
   const piped = await new Promise<CliRun>((resolve) => {
-    const child = spawn('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" ${SOPHON_ARGS.map((a) => `"${a}"`).join(' ')} ops show ${id} | head -1`], {
-      env: cliEnv({ home, url: s.api.url, token: admin }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'bash',
+      ['-o', 'pipefail', '-c', `"${process.execPath}" ${SOPHON_ARGS.map((a) => `"${a}"`).join(' ')} ops show ${id} | head -1`],
+      {
+        env: cliEnv({ home, url: s.api.url, token: admin }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -198,7 +246,8 @@ test('ops watch in a terminal draws a line per host with its step while a rollin
   assert.equal(r.code, 0, showRun(r));
   assert.ok(r.stdout.includes('\u001b['), 'drawn with a terminal renderer');
   const text = stripVTControlCharacters(r.stdout);
-  for (const host of ['host1', 'host2', 'host3']) assert.match(text, new RegExp(`${host} server  restart batch \\d › \\w+`), `${host} line in:\n${text}`);
+  for (const host of ['host1', 'host2', 'host3'])
+    assert.match(text, new RegExp(`${host} server  restart batch \\d › \\w+`), `${host} line in:\n${text}`);
   assert.match(text, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/, 'a spinner');
   assert.match(text, /service\.restart analytics\/zookeeper: RUNNING · restart batch \d of 3/);
   assert.match(text, new RegExp(`operation ${id} SUCCEEDED`));
@@ -234,7 +283,10 @@ test('a host killed mid rolling restart: exit 3 with the reason and the decide c
   assert.match(held.stdout, /Temporal UI: http/);
 
   const list = JSON.parse((await sophon(['ops', 'list', '-c', CLUSTER, '--status', 'HOLDING', '--json'])).stdout);
-  assert.deepEqual(list.operations.map((o: { id: string }) => o.id), [decide[1]]);
+  assert.deepEqual(
+    list.operations.map((o: { id: string }) => o.id),
+    [decide[1]],
+  );
   const watching = await sophon(['ops', 'watch', decide[1]!]);
   assert.equal(watching.code, 3, 'watching a HOLDING operation exits 3 at once');
 
@@ -246,7 +298,10 @@ test('a host killed mid rolling restart: exit 3 with the reason and the decide c
   assert.match(again.stderr, /409 CONFLICT/);
   const shown = JSON.parse((await sophon(['ops', 'show', decide[1]!, '--json'])).stdout).operation;
   assert.equal(shown.status, 'SUCCEEDED');
-  assert.ok(shown.steps.some((x: { host: string; attempt: number }) => x.host === `host${leader + 1}` && x.attempt > 1), 'the step on the stopped host was retried');
+  assert.ok(
+    shown.steps.some((x: { host: string; attempt: number }) => x.host === `host${leader + 1}` && x.attempt > 1),
+    'the step on the stopped host was retried',
+  );
 });
 
 test('config set makes a version and applies it; get, versions and diff show it', async () => {
@@ -258,7 +313,18 @@ test('config set makes a version and applies it; get, versions and diff show it'
   assert.equal(got.note, 'from the CLI');
   const versions = await sophon(['services', 'config', 'versions', 'zookeeper', '-c', CLUSTER]);
   assert.match(versions.stdout, /tickTime: 2000 → 2500/);
-  const diff = await sophon(['services', 'config', 'diff', 'zookeeper', String(got.version - 1), String(got.version), '-c', CLUSTER, '--host', 'host1']);
+  const diff = await sophon([
+    'services',
+    'config',
+    'diff',
+    'zookeeper',
+    String(got.version - 1),
+    String(got.version),
+    '-c',
+    CLUSTER,
+    '--host',
+    'host1',
+  ]);
   assert.equal(diff.code, 0, showRun(diff));
   assert.match(diff.stdout, /^--- host1 server /m);
   assert.match(diff.stdout, /^-tickTime=2000$/m);

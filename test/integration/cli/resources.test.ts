@@ -69,7 +69,7 @@ async function refused(field: RegExp, ...args: string[]): Promise<void> {
   assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
 }
 
-test('services tasks lists the definition\'s tasks; run-task starts an operation and waits for it with each host\'s step', async () => {
+test("services tasks lists the definition's tasks; run-task starts an operation and waits for it with each host's step", async () => {
   const table = await ok('services', 'tasks', 'zookeeper');
   assert.match(table.stdout, /health-report .*server .*each/);
   const tasks = (await json('services', 'tasks', 'zookeeper')).tasks;
@@ -88,7 +88,21 @@ test('services tasks lists the definition\'s tasks; run-task starts an operation
 });
 
 test('schedules: create, list (table and JSON), show, pause, resume, trigger (a run starts its operation), delete; a bad action names its field', async () => {
-  const created = await ok('schedules', 'create', 'zk-health', '--every', '86400', '--service', 'zookeeper', '--task', 'health-report', '--param', 'word=ruok', '--window', '60');
+  const created = await ok(
+    'schedules',
+    'create',
+    'zk-health',
+    '--every',
+    '86400',
+    '--service',
+    'zookeeper',
+    '--task',
+    'health-report',
+    '--param',
+    'word=ruok',
+    '--window',
+    '60',
+  );
   assert.match(created.stdout, /every 86400s/);
   assert.match(created.stdout, /task zookeeper health-report/);
 
@@ -111,9 +125,30 @@ test('schedules: create, list (table and JSON), show, pause, resume, trigger (a 
   assert.equal((await s.waitFor(run.operationId, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
   assert.match((await ok('schedules', 'show', 'zk-health')).stdout, new RegExp(run.operationId));
 
-  await refused(/action\.task: zookeeper has no task 'nosuch'/, 'schedules', 'create', 'bad', '--every', '60', '--service', 'zookeeper', '--task', 'nosuch');
+  await refused(
+    /action\.task: zookeeper has no task 'nosuch'/,
+    'schedules',
+    'create',
+    'bad',
+    '--every',
+    '60',
+    '--service',
+    'zookeeper',
+    '--task',
+    'nosuch',
+  );
   await refused(/one of --cron .* or --every/, 'schedules', 'create', 'bad', '--service', 'zookeeper', '--restart');
-  await refused(/--every: expected a whole number/, 'schedules', 'create', 'bad', '--every', 'hourly', '--service', 'zookeeper', '--restart');
+  await refused(
+    /--every: expected a whole number/,
+    'schedules',
+    'create',
+    'bad',
+    '--every',
+    'hourly',
+    '--service',
+    'zookeeper',
+    '--restart',
+  );
 
   assert.match((await ok('schedules', 'delete', 'zk-health')).stdout, /zk-health deleted/);
   assert.match((await ok('schedules', 'list')).stdout, /no schedules/);
@@ -128,9 +163,13 @@ test('channels and policies: add, list (table and JSON, no secrets), show, test 
   const table = await ok('channels', 'list');
   assert.match(table.stdout, new RegExp(`ops-hook .*webhook .*127\\.0\\.0\\.1:${port}`));
   const listed = (await json('channels', 'list')).channels;
-  assert.deepEqual(listed.map((c: { name: string; type: string }) => `${c.name}:${c.type}`), ['ops-hook:webhook']);
+  assert.deepEqual(
+    listed.map((c: { name: string; type: string }) => `${c.name}:${c.type}`),
+    ['ops-hook:webhook'],
+  );
   const shown = await ok('channels', 'show', 'ops-hook');
-  for (const out of [table.stdout, JSON.stringify(listed), shown.stdout]) assert.doesNotMatch(out, /s3cret-path|t0ken-value/, 'URL and header values are never shown');
+  for (const out of [table.stdout, JSON.stringify(listed), shown.stdout])
+    assert.doesNotMatch(out, /s3cret-path|t0ken-value/, 'URL and header values are never shown');
 
   const tested = await ok('channels', 'test', 'ops-hook');
   assert.match(tested.stdout, /ops-hook: test message sent/);
@@ -143,7 +182,17 @@ test('channels and policies: add, list (table and JSON, no secrets), show, test 
   await refused(/config\.to/, 'channels', 'add', 'bad', '--type', 'email', '--smtp-host', 'smtp.example', '--from', 'a@example.com');
 
   const policyFile = path.join(home, 'policy.json');
-  writeFileSync(policyFile, JSON.stringify({ name: 'oncall', steps: [{ channels: ['ops-hook'], waitSeconds: 300 }, { channels: ['ops-hook'], waitSeconds: 0 }], repeat: 2 }));
+  writeFileSync(
+    policyFile,
+    JSON.stringify({
+      name: 'oncall',
+      steps: [
+        { channels: ['ops-hook'], waitSeconds: 300 },
+        { channels: ['ops-hook'], waitSeconds: 0 },
+      ],
+      repeat: 2,
+    }),
+  );
   assert.match((await ok('policies', 'add', '--file', policyFile)).stdout, /policy oncall added: ops-hook, wait 300s → ops-hook/);
   await ok('policies', 'add', '--json-body', '{"name":"quiet","steps":[{"channels":["ops-hook"],"waitSeconds":60}],"default":true}');
   assert.match((await ok('policies', 'list')).stdout, /quiet .*ops-hook, wait 60s .*yes/);
@@ -153,7 +202,13 @@ test('channels and policies: add, list (table and JSON, no secrets), show, test 
   assert.match(oncall.stdout, /│ 2 +│ ops-hook +│ 0s/);
   assert.equal((await json('policies', 'show', 'oncall')).steps[0].waitSeconds, 300);
 
-  await refused(/steps\.0\.channels\.1: no notification channel 'pager'/, 'policies', 'add', '--json-body', '{"name":"x","steps":[{"channels":["ops-hook","pager"],"waitSeconds":0}]}');
+  await refused(
+    /steps\.0\.channels\.1: no notification channel 'pager'/,
+    'policies',
+    'add',
+    '--json-body',
+    '{"name":"x","steps":[{"channels":["ops-hook","pager"],"waitSeconds":0}]}',
+  );
   await refused(/--json-body: not valid JSON/, 'policies', 'add', '--json-body', '{name');
   await refused(/--file: cannot read .*missing\.json \(ENOENT\)/, 'policies', 'add', '--file', path.join(home, 'missing.json'));
 
@@ -167,15 +222,59 @@ test('channels and policies: add, list (table and JSON, no secrets), show, test 
 });
 
 test('rules, alerts and silences: a rule fires on the next polls, a silence mutes it, ack and resolve; bad ones name the field', async () => {
-  const added = await ok('rules', 'add', 'ZkServing', '--expr', 'up{service="zookeeper"}', '--op', '>', '--threshold', '0', '--severity', 'info', '-c', CLUSTER, '--label', 'team=data', '--summary', 'ZooKeeper is up');
+  const added = await ok(
+    'rules',
+    'add',
+    'ZkServing',
+    '--expr',
+    'up{service="zookeeper"}',
+    '--op',
+    '>',
+    '--threshold',
+    '0',
+    '--severity',
+    'info',
+    '-c',
+    CLUSTER,
+    '--label',
+    'team=data',
+    '--summary',
+    'ZooKeeper is up',
+  );
   assert.match(added.stdout, /rule ZkServing added \([0-9a-f-]{36}\): up\{service="zookeeper"\} > 0/);
   const rule = (await json('rules', 'list', '-c', CLUSTER)).rules.find((r: { name: string }) => r.name === 'ZkServing');
   assert.deepEqual([rule.source, rule.cluster, rule.labels], ['user', CLUSTER, { team: 'data' }]);
   assert.match((await ok('rules', 'list')).stdout, /ZkServing .*user .*info .*up\{service="zookeeper"\} > 0 .*res/);
   assert.match((await ok('rules', 'show', rule.id)).stdout, /team=data/);
   await refused(/expr: column \d+/, 'rules', 'add', 'Bad', '--expr', 'up{service=', '--op', '>', '--threshold', '0', '--severity', 'info');
-  await refused(/severity: unknown severity 'loud'/, 'rules', 'add', 'Bad', '--expr', 'up', '--op', '>', '--threshold', '0', '--severity', 'loud');
-  await refused(/--threshold: expected a number/, 'rules', 'add', 'Bad', '--expr', 'up', '--op', '>', '--threshold', 'lots', '--severity', 'info');
+  await refused(
+    /severity: unknown severity 'loud'/,
+    'rules',
+    'add',
+    'Bad',
+    '--expr',
+    'up',
+    '--op',
+    '>',
+    '--threshold',
+    '0',
+    '--severity',
+    'loud',
+  );
+  await refused(
+    /--threshold: expected a number/,
+    'rules',
+    'add',
+    'Bad',
+    '--expr',
+    'up',
+    '--op',
+    '>',
+    '--threshold',
+    'lots',
+    '--severity',
+    'info',
+  );
 
   const silenced = await ok('silences', 'add', '--match', 'alertname=ZkServing', '--duration', '2h', '--comment', 'cli test');
   assert.match(silenced.stdout, /silence [0-9a-f-]{36} on alertname=ZkServing until \d{4}-/);
@@ -185,12 +284,21 @@ test('rules, alerts and silences: a rule fires on the next polls, a silence mute
   await refused(/--duration: expected a duration/, 'silences', 'add', '--match', 'alertname=x', '--duration', '2 days');
   await refused(/endsAt: expected a time in the future/, 'silences', 'add', '--match', 'alertname=x', '--until', '2001-01-01T00:00:00Z');
 
-  const alert = await eventually(async () => {
-    const found = (await json('alerts', 'list', '-c', CLUSTER, '--state', 'firing')).alerts.find((a: { rule: string }) => a.rule === 'ZkServing');
-    return found;
-  }, 'the rule to fire', 60_000);
+  const alert = await eventually(
+    async () => {
+      const found = (await json('alerts', 'list', '-c', CLUSTER, '--state', 'firing')).alerts.find(
+        (a: { rule: string }) => a.rule === 'ZkServing',
+      );
+      return found;
+    },
+    'the rule to fire',
+    60_000,
+  );
   assert.deepEqual([alert.severity, alert.silenced, alert.labels.team], ['info', true, 'data']);
-  assert.match((await ok('alerts', 'list', '--severity', 'info')).stdout, new RegExp(`${alert.id} .*ZkServing .*firing \\(silenced\\) .*info`));
+  assert.match(
+    (await ok('alerts', 'list', '--severity', 'info')).stdout,
+    new RegExp(`${alert.id} .*ZkServing .*firing \\(silenced\\) .*info`),
+  );
   await refused(/state/, 'alerts', 'list', '--state', 'burning');
 
   assert.match((await ok('alerts', 'ack', alert.id, '--note', 'looking')).stdout, /ZkServing .*: acknowledged by /);

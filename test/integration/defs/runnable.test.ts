@@ -60,7 +60,12 @@ async function healthy(def: ServiceDefinition, check: HealthCheck, ctx: Template
 }
 
 /** Deploys every instance of `def` as placed, waits for all health checks, then stops them. */
-async function deployAndStop(def: ServiceDefinition, version: string, placement: Record<string, HostRef[]>, params: Record<string, unknown>) {
+async function deployAndStop(
+  def: ServiceDefinition,
+  version: string,
+  placement: Record<string, HostRef[]>,
+  params: Record<string, unknown>,
+) {
   const base = await mkdtemp(join(tmpdir(), `sophon-${def.name}-`));
   const repo = createPackageRepository(repoDir!);
   const values = resolveParameters(def, params);
@@ -69,7 +74,16 @@ async function deployAndStop(def: ServiceDefinition, version: string, placement:
     for (const role of def.roles) {
       for (const host of placement[role.name] ?? []) {
         const installRoot = join(base, host.hostname);
-        const ctx = buildContext({ definition: def, version, clusterName: 'test', placement, role: role.name, hostname: host.hostname, params: values, installRoot });
+        const ctx = buildContext({
+          definition: def,
+          version,
+          clusterName: 'test',
+          placement,
+          role: role.name,
+          hostname: host.hostname,
+          params: values,
+          installRoot,
+        });
         const entry = await repo.resolve(def, version, 'x86_64');
         const versionDir = join(installRoot, def.name, version);
         await repo.fetch(entry, join(installRoot, 'packages', entry.file));
@@ -100,7 +114,9 @@ async function deployAndStop(def: ServiceDefinition, version: string, placement:
     // A lone server leads nothing (ZooKeeper says 'standalone').
     if (leader && instances.filter((i) => i.role.name === leader.role).length > 1) {
       const outputs = await Promise.all(
-        instances.filter((i) => i.role.name === leader.role).map((i) => run(renderCommand(def, leader.run, i.ctx), leader.timeout).catch(() => '')),
+        instances
+          .filter((i) => i.role.name === leader.role)
+          .map((i) => run(renderCommand(def, leader.run, i.ctx), leader.timeout).catch(() => '')),
       );
       assert.equal(outputs.filter((o) => o.includes(leader.expectOutput)).length, 1, `exactly one ${def.name} leader`);
     }
@@ -131,7 +147,12 @@ void test('a three-server ZooKeeper ensemble elects one leader', { skip }, async
 });
 
 void test('the older ZooKeeper build runs too', { skip }, async () => {
-  await deployAndStop(catalog.get('zookeeper'), '3.8.0-deb12u1', { server: hosts(1, 15) }, { clientPort: 12181, adminPort: 18080, heapMb: 128 });
+  await deployAndStop(
+    catalog.get('zookeeper'),
+    '3.8.0-deb12u1',
+    { server: hosts(1, 15) },
+    { clientPort: 12181, adminPort: 18080, heapMb: 128 },
+  );
 });
 
 for (const version of ['7.0.15-deb12u7', '7.0.15-deb12u10']) {

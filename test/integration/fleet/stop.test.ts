@@ -32,7 +32,22 @@ function onHost(f: Reachable, i: number, command: string): void {
   const h = f.hosts[i]!;
   execFileSync(
     'ssh',
-    ['-i', f.clientKeyPath, '-p', String(h.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', `${f.username}@${h.address}`, command],
+    [
+      '-i',
+      f.clientKeyPath,
+      '-p',
+      String(h.port),
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'LogLevel=ERROR',
+      `${f.username}@${h.address}`,
+      command,
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'], timeout: 20_000 },
   );
 }
@@ -53,12 +68,22 @@ test('fleet.stop ends the process groups under its install roots, and only those
   // A group whose leader runs elsewhere while one member runs in the root: the group goes whole.
   onHost(fleet, 0, `cd / || exit 1; ${detached(`(cd ${root0} && exec sleep ${inRoot}) & exec sleep ${inGroup}`)}`);
   // An executable inside the other host's root (a component's own binary).
-  onHost(fleet, 1, `mkdir -p ${root1}/bin && cp "$(command -v sleep)" ${root1}/bin/sleep && cd / || exit 1; ${detached(`exec ${root1}/bin/sleep ${exeInRoot}`)}`);
+  onHost(
+    fleet,
+    1,
+    `mkdir -p ${root1}/bin && cp "$(command -v sleep)" ${root1}/bin/sleep && cd / || exit 1; ${detached(`exec ${root1}/bin/sleep ${exeInRoot}`)}`,
+  );
   // Started the same way, but nowhere near an install root: not the fleet's to stop.
   onHost(fleet, 1, `cd / || exit 1; ${detached(`exec sleep ${elsewhere}`)}`);
 
   await eventually(
-    async () => (running(inRoot).length === 2 && running(inGroup).length === 1 && pgrep(`bin/sleep ${exeInRoot}$`).length === 1 && running(elsewhere).length === 1 ? true : undefined),
+    async () =>
+      running(inRoot).length === 2 &&
+      running(inGroup).length === 1 &&
+      pgrep(`bin/sleep ${exeInRoot}$`).length === 1 &&
+      running(elsewhere).length === 1
+        ? true
+        : undefined,
     'the four processes to run',
     10_000,
   );
@@ -75,17 +100,25 @@ test('fleet.stop ends the process groups under its install roots, and only those
 });
 
 test('Ctrl-C on `npm run fleet` stops what runs under the install roots too', async () => {
-  const cli = spawn(process.execPath, ['--import', 'tsx', 'test/fleet/cli.ts', '--hosts', '1', '--base', fleetBase(91)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const cli = spawn(process.execPath, ['--import', 'tsx', 'test/fleet/cli.ts', '--hosts', '1', '--base', fleetBase(91)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const exited = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
   let out = '';
   cli.stdout.on('data', (d) => (out += d));
   try {
-    const printed = await eventually(async () => {
-      const key = /client private key: (\S+)/.exec(out)?.[1];
-      const user = /hosts, user (\S+),/.exec(out)?.[1];
-      const host = /^host1\t(\S+)\t(\d+)\t(\S+)\t/m.exec(out);
-      return key && user && host ? { clientKeyPath: key, username: user, hosts: [{ address: host[1]!, port: Number(host[2]) }], root: host[3]! } : undefined;
-    }, 'the fleet to print its hosts', 30_000);
+    const printed = await eventually(
+      async () => {
+        const key = /client private key: (\S+)/.exec(out)?.[1];
+        const user = /hosts, user (\S+),/.exec(out)?.[1];
+        const host = /^host1\t(\S+)\t(\d+)\t(\S+)\t/m.exec(out);
+        return key && user && host
+          ? { clientKeyPath: key, username: user, hosts: [{ address: host[1]!, port: Number(host[2]) }], root: host[3]! }
+          : undefined;
+      },
+      'the fleet to print its hosts',
+      30_000,
+    );
     const seconds = 700_001 + randomInt(100_000) * 10;
     onHost(printed, 0, `cd ${printed.root} || exit 1; ${detached(`exec sleep ${seconds}`)}`);
     await eventually(async () => (running(seconds).length === 1 ? true : undefined), 'the daemon to run', 10_000);

@@ -42,7 +42,14 @@ test('a rolling-restart schedule keeps quorum; its runs are under the Temporal S
   const id = res.body.schedule.id;
   const schedule = async () => (await s.call('GET', `/api/v1/maintenance-schedules/${id}`)).body.schedule;
 
-  const done = await eventually(async () => (await schedule()).recentRuns.find((r: { status: string; operationId: string }) => r.operationId && FINAL.includes(r.status) && r.status !== 'SKIPPED'), 'a finished roll', 400_000);
+  const done = await eventually(
+    async () =>
+      (await schedule()).recentRuns.find(
+        (r: { status: string; operationId: string }) => r.operationId && FINAL.includes(r.status) && r.status !== 'SKIPPED',
+      ),
+    'a finished roll',
+    400_000,
+  );
   assert.equal((await s.call('PATCH', `/api/v1/maintenance-schedules/${id}`, { paused: true })).status, 200);
   const samples = await watch.stop();
   assert.equal(done.status, 'SUCCEEDED', JSON.stringify(done));
@@ -52,7 +59,11 @@ test('a rolling-restart schedule keeps quorum; its runs are under the Temporal S
   assert.equal(op.requestedBy, 'schedule:weekly-roll');
   assert.equal(op.result.batches, 3);
   for (const h of SERVERS) {
-    assert.deepEqual(op.steps.filter((x: { host: string }) => x.host === h).map((x: { step: string }) => x.step), ['stop', 'start', 'health'], `${h} restarted`);
+    assert.deepEqual(
+      op.steps.filter((x: { host: string }) => x.host === h).map((x: { step: string }) => x.step),
+      ['stop', 'start', 'health'],
+      `${h} restarted`,
+    );
   }
 
   // Quorum held: a majority of the servers answered at every sample while the schedule rolled.
@@ -64,7 +75,8 @@ test('a rolling-restart schedule keeps quorum; its runs are under the Temporal S
 
   // Runs that fired during the roll were skipped, naming the roll; none queued behind it.
   const runs = (await schedule()).recentRuns as Array<{ status: string; operationId: string; workflowId: string }>;
-  for (const r of runs.filter((x) => x.status === 'SKIPPED')) assert.ok(r.operationId, `a skipped run names the operation in the way: ${JSON.stringify(r)}`);
+  for (const r of runs.filter((x) => x.status === 'SKIPPED'))
+    assert.ok(r.operationId, `a skipped run names the operation in the way: ${JSON.stringify(r)}`);
   const rolls = runs.filter((r) => r.status !== 'SKIPPED').map((r) => r.operationId);
   assert.equal(new Set(rolls).size, rolls.length, 'every run that started did so with an operation of its own');
 
@@ -73,7 +85,8 @@ test('a rolling-restart schedule keeps quorum; its runs are under the Temporal S
   const described = await s.api.core.temporal.schedule.getHandle(`sophon-maintenance/${s.config.temporal.taskQueue}/${id}`).describe();
   const actions = new Set(described.info.recentActions.map((a) => a.action.workflow.workflowId));
   assert.ok(actions.has(rollRun.workflowId), `${[...actions].join(', ')} include the roll's run`);
-  for (const r of runs) assert.ok(actions.has(r.workflowId) || described.info.recentActions.length >= 10, `${r.workflowId} is a recent action of the schedule`);
+  for (const r of runs)
+    assert.ok(actions.has(r.workflowId) || described.info.recentActions.length >= 10, `${r.workflowId} is a recent action of the schedule`);
   const result = await s.api.core.temporal.workflow.getHandle(rollRun.workflowId).result();
   assert.deepEqual([result.operationId, result.status], [done.operationId, 'SUCCEEDED'], "the run's workflow ends with its operation");
 

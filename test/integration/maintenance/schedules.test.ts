@@ -55,10 +55,16 @@ test('tasks are listed, run on each server with their output per host, and bad r
   assert.deepEqual(op.steps.map((st: { host: string }) => st.host).sort(), SERVERS);
   for (const step of op.steps) assert.match(step.stdoutTail, /Mode: (leader|follower)/, `${step.host}: ${step.stdoutTail}`);
 
-  const one = await s.call('POST', '/api/v1/clusters/mz/services/zookeeper/tasks/purge-snapshots', { parameters: { keep: 4 }, hosts: ['n1'] });
+  const one = await s.call('POST', '/api/v1/clusters/mz/services/zookeeper/tasks/purge-snapshots', {
+    parameters: { keep: 4 },
+    hosts: ['n1'],
+  });
   const purged = await s.waitFor(one.body.operation.id, FINAL);
   assert.equal(purged.status, 'SUCCEEDED', JSON.stringify(purged));
-  assert.deepEqual(purged.steps.map((st: { host: string }) => st.host), ['n1']);
+  assert.deepEqual(
+    purged.steps.map((st: { host: string }) => st.host),
+    ['n1'],
+  );
   assert.match(purged.steps[0].stdoutTail, /kept in .*version-2:/);
 
   const bad: Array<[string, unknown, number, string]> = [
@@ -70,7 +76,10 @@ test('tasks are listed, run on each server with their output per host, and bad r
   for (const [task, body, status, field] of bad) {
     const r = await s.call('POST', `/api/v1/clusters/mz/services/zookeeper/tasks/${task}`, body);
     assert.equal(r.status, status, JSON.stringify(r.body));
-    assert.ok(r.body.errors.some((e: { path: string }) => e.path === field), `${field} in ${JSON.stringify(r.body.errors)}`);
+    assert.ok(
+      r.body.errors.some((e: { path: string }) => e.path === field),
+      `${field} in ${JSON.stringify(r.body.errors)}`,
+    );
   }
   assert.equal((await s.call('POST', '/api/v1/clusters/mz/services/zookeeper/tasks/nosuch', {})).status, 404);
 });
@@ -84,26 +93,41 @@ test('bad schedules are refused with 422 naming the field, and nothing is create
     [{ name: 'bad-task', spec: { everySeconds: 60 }, action: { ...task, task: 'nosuch' } }, 'action.task'],
     [{ name: 'bad-service', spec: { everySeconds: 60 }, action: { ...task, service: 'kafka' } }, 'action.service'],
     [{ name: 'bad-param', spec: { everySeconds: 60 }, action: { ...task, parameters: { keep: 1 } } }, 'action.parameters.keep'],
-    [{ name: 'bad-version', spec: { everySeconds: 60 }, action: { kind: 'upgrade', service: 'zookeeper', version: '9.9' } }, 'action.version'],
+    [
+      { name: 'bad-version', spec: { everySeconds: 60 }, action: { kind: 'upgrade', service: 'zookeeper', version: '9.9' } },
+      'action.version',
+    ],
   ];
   for (const [body, field] of cases) {
     const res = await s.call('POST', '/api/v1/maintenance-schedules', { cluster: 'mz', ...body });
     assert.equal(res.status, 422, `${JSON.stringify(body)} → ${JSON.stringify(res.body)}`);
     assert.match(res.type, /problem\+json/);
-    assert.ok(res.body.errors.some((e: { path: string }) => e.path === field), `${field} in ${JSON.stringify(res.body.errors)}`);
+    assert.ok(
+      res.body.errors.some((e: { path: string }) => e.path === field),
+      `${field} in ${JSON.stringify(res.body.errors)}`,
+    );
   }
   assert.deepEqual((await s.call('GET', '/api/v1/maintenance-schedules')).body.schedules, []);
   const prefix = `sophon-maintenance/${s.config.temporal.taskQueue}/`;
-  for await (const t of s.api.core.temporal.schedule.list()) assert.ok(!t.scheduleId.startsWith(prefix), `no Temporal Schedule: ${t.scheduleId}`);
+  for await (const t of s.api.core.temporal.schedule.list())
+    assert.ok(!t.scheduleId.startsWith(prefix), `no Temporal Schedule: ${t.scheduleId}`);
 });
 
 test('an everySeconds purge schedule fires again and again, each run an operation with per-host output; pause, resume, trigger and delete', async () => {
-  const created = await createSchedule({ name: 'purge', spec: { everySeconds: 4 }, action: { kind: 'task', service: 'zookeeper', task: 'purge-snapshots' } });
+  const created = await createSchedule({
+    name: 'purge',
+    spec: { everySeconds: 4 },
+    action: { kind: 'task', service: 'zookeeper', task: 'purge-snapshots' },
+  });
   assert.ok(created.nextRunAt, 'Temporal gives the next run time');
-  const runs = await eventually(async () => {
-    const r = (await schedule(created.id)).recentRuns.filter((x: { status: string }) => x.status === 'SUCCEEDED');
-    return r.length >= 2 ? r : undefined;
-  }, 'two successful runs', 120_000);
+  const runs = await eventually(
+    async () => {
+      const r = (await schedule(created.id)).recentRuns.filter((x: { status: string }) => x.status === 'SUCCEEDED');
+      return r.length >= 2 ? r : undefined;
+    },
+    'two successful runs',
+    120_000,
+  );
   for (const run of runs) {
     const op = await operation(run.operationId);
     assert.equal(op.requestedBy, 'schedule:purge');
@@ -112,7 +136,10 @@ test('an everySeconds purge schedule fires again and again, each run an operatio
     for (const step of op.steps) assert.match(step.stdoutTail, /kept in .*version-2:/);
   }
   const listed = (await s.call('GET', '/api/v1/maintenance-schedules')).body.schedules;
-  assert.deepEqual(listed.map((x: { name: string }) => x.name), ['purge']);
+  assert.deepEqual(
+    listed.map((x: { name: string }) => x.name),
+    ['purge'],
+  );
 
   // Paused: no new runs over several intervals (a run already started may still end).
   const paused = await s.call('PATCH', `/api/v1/maintenance-schedules/${created.id}`, { paused: true });
@@ -127,23 +154,37 @@ test('an everySeconds purge schedule fires again and again, each run an operatio
   // Trigger: exactly one run now, even while paused.
   const triggered = await s.call('POST', `/api/v1/maintenance-schedules/${created.id}/trigger`);
   assert.equal(triggered.status, 202, JSON.stringify(triggered.body));
-  await eventually(async () => ((await schedule(created.id)).recentRuns.length === before + 1 ? true : undefined), 'the triggered run', 60_000);
+  await eventually(
+    async () => ((await schedule(created.id)).recentRuns.length === before + 1 ? true : undefined),
+    'the triggered run',
+    60_000,
+  );
   await new Promise((r) => setTimeout(r, 6000));
   assert.equal((await schedule(created.id)).recentRuns.length, before + 1, 'one run only');
 
   // Resumed: runs again.
   assert.equal((await s.call('PATCH', `/api/v1/maintenance-schedules/${created.id}`, { paused: false })).status, 200);
-  await eventually(async () => ((await schedule(created.id)).recentRuns.length >= before + 2 ? true : undefined), 'a run after resuming', 60_000);
+  await eventually(
+    async () => ((await schedule(created.id)).recentRuns.length >= before + 2 ? true : undefined),
+    'a run after resuming',
+    60_000,
+  );
 
   // Deleted: gone from the API and from Temporal.
   assert.equal((await s.call('DELETE', `/api/v1/maintenance-schedules/${created.id}`)).status, 204);
   assert.equal((await s.call('GET', `/api/v1/maintenance-schedules/${created.id}`)).status, 404);
   await assert.rejects(temporalHandle(created.id).describe(), ScheduleNotFoundError);
   // Let runs still under way end before the next test takes the service.
-  await eventually(async () => {
-    const live = (await s.call('GET', '/api/v1/operations?cluster=mz&limit=500')).body.operations.filter((o: { status: string }) => !FINAL.includes(o.status));
-    return live.length === 0 ? true : undefined;
-  }, 'no live operation', 60_000);
+  await eventually(
+    async () => {
+      const live = (await s.call('GET', '/api/v1/operations?cluster=mz&limit=500')).body.operations.filter(
+        (o: { status: string }) => !FINAL.includes(o.status),
+      );
+      return live.length === 0 ? true : undefined;
+    },
+    'no live operation',
+    60_000,
+  );
 });
 
 test('a run that finds the service busy is SKIPPED with the operation in the way, and the schedule goes on', async () => {
@@ -151,17 +192,30 @@ test('a run that finds the service busy is SKIPPED with the operation in the way
   const deploy = await s.call('POST', '/api/v1/clusters/mz/services', { service: 'sleeper', placement: { worker: ['n3'] } });
   assert.equal(deploy.status, 202, JSON.stringify(deploy.body));
   const blocker = deploy.body.operation.id;
-  await eventually(async () => ((await operation(blocker)).phase?.startsWith('start') ? true : undefined), 'the deploy to start its start step', 120_000);
+  await eventually(
+    async () => ((await operation(blocker)).phase?.startsWith('start') ? true : undefined),
+    'the deploy to start its start step',
+    120_000,
+  );
 
-  const created = await createSchedule({ name: 'busy', spec: { everySeconds: 3600 }, paused: true, action: { kind: 'restart', service: 'sleeper' } });
+  const created = await createSchedule({
+    name: 'busy',
+    spec: { everySeconds: 3600 },
+    paused: true,
+    action: { kind: 'restart', service: 'sleeper' },
+  });
   for (let i = 0; i < 2; i++) {
     // Temporal names a run by its schedule and its second: triggers a second apart are two runs.
     if (i > 0) await new Promise((r) => setTimeout(r, 1500));
     assert.equal((await s.call('POST', `/api/v1/maintenance-schedules/${created.id}/trigger`)).status, 202);
-    const runs = await eventually(async () => {
-      const r = (await schedule(created.id)).recentRuns;
-      return r.length === i + 1 ? r : undefined;
-    }, `run ${i + 1}`, 60_000);
+    const runs = await eventually(
+      async () => {
+        const r = (await schedule(created.id)).recentRuns;
+        return r.length === i + 1 ? r : undefined;
+      },
+      `run ${i + 1}`,
+      60_000,
+    );
     assert.equal(runs[0].status, 'SKIPPED', JSON.stringify(runs[0]));
     assert.equal(runs[0].operationId, blocker);
     assert.match(runs[0].reason, new RegExp(blocker));
@@ -194,10 +248,16 @@ test('a windowed run puts the service and its hosts in maintenance for the run a
   const op = await s.waitFor(run.operationId, FINAL);
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
   // The window closes durationSeconds after the run ended.
-  const after = await eventually(async () => {
-    const v = await svc();
-    return v.maintenanceUntil && Math.abs(new Date(v.maintenanceUntil).getTime() - (new Date(op.finishedAt).getTime() + 4000)) < 3000 ? v : undefined;
-  }, 'the window to end 4 s after the run', 30_000);
+  const after = await eventually(
+    async () => {
+      const v = await svc();
+      return v.maintenanceUntil && Math.abs(new Date(v.maintenanceUntil).getTime() - (new Date(op.finishedAt).getTime() + 4000)) < 3000
+        ? v
+        : undefined;
+    },
+    'the window to end 4 s after the run',
+    30_000,
+  );
   assert.ok(new Date(after.maintenanceUntil).getTime() > new Date(op.startedAt).getTime());
   const n1 = await host('n1');
   assert.ok(n1.maintenanceUntil, 'the host the task was limited to is in the window too');
@@ -240,13 +300,18 @@ test('maintenance is set by hand with an end time on services and hosts, and cle
   assert.equal(set.status, 200, JSON.stringify(set.body));
   assert.equal(set.body.service.maintenance, true);
   assert.equal(new Date(set.body.service.maintenanceUntil).toISOString(), until);
-  const audited = await s.db.pool.query(`SELECT target FROM audit_log WHERE action = 'service.update' AND request_id = $1`, [set.headers.get('x-request-id')]);
+  const audited = await s.db.pool.query(`SELECT target FROM audit_log WHERE action = 'service.update' AND request_id = $1`, [
+    set.headers.get('x-request-id'),
+  ]);
   assert.deepEqual(audited.rows, [{ target: 'mz/zookeeper' }], 'the update is audited with its request id');
   const cleared = await s.call('PATCH', '/api/v1/clusters/mz/services/zookeeper', { maintenance: null });
   assert.deepEqual([cleared.body.service.maintenance, cleared.body.service.maintenanceUntil], [false, null]);
   const bad = await s.call('PATCH', '/api/v1/clusters/mz/services/zookeeper', { maintenance: { until: 'tomorrow' } });
   assert.equal(bad.status, 400);
-  assert.ok(bad.body.errors.some((e: { path: string }) => e.path === 'maintenance.until'), JSON.stringify(bad.body));
+  assert.ok(
+    bad.body.errors.some((e: { path: string }) => e.path === 'maintenance.until'),
+    JSON.stringify(bad.body),
+  );
 
   const h = await s.call('PATCH', '/api/v1/clusters/mz/hosts/n2', { maintenance: { until } });
   assert.equal(h.status, 200, JSON.stringify(h.body));
@@ -259,14 +324,21 @@ test('maintenance is set by hand with an end time on services and hosts, and cle
 });
 
 test("Redis's bgsave task runs on the master and answers with Redis's own words", async () => {
-  const deploy = await s.call('POST', '/api/v1/clusters/mz/services', { service: 'redis', placement: { master: ['n3'] }, config: { port: 16379 } });
+  const deploy = await s.call('POST', '/api/v1/clusters/mz/services', {
+    service: 'redis',
+    placement: { master: ['n3'] },
+    config: { port: 16379 },
+  });
   assert.equal(deploy.status, 202, JSON.stringify(deploy.body));
   assert.equal((await s.waitFor(deploy.body.operation.id, FINAL)).status, 'SUCCEEDED');
   const res = await s.call('POST', '/api/v1/clusters/mz/services/redis/tasks/bgsave', {});
   assert.equal(res.status, 202, JSON.stringify(res.body));
   const op = await s.waitFor(res.body.operation.id, FINAL);
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
-  assert.deepEqual(op.steps.map((st: { host: string; role: string }) => `${st.role}@${st.host}`), ['master@n3']);
+  assert.deepEqual(
+    op.steps.map((st: { host: string; role: string }) => `${st.role}@${st.host}`),
+    ['master@n3'],
+  );
   assert.match(op.steps[0].stdoutTail, /Background saving started/);
   const removal = await s.call('DELETE', '/api/v1/clusters/mz/services/redis');
   assert.equal((await s.waitFor(removal.body.operation.id, FINAL)).status, 'SUCCEEDED');

@@ -28,7 +28,10 @@ before(async () => {
   // A cluster with a deployed ZooKeeper, as its deploy leaves them (no hosts are touched here).
   const cluster = randomUUID();
   await db.pool.query(`INSERT INTO clusters (id, name, status) VALUES ($1, 'down', 'ACTIVE')`, [cluster]);
-  await db.pool.query(`INSERT INTO services (id, cluster_id, name, version, target_version, status) VALUES ($1, $2, 'zookeeper', '3.8.0-deb12u2', '3.8.0-deb12u2', 'ACTIVE')`, [randomUUID(), cluster]);
+  await db.pool.query(
+    `INSERT INTO services (id, cluster_id, name, version, target_version, status) VALUES ($1, $2, 'zookeeper', '3.8.0-deb12u2', '3.8.0-deb12u2', 'ACTIVE')`,
+    [randomUUID(), cluster],
+  );
 });
 
 after(async () => {
@@ -44,7 +47,12 @@ const answered = <T>(p: Promise<T>) =>
 
 test('with Temporal frozen, schedules are listed from Postgres and every change is a 503 naming Temporal', async () => {
   const action = { kind: 'task', service: 'zookeeper', task: 'purge-snapshots' };
-  const created = await call('POST', '/api/v1/maintenance-schedules', { name: 'nightly', cluster: 'down', spec: { cron: '0 2 * * *', timezone: 'Asia/Shanghai' }, action });
+  const created = await call('POST', '/api/v1/maintenance-schedules', {
+    name: 'nightly',
+    cluster: 'down',
+    spec: { cron: '0 2 * * *', timezone: 'Asia/Shanghai' },
+    action,
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const id = created.body.schedule.id;
   assert.ok(created.body.schedule.nextRunAt);
@@ -53,7 +61,10 @@ test('with Temporal frozen, schedules are listed from Postgres and every change 
   try {
     const list = await answered(call('GET', '/api/v1/maintenance-schedules'));
     assert.equal(list.status, 200, JSON.stringify(list.body));
-    assert.deepEqual(list.body.schedules.map((s: { name: string; nextRunAt: unknown }) => [s.name, s.nextRunAt]), [['nightly', null]]);
+    assert.deepEqual(
+      list.body.schedules.map((s: { name: string; nextRunAt: unknown }) => [s.name, s.nextRunAt]),
+      [['nightly', null]],
+    );
     assert.equal((await answered(call('GET', `/api/v1/maintenance-schedules/nightly`))).body.schedule.id, id);
 
     const changes: Array<[string, string, unknown]> = [
@@ -68,7 +79,11 @@ test('with Temporal frozen, schedules are listed from Postgres and every change 
       assert.match(res.body.detail, /Temporal is unavailable/, `${method} ${path}: ${res.body.detail}`);
     }
     const after = (await answered(call('GET', '/api/v1/maintenance-schedules'))).body.schedules;
-    assert.deepEqual(after.map((s: { name: string; paused: boolean }) => [s.name, s.paused]), [['nightly', false]], 'nothing changed');
+    assert.deepEqual(
+      after.map((s: { name: string; paused: boolean }) => [s.name, s.paused]),
+      [['nightly', false]],
+      'nothing changed',
+    );
   } finally {
     process.kill(temporalPid, 'SIGCONT');
   }

@@ -29,7 +29,11 @@ before(async () => {
   s = await startStack({ hosts: 3, block: 74, cluster: 'mwin', env: { SOPHON_POLL_INTERVAL_SECONDS: '3600' } });
   clusterId = (await s.call('GET', '/api/v1/clusters/mwin')).body.id;
   assert.deepEqual([0, 1, 2].flatMap(exporterPids), [], 'no exporter left over on the fleet addresses');
-  const res = await s.call('POST', '/api/v1/clusters/mwin/services', { service: 'node-exporter', placement: { exporter: HOSTS }, config: { port: PORT } });
+  const res = await s.call('POST', '/api/v1/clusters/mwin/services', {
+    service: 'node-exporter',
+    placement: { exporter: HOSTS },
+    config: { port: PORT },
+  });
   assert.equal(res.status, 202, JSON.stringify(res.body));
   assert.equal((await s.waitFor(res.body.operation.id, FINAL)).status, 'SUCCEEDED');
   // Killed exporters stay down for the alert to see: no auto-recovery in between.
@@ -48,7 +52,10 @@ before(async () => {
   const hookPort = (http.address() as AddressInfo).port;
 
   const admin = await s.api.token('admin');
-  const channel = await s.api.call('POST', '/api/v1/notification-channels', { token: admin, body: { name: 'hook', type: 'webhook', config: { url: `http://127.0.0.1:${hookPort}/alerts` } } });
+  const channel = await s.api.call('POST', '/api/v1/notification-channels', {
+    token: admin,
+    body: { name: 'hook', type: 'webhook', config: { url: `http://127.0.0.1:${hookPort}/alerts` } },
+  });
   assert.equal(channel.status, 201, JSON.stringify(channel.body));
   const policy = await s.api.call('POST', '/api/v1/escalation-policies', {
     token: admin,
@@ -67,7 +74,8 @@ const exporterPids = (i: number) => pgrep(`node_exporter --web.listen-address=${
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const service = async () => (await s.call('GET', '/api/v1/clusters/mwin/services/node-exporter')).body.service;
 const alert = async (id: string) => (await s.call('GET', `/api/v1/alerts/${id}`)).body.alert;
-const pollSchedule = () => s.api.core.temporal.schedule.getHandle(monitoringWorkflowIds.pollSchedule(s.config.temporal.taskQueue, clusterId));
+const pollSchedule = () =>
+  s.api.core.temporal.schedule.getHandle(monitoringWorkflowIds.pollSchedule(s.config.temporal.taskQueue, clusterId));
 
 /** Triggers the poll schedule and waits for its run (scrapes, then the rules' evaluation); one trigger per second. */
 let lastTrigger = 0;
@@ -105,7 +113,10 @@ test('killing the instance a windowed restart restarted notifies nobody while th
     summary: 'An exporter is down',
   });
   assert.equal(rule.status, 201, JSON.stringify(rule.body));
-  const ours = async () => ((await s.call('GET', '/api/v1/alerts?cluster=mwin')).body.alerts as Array<Record<string, any>>).filter((a) => a.rule === 'ExporterDownNow' && a.state !== 'resolved');
+  const ours = async () =>
+    ((await s.call('GET', '/api/v1/alerts?cluster=mwin')).body.alerts as Array<Record<string, any>>).filter(
+      (a) => a.rule === 'ExporterDownNow' && a.state !== 'resolved',
+    );
   await poll();
   assert.deepEqual(await ours(), [], 'every exporter is up before the window');
 
@@ -121,18 +132,30 @@ test('killing the instance a windowed restart restarted notifies nobody while th
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const id = created.body.schedule.id;
   assert.equal((await s.call('POST', `/api/v1/maintenance-schedules/${id}/trigger`)).status, 202);
-  const run = await eventually(async () => (await s.call('GET', `/api/v1/maintenance-schedules/${id}`)).body.schedule.recentRuns[0], 'the run', 60_000);
+  const run = await eventually(
+    async () => (await s.call('GET', `/api/v1/maintenance-schedules/${id}`)).body.schedule.recentRuns[0],
+    'the run',
+    60_000,
+  );
   assert.ok(run.operationId, JSON.stringify(run));
   const op = await s.waitFor(run.operationId, FINAL);
   assert.deepEqual([op.type, op.status], ['service.restart', 'SUCCEEDED'], JSON.stringify(op));
   const pidsAfter = [0, 1, 2].map((i) => exporterPids(i)[0]);
-  for (const i of [0, 1, 2]) assert.ok(pidsAfter[i] && pidsAfter[i] !== pidsBefore[i], `the run restarted ${HOSTS[i]}'s exporter: ${pidsBefore[i]} → ${pidsAfter[i]}`);
+  for (const i of [0, 1, 2])
+    assert.ok(
+      pidsAfter[i] && pidsAfter[i] !== pidsBefore[i],
+      `the run restarted ${HOSTS[i]}'s exporter: ${pidsBefore[i]} → ${pidsAfter[i]}`,
+    );
 
   // The window: open from the run's start until 60 s after its operation ended.
-  await eventually(async () => {
-    const v = await service();
-    return v.maintenanceUntil && Date.parse(v.maintenanceUntil) >= Date.parse(op.finishedAt) + 55_000 ? v : undefined;
-  }, 'the window to run 60 s past the restart', 30_000);
+  await eventually(
+    async () => {
+      const v = await service();
+      return v.maintenanceUntil && Date.parse(v.maintenanceUntil) >= Date.parse(op.finishedAt) + 55_000 ? v : undefined;
+    },
+    'the window to run 60 s past the restart',
+    30_000,
+  );
   assert.equal((await service()).maintenance, true);
 
   await killN1();
@@ -146,7 +169,10 @@ test('killing the instance a windowed restart restarted notifies nobody while th
   assert.deepEqual([...hooks], [], 'nobody is notified during the window');
   assert.deepEqual((await alert(muted!.id)).notifications, []);
   const stillOpen = await service();
-  assert.ok(Date.parse(stillOpen.maintenanceUntil) > Date.now(), `all of this happened inside the window (until ${stillOpen.maintenanceUntil})`);
+  assert.ok(
+    Date.parse(stillOpen.maintenanceUntil) > Date.now(),
+    `all of this happened inside the window (until ${stillOpen.maintenanceUntil})`,
+  );
 
   // Control: the maintenance ended by hand, the same down exporter pages at the next poll.
   const ended = await s.call('PATCH', '/api/v1/clusters/mwin/services/node-exporter', { maintenance: null });
@@ -154,7 +180,11 @@ test('killing the instance a windowed restart restarted notifies nobody while th
   assert.deepEqual([ended.body.service.maintenance, ended.body.service.maintenanceUntil], [false, null]);
   if (exporterPids(1).length > 0) await killN1();
   await poll();
-  const paged = await eventually(async () => hooks.find((h) => h.alertId === muted!.id && h.kind === 'firing'), 'the firing notice once the maintenance ended', 30_000);
+  const paged = await eventually(
+    async () => hooks.find((h) => h.alertId === muted!.id && h.kind === 'firing'),
+    'the firing notice once the maintenance ended',
+    30_000,
+  );
   assert.equal(paged.step, 1);
   const unmuted = await alert(muted!.id);
   assert.deepEqual([unmuted.state, unmuted.silenced], ['firing', false]);

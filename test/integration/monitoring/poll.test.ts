@@ -20,7 +20,11 @@ before(async () => {
   s = await startStack({ hosts: 3, block: 57, cluster: 'mon', env: { SOPHON_POLL_INTERVAL_SECONDS: '3600' } });
   clusterId = (await s.call('GET', '/api/v1/clusters/mon')).body.id;
   assert.deepEqual([0, 1, 2].flatMap(exporterPids), [], 'no exporter left over on the fleet addresses');
-  const res = await s.call('POST', '/api/v1/clusters/mon/services', { service: 'node-exporter', placement: { exporter: HOSTS }, config: { port: PORT } });
+  const res = await s.call('POST', '/api/v1/clusters/mon/services', {
+    service: 'node-exporter',
+    placement: { exporter: HOSTS },
+    config: { port: PORT },
+  });
   assert.equal(res.status, 202, JSON.stringify(res.body));
   assert.equal((await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
   // This file watches what polls see; a killed exporter stays down (auto-recovery has its own test).
@@ -54,7 +58,15 @@ async function poll(): Promise<{ workflowId: string; result: PollResult }> {
 const samples = async (query: string) => {
   const res = await s.call('GET', `/api/v1/clusters/mon/metrics?${query}`);
   assert.equal(res.status, 200, JSON.stringify(res.body));
-  return res.body.samples as Array<{ metric: string; labels: Record<string, string>; value: number | string; host: string; service: string; role: string; at: string }>;
+  return res.body.samples as Array<{
+    metric: string;
+    labels: Record<string, string>;
+    value: number | string;
+    host: string;
+    service: string;
+    role: string;
+    at: string;
+  }>;
 };
 const byHost = <T extends { host: string }>(rows: T[]) => Object.fromEntries(rows.map((r) => [r.host, r]));
 const exporterPids = (i: number) => pgrep(`node_exporter --web.listen-address=${s.fleet.hosts[i]!.address}:${PORT}`);
@@ -62,7 +74,10 @@ const exporterPids = (i: number) => pgrep(`node_exporter --web.listen-address=${
 test('creating the cluster made its poll schedule: the configured interval, overlap SKIP', async () => {
   const d = await schedule().describe();
   assert.equal(d.policies.overlap, ScheduleOverlapPolicy.SKIP);
-  assert.deepEqual((d.spec.intervals ?? []).map((i) => i.every), [3600_000]);
+  assert.deepEqual(
+    (d.spec.intervals ?? []).map((i) => i.every),
+    [3600_000],
+  );
   assert.equal(d.action.type, 'startWorkflow');
   assert.equal(d.action.type === 'startWorkflow' && d.action.workflowType, 'pollClusterWorkflow');
 });
@@ -98,10 +113,16 @@ test('a poll scrapes node-exporter on every host: one node_load1 per host, up 1,
   // Filters combine; histogram buckets keep their labels.
   const n1 = await samples('host=n1&service=node-exporter&limit=1000');
   assert.ok(n1.length > 50 && n1.every((x) => x.host === 'n1'));
-  assert.ok(n1.some((x) => x.metric.endsWith('_bucket') || x.labels.quantile !== undefined), 'histogram or summary series are kept');
+  assert.ok(
+    n1.some((x) => x.metric.endsWith('_bucket') || x.labels.quantile !== undefined),
+    'histogram or summary series are kept',
+  );
 
   const svc = (await s.call('GET', '/api/v1/clusters/mon/services/node-exporter')).body.service;
-  assert.deepEqual(svc.instances.map((i: { observedState: string }) => i.observedState), ['RUNNING', 'RUNNING', 'RUNNING']);
+  assert.deepEqual(
+    svc.instances.map((i: { observedState: string }) => i.observedState),
+    ['RUNNING', 'RUNNING', 'RUNNING'],
+  );
   assert.deepEqual(svc.health, { RUNNING: 3 });
   for (const i of svc.instances) assert.ok(i.observedAt, 'observedAt is set');
   const host = (await s.call('GET', '/api/v1/clusters/mon/hosts/n2')).body;
@@ -118,28 +139,49 @@ test('a poll scrapes node-exporter on every host: one node_load1 per host, up 1,
   // target's scrape is kept whole, one row each.
   assert.deepEqual(history.rows[0].metrics, ['node_filesystem_avail_bytes', 'node_filesystem_size_bytes', 'node_load5', 'up']);
   const stored = await s.db.pool.query(`SELECT host FROM metric_scrapes WHERE cluster_id = $1 ORDER BY host`, [clusterId]);
-  assert.deepEqual(stored.rows.map((r) => r.host), HOSTS);
+  assert.deepEqual(
+    stored.rows.map((r) => r.host),
+    HOSTS,
+  );
 
   // The history carries chunk numbers and counts, never targets or samples.
   const events = (await s.api.core.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const activities = events.filter((e) => e.activityTaskScheduledEventAttributes);
-  assert.equal(activities.length, 4, 'one plan, one chunk for three targets, the finish (auto-recovery, the poll record), one evaluation of the alert rules');
+  assert.equal(
+    activities.length,
+    4,
+    'one plan, one chunk for three targets, the finish (auto-recovery, the poll record), one evaluation of the alert rules',
+  );
   assert.ok(events.length <= 30, `${events.length} events`);
   const text = JSON.stringify(events, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
   assert.ok(!text.includes('node_load1') && !text.includes(s.fleet.hosts[0]!.address), 'no samples or addresses in the history');
 });
 
 test('a stored scrape that does not parse: the API names its target once and still answers the rest', async () => {
-  const { rows } = await s.db.pool.query<{ body: string }>(`SELECT body FROM metric_scrapes WHERE cluster_id = $1 AND host = 'n1'`, [clusterId]);
+  const { rows } = await s.db.pool.query<{ body: string }>(`SELECT body FROM metric_scrapes WHERE cluster_id = $1 AND host = 'n1'`, [
+    clusterId,
+  ]);
   try {
-    await s.db.pool.query(`UPDATE metric_scrapes SET body = body || E'\\nbroken{line 1\\n' WHERE cluster_id = $1 AND host = 'n1'`, [clusterId]);
+    await s.db.pool.query(`UPDATE metric_scrapes SET body = body || E'\\nbroken{line 1\\n' WHERE cluster_id = $1 AND host = 'n1'`, [
+      clusterId,
+    ]);
     const res = await s.call('GET', '/api/v1/clusters/mon/metrics?limit=1000&host=n1');
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.deepEqual(res.body.unparsed.map((u: { host: string }) => u.host), ['n1']);
+    assert.deepEqual(
+      res.body.unparsed.map((u: { host: string }) => u.host),
+      ['n1'],
+    );
     assert.match(res.body.unparsed[0].error, /does not parse/);
-    assert.deepEqual(res.body.samples.map((x: { metric: string }) => x.metric), ['up'], "n1's own series remain");
+    assert.deepEqual(
+      res.body.samples.map((x: { metric: string }) => x.metric),
+      ['up'],
+      "n1's own series remain",
+    );
     // A metric filter parses only that metric's lines: n1's node_load1 still reads.
-    assert.deepEqual((await samples('metric=node_load1')).map((x) => x.host), HOSTS);
+    assert.deepEqual(
+      (await samples('metric=node_load1')).map((x) => x.host),
+      HOSTS,
+    );
 
     // A page that ends with n0 reaches n1 only for its look-ahead: n1 is named by the next page, once.
     const n0 = (await samples('host=n0&limit=1000')).length;
@@ -147,7 +189,10 @@ test('a stored scrape that does not parse: the API names its target once and sti
     assert.deepEqual(first.body.unparsed, []);
     assert.ok(first.body.samples.every((x: { host: string }) => x.host === 'n0'));
     const second = await s.call('GET', `/api/v1/clusters/mon/metrics?limit=1000&cursor=${first.body.nextCursor}`);
-    assert.deepEqual(second.body.unparsed.map((u: { host: string }) => u.host), ['n1']);
+    assert.deepEqual(
+      second.body.unparsed.map((u: { host: string }) => u.host),
+      ['n1'],
+    );
     assert.equal(second.body.samples[0].host, 'n1');
   } finally {
     await s.db.pool.query(`UPDATE metric_scrapes SET body = $2 WHERE cluster_id = $1 AND host = 'n1'`, [clusterId, rows[0]!.body]);
@@ -186,7 +231,10 @@ test('pages of samples follow the cursor', async () => {
   const second = await s.call('GET', `/api/v1/clusters/mon/metrics?metric=up&limit=2&cursor=${first.body.nextCursor}`);
   assert.equal(second.body.samples.length, 1);
   assert.equal(second.body.nextCursor, null);
-  assert.deepEqual([...first.body.samples, ...second.body.samples].map((x: { host: string }) => x.host), HOSTS);
+  assert.deepEqual(
+    [...first.body.samples, ...second.body.samples].map((x: { host: string }) => x.host),
+    HOSTS,
+  );
 
   // Unfiltered pages cut through targets: together they hold every series once.
   const all: Array<{ host: string; metric: string; labels: Record<string, string> }> = [];
@@ -216,7 +264,11 @@ test('the history is kept as long as the longest window a rule of the cluster re
   });
   assert.equal(rule.status, 201, JSON.stringify(rule.body));
   const old = async () =>
-    (await s.db.pool.query(`SELECT count(*)::int AS n FROM metric_samples WHERE cluster_id = $1 AND at < now() - interval '30 minutes'`, [clusterId])).rows[0].n;
+    (
+      await s.db.pool.query(`SELECT count(*)::int AS n FROM metric_samples WHERE cluster_id = $1 AND at < now() - interval '30 minutes'`, [
+        clusterId,
+      ])
+    ).rows[0].n;
   try {
     await s.db.pool.query(
       `INSERT INTO metric_samples (cluster_id, host, service, role, metric, labels, value, at)
@@ -252,13 +304,19 @@ test('bad query input is a 400 naming the field; an unknown cluster a 404', asyn
 test('an API start brings the poll schedule to its interval, and recreates it when missing', async () => {
   const slower = await startTestApi({ ...s.config, monitoring: { ...s.config.monitoring, pollIntervalSeconds: 1800 } }, s.db);
   await slower.close();
-  assert.deepEqual(((await schedule().describe()).spec.intervals ?? []).map((i) => i.every), [1800_000]);
+  assert.deepEqual(
+    ((await schedule().describe()).spec.intervals ?? []).map((i) => i.every),
+    [1800_000],
+  );
   await schedule().delete();
   const api = await startTestApi(s.config, s.db);
   try {
     const d = await schedule().describe();
     assert.equal(d.action.type === 'startWorkflow' && d.action.workflowType, 'pollClusterWorkflow');
-    assert.deepEqual((d.spec.intervals ?? []).map((i) => i.every), [3600_000]);
+    assert.deepEqual(
+      (d.spec.intervals ?? []).map((i) => i.every),
+      [3600_000],
+    );
   } finally {
     await api.close();
   }
@@ -287,9 +345,16 @@ test('the history holds chunks, not targets: 453 instances take three chunk acti
     assert.equal(result.up, 2);
     assert.equal(result.down, 451);
     const events = (await s.api.core.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-    assert.equal(events.filter((e) => e.activityTaskScheduledEventAttributes).length, 6, 'one plan, three chunks, the finish and one evaluation');
+    assert.equal(
+      events.filter((e) => e.activityTaskScheduledEventAttributes).length,
+      6,
+      'one plan, three chunks, the finish and one evaluation',
+    );
     assert.ok(events.length <= 41, `${events.length} events`);
-    const sleepers = await s.db.pool.query(`SELECT observed_state, count(*)::int AS n FROM role_instances WHERE service_id = $1 GROUP BY 1`, [serviceId]);
+    const sleepers = await s.db.pool.query(
+      `SELECT observed_state, count(*)::int AS n FROM role_instances WHERE service_id = $1 GROUP BY 1`,
+      [serviceId],
+    );
     assert.deepEqual(sleepers.rows, [{ observed_state: 'UNKNOWN', n: 450 }], 'every chunk recorded its instances');
     const fake = (await s.call('GET', '/api/v1/clusters/mon/hosts/fake7')).body;
     assert.deepEqual([fake.health.up, fake.health.down], [0, 1]);

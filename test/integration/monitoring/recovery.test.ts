@@ -95,22 +95,30 @@ interface OpView {
   workflowId: string;
 }
 const recoveries = async (): Promise<OpView[]> =>
-  ((await s.call('GET', '/api/v1/operations?cluster=rec&service=zookeeper&limit=500')).body.operations as OpView[]).filter((o) => o.type === 'service.recover');
+  ((await s.call('GET', '/api/v1/operations?cluster=rec&service=zookeeper&limit=500')).body.operations as OpView[]).filter(
+    (o) => o.type === 'service.recover',
+  );
 const instanceOf = async (h: string) =>
-  ((await s.call('GET', '/api/v1/clusters/rec/services/zookeeper')).body.service.instances as Array<{ id: string; host: string; observedState: string }>).find(
-    (i) => i.host === h,
-  )!;
+  (
+    (await s.call('GET', '/api/v1/clusters/rec/services/zookeeper')).body.service.instances as Array<{
+      id: string;
+      host: string;
+      observedState: string;
+    }>
+  ).find((i) => i.host === h)!;
 const budgetSeries = async () =>
-  (await s.call('GET', '/api/v1/clusters/rec/metrics?metric=sophon_recovery_budget_spent')).body.samples as Array<{ host: string; value: number; labels: Record<string, string> }>;
+  (await s.call('GET', '/api/v1/clusters/rec/metrics?metric=sophon_recovery_budget_spent')).body.samples as Array<{
+    host: string;
+    value: number;
+    labels: Record<string, string>;
+  }>;
 /** The poll's counts with every instance's observed state and reason, for failure messages. */
 const why = async (result: unknown) =>
   JSON.stringify({
     result,
-    instances: ((await s.call('GET', '/api/v1/clusters/rec/services/zookeeper')).body.service.instances as Array<Record<string, unknown>>).map((i) => [
-      i.host,
-      i.observedState,
-      i.statusReason,
-    ]),
+    instances: (
+      (await s.call('GET', '/api/v1/clusters/rec/services/zookeeper')).body.service.instances as Array<Record<string, unknown>>
+    ).map((i) => [i.host, i.observedState, i.statusReason]),
   });
 const patch = (body: unknown) => s.call('PATCH', '/api/v1/clusters/rec/services/zookeeper', body);
 
@@ -130,7 +138,10 @@ test('auto-recovery settings: on by default with 6 per hour, changed by PATCH, b
     const res = await patch(body);
     assert.equal(res.status, 400, `${JSON.stringify(body)} → ${JSON.stringify(res.body)}`);
     assert.match(res.type, /problem\+json/);
-    assert.ok(res.body.errors.some((e: { path: string }) => e.path === field), `${field} named in ${JSON.stringify(res.body.errors)}`);
+    assert.ok(
+      res.body.errors.some((e: { path: string }) => e.path === field),
+      `${field} named in ${JSON.stringify(res.body.errors)}`,
+    );
   }
   assert.equal((await s.call('PATCH', '/api/v1/clusters/rec/services/nosuch', { autoRecovery: { enabled: false } })).status, 404);
 
@@ -139,7 +150,10 @@ test('auto-recovery settings: on by default with 6 per hour, changed by PATCH, b
   assert.deepEqual(off.body.service.autoRecovery, { enabled: false, maxPerHour: 6 });
   const on = await patch({ autoRecovery: { enabled: true, maxPerHour: 3 } });
   assert.deepEqual(on.body.service.autoRecovery, { enabled: true, maxPerHour: 3 });
-  assert.deepEqual((await s.call('GET', '/api/v1/clusters/rec/services/zookeeper')).body.service.autoRecovery, { enabled: true, maxPerHour: 3 });
+  assert.deepEqual((await s.call('GET', '/api/v1/clusters/rec/services/zookeeper')).body.service.autoRecovery, {
+    enabled: true,
+    maxPerHour: 3,
+  });
 });
 
 test('a killed server: the next poll sees it down and its recover operation restarts it', async () => {
@@ -192,11 +206,17 @@ test('past the budget: no restart across polls, sophon_recovery_budget_spent is 
     assert.equal((await recoveries()).length, 1, 'no recovery past the budget');
   }
   // The built-in rule on the budget series makes it a critical alert.
-  const spent = await s.db.pool.query(`SELECT severity, host, service, state FROM alerts WHERE rule_name = 'AutoRecoveryBudgetSpent' AND state <> 'resolved'`);
+  const spent = await s.db.pool.query(
+    `SELECT severity, host, service, state FROM alerts WHERE rule_name = 'AutoRecoveryBudgetSpent' AND state <> 'resolved'`,
+  );
   assert.deepEqual(spent.rows, [{ severity: 'critical', host: 'n1', service: 'zookeeper', state: 'firing' }]);
   // The server stays down: the built-in InstanceDown (up == 0 for 1m) fires for it, and only for it.
   const down = async () =>
-    (await s.db.pool.query(`SELECT host, service, severity, state FROM alerts WHERE rule_name = 'InstanceDown' AND state <> 'resolved' ORDER BY host`)).rows;
+    (
+      await s.db.pool.query(
+        `SELECT host, service, severity, state FROM alerts WHERE rule_name = 'InstanceDown' AND state <> 'resolved' ORDER BY host`,
+      )
+    ).rows;
   const fired = await eventually(
     async () => {
       await poll();
@@ -294,10 +314,15 @@ test("/metrics: Sophon's state from Postgres after these deploys, polls and reco
   assert.equal(value('sophon_hosts', { cluster: 'rec', status: 'READY' }), 3);
   const svc = (await s.call('GET', '/api/v1/clusters/rec/services/zookeeper')).body.service;
   assert.deepEqual(
-    Object.fromEntries(family('sophon_role_instances').map((x) => [`${x.labels.cluster}/${x.labels.service}/${x.labels.observed_state}`, x.value])),
+    Object.fromEntries(
+      family('sophon_role_instances').map((x) => [`${x.labels.cluster}/${x.labels.service}/${x.labels.observed_state}`, x.value]),
+    ),
     Object.fromEntries(Object.entries(svc.health as Record<string, number>).map(([state, n]) => [`rec/zookeeper/${state}`, n])),
   );
-  assert.equal(Object.values(svc.health as Record<string, number>).reduce((a, b) => a + b, 0), 3);
+  assert.equal(
+    Object.values(svc.health as Record<string, number>).reduce((a, b) => a + b, 0),
+    3,
+  );
   const added = (metric: string, labels: Record<string, string>) => value(metric, labels) - before(metric, labels);
   assert.equal(added('sophon_alerts_open', { severity: 'critical', state: 'firing' }), 1);
   assert.equal(added('sophon_alerts_open', { severity: 'warning', state: 'acknowledged' }), 1);
@@ -310,10 +335,7 @@ test("/metrics: Sophon's state from Postgres after these deploys, polls and reco
   const ops = (await s.call('GET', '/api/v1/operations?limit=1000')).body.operations as OpView[];
   const expected = new Map<string, number>();
   for (const o of ops) expected.set(`${o.type} ${o.status}`, (expected.get(`${o.type} ${o.status}`) ?? 0) + 1);
-  assert.deepEqual(
-    new Map(family('sophon_operations').map((x) => [`${x.labels.type} ${x.labels.status}`, x.value])),
-    expected,
-  );
+  assert.deepEqual(new Map(family('sophon_operations').map((x) => [`${x.labels.type} ${x.labels.status}`, x.value])), expected);
   assert.equal(value('sophon_operations', { type: 'service.recover', status: 'SUCCEEDED' }), 3, 'three recoveries succeeded in this file');
   // Durations of finished operations: cumulative buckets ending at the count, a positive sum.
   for (const [key, n] of expected) {
@@ -321,7 +343,11 @@ test("/metrics: Sophon's state from Postgres after these deploys, polls and reco
     if (!['SUCCEEDED', 'FAILED', 'CANCELLED', 'ROLLED_BACK'].includes(status)) continue;
     const buckets = family('sophon_operation_duration_seconds_bucket').filter((x) => x.labels.type === type && x.labels.status === status);
     const counts = buckets.map((x) => x.value);
-    assert.deepEqual([...counts].sort((a, b) => a - b), counts, `${key}: buckets are cumulative`);
+    assert.deepEqual(
+      [...counts].sort((a, b) => a - b),
+      counts,
+      `${key}: buckets are cumulative`,
+    );
     assert.equal(buckets.find((x) => x.labels.le === '+Inf')?.value, n, `${key}: +Inf bucket`);
     assert.equal(value('sophon_operation_duration_seconds_count', { type, status }), n);
     assert.ok(value('sophon_operation_duration_seconds_sum', { type, status }) > 0, `${key}: sum`);
@@ -337,7 +363,9 @@ test("/metrics: Sophon's state from Postgres after these deploys, polls and reco
   assert.ok(Math.abs(Date.now() / 1000 - value('sophon_poll_last_finished_timestamp_seconds', { cluster: 'rec' })) < 60);
 
   // Every series the dashboard queries is served.
-  const dashboard = JSON.parse(readFileSync('deploy/grafana/sophon-dashboard.json', 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+  const dashboard = JSON.parse(readFileSync('deploy/grafana/sophon-dashboard.json', 'utf8')) as {
+    panels: Array<{ targets?: Array<{ expr: string }> }>;
+  };
   const used = new Set(dashboard.panels.flatMap((p) => p.targets ?? []).flatMap((t) => t.expr.match(/\bsophon_[a-z_]+/g) ?? []));
   assert.ok(used.size >= 10, `the dashboard uses ${used.size} series`);
   const served = new Set(samples.map((x) => x.metric));

@@ -9,7 +9,15 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { createEscalations, type Escalations } from '../../../src/features/notify/escalation-client.js';
 import type { RunningWorker } from '../../../src/worker.js';
 import { escalationWorkflowId } from '../../../src/features/notify/workflow/messages.js';
-import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../../helpers/harness.js';
+import {
+  createTestDatabase,
+  eventually,
+  startTestApi,
+  startTestWorker,
+  testConfig,
+  type TestApi,
+  type TestDatabase,
+} from '../../helpers/harness.js';
 import { assertBadField, assertProblem } from '../../helpers/problems.js';
 import { insertAlert, startReceiver, type Receiver } from './helpers.js';
 
@@ -47,9 +55,13 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-test('Slack, DingTalk and WeCom channel tests arrive in their robots\' formats and are recorded', async () => {
+test("Slack, DingTalk and WeCom channel tests arrive in their robots' formats and are recorded", async () => {
   for (const type of ['slack', 'dingtalk', 'wecom']) {
-    const created = await call('POST', '/api/v1/notification-channels', { name: type, type, config: { url: `${receiver.url}/${type}?access_token=tok-${type}` } });
+    const created = await call('POST', '/api/v1/notification-channels', {
+      name: type,
+      type,
+      config: { url: `${receiver.url}/${type}?access_token=tok-${type}` },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.deepEqual(created.body.config, { urlHost: new URL(receiver.url).host });
     const res = await call('POST', `/api/v1/notification-channels/${type}/test`);
@@ -87,24 +99,37 @@ test('a failing channel blocks no other, is retried, shows its error and raises 
     { name: 'good', type: 'webhook', config: { url: `${receiver.url}/good` } },
   ];
   for (const c of channels) assert.equal((await call('POST', '/api/v1/notification-channels', c)).status, 201);
-  const policy = await call('POST', '/api/v1/escalation-policies', { name: 'all', steps: [{ channels: ['broken', 'closed', 'good'], waitSeconds: 60 }], default: true });
+  const policy = await call('POST', '/api/v1/escalation-policies', {
+    name: 'all',
+    steps: [{ channels: ['broken', 'closed', 'good'], waitSeconds: 60 }],
+    default: true,
+  });
   assert.equal(policy.status, 201, JSON.stringify(policy.body));
 
   const alertId = await insertAlert(db.pool, { name: 'KafkaBrokerDown', host: 'n2', service: 'kafka' });
   await escalations.start(alertId);
-  const good = await eventually(async () => receiver.on('/good').find((h) => h.body.alert?.id === alertId), 'the good channel to get step 1');
+  const good = await eventually(
+    async () => receiver.on('/good').find((h) => h.body.alert?.id === alertId),
+    'the good channel to get step 1',
+  );
   const broken = await eventually(async () => {
     const hits = receiver.on('/broken').filter((h) => h.body.alert?.id === alertId);
     return hits.length === 3 ? hits : undefined;
   }, 'three attempts on the broken channel');
-  assert.ok(good.at < broken[2]!.at, 'the good channel did not wait for the broken one\'s retries');
+  assert.ok(good.at < broken[2]!.at, "the good channel did not wait for the broken one's retries");
   assert.ok(broken[2]!.at - broken[0]!.at >= 3000, 'attempts are spaced by a backoff (1 s, then 2 s)');
 
   const rows = await eventually(async () => {
-    const r = await db.pool.query(`SELECT channel_name, status, attempts, error FROM alert_notifications WHERE alert_id = $1 ORDER BY channel_name`, [alertId]);
+    const r = await db.pool.query(
+      `SELECT channel_name, status, attempts, error FROM alert_notifications WHERE alert_id = $1 ORDER BY channel_name`,
+      [alertId],
+    );
     return r.rows.length === 3 ? r.rows : undefined;
   }, 'three delivery records');
-  assert.deepEqual(rows.map((r) => `${r.channel_name}:${r.status}:${r.attempts}`), ['broken:failed:3', 'closed:failed:3', 'good:sent:1']);
+  assert.deepEqual(
+    rows.map((r) => `${r.channel_name}:${r.status}:${r.attempts}`),
+    ['broken:failed:3', 'closed:failed:3', 'good:sent:1'],
+  );
 
   const shown = await call('GET', '/api/v1/notification-channels/broken');
   assert.match(shown.body.lastError, /HTTP 500/);
@@ -119,14 +144,30 @@ test('a failing channel blocks no other, is retried, shows its error and raises 
   assert.deepEqual(
     failing.rows.map((r) => [r.fingerprint, r.state, r.severity, r.labels]),
     [
-      [`channel:${shown.body.id}`, 'firing', 'warning', { alertname: 'NotificationChannelFailing', channel: 'broken', severity: 'warning' }],
-      [`channel:${closed.body.id}`, 'firing', 'warning', { alertname: 'NotificationChannelFailing', channel: 'closed', severity: 'warning' }],
+      [
+        `channel:${shown.body.id}`,
+        'firing',
+        'warning',
+        { alertname: 'NotificationChannelFailing', channel: 'broken', severity: 'warning' },
+      ],
+      [
+        `channel:${closed.body.id}`,
+        'firing',
+        'warning',
+        { alertname: 'NotificationChannelFailing', channel: 'closed', severity: 'warning' },
+      ],
     ],
   );
   // Each failure alert is escalated through the default policy, never through its own channel.
   const [brokenAlert, closedAlert] = failing.rows.map((r) => r.id as string);
-  await eventually(async () => receiver.on('/good').find((h) => h.body.alert?.id === brokenAlert), 'the broken channel\'s alert on the good channel');
-  await eventually(async () => receiver.on('/good').find((h) => h.body.alert?.id === closedAlert), 'the closed channel\'s alert on the good channel');
+  await eventually(
+    async () => receiver.on('/good').find((h) => h.body.alert?.id === brokenAlert),
+    "the broken channel's alert on the good channel",
+  );
+  await eventually(
+    async () => receiver.on('/good').find((h) => h.body.alert?.id === closedAlert),
+    "the closed channel's alert on the good channel",
+  );
   const self = await db.pool.query(
     `SELECT count(*)::int AS n FROM alert_notifications n JOIN alerts a ON a.id = n.alert_id
      WHERE a.rule_name = 'NotificationChannelFailing' AND a.fingerprint = 'channel:' || n.channel_id`,
@@ -153,7 +194,9 @@ test('a failing channel blocks no other, is retried, shows its error and raises 
         .find((f) => f.name === 'sophon_notifications_total')
         ?.metrics.find((m) => 'labels' in m && m.labels?.channel_type === type && m.labels?.status === status)?.value ?? 0,
     );
-  const counts = await db.pool.query(`SELECT status, count(*)::int AS n FROM alert_notifications WHERE channel_type = 'webhook' GROUP BY status`);
+  const counts = await db.pool.query(
+    `SELECT status, count(*)::int AS n FROM alert_notifications WHERE channel_type = 'webhook' GROUP BY status`,
+  );
   const want = Object.fromEntries(counts.rows.map((r) => [r.status, r.n]));
   assert.equal(value('failed', 'webhook'), want.failed);
   assert.equal(value('sent', 'webhook'), want.sent);
@@ -163,32 +206,68 @@ test('a failing channel blocks no other, is retried, shows its error and raises 
 });
 
 test('bad input names the field; policies naming unknown channels are refused with 422', async () => {
-  assertBadField(await call('POST', '/api/v1/notification-channels', { name: 'x', type: 'webhook', config: { url: 'not a url' } }), 'config.url');
+  assertBadField(
+    await call('POST', '/api/v1/notification-channels', { name: 'x', type: 'webhook', config: { url: 'not a url' } }),
+    'config.url',
+  );
   assertBadField(await call('POST', '/api/v1/notification-channels', { name: 'x', type: 'pager', config: {} }), 'type');
   assertBadField(
-    await call('POST', '/api/v1/notification-channels', { name: 'x', type: 'email', config: { host: 'h', port: 70000, from: 'a@example.com', to: ['b@example.com'] } }),
+    await call('POST', '/api/v1/notification-channels', {
+      name: 'x',
+      type: 'email',
+      config: { host: 'h', port: 70000, from: 'a@example.com', to: ['b@example.com'] },
+    }),
     'config.port',
   );
   // What the OpenAPI document declares (format email: at most 64 characters before the @) and host names as host names.
-  const mail = (config: object) => ({ name: 'x', type: 'email', config: { host: 'smtp.example.com', port: 25, from: 'a@example.com', to: ['b@example.com'], ...config } });
-  assertBadField(await call('POST', '/api/v1/notification-channels', mail({ to: [`${'a'.repeat(65)}@example.com`] })), 'config.to.0', /at most 64 characters before the @/);
-  assertBadField(await call('POST', '/api/v1/notification-channels', mail({ host: '0', port: 1 })), 'config.host', /host name \(RFC 1123\) or IP address/);
+  const mail = (config: object) => ({
+    name: 'x',
+    type: 'email',
+    config: { host: 'smtp.example.com', port: 25, from: 'a@example.com', to: ['b@example.com'], ...config },
+  });
+  assertBadField(
+    await call('POST', '/api/v1/notification-channels', mail({ to: [`${'a'.repeat(65)}@example.com`] })),
+    'config.to.0',
+    /at most 64 characters before the @/,
+  );
+  assertBadField(
+    await call('POST', '/api/v1/notification-channels', mail({ host: '0', port: 1 })),
+    'config.host',
+    /host name \(RFC 1123\) or IP address/,
+  );
   const openapi = (await call('GET', '/api/openapi.json')).body;
   const emailConfig = openapi.paths['/api/v1/notification-channels'].post.requestBody.content['application/json'].schema.oneOf.find(
     (s: { properties: { type: { const: string } } }) => s.properties.type.const === 'email',
   ).properties.config.properties;
   assert.equal(emailConfig.to.items.format, 'email');
   assert.equal(new RegExp(emailConfig.to.items.pattern).test(`${'a'.repeat(65)}@example.com`), false, 'the document refuses it too');
-  assert.equal(emailConfig.host.anyOf.some((h: { pattern: string }) => new RegExp(h.pattern).test('0')), false, 'the document refuses host 0 too');
+  assert.equal(
+    emailConfig.host.anyOf.some((h: { pattern: string }) => new RegExp(h.pattern).test('0')),
+    false,
+    'the document refuses host 0 too',
+  );
   assertBadField(await call('POST', '/api/v1/escalation-policies', { name: 'p', steps: [] }), 'steps');
-  assertBadField(await call('POST', '/api/v1/escalation-policies', { name: 'p', steps: [{ channels: ['good'], waitSeconds: -1 }] }), 'steps.0.waitSeconds');
+  assertBadField(
+    await call('POST', '/api/v1/escalation-policies', { name: 'p', steps: [{ channels: ['good'], waitSeconds: -1 }] }),
+    'steps.0.waitSeconds',
+  );
   const unknown = await call('POST', '/api/v1/escalation-policies', {
     name: 'p',
-    steps: [{ channels: ['good'], waitSeconds: 5 }, { channels: ['nope', 'good', 'gone'], waitSeconds: 5 }],
+    steps: [
+      { channels: ['good'], waitSeconds: 5 },
+      { channels: ['nope', 'good', 'gone'], waitSeconds: 5 },
+    ],
   });
   assertProblem(unknown, 422, 'UNKNOWN_REFERENCE');
-  assert.deepEqual(unknown.body.errors.map((e: { path: string }) => e.path), ['steps.1.channels.0', 'steps.1.channels.2']);
-  assertProblem(await call('POST', '/api/v1/notification-channels', { name: 'good', type: 'slack', config: { url: 'https://hooks.example/x' } }), 409, 'CONFLICT');
+  assert.deepEqual(
+    unknown.body.errors.map((e: { path: string }) => e.path),
+    ['steps.1.channels.0', 'steps.1.channels.2'],
+  );
+  assertProblem(
+    await call('POST', '/api/v1/notification-channels', { name: 'good', type: 'slack', config: { url: 'https://hooks.example/x' } }),
+    409,
+    'CONFLICT',
+  );
   assertProblem(await call('DELETE', '/api/v1/notification-channels/good'), 409, 'CONFLICT');
   assertProblem(await call('GET', '/api/v1/escalation-policies/none'), 404, 'NOT_FOUND');
   const doc = await call('GET', '/api/openapi.json');
@@ -200,11 +279,19 @@ test('bad input names the field; policies naming unknown channels are refused wi
 });
 
 test('channels and policies are replaced and deleted', async () => {
-  const put = await call('PUT', '/api/v1/escalation-policies/all', { name: 'all', steps: [{ channels: ['good'], waitSeconds: 5 }], repeat: 2 });
+  const put = await call('PUT', '/api/v1/escalation-policies/all', {
+    name: 'all',
+    steps: [{ channels: ['good'], waitSeconds: 5 }],
+    repeat: 2,
+  });
   assert.equal(put.status, 200, JSON.stringify(put.body));
   assert.equal(put.body.repeat, 2);
   assert.equal(put.body.default, false);
-  const renamed = await call('PUT', '/api/v1/notification-channels/closed', { name: 'closed2', type: 'slack', config: { url: 'https://hooks.example/T/B/secret' } });
+  const renamed = await call('PUT', '/api/v1/notification-channels/closed', {
+    name: 'closed2',
+    type: 'slack',
+    config: { url: 'https://hooks.example/T/B/secret' },
+  });
   assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
   assert.deepEqual(renamed.body.config, { urlHost: 'hooks.example' });
   assert.equal((await call('DELETE', '/api/v1/notification-channels/closed2')).status, 204);

@@ -8,7 +8,15 @@ import { after, before, test } from 'node:test';
 import { createEscalations, type Escalations } from '../../../src/features/notify/escalation-client.js';
 import type { RunningWorker } from '../../../src/worker.js';
 import { escalationWorkflowId } from '../../../src/features/notify/workflow/messages.js';
-import { createTestDatabase, eventually, startTestApi, startTestWorker, testConfig, type TestApi, type TestDatabase } from '../../helpers/harness.js';
+import {
+  createTestDatabase,
+  eventually,
+  startTestApi,
+  startTestWorker,
+  testConfig,
+  type TestApi,
+  type TestDatabase,
+} from '../../helpers/harness.js';
 import { insertAlert, setAlertState, sleep, startReceiver, startSmtp, type Receiver } from './helpers.js';
 
 const URL_TOKEN = 'urltoken-9f3a77';
@@ -55,13 +63,23 @@ test('step 1 reaches HTTP and email, step 2 follows its wait, ack stops, un-ack 
   const mail = await call('POST', '/api/v1/notification-channels', {
     name: 'mail',
     type: 'email',
-    config: { host: '127.0.0.1', port: smtp.port, username: 'alerts', password: SMTP_PASSWORD, from: 'sophon@example.com', to: ['oncall@example.com'] },
+    config: {
+      host: '127.0.0.1',
+      port: smtp.port,
+      username: 'alerts',
+      password: SMTP_PASSWORD,
+      from: 'sophon@example.com',
+      to: ['oncall@example.com'],
+    },
   });
   assert.equal(mail.status, 201, JSON.stringify(mail.body));
   assert.equal(mail.body.config.hasPassword, true);
   const policy = await call('POST', '/api/v1/escalation-policies', {
     name: 'oncall',
-    steps: [{ channels: ['hook', 'mail'], waitSeconds: 2 }, { channels: ['later'], waitSeconds: 1 }],
+    steps: [
+      { channels: ['hook', 'mail'], waitSeconds: 2 },
+      { channels: ['later'], waitSeconds: 1 },
+    ],
     repeat: 1,
     unackTimeoutSeconds: 6,
     default: true,
@@ -69,7 +87,13 @@ test('step 1 reaches HTTP and email, step 2 follows its wait, ack stops, un-ack 
   assert.equal(policy.status, 201, JSON.stringify(policy.body));
   assert.equal(policy.body.default, true);
 
-  const alertId = await insertAlert(db.pool, { name: 'ZooKeeperDown', host: 'n1', service: 'zookeeper', summary: 'zookeeper on n1 is down', value: 0 });
+  const alertId = await insertAlert(db.pool, {
+    name: 'ZooKeeperDown',
+    host: 'n1',
+    service: 'zookeeper',
+    summary: 'zookeeper on n1 is down',
+    value: 0,
+  });
   await escalations.start(alertId);
   const handle = api.core.temporal.workflow.getHandle(escalationWorkflowId(alertId));
   const firstRun = (await handle.describe()).runId;
@@ -103,7 +127,10 @@ test('step 1 reaches HTTP and email, step 2 follows its wait, ack stops, un-ack 
   // Ack: the chain is done (repeat 1); nothing arrives while acknowledged (< un-ack timeout).
   await setAlertState(db.pool, alertId, 'acknowledged', 'token:ops');
   await escalations.ack(alertId, 'token:ops', 'looking');
-  await eventually(async () => ((await handle.query('progress')) as { phase: string }).phase === 'acknowledged' || undefined, 'the chain to see the ack');
+  await eventually(
+    async () => ((await handle.query('progress')) as { phase: string }).phase === 'acknowledged' || undefined,
+    'the chain to see the ack',
+  );
   await sleep(3000);
   assert.equal(receiver.on('/hook').length, 1);
   assert.equal(receiver.on('/later').length, 1);
@@ -142,9 +169,14 @@ test('step 1 reaches HTTP and email, step 2 follows its wait, ack stops, un-ack 
 
   // Every delivery is recorded; the history carries ids and counts, never a secret.
   const rows = await db.pool.query(`SELECT channel_name, kind, status FROM alert_notifications WHERE alert_id = $1 ORDER BY id`, [alertId]);
-  assert.ok(rows.rows.every((r) => r.status === 'sent'), JSON.stringify(rows.rows));
+  assert.ok(
+    rows.rows.every((r) => r.status === 'sent'),
+    JSON.stringify(rows.rows),
+  );
   assert.equal(rows.rows.filter((r) => r.kind === 'firing').length, 5);
-  const history = JSON.stringify((await api.core.temporal.workflow.getHandle(escalationWorkflowId(alertId), firstRun).fetchHistory()).events);
+  const history = JSON.stringify(
+    (await api.core.temporal.workflow.getHandle(escalationWorkflowId(alertId), firstRun).fetchHistory()).events,
+  );
   assert.match(history, /escalationPlan/);
   for (const secret of [...SECRETS, receiver.url, 'ZooKeeperDown']) assert.ok(!history.includes(secret), `history holds ${secret}`);
 });

@@ -92,8 +92,18 @@ export async function insertAlert(
   await pool.query(
     `INSERT INTO alerts (id, rule_id, rule_name, fingerprint, state, severity, host, service, labels, value, summary, fired_at)
      VALUES ($1, $2, $3, $4, 'firing', $5, $6, $7, $8, $9, $10, now())`,
-    [id, a.ruleId ?? null, a.name, `test:${id}`, severity, a.host ?? null, a.service ?? null,
-      JSON.stringify({ alertname: a.name, severity }), a.value ?? null, a.summary ?? ''],
+    [
+      id,
+      a.ruleId ?? null,
+      a.name,
+      `test:${id}`,
+      severity,
+      a.host ?? null,
+      a.service ?? null,
+      JSON.stringify({ alertname: a.name, severity }),
+      a.value ?? null,
+      a.summary ?? '',
+    ],
   );
   await pool.query(`INSERT INTO alert_events (alert_id, from_state, to_state, actor) VALUES ($1, NULL, 'firing', 'test')`, [id]);
   return id;

@@ -73,75 +73,92 @@ async function dead(pid: number): Promise<boolean> {
   return p === undefined || p.state === 'Z';
 }
 
-test('SIGKILL of the whole of Sophon during an escalation wait: after the restart step 2 comes after its wait, step 1 is not sent again', { timeout: 600_000 }, async (t) => {
-  receiver = await startReceiver();
-  const first = sophonStart();
-  await first.ready;
-  const token = (await readFile(path.join(home, 'admin-token'), 'utf8')).trim();
-  for (const name of ['first', 'second']) {
-    const res = await call('POST', '/api/v1/notification-channels', token, { name, type: 'webhook', config: { url: `${receiver.url}/${name}` } });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-  }
-  const policy = await call('POST', '/api/v1/escalation-policies', token, {
-    name: 'two-steps',
-    steps: [{ channels: ['first'], waitSeconds: WAIT_SECONDS }, { channels: ['second'], waitSeconds: 1 }],
-    default: true,
-  });
-  assert.equal(policy.status, 201, JSON.stringify(policy.body));
+test(
+  'SIGKILL of the whole of Sophon during an escalation wait: after the restart step 2 comes after its wait, step 1 is not sent again',
+  { timeout: 600_000 },
+  async (t) => {
+    receiver = await startReceiver();
+    const first = sophonStart();
+    await first.ready;
+    const token = (await readFile(path.join(home, 'admin-token'), 'utf8')).trim();
+    for (const name of ['first', 'second']) {
+      const res = await call('POST', '/api/v1/notification-channels', token, {
+        name,
+        type: 'webhook',
+        config: { url: `${receiver.url}/${name}` },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    }
+    const policy = await call('POST', '/api/v1/escalation-policies', token, {
+      name: 'two-steps',
+      steps: [
+        { channels: ['first'], waitSeconds: WAIT_SECONDS },
+        { channels: ['second'], waitSeconds: 1 },
+      ],
+      default: true,
+    });
+    assert.equal(policy.status, 201, JSON.stringify(policy.body));
 
-  // The alert row as the alerting side writes it, in this Sophon's own Postgres; its chain
-  // started on this Sophon's own Temporal.
-  const password = (await readFile(path.join(home, 'postgres', 'password'), 'utf8')).trim();
-  pool = createPool(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${env.SOPHON_POSTGRES_PORT}/sophon`, { max: 2 });
-  const alertId = await insertAlert(pool, { name: 'HdfsNameNodeDown', host: 'n0', service: 'hdfs' });
-  const connection = await Connection.connect({ address: `127.0.0.1:${env.TEMPORAL_PORT}` });
-  try {
-    const client = new Client({ connection });
-    await createEscalations(client, 'sophon').start(alertId);
-    const handle = client.workflow.getHandle(escalationWorkflowId(alertId));
-    await eventually(async () => receiver!.on('/first')[0], 'step 1', 60_000);
-    await eventually(async () => ((await handle.query(progressQuery)).phase === 'waiting' ? true : undefined), 'the chain to wait after step 1');
-  } finally {
-    await connection.close();
-  }
-  await pool.end();
-  pool = undefined;
-  const step1 = receiver.on('/first')[0]!;
+    // The alert row as the alerting side writes it, in this Sophon's own Postgres; its chain
+    // started on this Sophon's own Temporal.
+    const password = (await readFile(path.join(home, 'postgres', 'password'), 'utf8')).trim();
+    pool = createPool(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${env.SOPHON_POSTGRES_PORT}/sophon`, { max: 2 });
+    const alertId = await insertAlert(pool, { name: 'HdfsNameNodeDown', host: 'n0', service: 'hdfs' });
+    const connection = await Connection.connect({ address: `127.0.0.1:${env.TEMPORAL_PORT}` });
+    try {
+      const client = new Client({ connection });
+      await createEscalations(client, 'sophon').start(alertId);
+      const handle = client.workflow.getHandle(escalationWorkflowId(alertId));
+      await eventually(async () => receiver!.on('/first')[0], 'step 1', 60_000);
+      await eventually(
+        async () => ((await handle.query(progressQuery)).phase === 'waiting' ? true : undefined),
+        'the chain to wait after step 1',
+      );
+    } finally {
+      await connection.close();
+    }
+    await pool.end();
+    pool = undefined;
+    const step1 = receiver.on('/first')[0]!;
 
-  // Killed as by a power cut: every process of this Sophon, each by its pid, and its group.
-  const tree = await processTree(first.child.pid!);
-  assert.ok(tree.length >= 3, `the launcher, Postgres and Temporal run: ${tree.join(' ')}`);
-  for (const pid of tree) process.kill(pid, 'SIGKILL');
-  killAll([first.child]);
-  await first.exited;
-  for (const pid of tree) await eventually(async () => ((await dead(pid)) ? true : undefined), `process ${pid} to die`);
-  const killedAfter = Date.now() - step1.at;
+    // Killed as by a power cut: every process of this Sophon, each by its pid, and its group.
+    const tree = await processTree(first.child.pid!);
+    assert.ok(tree.length >= 3, `the launcher, Postgres and Temporal run: ${tree.join(' ')}`);
+    for (const pid of tree) process.kill(pid, 'SIGKILL');
+    killAll([first.child]);
+    await first.exited;
+    for (const pid of tree) await eventually(async () => ((await dead(pid)) ? true : undefined), `process ${pid} to die`);
+    const killedAfter = Date.now() - step1.at;
 
-  const second = sophonStart();
-  await second.ready;
-  const upAfter = Date.now() - step1.at;
-  const step2 = await eventually(async () => receiver!.on('/second')[0], 'step 2 after the restart', 180_000);
-  const gap = step2.at - step1.at;
-  t.diagnostic(
-    `${tree.length} processes killed ${killedAfter} ms after step 1; Sophon up again ${upAfter} ms after step 1; ` +
-      `step 2 came ${gap} ms after step 1 (wait ${WAIT_SECONDS * 1000} ms, ${gap - WAIT_SECONDS * 1000} ms late)`,
-  );
-  assert.ok(killedAfter < WAIT_SECONDS * 1000, 'Sophon died during the wait');
-  assert.ok(gap >= WAIT_SECONDS * 1000, `step 2 came ${gap} ms after step 1, before its wait`);
-  assert.equal(step2.body.kind, 'firing');
-  assert.equal(step2.body.step, 2);
-  assert.equal(step2.body.alert.id, alertId);
-  assert.equal(receiver.on('/first').length, 1, 'step 1 was not sent again');
+    const second = sophonStart();
+    await second.ready;
+    const upAfter = Date.now() - step1.at;
+    const step2 = await eventually(async () => receiver!.on('/second')[0], 'step 2 after the restart', 180_000);
+    const gap = step2.at - step1.at;
+    t.diagnostic(
+      `${tree.length} processes killed ${killedAfter} ms after step 1; Sophon up again ${upAfter} ms after step 1; ` +
+        `step 2 came ${gap} ms after step 1 (wait ${WAIT_SECONDS * 1000} ms, ${gap - WAIT_SECONDS * 1000} ms late)`,
+    );
+    assert.ok(killedAfter < WAIT_SECONDS * 1000, 'Sophon died during the wait');
+    assert.ok(gap >= WAIT_SECONDS * 1000, `step 2 came ${gap} ms after step 1, before its wait`);
+    assert.equal(step2.body.kind, 'firing');
+    assert.equal(step2.body.step, 2);
+    assert.equal(step2.body.alert.id, alertId);
+    assert.equal(receiver.on('/first').length, 1, 'step 1 was not sent again');
 
-  // The restarted Sophon still owns the chain: a resolve through the API reaches both channels.
-  const resolved = await call('POST', `/api/v1/alerts/${alertId}/resolve`, token);
-  assert.equal(resolved.status, 200, JSON.stringify(resolved.body));
-  for (const p of ['/first', '/second']) {
-    await eventually(async () => (receiver!.on(p).some((h) => h.body.kind === 'resolved') ? true : undefined), `the resolved notice on ${p}`);
-  }
-  assert.equal(receiver.on('/first').filter((h) => h.body.kind === 'firing').length, 1);
-  assert.equal(receiver.on('/second').filter((h) => h.body.kind === 'firing').length, 1);
+    // The restarted Sophon still owns the chain: a resolve through the API reaches both channels.
+    const resolved = await call('POST', `/api/v1/alerts/${alertId}/resolve`, token);
+    assert.equal(resolved.status, 200, JSON.stringify(resolved.body));
+    for (const p of ['/first', '/second']) {
+      await eventually(
+        async () => (receiver!.on(p).some((h) => h.body.kind === 'resolved') ? true : undefined),
+        `the resolved notice on ${p}`,
+      );
+    }
+    assert.equal(receiver.on('/first').filter((h) => h.body.kind === 'firing').length, 1);
+    assert.equal(receiver.on('/second').filter((h) => h.body.kind === 'firing').length, 1);
 
-  second.child.kill('SIGTERM');
-  assert.equal(await second.exited, 0, second.output());
-});
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0, second.output());
+  },
+);

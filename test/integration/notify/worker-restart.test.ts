@@ -7,7 +7,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, test } from 'node:test';
 import { createEscalations } from '../../../src/features/notify/escalation-client.js';
 import { escalationWorkflowId, progressQuery } from '../../../src/features/notify/workflow/messages.js';
-import { createTestDatabase, eventually, startTestApi, temporalAddress, testConfig, type TestApi, type TestDatabase } from '../../helpers/harness.js';
+import {
+  createTestDatabase,
+  eventually,
+  startTestApi,
+  temporalAddress,
+  testConfig,
+  type TestApi,
+  type TestDatabase,
+} from '../../helpers/harness.js';
 import { SOPHON_ARGS } from '../../helpers/sophon-cli.js';
 import { insertAlert, setAlertState, startReceiver, type Receiver } from './helpers.js';
 
@@ -53,11 +61,20 @@ test('a worker killed during an escalation wait: the next worker sends step 2 af
 
   const admin = await api.token('admin');
   const call = (path: string, body: unknown) => api!.call('POST', path, { token: admin, body });
-  assert.equal((await call('/api/v1/notification-channels', { name: 'first', type: 'webhook', config: { url: `${receiver.url}/first` } })).status, 201);
-  assert.equal((await call('/api/v1/notification-channels', { name: 'second', type: 'webhook', config: { url: `${receiver.url}/second` } })).status, 201);
+  assert.equal(
+    (await call('/api/v1/notification-channels', { name: 'first', type: 'webhook', config: { url: `${receiver.url}/first` } })).status,
+    201,
+  );
+  assert.equal(
+    (await call('/api/v1/notification-channels', { name: 'second', type: 'webhook', config: { url: `${receiver.url}/second` } })).status,
+    201,
+  );
   const policy = await call('/api/v1/escalation-policies', {
     name: 'two-steps',
-    steps: [{ channels: ['first'], waitSeconds: WAIT_SECONDS }, { channels: ['second'], waitSeconds: 1 }],
+    steps: [
+      { channels: ['first'], waitSeconds: WAIT_SECONDS },
+      { channels: ['second'], waitSeconds: 1 },
+    ],
     default: true,
   });
   assert.equal(policy.status, 201, JSON.stringify(policy.body));
@@ -67,7 +84,10 @@ test('a worker killed during an escalation wait: the next worker sends step 2 af
   await createEscalations(api.core.temporal, config.temporal.taskQueue).start(alertId);
   const step1 = await eventually(async () => receiver!.on('/first')[0], 'step 1', 60_000);
   const handle = api.core.temporal.workflow.getHandle(escalationWorkflowId(alertId));
-  await eventually(async () => ((await handle.query(progressQuery)).phase === 'waiting' ? true : undefined), 'the chain to wait after step 1');
+  await eventually(
+    async () => ((await handle.query(progressQuery)).phase === 'waiting' ? true : undefined),
+    'the chain to wait after step 1',
+  );
 
   // Killed as by a crash, mid-wait; a new worker process takes over.
   first.kill('SIGKILL');

@@ -54,11 +54,19 @@ async function sampled(opId: string) {
 }
 
 /** A majority up at every sample; a majority serving until the leader itself is stopped. */
-function assertQuorumKept(op: { id: string }, steps: Array<{ host: string; phase: string; step: string; startedAt: string }>, samples: Array<{ at: number; modes: string[] }>, lastPhase: string) {
+function assertQuorumKept(
+  op: { id: string },
+  steps: Array<{ host: string; phase: string; step: string; startedAt: string }>,
+  samples: Array<{ at: number; modes: string[] }>,
+  lastPhase: string,
+) {
   const leaderStop = Date.parse(steps.find((x) => x.phase === lastPhase && x.step === 'stop')!.startedAt);
   assert.ok(samples.length > 10, `sampled ${samples.length} times during ${op.id}`);
   for (const sample of samples) {
-    assert.ok(sample.modes.filter((m) => m !== 'down').length >= 2, `a majority is up at ${new Date(sample.at).toISOString()}: ${sample.modes}`);
+    assert.ok(
+      sample.modes.filter((m) => m !== 'down').length >= 2,
+      `a majority is up at ${new Date(sample.at).toISOString()}: ${sample.modes}`,
+    );
     if (sample.at < leaderStop - 500) {
       const serving = sample.modes.filter((m) => m === 'leader' || m === 'follower').length;
       assert.ok(serving >= 2, `a majority serves at ${new Date(sample.at).toISOString()}: ${sample.modes}`);
@@ -67,7 +75,13 @@ function assertQuorumKept(op: { id: string }, steps: Array<{ host: string; phase
 }
 
 const stepsOf = async (opId: string) =>
-  (await s.call('GET', `/api/v1/operations/${opId}`)).body.operation.steps as Array<{ host: string; phase: string; step: string; status: string; startedAt: string }>;
+  (await s.call('GET', `/api/v1/operations/${opId}`)).body.operation.steps as Array<{
+    host: string;
+    phase: string;
+    step: string;
+    status: string;
+    startedAt: string;
+  }>;
 
 test('ZooKeeper and Prometheus deploy at config version 1', async () => {
   const zk = await s.call('POST', '/api/v1/clusters/cfg/services', {
@@ -76,7 +90,11 @@ test('ZooKeeper and Prometheus deploy at config version 1', async () => {
     config: { clientPort: CLIENT_PORT, adminPort: 18081, heapMb: 128 },
   });
   assert.equal(zk.status, 202, JSON.stringify(zk.body));
-  const prom = await s.call('POST', '/api/v1/clusters/cfg/services', { service: 'prometheus', placement: { server: ['n3'] }, config: { port: PROM_PORT } });
+  const prom = await s.call('POST', '/api/v1/clusters/cfg/services', {
+    service: 'prometheus',
+    placement: { server: ['n3'] },
+    config: { port: PROM_PORT },
+  });
   assert.equal(prom.status, 202, JSON.stringify(prom.body));
   for (const id of [zk.body.operation.id, prom.body.operation.id]) {
     const op = await s.waitFor(id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
@@ -89,7 +107,10 @@ test('ZooKeeper and Prometheus deploy at config version 1', async () => {
   assert.ok(config.defaults.includes('tickTime'), 'tickTime is a default');
   assert.ok(!config.defaults.includes('clientPort'), 'clientPort was set');
   const versions = (await s.call('GET', `${ZK}/config/versions`)).body.versions;
-  assert.deepEqual(versions.map((v: { version: number; note: string }) => [v.version, v.note]), [[1, 'initial deployment']]);
+  assert.deepEqual(
+    versions.map((v: { version: number; note: string }) => [v.version, v.note]),
+    [[1, 'initial deployment']],
+  );
 });
 
 test('bad changes are refused with the field path: no operation, no version', async () => {
@@ -110,7 +131,10 @@ test('bad changes are refused with the field path: no operation, no version', as
     const res = await s.call(method, url, body);
     assert.equal(res.status, status, `${method} ${url} ${JSON.stringify(body)} → ${JSON.stringify(res.body)}`);
     assert.match(res.type, /problem\+json/);
-    assert.ok(res.body.errors.some((e: { path: string }) => e.path === field), `${field} named in ${JSON.stringify(res.body.errors)}`);
+    assert.ok(
+      res.body.errors.some((e: { path: string }) => e.path === field),
+      `${field} named in ${JSON.stringify(res.body.errors)}`,
+    );
   }
   assert.equal((await s.call('PUT', '/api/v1/clusters/cfg/services/nosuch/config', { values: {} })).status, 404);
   assert.equal((await s.call('GET', `${ZK}/config/versions/1/diff/7`)).status, 404);
@@ -167,12 +191,18 @@ test('tickTime rewrites zoo.cfg on all three and restarts them rolling, leader l
   assert.deepEqual(diff.changes, { tickTime: { from: 2000, to: 3000 } });
   assert.deepEqual(diff.instances.map((i: { host: string }) => i.host).sort(), SERVERS);
   for (const i of diff.instances) {
-    assert.deepEqual(i.files.map((f: { path: string }) => path.basename(f.path)), ['zoo.cfg']);
+    assert.deepEqual(
+      i.files.map((f: { path: string }) => path.basename(f.path)),
+      ['zoo.cfg'],
+    );
     assert.match(i.files[0].diff, /^-tickTime=2000$/m);
     assert.match(i.files[0].diff, /^\+tickTime=3000$/m);
   }
   const one = (await s.call('GET', `${ZK}/config/versions/1/diff/2?host=n1`)).body;
-  assert.deepEqual(one.instances.map((i: { host: string }) => i.host), ['n1']);
+  assert.deepEqual(
+    one.instances.map((i: { host: string }) => i.host),
+    ['n1'],
+  );
   const ghost = await s.call('GET', `${ZK}/config/versions/1/diff/2?host=ghost`);
   assert.equal(ghost.status, 400);
   assert.equal(ghost.body.errors[0].path, 'host');
@@ -190,7 +220,10 @@ test('setting the same value again makes a version and restarts nothing', async 
   assert.deepEqual(op.result.files, {});
   assert.match(op.result.message, /nothing changed/);
   assert.deepEqual(zkPids(), pidsBefore, 'no server was restarted');
-  assert.ok((await stepsOf(op.id)).every((x) => x.step === 'configure'), 'only files were checked');
+  assert.ok(
+    (await stepsOf(op.id)).every((x) => x.step === 'configure'),
+    'only files were checked',
+  );
   const [v3] = (await s.call('GET', `${ZK}/config/versions?limit=1`)).body.versions;
   assert.deepEqual([v3.version, v3.changes], [3, {}]);
 });
@@ -226,7 +259,9 @@ test('a restart: false parameter rewrites the file and reloads: same process, ne
   assert.match(promYml(), /scrape_interval: 30s/);
   assert.equal(promPid(), pid, 'Prometheus was not restarted');
   assert.equal(pgrep(`prometheus --config.file=${host('n3').installRoot}`).length, 1);
-  const loaded = (await (await fetch(`http://${host('n3').address}:${PROM_PORT}/api/v1/status/config`)).json()) as { data: { yaml: string } };
+  const loaded = (await (await fetch(`http://${host('n3').address}:${PROM_PORT}/api/v1/status/config`)).json()) as {
+    data: { yaml: string };
+  };
   assert.match(loaded.data.yaml, /scrape_interval: 30s/, 'the running Prometheus loaded the new file');
 });
 
@@ -240,7 +275,11 @@ test('a rollback decision during a failing reconfigure re-applies the previous v
   assert.equal(held.canRollback, true);
   const during = (await s.call('GET', PROM)).body.service;
   assert.equal(during.configVersion, 3);
-  assert.deepEqual(during.instances.map((i: { stale: boolean }) => i.stale), [true], 'n3 still runs version 2');
+  assert.deepEqual(
+    during.instances.map((i: { stale: boolean }) => i.stale),
+    [true],
+    'n3 still runs version 2',
+  );
 
   await s.fleet.startHost(3);
   const decided = await s.call('POST', `/api/v1/operations/${held.id}/decision`, { action: 'rollback' });
@@ -249,8 +288,15 @@ test('a rollback decision during a failing reconfigure re-applies the previous v
   assert.equal(done.status, 'ROLLED_BACK', JSON.stringify(done));
   const svc = (await s.call('GET', PROM)).body.service;
   assert.equal(svc.configVersion, 2);
-  assert.deepEqual(svc.instances.map((i: { configVersion: number; stale: boolean; observedState: string }) => [i.configVersion, i.stale, i.observedState]), [[2, false, 'RUNNING']]);
-  assert.equal(pgrep(`storage.tsdb.retention.time=15d --web.listen-address=${host('n3').address}:${PROM_PORT}`).length, 1, 'Prometheus runs with the old retention');
+  assert.deepEqual(
+    svc.instances.map((i: { configVersion: number; stale: boolean; observedState: string }) => [i.configVersion, i.stale, i.observedState]),
+    [[2, false, 'RUNNING']],
+  );
+  assert.equal(
+    pgrep(`storage.tsdb.retention.time=15d --web.listen-address=${host('n3').address}:${PROM_PORT}`).length,
+    1,
+    'Prometheus runs with the old retention',
+  );
   assert.match(promYml(), /scrape_interval: 30s/, 'version 2 files');
   assert.equal((await s.call('GET', `${PROM}/config`)).body.config.values.retention, '15d');
 });

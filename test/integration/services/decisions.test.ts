@@ -24,7 +24,11 @@ after(async () => {
 const root = (i: number) => s.fleet.hosts[i]!.installRoot;
 const exporterOn = (i: number) => pgrep(`node_exporter --web.listen-address=${s.fleet.hosts[i]!.address}:${PORT}`).length;
 const deployExporter = async (hosts = ['n0', 'n1']) => {
-  const res = await s.call('POST', '/api/v1/clusters/ops/services', { service: 'node-exporter', placement: { exporter: hosts }, config: { port: PORT } });
+  const res = await s.call('POST', '/api/v1/clusters/ops/services', {
+    service: 'node-exporter',
+    placement: { exporter: hosts },
+    config: { port: PORT },
+  });
   assert.equal(res.status, 202, JSON.stringify(res.body));
   return res.body.operation.id as string;
 };
@@ -55,7 +59,10 @@ test('host down mid-deploy: HOLDING with the host and reason; host back, retry â
     (x: { host: string; step: string }) => x.host === 'n1' && x.step === 'install',
   );
   assert.equal(attempts.length, 3, 'three attempts of the step are kept');
-  assert.deepEqual(attempts.map((a: { attempt: number }) => a.attempt), [1, 2, 3]);
+  assert.deepEqual(
+    attempts.map((a: { attempt: number }) => a.attempt),
+    [1, 2, 3],
+  );
 
   const wrong = await decide(id, 'bogus');
   assert.equal(wrong.status, 400);
@@ -102,7 +109,11 @@ test('rollback of a partly done deploy undoes it: ROLLED_BACK and the hosts clea
   const { id } = await deployWithHostDown();
   await eventually(async () => {
     const steps = (await s.call('GET', `/api/v1/operations/${id}`)).body.operation.steps;
-    return steps.some((x: { host: string; step: string; status: string }) => x.host === 'n0' && x.step === 'install' && x.status === 'SUCCEEDED') ? true : undefined;
+    return steps.some(
+      (x: { host: string; step: string; status: string }) => x.host === 'n0' && x.step === 'install' && x.status === 'SUCCEEDED',
+    )
+      ? true
+      : undefined;
   }, 'n0 to be installed');
   assert.ok(existsSync(path.join(root(0), 'node-exporter/1.5.0/bin/node_exporter')), 'n0 was installed before the rollback');
   await s.fleet.startHost(1);
@@ -145,5 +156,9 @@ test('cancel during a long step kills the remote process and ends CANCELLED', as
   await eventually(async () => (pgrep('sleep 3007').length === 0 ? true : undefined), 'the remote process to be gone', 15_000);
   const start = done.steps.find((x: { step: string }) => x.step === 'start');
   assert.equal(start.status, 'CANCELLED', JSON.stringify(start));
-  assert.equal((await s.call('GET', '/api/v1/clusters/ops/services/sleeper')).body.service.status, 'FAILED', 'a cancelled deploy leaves the service FAILED');
+  assert.equal(
+    (await s.call('GET', '/api/v1/clusters/ops/services/sleeper')).body.service.status,
+    'FAILED',
+    'a cancelled deploy leaves the service FAILED',
+  );
 });

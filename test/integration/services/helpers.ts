@@ -129,7 +129,11 @@ export async function startStack(opts: {
     const defsDir = await mkdtemp(path.join(tmpdir(), 'sophon-defs-'));
     stops.push(() => rm(defsDir, { recursive: true, force: true }));
     await cp(path.resolve('service-defs'), defsDir, { recursive: true });
-    for (const [name, yaml] of [['sleeper', SLEEPER], ['counter', COUNTER], ['dependent', DEPENDENT]] as const) {
+    for (const [name, yaml] of [
+      ['sleeper', SLEEPER],
+      ['counter', COUNTER],
+      ['dependent', DEPENDENT],
+    ] as const) {
       await mkdir(path.join(defsDir, name));
       await writeFile(path.join(defsDir, name, 'service.yaml'), yaml);
     }
@@ -176,19 +180,32 @@ export async function startStack(opts: {
     const call = (method: string, p: string, body?: unknown) => api.call(method, p, { token: operator, body });
 
     const waitFor = (operationId: string, statuses: string[], timeoutMs = 180_000) =>
-      eventually(async () => {
-        const op = (await call('GET', `/api/v1/operations/${operationId}`)).body.operation;
-        return statuses.includes(op.status) ? op : undefined;
-      }, `operation ${operationId} to become ${statuses.join('|')}`, timeoutMs);
+      eventually(
+        async () => {
+          const op = (await call('GET', `/api/v1/operations/${operationId}`)).body.operation;
+          return statuses.includes(op.status) ? op : undefined;
+        },
+        `operation ${operationId} to become ${statuses.join('|')}`,
+        timeoutMs,
+      );
 
-    const cred = await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey } });
+    const cred = await api.call('POST', '/api/v1/credentials', {
+      token: admin,
+      body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey },
+    });
     assert.equal(cred.status, 201, JSON.stringify(cred.body));
     const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'HOLDING'];
     const cluster = await call('POST', '/api/v1/clusters', { name: opts.cluster });
     const created = await waitFor(cluster.body.operation.id, FINAL);
     assert.equal(created.status, 'SUCCEEDED', JSON.stringify(created));
     const added = await call('POST', `/api/v1/clusters/${opts.cluster}/hosts`, {
-      hosts: fleet.hosts.map((h, i) => ({ hostname: `n${i}`, address: h.address, port: h.port, credential: 'fleet', installRoot: h.installRoot })),
+      hosts: fleet.hosts.map((h, i) => ({
+        hostname: `n${i}`,
+        address: h.address,
+        port: h.port,
+        credential: 'fleet',
+        installRoot: h.installRoot,
+      })),
     });
     assert.equal(added.status, 202, JSON.stringify(added.body));
     const bootstrapped = await waitFor(added.body.operation.id, FINAL);

@@ -41,7 +41,10 @@ async function refused(body: object, facts: RegExp[]) {
   assert.match(res.type, /problem\+json/);
   assert.equal(res.body.code, 'PACKAGE_MISSING');
   for (const fact of facts) assert.match(res.body.detail, fact);
-  assert.deepEqual(res.body.errors.map((e: { path: string }) => e.path), ['version']);
+  assert.deepEqual(
+    res.body.errors.map((e: { path: string }) => e.path),
+    ['version'],
+  );
   return res;
 }
 
@@ -57,21 +60,29 @@ test('a repository without index.json: the deploy is refused with the service, v
   assert.deepEqual(await recorded(), { operations: 0, services: 0 }, 'no operation, no service');
 });
 
-test('an index that lacks the version\'s file: refused naming it; once the repository has it, the same Sophon deploys', { skip }, async () => {
-  const index = JSON.parse(await readFile(path.join(built!, 'index.json'), 'utf8')) as { packages: Array<{ file: string }> };
-  const wanted = 'node-exporter-1.5.0-x86_64.tar.gz';
-  await writeFile(path.join(repo, 'index.json'), JSON.stringify({ packages: index.packages.filter((p) => p.file !== wanted) }));
-  const body = { service: 'node-exporter', version: '1.5.0', placement: { exporter: ['n0'] }, config: { port: 19187 } };
-  await refused(body, [/node-exporter 1\.5\.0 cannot be deployed/, new RegExp(`its package ${wanted} is not in the package repository ${repo}`), /npm run packages/]);
-  assert.deepEqual(await recorded(), { operations: 0, services: 0 }, 'no operation, no service');
+test(
+  "an index that lacks the version's file: refused naming it; once the repository has it, the same Sophon deploys",
+  { skip },
+  async () => {
+    const index = JSON.parse(await readFile(path.join(built!, 'index.json'), 'utf8')) as { packages: Array<{ file: string }> };
+    const wanted = 'node-exporter-1.5.0-x86_64.tar.gz';
+    await writeFile(path.join(repo, 'index.json'), JSON.stringify({ packages: index.packages.filter((p) => p.file !== wanted) }));
+    const body = { service: 'node-exporter', version: '1.5.0', placement: { exporter: ['n0'] }, config: { port: 19187 } };
+    await refused(body, [
+      /node-exporter 1\.5\.0 cannot be deployed/,
+      new RegExp(`its package ${wanted} is not in the package repository ${repo}`),
+      /npm run packages/,
+    ]);
+    assert.deepEqual(await recorded(), { operations: 0, services: 0 }, 'no operation, no service');
 
-  // "Build" the repository: the real index and tarballs.
-  await writeFile(path.join(repo, 'index.json'), JSON.stringify(index));
-  for (const file of await readdir(built!)) if (file.endsWith('.tar.gz')) await symlink(path.join(built!, file), path.join(repo, file));
-  const res = await s.call('POST', '/api/v1/clusters/pk/services', body);
-  assert.equal(res.status, 202, JSON.stringify(res.body));
-  const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
-  assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
-  const removed = await s.call('DELETE', '/api/v1/clusters/pk/services/node-exporter');
-  assert.equal((await s.waitFor(removed.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
-});
+    // "Build" the repository: the real index and tarballs.
+    await writeFile(path.join(repo, 'index.json'), JSON.stringify(index));
+    for (const file of await readdir(built!)) if (file.endsWith('.tar.gz')) await symlink(path.join(built!, file), path.join(repo, file));
+    const res = await s.call('POST', '/api/v1/clusters/pk/services', body);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
+    assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
+    const removed = await s.call('DELETE', '/api/v1/clusters/pk/services/node-exporter');
+    assert.equal((await s.waitFor(removed.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
+  },
+);

@@ -33,9 +33,15 @@ const operationCount = async () => (await s.call('GET', '/api/v1/operations?limi
 const zooCfg = (h: string) => readFileSync(path.join(installRoot(h), 'zookeeper/conf/server/zoo.cfg'), 'utf8');
 const myid = (h: string) => readFileSync(path.join(installRoot(h), 'zookeeper/data/server/myid'), 'utf8').trim();
 /** The `server.N=address:peer:election` lines of a zoo.cfg, sorted. */
-const serverLines = (cfg: string) => cfg.split('\n').filter((l) => l.startsWith('server.')).sort();
+const serverLines = (cfg: string) =>
+  cfg
+    .split('\n')
+    .filter((l) => l.startsWith('server.'))
+    .sort();
 const expectedLines = (members: Record<string, number>) =>
-  Object.entries(members).map(([h, id]) => `server.${id}=${address(h)}:2888:3888`).sort();
+  Object.entries(members)
+    .map(([h, id]) => `server.${id}=${address(h)}:2888:3888`)
+    .sort();
 
 /** srvr of every host every 200 ms until stopped. */
 const sampler = () => sampleEvery(async () => ({ modes: await modes() }));
@@ -68,7 +74,10 @@ async function expectRefused(body: unknown, status: number, field: string) {
   const res = await s.call('POST', SCALE, body);
   assert.equal(res.status, status, `${JSON.stringify(body)} → ${JSON.stringify(res.body)}`);
   assert.match(res.type, /problem\+json/);
-  assert.ok(res.body.errors.some((e: { path: string }) => e.path === field), `${field} named in ${JSON.stringify(res.body.errors)}`);
+  assert.ok(
+    res.body.errors.some((e: { path: string }) => e.path === field),
+    `${field} named in ${JSON.stringify(res.body.errors)}`,
+  );
 }
 
 test('a 3-server ensemble deploys; bad scale requests are refused with the field path and no operation', async () => {
@@ -153,7 +162,10 @@ test('5 → 3 removing the leader and a server in the middle: survivors keep the
   assert.deepEqual([...op.result.removed].sort(), [...removed].sort());
 
   const steps = await stepsOf(op.id);
-  assert.ok(steps.some((x) => x.phase === 'move leadership' && x.host === leader && x.step === 'stop'), 'the leaving leader hands over first');
+  assert.ok(
+    steps.some((x) => x.phase === 'move leadership' && x.host === leader && x.step === 'stop'),
+    'the leaving leader hands over first',
+  );
   const rolled = steps.filter((x) => x.phase.startsWith('leave: roll peers') && x.step === 'stop');
   assert.deepEqual(rolled.map((x) => x.host).sort(), survivors, 'the remaining servers are rolled');
   const decommissioned = steps.filter((x) => x.step.startsWith('decommission:')).map((x) => x.host);

@@ -90,7 +90,15 @@ function replicationOf(hostname: string): Promise<Record<string, string>> {
       if (out.startsWith('-') && out.includes('\r\n')) return done({}); // e.g. LOADING while a replica syncs
       const m = /^\$(\d+)\r\n/.exec(out);
       if (m && Buffer.byteLength(out) >= m[0].length + Number(m[1])) {
-        done(Object.fromEntries(out.slice(m[0].length).split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string])));
+        done(
+          Object.fromEntries(
+            out
+              .slice(m[0].length)
+              .split('\r\n')
+              .filter((l) => l.includes(':'))
+              .map((l) => l.split(':', 2) as [string, string]),
+          ),
+        );
       }
     });
     socket.on('timeout', () => done({}));
@@ -101,11 +109,17 @@ function replicationOf(hostname: string): Promise<Record<string, string>> {
 /** The master on n0 has its replica on n1 connected, and the replica's link is up. */
 async function assertReplication() {
   let seen: unknown;
-  await eventually(async () => {
-    const [master, replica] = await Promise.all([replicationOf('n0'), replicationOf('n1')]);
-    seen = { master, replica };
-    return master.role === 'master' && master.connected_slaves === '1' && replica.role === 'slave' && replica.master_link_status === 'up' ? true : undefined;
-  }, 'the replica on n1 to replicate from the master on n0', 60_000).catch((err: Error) => assert.fail(`${err.message}; last INFO: ${JSON.stringify(seen)}`));
+  await eventually(
+    async () => {
+      const [master, replica] = await Promise.all([replicationOf('n0'), replicationOf('n1')]);
+      seen = { master, replica };
+      return master.role === 'master' && master.connected_slaves === '1' && replica.role === 'slave' && replica.master_link_status === 'up'
+        ? true
+        : undefined;
+    },
+    'the replica on n1 to replicate from the master on n0',
+    60_000,
+  ).catch((err: Error) => assert.fail(`${err.message}; last INFO: ${JSON.stringify(seen)}`));
   const replica = await replicationOf('n1');
   assert.equal(replica.master_host, address('n0'));
   assert.equal(replica.master_port, String(REDIS_PORT));
@@ -117,14 +131,18 @@ async function assertReplication() {
  */
 async function upgradeWithHostLost(p: string, to: string, victim: (firstBatchHost: string) => Promise<string>) {
   const id = await upgrade(p, { version: to, batchSize: 1, pauseSeconds: 10 });
-  const first = await eventually(async () => {
-    const steps = await stepsOf(id);
-    const health = steps.find((x) => x.phase === 'upgrade batch 1' && x.step === 'health' && x.status === 'SUCCEEDED');
-    if (health) return health.host;
-    const op = (await s.call('GET', `/api/v1/operations/${id}`)).body.operation;
-    assert.ok(['PENDING', 'RUNNING'].includes(op.status), `the upgrade runs: ${JSON.stringify(op)}`);
-    return undefined;
-  }, 'the first batch to be done', 180_000);
+  const first = await eventually(
+    async () => {
+      const steps = await stepsOf(id);
+      const health = steps.find((x) => x.phase === 'upgrade batch 1' && x.step === 'health' && x.status === 'SUCCEEDED');
+      if (health) return health.host;
+      const op = (await s.call('GET', `/api/v1/operations/${id}`)).body.operation;
+      assert.ok(['PENDING', 'RUNNING'].includes(op.status), `the upgrade runs: ${JSON.stringify(op)}`);
+      return undefined;
+    },
+    'the first batch to be done',
+    180_000,
+  );
   const down = await victim(first);
   await s.fleet.stopHost(index(down));
   const held = await s.waitFor(id, ['HOLDING', 'SUCCEEDED', 'FAILED']);
@@ -147,7 +165,8 @@ async function upgradeWithHostLost(p: string, to: string, victim: (firstBatchHos
 }
 
 test('bad upgrade requests are refused with the field path, and no operation is recorded', async () => {
-  for (const h of SERVERS) assert.equal(await srvr(address(h), CLIENT_PORT), '', `nothing answers on ${h}:${CLIENT_PORT} before the deploy`);
+  for (const h of SERVERS)
+    assert.equal(await srvr(address(h), CLIENT_PORT), '', `nothing answers on ${h}:${CLIENT_PORT} before the deploy`);
   const deploy = await s.call('POST', '/api/v1/clusters/up/services', {
     service: 'zookeeper',
     version: ZK_OLD,
@@ -171,7 +190,10 @@ test('bad upgrade requests are refused with the field path, and no operation is 
     const res = await s.call('POST', `${ZK}/upgrade`, body);
     assert.equal(res.status, status, `${JSON.stringify(body)} → ${JSON.stringify(res.body)}`);
     assert.match(res.type, /problem\+json/);
-    assert.ok(res.body.errors.some((e: { path: string }) => e.path === field), `${field} named in ${JSON.stringify(res.body.errors)}`);
+    assert.ok(
+      res.body.errors.some((e: { path: string }) => e.path === field),
+      `${field} named in ${JSON.stringify(res.body.errors)}`,
+    );
   }
   assert.equal((await s.call('POST', '/api/v1/clusters/up/services/nosuch/upgrade', { version: ZK_NEW })).status, 404);
   assert.equal(await operationCount(), before, 'no operation was created');
@@ -200,7 +222,10 @@ test('ZooKeeper upgrades deb12u1 → deb12u2 with batch 1: quorum kept, versions
   })().finally(() => sampling.stop());
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
   assert.equal(op.result.batches, 3);
-  assert.deepEqual([...op.result.upgraded].sort(), SERVERS.map((h) => `server@${h}`));
+  assert.deepEqual(
+    [...op.result.upgraded].sort(),
+    SERVERS.map((h) => `server@${h}`),
+  );
 
   const steps = op.steps as Step[];
   assert.ok(steps.some((x) => x.phase === 'pre-checks' && x.step === 'reachable' && x.status === 'SUCCEEDED'));
@@ -229,7 +254,10 @@ test('ZooKeeper upgrades deb12u1 → deb12u2 with batch 1: quorum kept, versions
   }
   // instances[].version moves one host at a time, never back.
   const counts = samples.map((x) => x.upgraded);
-  assert.ok(counts.every((c, k) => k === 0 || c >= counts[k - 1]!), `versions only move forward: ${counts}`);
+  assert.ok(
+    counts.every((c, k) => k === 0 || c >= counts[k - 1]!),
+    `versions only move forward: ${counts}`,
+  );
   for (const c of [1, 2]) assert.ok(counts.includes(c), `seen with ${c} of 3 upgraded: ${[...new Set(counts)]}`);
   const final = await modes();
   assert.deepEqual([...final].sort(), ['follower', 'follower', 'leader'], `after the upgrade: ${final}`);
@@ -253,7 +281,10 @@ test('a failed pre-check fails the operation naming what failed, before anything
     assert.match(op.error.message, /nothing was changed/);
     assert.match(op.error.message, /n2 is unreachable/);
     assert.doesNotMatch(op.error.message, /n0 is|n1 is/, 'only n2 failed its pre-checks');
-    assert.ok(op.steps.every((x: Step) => x.phase === 'pre-checks'), `only pre-checks ran: ${JSON.stringify(op.steps.map((x: Step) => x.phase))}`);
+    assert.ok(
+      op.steps.every((x: Step) => x.phase === 'pre-checks'),
+      `only pre-checks ran: ${JSON.stringify(op.steps.map((x: Step) => x.phase))}`,
+    );
   } finally {
     await s.fleet.startHost(2);
   }
@@ -268,10 +299,14 @@ test('ZooKeeper: a host lost after the first batch → HOLDING on it → rollbac
   }).finally(() => sampling.stop());
   assert.deepEqual(done.result.rolledBack.restored, [`server@${down}: ${ZK_OLD}`, `server@${first}: ${ZK_OLD}`]);
   await assertOn(ZK, 'zookeeper', ZK_OLD);
-  await eventually(async () => {
-    const m = await modes();
-    return [...m].sort().join() === 'follower,follower,leader' ? true : undefined;
-  }, 'one leader and two followers', 60_000);
+  await eventually(
+    async () => {
+      const m = await modes();
+      return [...m].sort().join() === 'follower,follower,leader' ? true : undefined;
+    },
+    'one leader and two followers',
+    60_000,
+  );
   for (const sample of sampling.samples) {
     const serving = sample.modes.filter((m) => m === 'leader' || m === 'follower').length;
     assert.ok(serving >= 2, `a majority serves at ${new Date(sample.at).toISOString()}: ${sample.modes}`);

@@ -43,7 +43,10 @@ test('bad deploy requests are refused with the field path, and nothing is record
     const res = await s.call('POST', '/api/v1/clusters/zk/services', body);
     assert.equal(res.status, status, `${JSON.stringify(body)} → ${JSON.stringify(res.body)}`);
     assert.match(res.type, /problem\+json/);
-    assert.ok(res.body.errors.some((e: { path: string }) => e.path === field), `${field} named in ${JSON.stringify(res.body.errors)}`);
+    assert.ok(
+      res.body.errors.some((e: { path: string }) => e.path === field),
+      `${field} named in ${JSON.stringify(res.body.errors)}`,
+    );
   }
   assert.equal((await s.call('GET', '/api/v1/clusters/nosuch/services')).status, 404);
   assert.equal(await operationCount(), before, 'no operation was created');
@@ -77,7 +80,9 @@ test('a 3-server ensemble deploys: one leader, two followers, discovery lists th
   const discovery = (await s.call('GET', '/api/v1/clusters/zk/discovery/zookeeper')).body;
   assert.equal(discovery.service, 'zookeeper');
   assert.deepEqual(
-    discovery.roles.server.map((e: { host: string; address: string; ports: { client: number } }) => `${e.host}@${e.address}:${e.ports.client}`),
+    discovery.roles.server.map(
+      (e: { host: string; address: string; ports: { client: number } }) => `${e.host}@${e.address}:${e.ports.client}`,
+    ),
     SERVERS.map((h) => `${h}@${address(h)}:${CLIENT_PORT}`),
   );
   // Each server runs once: one java process per data directory.
@@ -103,9 +108,18 @@ test('a rolling restart keeps quorum, restarts every server and the leader last;
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
   assert.equal(op.result.batches, 3);
 
-  const steps = (await s.call('GET', `/api/v1/operations/${opId}`)).body.operation.steps as Array<{ host: string; phase: string; step: string; status: string; startedAt: string }>;
+  const steps = (await s.call('GET', `/api/v1/operations/${opId}`)).body.operation.steps as Array<{
+    host: string;
+    phase: string;
+    step: string;
+    status: string;
+    startedAt: string;
+  }>;
   const lastBatch = steps.filter((x) => x.phase === 'restart batch 3');
-  assert.ok(lastBatch.length > 0 && lastBatch.every((x) => x.host === leader), `the leader ${leader} is restarted last: ${JSON.stringify(lastBatch)}`);
+  assert.ok(
+    lastBatch.length > 0 && lastBatch.every((x) => x.host === leader),
+    `the leader ${leader} is restarted last: ${JSON.stringify(lastBatch)}`,
+  );
   for (const h of SERVERS) {
     assert.deepEqual(
       steps.filter((x) => x.host === h).map((x) => `${x.step}:${x.status}`),

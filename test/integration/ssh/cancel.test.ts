@@ -171,20 +171,29 @@ test('cancelling a bootstrap operation kills the remote command of its running s
   const api = await startTestApi(config, db);
   try {
     const [admin, operator] = await Promise.all([api.token('admin'), api.token('operator')]);
-    const cred = await api.call('POST', '/api/v1/credentials', { token: admin, body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey } });
+    const cred = await api.call('POST', '/api/v1/credentials', {
+      token: admin,
+      body: { name: 'fleet', username: fleet.username, privateKey: fleet.clientKey },
+    });
     assert.equal(cred.status, 201, JSON.stringify(cred.body));
     const finished = (id: string) =>
-      eventually(async () => {
-        const res = await api.call('GET', `/api/v1/operations/${id}`, { token: operator });
-        return res.body.operation.finishedAt ? res.body.operation : undefined;
-      }, `operation ${id} to finish`, 60_000);
+      eventually(
+        async () => {
+          const res = await api.call('GET', `/api/v1/operations/${id}`, { token: operator });
+          return res.body.operation.finishedAt ? res.body.operation : undefined;
+        },
+        `operation ${id} to finish`,
+        60_000,
+      );
     const cluster = await api.call('POST', '/api/v1/clusters', { token: operator, body: { name: 'lab' } });
     assert.equal((await finished(cluster.body.operation.id)).status, 'SUCCEEDED');
 
     const h = fleet.hosts[0]!;
     const res = await api.call('POST', '/api/v1/clusters/lab/hosts', {
       token: operator,
-      body: { hosts: [{ hostname: 'node0', address: h.address, port: h.port, credential: 'fleet', installRoot: join(h.installRoot, 'cancel') }] },
+      body: {
+        hosts: [{ hostname: 'node0', address: h.address, port: h.port, credential: 'fleet', installRoot: join(h.installRoot, 'cancel') }],
+      },
     });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const op = res.body.operation;
@@ -200,7 +209,10 @@ test('cancelling a bootstrap operation kills the remote command of its running s
 
     // The cancellation reached the activity through its heartbeats, and the activity the host.
     const step = await eventually(async () => {
-      const { rows } = await db.pool.query(`SELECT status, message FROM operation_steps WHERE operation_id = $1 AND step = 'install-root'`, [op.id]);
+      const { rows } = await db.pool.query(
+        `SELECT status, message FROM operation_steps WHERE operation_id = $1 AND step = 'install-root'`,
+        [op.id],
+      );
       return rows[0]?.status === 'CANCELLED' ? (rows[0] as { message: string }) : undefined;
     }, 'the install-root step to record its cancellation');
     assert.match(step.message, /was cancelled and killed/);

@@ -181,7 +181,10 @@ test('a passphrase-protected key works; a wrong passphrase is a non-retryable cr
     appendFileSync(fleet.hosts[0]?.authorizedKeysPath as string, readFileSync(join(dir, 'k.pub')));
     const privateKey = readFileSync(join(dir, 'k'), 'utf8');
     const withPassphrase = (passphrase: string) =>
-      createSshPool({ resolveCredential: () => Promise.resolve({ username: fleet.username, privateKey, passphrase }), connectTimeoutMs: 3000 });
+      createSshPool({
+        resolveCredential: () => Promise.resolve({ username: fleet.username, privateKey, passphrase }),
+        connectTimeoutMs: 3000,
+      });
 
     const good = withPassphrase('correct horse');
     assert.equal((await good.exec(targetFor(fleet, 0), sh`echo in`)).stdout, 'in\n');

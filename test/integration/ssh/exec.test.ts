@@ -51,16 +51,13 @@ test('a command timeout kills the whole remote process group', { timeout: 30_000
   const marker = `sophon-timeout-${randomBytes(6).toString('hex')}`;
   let started!: () => void;
   const running = new Promise<void>((resolve) => (started = resolve));
-  const pending = conn.exec(
-    sh`sh -c ${`sleep 300; : ${marker}`} & sh -c ${`trap '' TERM; sleep 300; : ${marker}`} & echo started; wait`,
-    {
-      timeoutMs: 1500,
-      killGraceMs: 500,
-      onStdout: (chunk) => {
-        if (chunk.toString().includes('started')) started();
-      },
+  const pending = conn.exec(sh`sh -c ${`sleep 300; : ${marker}`} & sh -c ${`trap '' TERM; sleep 300; : ${marker}`} & echo started; wait`, {
+    timeoutMs: 1500,
+    killGraceMs: 500,
+    onStdout: (chunk) => {
+      if (chunk.toString().includes('started')) started();
     },
-  );
+  });
   await running;
   // Both background shells (and the command's own shell, whose text holds the marker) run.
   assert.ok(pgrep(marker).length >= 2, 'the background processes run before the timeout');

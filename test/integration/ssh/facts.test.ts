@@ -41,7 +41,10 @@ test('gathers facts from real hosts', async () => {
   assert.ok(Math.abs(facts.clockOffsetMs) < 1000, `offset ${facts.clockOffsetMs} ms`);
 
   assert.deepEqual(checkPrerequisites(facts, { minFreeBytes: 1024, commands: ['sha256sum', 'tar'] }), { ok: true, problems: [] });
-  const tooBig = checkPrerequisites(facts, { minFreeBytes: facts.installRoot.freeBytes * 1000, commands: ['definitely-not-a-command-xyz'] });
+  const tooBig = checkPrerequisites(facts, {
+    minFreeBytes: facts.installRoot.freeBytes * 1000,
+    commands: ['definitely-not-a-command-xyz'],
+  });
   assert.deepEqual(
     tooBig.problems.map((p) => p.check),
     ['freeSpace', 'command'],

@@ -88,7 +88,11 @@ void test('what RE2 refuses is refused with the column of the refused part in th
   for (const [text, column, reason] of cases) {
     assert.throws(
       () => parseExpr(text),
-      (err) => err instanceof ExprError && err.column === column && reason.test(err.reason) && /RE2 syntax.*no lookarounds or backreferences/.test(err.reason),
+      (err) =>
+        err instanceof ExprError &&
+        err.column === column &&
+        reason.test(err.reason) &&
+        /RE2 syntax.*no lookarounds or backreferences/.test(err.reason),
       text,
     );
   }
@@ -96,7 +100,14 @@ void test('what RE2 refuses is refused with the column of the refused part in th
   assert.doesNotThrow(() => parseExpr('x{a=~"(?i)Z1", b=~"(?P<n>sd)a"}'));
 });
 
-const at = (host: string, metric: string, value: number, labels: Record<string, string> = {}, service = 'node-exporter', role = 'exporter'): LatestSample => ({
+const at = (
+  host: string,
+  metric: string,
+  value: number,
+  labels: Record<string, string> = {},
+  service = 'node-exporter',
+  role = 'exporter',
+): LatestSample => ({
   host,
   service,
   role,
@@ -110,10 +121,23 @@ function source(latest: LatestSample[], history: HistorySeries[] = [], now = 1_0
 }
 
 void test('a selector keeps the matching series; host, service and role match like labels', () => {
-  const src = source([at('z1', 'node_load1', 3), at('z2', 'node_load1', 9), at('z1', 'up', 0, { host: 'z1', service: 'redis', role: 'server' }, 'redis', 'server')]);
-  assert.deepEqual(evaluate(parseExpr('node_load1{host="z1"}'), src).map((r) => [r.host, r.value]), [['z1', 3]]);
-  assert.deepEqual(evaluate(parseExpr('node_load1{host=~"z.", host!="z1"}'), src).map((r) => r.host), ['z2']);
-  assert.deepEqual(evaluate(parseExpr('up{service="redis"}'), src).map((r) => r.host), ['z1']);
+  const src = source([
+    at('z1', 'node_load1', 3),
+    at('z2', 'node_load1', 9),
+    at('z1', 'up', 0, { host: 'z1', service: 'redis', role: 'server' }, 'redis', 'server'),
+  ]);
+  assert.deepEqual(
+    evaluate(parseExpr('node_load1{host="z1"}'), src).map((r) => [r.host, r.value]),
+    [['z1', 3]],
+  );
+  assert.deepEqual(
+    evaluate(parseExpr('node_load1{host=~"z.", host!="z1"}'), src).map((r) => r.host),
+    ['z2'],
+  );
+  assert.deepEqual(
+    evaluate(parseExpr('up{service="redis"}'), src).map((r) => r.host),
+    ['z1'],
+  );
   // A rule scoped to a service sees only the series scraped from it.
   assert.deepEqual(evaluate(parseExpr('up'), src, { service: 'zookeeper' }), []);
   assert.deepEqual(evaluate(parseExpr('node_load1'), src, { service: 'node-exporter', role: 'exporter' }).length, 2);
@@ -123,7 +147,12 @@ void test('a selector keeps the matching series; host, service and role match li
 
 void test('regular expressions match the whole value in linear time, as in PromQL', () => {
   const long = 'a'.repeat(5000);
-  const src = source([at('z1', 'm', 1, { v: `${long}b` }), at('z2', 'm', 2, { v: long }), at('z3', 'm', 3, { v: 'line1\nline2' }), at('z4', 'm', 4, { v: 'ab' })]);
+  const src = source([
+    at('z1', 'm', 1, { v: `${long}b` }),
+    at('z2', 'm', 2, { v: long }),
+    at('z3', 'm', 3, { v: 'line1\nline2' }),
+    at('z4', 'm', 4, { v: 'ab' }),
+  ]);
   const hosts = (expr: string) => evaluate(parseExpr(expr), src).map((r) => r.host);
   // A backtracking engine takes time exponential in the a's before the 'b' here (about 1.8x per character).
   assert.deepEqual(hosts('m{v=~"(a+)+"}'), ['z2']);
@@ -146,10 +175,13 @@ void test('a ratio pairs series with the same labels and target', () => {
     at('z2', 'avail', 1, fs('/')),
   ]);
   const out = evaluate(parseExpr('avail / size'), src);
-  assert.deepEqual(out.map((r) => [r.host, r.labels.mountpoint, r.value]), [
-    ['z1', '/', 0.1],
-    ['z1', '/data', 0.5],
-  ]);
+  assert.deepEqual(
+    out.map((r) => [r.host, r.labels.mountpoint, r.value]),
+    [
+      ['z1', '/', 0.1],
+      ['z1', '/data', 0.5],
+    ],
+  );
 });
 
 void test('rate and avg_over_time read the window of history; rate counts counter resets', () => {
@@ -174,15 +206,23 @@ void test('rate and avg_over_time read the window of history; rate counts counte
   ];
   const src = source([], history);
   // In the last 5 minutes: 10 → 20 (+10) → 5 (reset: +5) → 15 (+10) over 60 s.
-  assert.deepEqual(evaluate(parseExpr('rate(req_total[5m])'), src).map((r) => [r.host, r.value]), [['z1', 25 / 60]]);
-  assert.deepEqual(evaluate(parseExpr('avg_over_time(req_total[1m])'), src).map((r) => [r.host, r.value]), [
-    ['z1', (20 + 5 + 15) / 3],
-    ['z2', 7],
-  ]);
+  assert.deepEqual(
+    evaluate(parseExpr('rate(req_total[5m])'), src).map((r) => [r.host, r.value]),
+    [['z1', 25 / 60]],
+  );
+  assert.deepEqual(
+    evaluate(parseExpr('avg_over_time(req_total[1m])'), src).map((r) => [r.host, r.value]),
+    [
+      ['z1', (20 + 5 + 15) / 3],
+      ['z2', 7],
+    ],
+  );
 });
 
 void test('comparisons: every operator, NaN never true', () => {
-  assert.ok(compare('>', 2, 1) && compare('>=', 1, 1) && compare('<', 0, 1) && compare('<=', 1, 1) && compare('==', 0, 0) && compare('!=', 1, 0));
+  assert.ok(
+    compare('>', 2, 1) && compare('>=', 1, 1) && compare('<', 0, 1) && compare('<=', 1, 1) && compare('==', 0, 0) && compare('!=', 1, 0),
+  );
   assert.ok(!compare('>', 1, 1) && !compare('==', 1, 0) && !compare('!=', Number.NaN, 0) && !compare('<', Number.NaN, 1));
   assert.ok(compare('>', Infinity, 1));
 });

@@ -41,7 +41,10 @@ void test('pending until `for` has passed, then firing and escalated; its chain 
 void test('for 0 fires at once; a pending alert whose condition goes away resolves without notice', () => {
   const a = step(undefined, obs(true, 0, { forSeconds: 0 }));
   assert.equal(a.next?.state, 'firing');
-  assert.deepEqual(a.transitions.map((x) => x.to), ['pending', 'firing']);
+  assert.deepEqual(
+    a.transitions.map((x) => x.to),
+    ['pending', 'firing'],
+  );
   assert.equal(a.escalate, true);
   const p = step(undefined, obs(true));
   const r = step(open(p), obs(false, 5));

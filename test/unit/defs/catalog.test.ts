@@ -54,8 +54,14 @@ function sampleDeps(def: ServiceDefinition, all: Map<string, ServiceDefinition>)
     const placement = samplePlacement(dep);
     const anyRole = dep.roles[0]!.name;
     const ctx = buildContext({
-      definition: dep, version: defaultVersion(dep), clusterName: 'prod', placement, role: anyRole,
-      hostname: placement[anyRole]![0]!.hostname, params, installRoot: '/opt/sophon',
+      definition: dep,
+      version: defaultVersion(dep),
+      clusterName: 'prod',
+      placement,
+      role: anyRole,
+      hostname: placement[anyRole]![0]!.hostname,
+      params,
+      installRoot: '/opt/sophon',
     });
     deps[name] = { roles: ctx.cluster.roles };
   }
@@ -71,8 +77,15 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
   for (const role of def.roles) {
     for (const host of placement[role.name]!) {
       const ctx = buildContext({
-        definition: def, version: defaultVersion(def), clusterName: 'prod', placement, role: role.name,
-        hostname: host.hostname, params, installRoot: '/opt/sophon', deps,
+        definition: def,
+        version: defaultVersion(def),
+        clusterName: 'prod',
+        placement,
+        role: role.name,
+        hostname: host.hostname,
+        params,
+        installRoot: '/opt/sophon',
+        deps,
       });
       const parts: string[] = [];
       for (const cmd of ['start', 'stop', 'status', 'reload'] as const) {
@@ -148,8 +161,14 @@ void test('a ZooKeeper ensemble gets its myid and the server list', async () => 
   const def = catalog.get('zookeeper');
   const placement = { server: [1, 2, 3].map((i) => ({ hostname: `zk${i}`, address: `127.0.0.${i + 10}` })) };
   const ctx = buildContext({
-    definition: def, version: '3.8.0-deb12u2', clusterName: 'c', placement, role: 'server', hostname: 'zk2',
-    params: resolveParameters(def, { clientPort: 12181 }), installRoot: '/srv',
+    definition: def,
+    version: '3.8.0-deb12u2',
+    clusterName: 'c',
+    placement,
+    role: 'server',
+    hostname: 'zk2',
+    params: resolveParameters(def, { clientPort: 12181 }),
+    installRoot: '/srv',
   });
   const files = renderConfigFiles(def, ctx);
   const zoo = files.find((f) => f.path.endsWith('/zoo.cfg'))!;
@@ -163,13 +182,28 @@ void test('a ZooKeeper ensemble gets its myid and the server list', async () => 
 void test('stored indexes keep ZooKeeper ids when a server in the middle has left', async () => {
   const def = (await loadCatalog(defsDir)).get('zookeeper');
   // zk2 (index 1) left; zk4 joined later with the next free index.
-  const placement = { server: [[1, 0], [3, 2], [4, 3]].map(([n, index]) => ({ hostname: `zk${n}`, address: `127.0.0.${n! + 10}`, index })) };
+  const placement = {
+    server: [
+      [1, 0],
+      [3, 2],
+      [4, 3],
+    ].map(([n, index]) => ({ hostname: `zk${n}`, address: `127.0.0.${n! + 10}`, index })),
+  };
   const ctx = buildContext({
-    definition: def, version: '3.8.0-deb12u2', clusterName: 'c', placement, role: 'server', hostname: 'zk3',
-    params: resolveParameters(def), installRoot: '/srv',
+    definition: def,
+    version: '3.8.0-deb12u2',
+    clusterName: 'c',
+    placement,
+    role: 'server',
+    hostname: 'zk3',
+    params: resolveParameters(def),
+    installRoot: '/srv',
   });
   const files = renderConfigFiles(def, ctx);
-  const servers = files.find((f) => f.path.endsWith('/zoo.cfg'))!.content.split('\n').filter((l) => l.startsWith('server.'));
+  const servers = files
+    .find((f) => f.path.endsWith('/zoo.cfg'))!
+    .content.split('\n')
+    .filter((l) => l.startsWith('server.'));
   assert.deepEqual(servers, ['server.1=127.0.0.11:2888:3888', 'server.3=127.0.0.13:2888:3888', 'server.4=127.0.0.14:2888:3888']);
   assert.equal(files.find((f) => f.path.endsWith('/myid'))!.content, '3\n');
 });
@@ -179,8 +213,14 @@ void test('rendering refuses an undefined variable', async () => {
   const def = catalog.get('redis');
   const placement = { master: [{ hostname: 'r1', address: '127.0.0.2' }] };
   const ctx = buildContext({
-    definition: def, version: '7.0.15-deb12u10', clusterName: 'c', placement, role: 'master', hostname: 'r1',
-    params: resolveParameters(def), installRoot: '/srv',
+    definition: def,
+    version: '7.0.15-deb12u10',
+    clusterName: 'c',
+    placement,
+    role: 'master',
+    hostname: 'r1',
+    params: resolveParameters(def),
+    installRoot: '/srv',
   });
   assert.throws(() => renderString(def, '{{ params.nothere }}', ctx), { code: 'DEFINITION_INVALID' });
 });
@@ -189,16 +229,28 @@ void test('a value with shell metacharacters never reaches a command; config fil
   const def = (await loadCatalog(defsDir)).get('zookeeper');
   const placement = { server: [{ hostname: 'z1', address: '127.0.0.11' }] };
   const ctx = buildContext({
-    definition: def, version: '3.8.0-deb12u2', clusterName: 'c', placement, role: 'server', hostname: 'z1',
-    params: resolveParameters(def), installRoot: '/srv/x;touch /tmp/pwned',
+    definition: def,
+    version: '3.8.0-deb12u2',
+    clusterName: 'c',
+    placement,
+    role: 'server',
+    hostname: 'z1',
+    params: resolveParameters(def),
+    installRoot: '/srv/x;touch /tmp/pwned',
   });
   const start = def.roles.find((r) => r.name === 'server')!.start!.run;
-  assert.throws(() => renderCommand(def, start, ctx, 'server start'), (err: { code: string; message: string; errors: Array<{ path: string }> }) => {
-    assert.equal(err.code, 'VALIDATION_FAILED');
-    assert.match(err.message, /zookeeper: server start: paths\.\w+ is "\/srv\/x;touch \/tmp\/pwned\/zookeeper\/.*", which cannot go into a shell command/);
-    assert.match(err.errors[0]!.path, /^paths\./);
-    return true;
-  });
+  assert.throws(
+    () => renderCommand(def, start, ctx, 'server start'),
+    (err: { code: string; message: string; errors: Array<{ path: string }> }) => {
+      assert.equal(err.code, 'VALIDATION_FAILED');
+      assert.match(
+        err.message,
+        /zookeeper: server start: paths\.\w+ is "\/srv\/x;touch \/tmp\/pwned\/zookeeper\/.*", which cannot go into a shell command/,
+      );
+      assert.match(err.errors[0]!.path, /^paths\./);
+      return true;
+    },
+  );
   const zoo = renderConfigFiles(def, ctx).find((f) => f.path.endsWith('/zoo.cfg'))!;
   assert.match(zoo.content, /^dataDir=\/srv\/x;touch \/tmp\/pwned\/zookeeper\/data\/server$/m);
 });
@@ -222,8 +274,15 @@ void test('HDFS with two NameNodes renders the HA nameservice, JournalNode quoru
   const h = (i: number) => ({ hostname: `n${i}`, address: `127.0.20.${i}` });
   const placement = { namenode: [h(1), h(2)], zkfc: [h(1), h(2)], journalnode: [h(3), h(4), h(5)], datanode: [h(3), h(4), h(5)] };
   const ctx = buildContext({
-    definition: def, version: '3.3.6', clusterName: 'prod', placement, role: 'namenode', hostname: 'n2',
-    params: resolveParameters(def), installRoot: '/opt/sophon', deps: sampleDeps(def, all),
+    definition: def,
+    version: '3.3.6',
+    clusterName: 'prod',
+    placement,
+    role: 'namenode',
+    hostname: 'n2',
+    params: resolveParameters(def),
+    installRoot: '/opt/sophon',
+    deps: sampleDeps(def, all),
   });
   const files = Object.fromEntries(renderConfigFiles(def, ctx).map((f) => [f.path.split('/').pop(), f.content]));
   assert.match(files['core-site.xml']!, /<value>hdfs:\/\/sophon<\/value>/);

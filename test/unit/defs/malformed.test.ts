@@ -4,7 +4,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { formatIssue, loadCatalog, runDefsValidate, validateDefinitionsDir, type DefinitionIssue } from '../../../src/features/defs/index.js';
+import {
+  formatIssue,
+  loadCatalog,
+  runDefsValidate,
+  validateDefinitionsDir,
+  type DefinitionIssue,
+} from '../../../src/features/defs/index.js';
 
 /** A small valid definition; each case below breaks one thing in it. */
 const BASE = `name: demo
@@ -83,7 +89,8 @@ const cases: Case[] = [
   },
   {
     name: 'default alert rule whose expression does not parse',
-    edit: (y) => `${y}alerts:\n  - { name: DemoDown, expr: 'up{service="demo"', op: '<', threshold: 1, severity: critical, summary: Down }\n`,
+    edit: (y) =>
+      `${y}alerts:\n  - { name: DemoDown, expr: 'up{service="demo"', op: '<', threshold: 1, severity: critical, summary: Down }\n`,
     expect: { file: 'demo/service.yaml', path: 'alerts.0.expr', message: /alert expression.*column 18: expected ',' or '}'/ },
   },
   {
@@ -99,7 +106,12 @@ const cases: Case[] = [
   {
     name: 'health check on an undeclared port',
     edit: replace('{ type: tcp, port: client }', '{ type: tcp, port: admin }'),
-    expect: { file: 'demo/service.yaml', path: 'roles.0.healthChecks.0.port', message: /port 'admin' is not declared by role 'server'; its ports are 'client'/, line: 20 },
+    expect: {
+      file: 'demo/service.yaml',
+      path: 'roles.0.healthChecks.0.port',
+      message: /port 'admin' is not declared by role 'server'; its ports are 'client'/,
+      line: 20,
+    },
   },
   {
     name: 'template reads an undefined parameter',
@@ -109,7 +121,12 @@ const cases: Case[] = [
   {
     name: 'command reads an unknown variable',
     edit: replace('{{ paths.install }}/bin/demo', '{{ install_dir }}/bin/demo'),
-    expect: { file: 'demo/service.yaml', path: 'roles.0.start.run', message: /unknown variable 'install_dir'; templates see service, cluster/, line: 15 },
+    expect: {
+      file: 'demo/service.yaml',
+      path: 'roles.0.start.run',
+      message: /unknown variable 'install_dir'; templates see service, cluster/,
+      line: 15,
+    },
   },
   {
     name: 'template syntax error',
@@ -119,12 +136,22 @@ const cases: Case[] = [
   {
     name: 'config file names a missing template',
     edit: replace('template: demo.conf.njk', 'template: demo.cfg.njk'),
-    expect: { file: 'demo/service.yaml', path: 'configFiles.0.template', message: /templates\/demo.cfg.njk does not exist; the templates are 'demo.conf.njk'/, line: 22 },
+    expect: {
+      file: 'demo/service.yaml',
+      path: 'configFiles.0.template',
+      message: /templates\/demo.cfg.njk does not exist; the templates are 'demo.conf.njk'/,
+      line: 22,
+    },
   },
   {
     name: 'rolling order names an unknown role',
     edit: replace('  batchSize: 1\n', '  batchSize: 1\n  roleOrder: [worker]\n'),
-    expect: { file: 'demo/service.yaml', path: 'rolling.roleOrder.0', message: /role 'worker' is not defined; the roles are 'server'/, line: 28 },
+    expect: {
+      file: 'demo/service.yaml',
+      path: 'rolling.roleOrder.0',
+      message: /role 'worker' is not defined; the roles are 'server'/,
+      line: 28,
+    },
   },
   {
     name: 'dependency on a service that is not defined',
@@ -188,7 +215,8 @@ const cases: Case[] = [
   },
   {
     name: 'task parameter default outside its bounds',
-    edit: (s) => `${s}tasks:\n  - name: purge\n    label: Purge\n    role: server\n    run: 'purge {{ task.keep }}'\n    parameters: [{ name: keep, type: int, default: 1, min: 3 }]\n`,
+    edit: (s) =>
+      `${s}tasks:\n  - name: purge\n    label: Purge\n    role: server\n    run: 'purge {{ task.keep }}'\n    parameters: [{ name: keep, type: int, default: 1, min: 3 }]\n`,
     expect: { file: 'demo/service.yaml', path: 'tasks.0.parameters.0.default', message: /at least 3/, line: 33 },
   },
   {
@@ -259,7 +287,12 @@ void test('every problem in every definition is reported in one run, and the cat
 void test('runDefsValidate prints every problem and returns non-zero, or zero when all is well', async () => {
   const capture = () => {
     const chunks: string[] = [];
-    const out = new Writable({ write: (c: Buffer, _e, done) => { chunks.push(c.toString()); done(); } });
+    const out = new Writable({
+      write: (c: Buffer, _e, done) => {
+        chunks.push(c.toString());
+        done();
+      },
+    });
     return { out, text: () => chunks.join('') };
   };
   await withDefs(demo(BASE.replace('cardinality: 3+', 'cardinality: two')), async (dir) => {

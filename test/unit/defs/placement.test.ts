@@ -55,26 +55,30 @@ void test('cardinality: odd, minimum, exact and range', () => {
     hosts: ready('a', 'b'),
     deployedServices: [],
   });
-  assert.deepEqual(zk.map((e) => e.message), [
-    "role 'server' needs an odd number of hosts (1, 3, 5, ...), got 2: a, b (an even ensemble cannot out-vote a split)",
-  ]);
+  assert.deepEqual(
+    zk.map((e) => e.message),
+    ["role 'server' needs an odd number of hosts (1, 3, 5, ...), got 2: a, b (an even ensemble cannot out-vote a split)"],
+  );
   const redis = placementViolations({
     definition: catalog.get('redis'),
     placement: { master: ['a', 'b'] },
     hosts: ready('a', 'b'),
     deployedServices: [],
   });
-  assert.deepEqual(redis.map((e) => e.message), ["role 'master' needs exactly 1 host, got 2: a, b"]);
+  assert.deepEqual(
+    redis.map((e) => e.message),
+    ["role 'master' needs exactly 1 host, got 2: a, b"],
+  );
   const hdfs = placementViolations({
     definition: catalog.get('hdfs'),
     placement: { namenode: ['a', 'b', 'c'] },
     hosts: ready('a', 'b', 'c'),
     deployedServices: ['zookeeper'],
   });
-  assert.deepEqual(hdfs.map((e) => e.message), [
-    "role 'namenode' needs between 1 and 2 hosts, got 3: a, b, c",
-    "role 'datanode' needs at least 1 host, got 0",
-  ]);
+  assert.deepEqual(
+    hdfs.map((e) => e.message),
+    ["role 'namenode' needs between 1 and 2 hosts, got 3: a, b, c", "role 'datanode' needs at least 1 host, got 0"],
+  );
 });
 
 void test('roles of one service placed on one host may not share a port', () => {
@@ -84,9 +88,10 @@ void test('roles of one service placed on one host may not share a port', () => 
     hosts: ready('a'),
     deployedServices: [],
   });
-  assert.deepEqual(errors.map((e) => e.message), [
-    "port 6379/tcp (redis) of redis replica on host 'a' is already used by redis master; choose another host or change the port",
-  ]);
+  assert.deepEqual(
+    errors.map((e) => e.message),
+    ["port 6379/tcp (redis) of redis replica on host 'a' is already used by redis master; choose another host or change the port"],
+  );
 });
 
 void test('a port moved by a parameter is the one checked', () => {

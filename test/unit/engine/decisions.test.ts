@@ -79,7 +79,9 @@ test('a step that keeps failing is retried by its policy, then holds; retry runs
   assert.equal(op.count('install h2'), 3, 'the host step policy allows three attempts');
   assert.deepEqual(op.state, {
     status: 'HOLDING',
-    holding: [{ operationId: op.operationId, host: 'h2', role: '', phase: 'install', step: 'install', reason: 'connect ECONNREFUSED 127.0.0.2:22' }],
+    holding: [
+      { operationId: op.operationId, host: 'h2', role: '', phase: 'install', step: 'install', reason: 'connect ECONNREFUSED 127.0.0.2:22' },
+    ],
     canRollback: true,
     phase: 'install',
     progress: { done: 0, total: 2 + 2 * 3 },

@@ -65,12 +65,20 @@ test('a channel test message names the channel and no alert', () => {
 
 test('channel secrets are split from what may be shown: URL host only, header names only, hasPassword', () => {
   const hook = splitChannelConfig(
-    ChannelBody.parse({ name: 'h', type: 'webhook', config: { url: 'https://hooks.example:8443/x?token=s3cret', headers: { Authorization: 'Bearer s3cret' } } }),
+    ChannelBody.parse({
+      name: 'h',
+      type: 'webhook',
+      config: { url: 'https://hooks.example:8443/x?token=s3cret', headers: { Authorization: 'Bearer s3cret' } },
+    }),
   );
   assert.deepEqual(hook.config, { urlHost: 'hooks.example:8443', headerNames: ['Authorization'] });
   assert.equal(hook.secrets.url, 'https://hooks.example:8443/x?token=s3cret');
   const mail = splitChannelConfig(
-    ChannelBody.parse({ name: 'm', type: 'email', config: { host: 'smtp.example', port: 587, username: 'u', password: 'pw', from: 'a@example.com', to: ['b@example.com'] } }),
+    ChannelBody.parse({
+      name: 'm',
+      type: 'email',
+      config: { host: 'smtp.example', port: 587, username: 'u', password: 'pw', from: 'a@example.com', to: ['b@example.com'] },
+    }),
   );
   assert.ok(!JSON.stringify(mail.config).includes('pw'));
   assert.equal((mail.config as { hasPassword: boolean }).hasPassword, true);
@@ -85,16 +93,35 @@ test('bad channel bodies name the field', () => {
 });
 
 test('email channels take RFC 5321 addresses and SMTP hosts that are host names or IP addresses', () => {
-  const mail = (config: object) => ({ name: 'm', type: 'email', config: { host: 'smtp.example.com', port: 587, from: 'a@example.com', to: ['b@example.com'], ...config } });
+  const mail = (config: object) => ({
+    name: 'm',
+    type: 'email',
+    config: { host: 'smtp.example.com', port: 587, from: 'a@example.com', to: ['b@example.com'], ...config },
+  });
   const problems = (config: object) => ChannelBody.safeParse(mail(config)).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   const local64 = `${'a'.repeat(64)}@example.com`;
-  for (const ok of [{}, { to: [local64, 'x.y+z@sub.example.org'] }, { host: 'localhost' }, { host: 'mail1' }, { host: '10.0.0.25' }, { host: '::1' }, { host: 'h' }]) {
+  for (const ok of [
+    {},
+    { to: [local64, 'x.y+z@sub.example.org'] },
+    { host: 'localhost' },
+    { host: 'mail1' },
+    { host: '10.0.0.25' },
+    { host: '::1' },
+    { host: 'h' },
+  ]) {
     assert.equal(problems(ok), undefined, JSON.stringify(ok));
   }
-  assert.deepEqual(problems({ to: ['b@example.com', `a${local64}`] }), ['config.to.1: expected an email address (at most 64 characters before the @)']);
-  assert.deepEqual(problems({ from: `a@${'b'.repeat(64)}.com` }), ['config.from: expected an email address (at most 64 characters before the @)']);
+  assert.deepEqual(problems({ to: ['b@example.com', `a${local64}`] }), [
+    'config.to.1: expected an email address (at most 64 characters before the @)',
+  ]);
+  assert.deepEqual(problems({ from: `a@${'b'.repeat(64)}.com` }), [
+    'config.from: expected an email address (at most 64 characters before the @)',
+  ]);
   for (const host of ['0', '1.2.3', '999.1.1.1', '10.0.0.256', '-smtp', 'smtp-.example.com', 'a..b', '[::1]', '']) {
     assert.deepEqual(problems({ host }), ['config.host: expected an SMTP server host name (RFC 1123) or IP address'], host);
   }
-  assert.deepEqual(problems({ port: 0 })?.map((p) => p.split(':')[0]), ['config.port']);
+  assert.deepEqual(
+    problems({ port: 0 })?.map((p) => p.split(':')[0]),
+    ['config.port'],
+  );
 });

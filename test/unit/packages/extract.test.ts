@@ -16,7 +16,11 @@ async function archive(dir: string, entries: RawEntry[]): Promise<string> {
   return file;
 }
 
-const exists = (p: string) => lstat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  lstat(p).then(
+    () => true,
+    () => false,
+  );
 
 void test('a well-formed package extracts with its files, directories and inner links', async () => {
   const dir = await scratch();
@@ -49,15 +53,34 @@ const unsafe: Array<{ name: string; entries: RawEntry[]; message: RegExp }> = [
   { name: 'absolute path', entries: [{ path: '/tmp/sophon-pwned', body: 'x' }], message: /\/tmp\/sophon-pwned has an absolute path/ },
   { name: "'..' in a path", entries: [{ path: 'bin/../../escape', body: 'x' }], message: /bin\/\.\.\/\.\.\/escape has a '\.\.' step/ },
   { name: 'leading ..', entries: [{ path: '../escape', body: 'x' }], message: /has a '\.\.' step/ },
-  { name: 'symlink to an absolute path', entries: [{ path: 'etc', type: 'symlink', linkpath: '/etc' }], message: /etc links to the absolute path \/etc/ },
-  { name: 'symlink climbing out', entries: [{ path: 'a/b', type: 'symlink', linkpath: '../../outside' }], message: /a\/b links to \.\.\/\.\.\/outside, outside the target directory/ },
+  {
+    name: 'symlink to an absolute path',
+    entries: [{ path: 'etc', type: 'symlink', linkpath: '/etc' }],
+    message: /etc links to the absolute path \/etc/,
+  },
+  {
+    name: 'symlink climbing out',
+    entries: [{ path: 'a/b', type: 'symlink', linkpath: '../../outside' }],
+    message: /a\/b links to \.\.\/\.\.\/outside, outside the target directory/,
+  },
   {
     name: 'symlink then a file written through it',
-    entries: [{ path: 'up', type: 'symlink', linkpath: '..' }, { path: 'up/escape', body: 'x' }],
+    entries: [
+      { path: 'up', type: 'symlink', linkpath: '..' },
+      { path: 'up/escape', body: 'x' },
+    ],
     message: /up links to \.\., outside/,
   },
-  { name: 'hard link out of the tree', entries: [{ path: 'pw', type: 'hardlink', linkpath: '../../etc/passwd' }], message: /pw links to \.\.\/\.\.\/etc\/passwd/ },
-  { name: 'hard link to an absolute path', entries: [{ path: 'pw', type: 'hardlink', linkpath: '/etc/passwd' }], message: /links to the absolute path/ },
+  {
+    name: 'hard link out of the tree',
+    entries: [{ path: 'pw', type: 'hardlink', linkpath: '../../etc/passwd' }],
+    message: /pw links to \.\.\/\.\.\/etc\/passwd/,
+  },
+  {
+    name: 'hard link to an absolute path',
+    entries: [{ path: 'pw', type: 'hardlink', linkpath: '/etc/passwd' }],
+    message: /links to the absolute path/,
+  },
   { name: 'device node', entries: [{ path: 'dev/null', type: 'chardev' }], message: /dev\/null is a CharacterDevice entry/ },
   { name: 'fifo', entries: [{ path: 'pipe', type: 'fifo' }], message: /pipe is a FIFO entry/ },
 ];

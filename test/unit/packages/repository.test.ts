@@ -25,8 +25,22 @@ async function makeRepo(): Promise<{ dir: string; index: PackageIndex }> {
   await writeFile(join(dir, 'zookeeper-3.8.0-deb12u2-noarch.tar.gz'), zk);
   const index: PackageIndex = {
     packages: [
-      { service: 'node-exporter', version: '1.5.0', arch: 'x86_64', file: 'node-exporter-1.5.0-x86_64.tar.gz', sha256: sha(ne), size: ne.length },
-      { service: 'zookeeper', version: '3.8.0-deb12u2', arch: 'noarch', file: 'zookeeper-3.8.0-deb12u2-noarch.tar.gz', sha256: sha(zk), size: zk.length },
+      {
+        service: 'node-exporter',
+        version: '1.5.0',
+        arch: 'x86_64',
+        file: 'node-exporter-1.5.0-x86_64.tar.gz',
+        sha256: sha(ne),
+        size: ne.length,
+      },
+      {
+        service: 'zookeeper',
+        version: '3.8.0-deb12u2',
+        arch: 'noarch',
+        file: 'zookeeper-3.8.0-deb12u2-noarch.tar.gz',
+        sha256: sha(zk),
+        size: zk.length,
+      },
     ],
   };
   await writeFile(join(dir, 'index.json'), JSON.stringify(index));
@@ -45,7 +59,11 @@ async function serve(dir: string): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
 }
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 for (const kind of ['directory', 'http'] as const) {
   void test(`${kind} repository: resolves, fetches and verifies packages`, async () => {
@@ -92,11 +110,23 @@ void test('resolve explains what is missing', async () => {
   const { dir } = await makeRepo();
   try {
     const repo = createPackageRepository(dir);
-    await assert.rejects(repo.resolve(catalog.get('zookeeper'), '9.9.9', 'x86_64'), /zookeeper has no version '9.9.9'; available: 3.8.0-deb12u1, 3.8.0-deb12u2/);
-    await assert.rejects(repo.resolve(catalog.get('node-exporter'), '1.5.0', 'aarch64'), /node-exporter 1.5.0 has no package for aarch64 hosts; it has x86_64/);
-    await assert.rejects(repo.resolve(catalog.get('zookeeper'), '3.8.0-deb12u1', 'x86_64'), /zookeeper-3.8.0-deb12u1-noarch.tar.gz .* is not in the package repository/);
+    await assert.rejects(
+      repo.resolve(catalog.get('zookeeper'), '9.9.9', 'x86_64'),
+      /zookeeper has no version '9.9.9'; available: 3.8.0-deb12u1, 3.8.0-deb12u2/,
+    );
+    await assert.rejects(
+      repo.resolve(catalog.get('node-exporter'), '1.5.0', 'aarch64'),
+      /node-exporter 1.5.0 has no package for aarch64 hosts; it has x86_64/,
+    );
+    await assert.rejects(
+      repo.resolve(catalog.get('zookeeper'), '3.8.0-deb12u1', 'x86_64'),
+      /zookeeper-3.8.0-deb12u1-noarch.tar.gz .* is not in the package repository/,
+    );
     const def = catalog.get('node-exporter');
-    const pinned = { ...def, versions: [{ ...def.versions[0]!, packages: [{ ...def.versions[0]!.packages[0]!, sha256: '0'.repeat(64) }] }] };
+    const pinned = {
+      ...def,
+      versions: [{ ...def.versions[0]!, packages: [{ ...def.versions[0]!.packages[0]!, sha256: '0'.repeat(64) }] }],
+    };
     await assert.rejects(repo.resolve(pinned, '1.5.0', 'x86_64'), /the definition expects sha256 0{64} but the repository lists/);
     await rm(join(dir, 'index.json'));
     await assert.rejects(createPackageRepository(dir).index(), { code: 'PACKAGE_INVALID', message: /Cannot read index.json/ });
@@ -112,7 +142,10 @@ void test('an http repository that answers 404 is reported with the file', async
   const { url, server } = await serve(dir);
   try {
     await rm(join(dir, index.packages[0]!.file));
-    await assert.rejects(createPackageRepository(url).fetch(index.packages[0]!, join(dir, 'x')), /answered 404 for node-exporter-1.5.0-x86_64.tar.gz/);
+    await assert.rejects(
+      createPackageRepository(url).fetch(index.packages[0]!, join(dir, 'x')),
+      /answered 404 for node-exporter-1.5.0-x86_64.tar.gz/,
+    );
   } finally {
     server.close();
     await rm(dir, { recursive: true, force: true });
@@ -129,23 +162,27 @@ const RUNNABLE: Record<string, string[]> = {
   alertmanager: ['bin/alertmanager', 'bin/amtool', 'share/alertmanager/default.tmpl'],
 };
 
-void test('the built repository holds every runnable version, and every sha256 verifies', { skip: built ? false : 'SOPHON_TEST_PACKAGE_REPO is not set' }, async () => {
-  const repo = createPackageRepository(built!);
-  const scratch = await mkdtemp(join(tmpdir(), 'sophon-built-'));
-  try {
-    for (const [service, files] of Object.entries(RUNNABLE)) {
-      const def = catalog.get(service);
-      for (const v of def.versions) {
-        const entry = await repo.resolve(def, v.version, 'x86_64');
-        const dest = join(scratch, entry.file);
-        await repo.fetch(entry, dest);
-        const root = join(scratch, `${service}-${v.version}`);
-        await extractTarball(dest, root);
-        for (const f of files) assert.ok(await exists(join(root, f)), `${entry.file} has ${f}`);
+void test(
+  'the built repository holds every runnable version, and every sha256 verifies',
+  { skip: built ? false : 'SOPHON_TEST_PACKAGE_REPO is not set' },
+  async () => {
+    const repo = createPackageRepository(built!);
+    const scratch = await mkdtemp(join(tmpdir(), 'sophon-built-'));
+    try {
+      for (const [service, files] of Object.entries(RUNNABLE)) {
+        const def = catalog.get(service);
+        for (const v of def.versions) {
+          const entry = await repo.resolve(def, v.version, 'x86_64');
+          const dest = join(scratch, entry.file);
+          await repo.fetch(entry, dest);
+          const root = join(scratch, `${service}-${v.version}`);
+          await extractTarball(dest, root);
+          for (const f of files) assert.ok(await exists(join(root, f)), `${entry.file} has ${f}`);
+        }
       }
+      assert.equal((await repo.index()).packages.length, 8);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
     }
-    assert.equal((await repo.index()).packages.length, 8);
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
-});
+  },
+);

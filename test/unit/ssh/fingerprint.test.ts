@@ -13,7 +13,9 @@ test('fingerprint matches ssh-keygen -lf for ed25519 and rsa keys', () => {
       const path = join(dir, type);
       execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', path]);
       const line = readFileSync(`${path}.pub`, 'utf8');
-      const expected = execFileSync('ssh-keygen', ['-lf', `${path}.pub`]).toString().split(' ')[1];
+      const expected = execFileSync('ssh-keygen', ['-lf', `${path}.pub`])
+        .toString()
+        .split(' ')[1];
       assert.equal(fingerprint(line), expected);
       assert.equal(fingerprint(Buffer.from(line.split(' ')[1] as string, 'base64')), expected);
       assert.match(fingerprint(line), /^SHA256:[A-Za-z0-9+/]{43}$/);

@@ -27,7 +27,11 @@ export async function reconfigureWorkflow(input: ReconfigureInput) {
     const done: Planned[] = [];
     const configure = (i: InstanceRef, phase: string, opts?: { tolerate: () => boolean }) => {
       touched[i.id] = plan.version;
-      return engine.step({ host: i.host, role: i.role, phase, step: 'configure' }, () => host.writeInstanceConfig({ operationId, phase, instanceId: i.id }), opts);
+      return engine.step(
+        { host: i.host, role: i.role, phase, step: 'configure' },
+        () => host.writeInstanceConfig({ operationId, phase, instanceId: i.id }),
+        opts,
+      );
     };
     const finished = async (i: Planned) => {
       await db.recordInstanceConfig(i.id, plan.version);
@@ -39,7 +43,9 @@ export async function reconfigureWorkflow(input: ReconfigureInput) {
       const ok =
         (await configure(i, label)) &&
         (i.action !== 'reload' ||
-          (await engine.step({ host: i.host, role: i.role, phase: label, step: 'reload' }, () => host.reloadInstance({ operationId, phase: label, instanceId: i.id }))));
+          (await engine.step({ host: i.host, role: i.role, phase: label, step: 'reload' }, () =>
+            host.reloadInstance({ operationId, phase: label, instanceId: i.id }),
+          )));
       if (ok) await finished(i);
       else skipped.add(i.host);
     });
@@ -52,7 +58,9 @@ export async function reconfigureWorkflow(input: ReconfigureInput) {
       failed,
       skipped,
       run: async (i, phase, tolerate) => {
-        const ok = (await configure(i, phase, { tolerate })) && (await onInstance(engine, operationId, phase, i, ['stop', 'start', 'health'], { tolerate }));
+        const ok =
+          (await configure(i, phase, { tolerate })) &&
+          (await onInstance(engine, operationId, phase, i, ['stop', 'start', 'health'], { tolerate }));
         if (ok) await finished(rolled.find((r) => r.id === i.id)!);
         return ok;
       },

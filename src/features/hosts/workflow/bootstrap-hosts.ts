@@ -74,10 +74,7 @@ export async function bootstrapHostsWorkflow(input: BootstrapHostsInput): Promis
     });
     const failures = outcomes.filter((o): o is string => o !== undefined);
     if (failures.length > 0) {
-      throw ApplicationFailure.nonRetryable(
-        `${failures.length} of ${hosts.length} hosts failed: ${failures.join('; ')}`,
-        'HOSTS_FAILED',
-      );
+      throw ApplicationFailure.nonRetryable(`${failures.length} of ${hosts.length} hosts failed: ${failures.join('; ')}`, 'HOSTS_FAILED');
     }
     return { ready: hosts.length };
   });

@@ -23,11 +23,14 @@ const watcher = proxyActivities<Activities>({
 /** Watch slices per run before the history starts afresh (an operation may hold for days). */
 const SLICES_PER_RUN = 100;
 
-export async function maintenanceRunWorkflow(input: MaintenanceRunInput & { started?: StartedRun; workflowId?: string }): Promise<MaintenanceRunResult> {
+export async function maintenanceRunWorkflow(
+  input: MaintenanceRunInput & { started?: StartedRun; workflowId?: string },
+): Promise<MaintenanceRunResult> {
   // Continued runs keep the first run's id: that is the run's key in Postgres.
   const workflowId = input.workflowId ?? workflowInfo().workflowId;
   const started = input.started ?? (await starter.startMaintenanceRun({ scheduleId: input.scheduleId, workflowId }));
-  if (started.status !== 'STARTED' || !started.operationId) return { operationId: started.operationId, status: started.status, reason: started.reason };
+  if (started.status !== 'STARTED' || !started.operationId)
+    return { operationId: started.operationId, status: started.status, reason: started.reason };
   for (let slice = 0; slice < SLICES_PER_RUN; slice++) {
     const watched = await watcher.awaitMaintenanceRun({
       scheduleId: input.scheduleId,

@@ -43,7 +43,11 @@ export async function pollClusterWorkflow(input: PollClusterInput): Promise<Poll
         return await pollChunk({ clusterId: input.clusterId, chunk });
       } catch (err) {
         if (isCancellation(err)) throw err;
-        log.warn('poll chunk failed; the poll goes on without it', { clusterId: input.clusterId, chunk, error: String((err as Error).cause ?? err) });
+        log.warn('poll chunk failed; the poll goes on without it', {
+          clusterId: input.clusterId,
+          chunk,
+          error: String((err as Error).cause ?? err),
+        });
         return undefined;
       }
     },

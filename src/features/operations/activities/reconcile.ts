@@ -23,9 +23,7 @@ export interface ReconcileResult {
 }
 
 type Verdict =
-  | { kind: 'live' }
-  | { kind: 'follow'; runId: string }
-  | { kind: 'end'; status: OperationStatus; error?: OperationError; result?: unknown };
+  { kind: 'live' } | { kind: 'follow'; runId: string } | { kind: 'end'; status: OperationStatus; error?: OperationError; result?: unknown };
 
 const CLOSE_EVENT = proto.temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
 
@@ -56,7 +54,10 @@ export function createReconcileActivities({ pool, temporal, logger }: ActivityDe
       return {
         kind: 'end',
         status: 'FAILED',
-        error: { code: 'WORKFLOW_GONE', message: `workflow ${op.workflowId} no longer exists in Temporal (deleted, or past its retention)` },
+        error: {
+          code: 'WORKFLOW_GONE',
+          message: `workflow ${op.workflowId} no longer exists in Temporal (deleted, or past its retention)`,
+        },
       };
     }
     const resetNote = desc.runId !== op.runId ? ` (run ${desc.runId}, after a reset from run ${op.runId})` : '';
@@ -118,7 +119,10 @@ export function createReconcileActivities({ pool, temporal, logger }: ActivityDe
             operationId: op.id,
             details: { previousRunId: op.runId, message: `workflow run was reset to run ${verdict.runId}` },
           });
-          logger.info({ operationId: op.id, previousRunId: op.runId, runId: verdict.runId }, 'workflow run was reset; following the new run');
+          logger.info(
+            { operationId: op.id, previousRunId: op.runId, runId: verdict.runId },
+            'workflow run was reset; following the new run',
+          );
           followed++;
         } else if (verdict.kind === 'end') {
           // A workflow records its outcome before it closes, so a row finished by now was

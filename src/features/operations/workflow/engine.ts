@@ -5,7 +5,15 @@
  * HOLDING and waits, without a timeout, for the operator's `decide` Update: retry the step,
  * skip it (the host is recorded SKIPPED), abort (FAILED), or roll back (ROLLED_BACK).
  */
-import { ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+} from '@temporalio/workflow';
 import type { Activities } from '../../../../activities/index.js';
 import type { HeldStep } from '../repo.js';
 import { mapBounded } from '../../../platform/concurrency.js';
@@ -136,7 +144,10 @@ export function createEngine(operationId: string, opts: { canRollback: boolean; 
             return false;
           }
           if (action === 'rollback') throw new RollbackRequested(message);
-          throw ApplicationFailure.nonRetryable(`Aborted by the operator at ${key.phase}/${key.step} on ${key.host}: ${message}`, 'ABORTED');
+          throw ApplicationFailure.nonRetryable(
+            `Aborted by the operator at ${key.phase}/${key.step} on ${key.host}: ${message}`,
+            'ABORTED',
+          );
         }
       }
     },

@@ -12,7 +12,10 @@ import type { RecoverInstanceInput } from '../types.js';
 
 export async function recoverInstanceWorkflow(input: RecoverInstanceInput) {
   const { operationId, instanceId } = input;
-  const engine = createEngine(operationId, { canRollback: false, noRollbackReason: 'a recovery only restarts an instance; there is nothing to undo' });
+  const engine = createEngine(operationId, {
+    canRollback: false,
+    noRollbackReason: 'a recovery only restarts an instance; there is nothing to undo',
+  });
   return runOperation(operationId, async () => {
     const target = await db.recoveryTarget(instanceId);
     if (!target) return { recovered: false, reason: 'the instance is gone or no longer meant to run' };

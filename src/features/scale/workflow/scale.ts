@@ -20,7 +20,14 @@ import type { InstanceRef } from '../../services/types.js';
 import type { ScalePlan, ScaleServiceInput } from '../types.js';
 
 /** Decommission steps, then stop, for each leaving member (one at a time in a voting role). */
-async function decommission(engine: Engine, input: ScaleServiceInput, p: ScalePlan, phase: string, members: InstanceRef[], skipped: Set<string>) {
+async function decommission(
+  engine: Engine,
+  input: ScaleServiceInput,
+  p: ScalePlan,
+  phase: string,
+  members: InstanceRef[],
+  skipped: Set<string>,
+) {
   await engine.forEach(members, p.membership.quorum ? 1 : HOST_CONCURRENCY, async (i) => {
     for (const step of p.decommission) {
       const ok = await engine.step({ host: i.host, role: i.role, phase, step: `decommission: ${step.name}` }, () =>
@@ -36,7 +43,8 @@ export async function scaleServiceWorkflow(input: ScaleServiceInput) {
   const { operationId, serviceId } = input;
   const engine = createEngine(operationId, {
     canRollback: false,
-    noRollbackReason: 'a scale is undone by the opposite scale (remove the hosts added, add back the hosts removed); use retry, skip or abort',
+    noRollbackReason:
+      'a scale is undone by the opposite scale (remove the hosts added, add back the hosts removed); use retry, skip or abort',
   });
   return runOperation(operationId, async () => {
     const p = await db.scalePlan(input);
@@ -55,7 +63,8 @@ export async function scaleServiceWorkflow(input: ScaleServiceInput) {
         phase: (n) => `${phase} ${n}`,
         failed,
         skipped,
-        run: (i, batchPhase, tolerate) => onInstance(engine, operationId, batchPhase, i, ['configure', 'stop', 'start', 'health'], { tolerate }),
+        run: (i, batchPhase, tolerate) =>
+          onInstance(engine, operationId, batchPhase, i, ['configure', 'stop', 'start', 'health'], { tolerate }),
       });
 
     if (p.joining.length > 0) {
@@ -85,7 +94,14 @@ export async function scaleServiceWorkflow(input: ScaleServiceInput) {
         const leader = leaving.find((i) => i.id === leaderId);
         if (leader) {
           await engine.phase('move the leadership off the leaving members');
-          await decommission(engine, input, p, 'decommission', leaving.filter((i) => i !== leader), skipped);
+          await decommission(
+            engine,
+            input,
+            p,
+            'decommission',
+            leaving.filter((i) => i !== leader),
+            skipped,
+          );
           await onInstance(engine, operationId, 'move leadership', leader, ['stop', 'start', 'health']);
           leaving = [leader];
         }

@@ -63,7 +63,10 @@ export async function writeConfigFiles(
     { timeoutMs: 60_000, ...output },
   );
   if (files.length === 0) return [];
-  const present = await conn.exec(sh`sha256sum -- ${files.map((f) => f.path)} 2>/dev/null; true`, { timeoutMs: 60_000, signal: output.signal });
+  const present = await conn.exec(sh`sha256sum -- ${files.map((f) => f.path)} 2>/dev/null; true`, {
+    timeoutMs: 60_000,
+    signal: output.signal,
+  });
   const onHost = new Map<string, string>();
   for (const line of present.stdout.split('\n')) {
     const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line);
@@ -138,7 +141,12 @@ export async function checkHealth(
 }
 
 /** Removes the service's directory and packages under the install root, and nothing outside it. */
-export async function removeServiceFiles(conn: SshConnection, installRoot: string, def: ServiceDefinition, output: StepOutput): Promise<string> {
+export async function removeServiceFiles(
+  conn: SshConnection,
+  installRoot: string,
+  def: ServiceDefinition,
+  output: StepOutput,
+): Promise<string> {
   if (!/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/.test(installRoot) || installRoot.split('/').includes('..')) {
     throw new SophonError('VALIDATION_FAILED', `Refusing to remove files under '${installRoot}': not a plain absolute install root`);
   }

@@ -88,7 +88,12 @@ export async function loadInstance(pool: Pool, catalog: Catalog, instanceId: str
   const host = await hostsRepo(pool).get(inst.hostId);
   if (!host) throw notFound('Host', inst.hostId);
   const scene = await sceneOf(pool, svc, def);
-  const ctx = instanceContext(scene, version ? { ...inst, version } : inst, host.installRoot, await services.configValues(svc.id, svc.configVersion));
+  const ctx = instanceContext(
+    scene,
+    version ? { ...inst, version } : inst,
+    host.installRoot,
+    await services.configValues(svc.id, svc.configVersion),
+  );
   return { svc, def, inst, host, scene, ctx, role: def.roles.find((r) => r.name === inst.role)! };
 }
 
@@ -120,7 +125,11 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
   });
 
   /** Runs one instance step with its row, connection and rendered context. */
-  async function instanceStep(input: InstanceStepInput, step: string, body: (l: Loaded, output: StepOutput) => Promise<string>): Promise<void> {
+  async function instanceStep(
+    input: InstanceStepInput,
+    step: string,
+    body: (l: Loaded, output: StepOutput) => Promise<string>,
+  ): Promise<void> {
     const loaded = await loadInstance(pool, catalog, input.instanceId, input.version);
     await trackStep(pool, keyOf(input, loaded.host.hostname, loaded.inst.role, step), async (output) => ({
       outcome: { message: await body(loaded, output) },
@@ -140,7 +149,11 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
         const unsafe = await listUnsafeEntries(temp);
         if (unsafe.length) {
           await rm(temp, { force: true });
-          throw new SophonError('ARCHIVE_UNSAFE', `${entry.file} has unsafe entries: ${unsafe.map((u) => `${u.path}: ${u.message}`).join('; ')}`, unsafe);
+          throw new SophonError(
+            'ARCHIVE_UNSAFE',
+            `${entry.file} has unsafe entries: ${unsafe.map((u) => `${u.path}: ${u.message}`).join('; ')}`,
+            unsafe,
+          );
         }
         await rename(temp, path);
         return path;
@@ -166,7 +179,13 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       for (const i of instances) hostIds.set(i.hostId, i.hostname);
       return {
         hosts: [...hostIds].map(([hostId, hostname]) => ({ hostId, hostname })),
-        instances: instances.map((i) => ({ id: i.id, role: i.role, host: i.hostname, hostId: i.hostId, startOrder: order.get(i.role) ?? 0 })),
+        instances: instances.map((i) => ({
+          id: i.id,
+          role: i.role,
+          host: i.hostname,
+          hostId: i.hostId,
+          startOrder: order.get(i.role) ?? 0,
+        })),
       };
     },
 
@@ -176,7 +195,10 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       const chosen = (await services.instances(input.serviceId)).filter(
         (i) => (!input.roles?.length || input.roles.includes(i.role)) && (!input.hosts?.length || input.hosts.includes(i.hostname)),
       );
-      await services.setDesired(chosen.map((i) => i.id), input.action === 'stop' ? 'STOPPED' : 'RUNNING');
+      await services.setDesired(
+        chosen.map((i) => i.id),
+        input.action === 'stop' ? 'STOPPED' : 'RUNNING',
+      );
       return { instances: inRollingOrder(def, chosen), ...rollingPolicyOf(def) };
     },
 
@@ -246,7 +268,10 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
         const result = await runRoleCommand(conn, l.def, l.role.start, l.ctx, output, 'the start command');
         if (result.exitCode !== 0) {
           await services.setObserved(l.inst.id, 'FAILED', `start exited with ${result.exitCode}`);
-          throw new SophonError('COMMAND_FAILED', `start of ${l.def.name} ${l.role.name} on ${l.host.hostname} exited with ${result.exitCode}: ${result.stderr.trim().slice(-500)}`);
+          throw new SophonError(
+            'COMMAND_FAILED',
+            `start of ${l.def.name} ${l.role.name} on ${l.host.hostname} exited with ${result.exitCode}: ${result.stderr.trim().slice(-500)}`,
+          );
         }
         return 'started';
       });
@@ -262,11 +287,16 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
         const conn = await ssh.connect(targetOf(l.host));
         const deadline = Date.now() + waitMs;
         for (;;) {
-          const failures = (await Promise.all(l.role.healthChecks.map((c) => checkHealth(conn, l.def, c, l.ctx, output)))).filter((f) => f !== null);
+          const failures = (await Promise.all(l.role.healthChecks.map((c) => checkHealth(conn, l.def, c, l.ctx, output)))).filter(
+            (f) => f !== null,
+          );
           if (failures.length === 0) break;
           if (Date.now() > deadline || output.signal.aborted) {
             await services.setObserved(l.inst.id, 'FAILED', failures.join('; '));
-            throw new SophonError('HEALTH_CHECK_FAILED', `${l.def.name} ${l.role.name} on ${l.host.hostname} is not healthy after ${waitMs / 1000}s: ${failures.join('; ')}`);
+            throw new SophonError(
+              'HEALTH_CHECK_FAILED',
+              `${l.def.name} ${l.role.name} on ${l.host.hostname} is not healthy after ${waitMs / 1000}s: ${failures.join('; ')}`,
+            );
           }
           await sleep(1000, output.signal);
         }
@@ -293,7 +323,10 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
           running = await isRunning(l, output, conn);
         }
         if (running) {
-          throw new SophonError('COMMAND_FAILED', `${l.def.name} ${l.role.name} on ${l.host.hostname} still runs ${l.role.stop.timeout}s after its stop command (exit ${result.exitCode})`);
+          throw new SophonError(
+            'COMMAND_FAILED',
+            `${l.def.name} ${l.role.name} on ${l.host.hostname} still runs ${l.role.stop.timeout}s after its stop command (exit ${result.exitCode})`,
+          );
         }
         await services.setObserved(l.inst.id, 'STOPPED', null);
         return 'stopped';
@@ -323,7 +356,10 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
         const conn = await ssh.connect(targetOf(target));
         const result = await runRoleCommand(conn, l.def, step, ctx, output, `decommission step '${step.name}'`);
         if (result.exitCode !== 0) {
-          throw new SophonError('COMMAND_FAILED', `decommission step '${step.name}' for ${l.def.name} ${l.inst.role} on ${l.host.hostname} exited with ${result.exitCode}: ${result.stderr.trim().slice(-500)}`);
+          throw new SophonError(
+            'COMMAND_FAILED',
+            `decommission step '${step.name}' for ${l.def.name} ${l.inst.role} on ${l.host.hostname} exited with ${result.exitCode}: ${result.stderr.trim().slice(-500)}`,
+          );
         }
         return { outcome: { exitCode: 0, message: `ran on ${target.hostname}` } };
       });

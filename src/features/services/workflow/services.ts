@@ -6,7 +6,17 @@
 import { CancellationScope } from '@temporalio/workflow';
 import { createEngine, RollbackRequested } from '../../operations/workflow/engine.js';
 import { runOperation } from '../../operations/workflow/run-operation.js';
-import { byStartOrder, db, host, HOST_CONCURRENCY, onInstance, removeFromHosts, rollingBatches, stopAll, type InstanceStep } from './steps.js';
+import {
+  byStartOrder,
+  db,
+  host,
+  HOST_CONCURRENCY,
+  onInstance,
+  removeFromHosts,
+  rollingBatches,
+  stopAll,
+  type InstanceStep,
+} from './steps.js';
 import type { ServiceActionInput, ServiceOperationInput, ServicePlan } from '../types.js';
 
 export async function deployServiceWorkflow(input: ServiceOperationInput) {
@@ -106,7 +116,10 @@ export async function serviceActionWorkflow(input: ServiceActionInput) {
 
 export async function removeServiceWorkflow(input: ServiceOperationInput) {
   const { operationId, serviceId } = input;
-  const engine = createEngine(operationId, { canRollback: false, noRollbackReason: 'a removal cannot be undone; deploy the service again' });
+  const engine = createEngine(operationId, {
+    canRollback: false,
+    noRollbackReason: 'a removal cannot be undone; deploy the service again',
+  });
   return runOperation(operationId, async () => {
     await db.setServiceStatus(serviceId, 'REMOVING');
     const plan = await db.servicePlan(serviceId);

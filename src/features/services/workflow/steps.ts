@@ -88,7 +88,12 @@ export async function removeFromHosts(
  * Takes the next rolling batch off `queue` (kept in the definition's order): the leader goes
  * last, found anew before each batch because leadership moves during a roll.
  */
-export async function nextBatch(serviceId: string, queue: InstanceRef[], leaderRole: string | null, batchSize: number): Promise<InstanceRef[]> {
+export async function nextBatch(
+  serviceId: string,
+  queue: InstanceRef[],
+  leaderRole: string | null,
+  batchSize: number,
+): Promise<InstanceRef[]> {
   let candidates = queue;
   if (leaderRole && queue.some((i) => i.role === leaderRole)) {
     const leader = await db.findLeader(serviceId, leaderRole);

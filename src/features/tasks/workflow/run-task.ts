@@ -38,7 +38,8 @@ export async function runTaskWorkflow(input: RunTaskInput) {
     } else if (plan.where === 'one') {
       targets = targets.slice(0, 1);
     }
-    if (targets.length === 0) throw ApplicationFailure.nonRetryable(`the service has no ${plan.role} instance to run '${task}' on`, 'NOTHING_TO_RUN_ON');
+    if (targets.length === 0)
+      throw ApplicationFailure.nonRetryable(`the service has no ${plan.role} instance to run '${task}' on`, 'NOTHING_TO_RUN_ON');
     const phase = `task ${task}`;
     await engine.plan(targets.length);
     await engine.phase(phase);

@@ -41,7 +41,11 @@ const nameOf = (i: InstanceRef) => `${i.role}@${i.host}`;
 async function preChecks(operationId: string, serviceId: string, version: string, plan: ServicePlan): Promise<string[]> {
   const phase = 'pre-checks';
   const problems: string[] = [];
-  const check = async (what: string, step: { host: string; role?: string; step: string }, run: () => Promise<unknown>): Promise<boolean> => {
+  const check = async (
+    what: string,
+    step: { host: string; role?: string; step: string },
+    run: () => Promise<unknown>,
+  ): Promise<boolean> => {
     try {
       await withSummary(stepSummary({ ...step, phase }), run);
       return true;
@@ -115,7 +119,10 @@ async function moveBatch(
 
 export async function upgradeServiceWorkflow(input: UpgradeServiceInput) {
   const { operationId, serviceId, version } = input;
-  const engine = createEngine(operationId, { canRollback: false, noRollbackReason: 'the pre-checks have changed nothing yet; use retry, skip or abort' });
+  const engine = createEngine(operationId, {
+    canRollback: false,
+    noRollbackReason: 'the pre-checks have changed nothing yet; use retry, skip or abort',
+  });
   // Every instance the upgrade began on, in order, with the version it ran before.
   const begun: Move[] = [];
   let batchSize = 1;
@@ -138,7 +145,10 @@ export async function upgradeServiceWorkflow(input: UpgradeServiceInput) {
       if (problems.length > 0) {
         await db.dropServiceTarget(serviceId);
         const more = problems.length > PROBLEMS_NAMED ? `; and ${problems.length - PROBLEMS_NAMED} more` : '';
-        throw ApplicationFailure.nonRetryable(`Pre-checks failed, nothing was changed: ${problems.slice(0, PROBLEMS_NAMED).join('; ')}${more}`, 'PRECHECK_FAILED');
+        throw ApplicationFailure.nonRetryable(
+          `Pre-checks failed, nothing was changed: ${problems.slice(0, PROBLEMS_NAMED).join('; ')}${more}`,
+          'PRECHECK_FAILED',
+        );
       }
 
       const order = await db.actionPlan({ serviceId, action: 'restart' });
@@ -162,7 +172,13 @@ export async function upgradeServiceWorkflow(input: UpgradeServiceInput) {
         const phase = `upgrade batch ${n}`;
         await engine.phase(`${phase} (${queue.length} instances after it)`);
         begun.push(...batch.map((i) => ({ i, version: versions[i.id] ?? version })));
-        const dropped = await moveBatch(engine, input, phase, batch.map((i) => ({ i, version })), tolerate);
+        const dropped = await moveBatch(
+          engine,
+          input,
+          phase,
+          batch.map((i) => ({ i, version })),
+          tolerate,
+        );
         for (const i of batch) {
           if (!dropped.includes(i)) upgraded.push(nameOf(i));
           else if (!failed.includes(nameOf(i))) skipped.add(i.host);
