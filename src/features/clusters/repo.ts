@@ -1,3 +1,4 @@
+import { notFound } from '../../platform/errors.js';
 import type { Pool, PoolClient } from '../../platform/db/pool.js';
 
 export type ClusterStatus = 'CREATING' | 'ACTIVE' | 'FAILED' | 'REMOVING';
@@ -13,6 +14,13 @@ export interface Cluster {
 }
 
 type Db = Pool | PoolClient;
+
+/** A cluster by id or name, or a 404 naming what was asked for. */
+export async function findCluster(db: Db, idOrName: string): Promise<Cluster> {
+  const cluster = await clustersRepo(db).find(idOrName);
+  if (!cluster) throw notFound('Cluster', idOrName);
+  return cluster;
+}
 
 const COLUMNS = `id, name, description, status, created_by_operation AS "createdByOperation",
   created_at AS "createdAt", updated_at AS "updatedAt"`;

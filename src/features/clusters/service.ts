@@ -1,12 +1,12 @@
 /** Clusters, behind the routes: creating one reserves its name and starts the create operation. */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '../../platform/db/pool.js';
-import { conflict, notFound } from '../../platform/errors.js';
+import { conflict } from '../../platform/errors.js';
 import type { Config } from '../../platform/settings.js';
 import { temporalUiClusterUrl } from '../../platform/temporal/client.js';
 import type { OperationsService } from '../operations/service.js';
 import type { Requester } from '../../platform/http/idempotency.js';
-import { clustersRepo } from './repo.js';
+import { clustersRepo, findCluster } from './repo.js';
 import { clusterWorkflowIds } from './types.js';
 
 export interface CreateClusterRequest {
@@ -31,8 +31,7 @@ export function createClustersService({
 
     /** A cluster by id or name, with the link to its operations in the Temporal UI. */
     async get(ref: string) {
-      const cluster = await clusters.find(ref);
-      if (!cluster) throw notFound('Cluster', ref);
+      const cluster = await findCluster(pool, ref);
       return { ...cluster, temporalUiUrl: temporalUiClusterUrl(config, cluster.name) };
     },
 

@@ -12,7 +12,7 @@ import { decodeCursor, pageOf } from '../../platform/http/paging.js';
 import type { Config } from '../../platform/settings.js';
 import { invalidField } from '../../platform/validation.js';
 import { auditRepo } from '../audit/repo.js';
-import { clustersRepo, type Cluster } from '../clusters/repo.js';
+import { findCluster, type Cluster } from '../clusters/repo.js';
 import { credentialsRepo } from '../credentials/repo.js';
 import { metricsRepo, type HostHealth } from '../monitoring/repo.js';
 import type { OperationsService, StartOperation } from '../operations/service.js';
@@ -66,15 +66,9 @@ const view = (h: Host, health: Map<string, HostHealth>) => ({
   health: health.get(h.hostname)!,
 });
 
-async function clusterOf(db: Pool | PoolClient, idOrName: string): Promise<Cluster> {
-  const cluster = await clustersRepo(db).find(idOrName);
-  if (!cluster) throw notFound('Cluster', idOrName);
-  return cluster;
-}
-
 /** The host of the request, row-locked until the transaction ends (or a 404). */
 async function lockedHost(tx: PoolClient, clusterRef: string, hostRef: string): Promise<Host> {
-  const cluster = await clusterOf(tx, clusterRef);
+  const cluster = await findCluster(tx, clusterRef);
   const host = await hostsRepo(tx).find(cluster.id, hostRef, { lock: true });
   if (!host) throw notFound('Host', `${cluster.name}/${hostRef}`);
   return host;
@@ -163,7 +157,7 @@ export function createHostsService({
   return {
     /** A page of the cluster's hosts by hostname; the cursor is the last hostname of the previous page. */
     async list(clusterRef: string, page: { limit: number; cursor?: string | undefined }) {
-      const cluster = await clusterOf(pool, clusterRef);
+      const cluster = await findCluster(pool, clusterRef);
       const after = decodeCursor(page.cursor, z.string().max(253));
       const { items, nextCursor } = pageOf(await hosts.list(cluster.id, { limit: page.limit, after }), page.limit, (h) => h.hostname);
       const health = await metricsRepo(pool).hostHealth(
@@ -174,14 +168,14 @@ export function createHostsService({
     },
 
     async get(clusterRef: string, hostRef: string) {
-      const cluster = await clusterOf(pool, clusterRef);
+      const cluster = await findCluster(pool, clusterRef);
       const host = await hosts.find(cluster.id, hostRef);
       if (!host) throw notFound('Host', `${cluster.name}/${hostRef}`);
       return view(host, await metricsRepo(pool).hostHealth(cluster.id, [host.hostname]));
     },
 
     async add(clusterRef: string, req: AddHostsRequest, who: Requester) {
-      const cluster = await clusterOf(pool, clusterRef);
+      const cluster = await findCluster(pool, clusterRef);
       if (cluster.status !== 'ACTIVE') throw conflict(`Cluster ${cluster.name} is ${cluster.status}; hosts can be added once it is ACTIVE`);
       const expanded = await expand(cluster, req);
       return startBootstrap(
@@ -235,7 +229,7 @@ export function createHostsService({
 
     /** Forgets the pinned host key and bootstraps again, which pins the key the host presents now. */
     async repinHostKey(clusterRef: string, hostRef: string, who: Requester) {
-      const cluster = await clusterOf(pool, clusterRef);
+      const cluster = await findCluster(pool, clusterRef);
       return startBootstrap(
         cluster,
         who,

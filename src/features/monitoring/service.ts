@@ -1,9 +1,8 @@
 /** Monitoring behind the routes: a cluster's latest samples, paged by host, service, role, metric and labels. */
 import { z } from 'zod';
 import type { Pool } from '../../platform/db/pool.js';
-import { notFound } from '../../platform/errors.js';
 import { decodeCursor, pageOf } from '../../platform/http/paging.js';
-import { clustersRepo } from '../clusters/repo.js';
+import { findCluster } from '../clusters/repo.js';
 import { latestSamples, type SampleKey, type SeriesSample } from './samples.js';
 
 /** The sort key of the list: host, service, role, metric, labels (after a version, so a cursor of another order is refused). */
@@ -35,8 +34,7 @@ export type MonitoringService = ReturnType<typeof createMonitoringService>;
 export function createMonitoringService({ pool }: { pool: Pool }) {
   return {
     async latest(clusterRef: string, query: MetricsFilter) {
-      const cluster = await clustersRepo(pool).find(clusterRef);
-      if (!cluster) throw notFound('Cluster', clusterRef);
+      const cluster = await findCluster(pool, clusterRef);
       const cursor = decodeCursor(query.cursor, SampleCursor);
       const after: SampleKey | undefined = cursor && [cursor[1], cursor[2], cursor[3], cursor[4], cursor[5]];
       const { samples, unparsed } = await latestSamples(pool, cluster.id, query, { limit: query.limit, after });

@@ -41,6 +41,11 @@ export interface PackageRepository {
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
+/** The package a host of `arch` installs: its own build, else the version's noarch one. */
+export function packageFor<P extends { arch: string }>(packages: readonly P[], arch: string): P | undefined {
+  return packages.find((p) => p.arch === arch) ?? packages.find((p) => p.arch === 'noarch');
+}
+
 export function createPackageRepository(location: string): PackageRepository {
   const remote = isUrl(location);
   const base = remote ? location.replace(/\/+$/, '') : location;
@@ -109,7 +114,7 @@ export function createPackageRepository(location: string): PackageRepository {
           `${def.name} has no version '${version}'; available: ${def.versions.map((x) => x.version).join(', ')}`,
         );
       }
-      const pkg = v.packages.find((p) => p.arch === arch) ?? v.packages.find((p) => p.arch === 'noarch');
+      const pkg = packageFor(v.packages, arch);
       if (!pkg) {
         throw new SophonError(
           'PACKAGE_INVALID',

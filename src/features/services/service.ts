@@ -6,7 +6,7 @@
 import type { WorkflowInput, WorkflowName } from '../operations/types.js';
 import { randomUUID } from 'node:crypto';
 import { alertsRepo } from '../alerts/alerts-repo.js';
-import { clustersRepo, type Cluster } from '../clusters/repo.js';
+import { findCluster, type Cluster } from '../clusters/repo.js';
 import { hostsRepo } from '../hosts/repo.js';
 import { inTransaction, type Pool } from '../../platform/db/pool.js';
 import { auditRepo } from '../audit/repo.js';
@@ -14,7 +14,7 @@ import { defaultVersion, resolveParameters, rolePorts, validatePlacement, type C
 import type { Config } from '../../platform/settings.js';
 import type { ServiceDefinition } from '../defs/schema.js';
 import { conflict, notFound, SophonError } from '../../platform/errors.js';
-import { createPackageRepository } from '../packages/index.js';
+import { createPackageRepository, packageFor } from '../packages/index.js';
 import type { Requester } from '../../platform/http/idempotency.js';
 import type { OperationsService } from '../operations/service.js';
 import { invalidField } from '../../platform/validation.js';
@@ -54,12 +54,6 @@ export interface UpgradeRequest {
 }
 
 export type ServicesService = ReturnType<typeof createServicesService>;
-
-export async function findCluster(pool: Pool, idOrName: string): Promise<Cluster> {
-  const cluster = await clustersRepo(pool).find(idOrName);
-  if (!cluster) throw notFound('Cluster', idOrName);
-  return cluster;
-}
 
 /** A service by cluster and service id or name; 404 naming what is missing. */
 export async function findService(pool: Pool, clusterRef: string, serviceRef: string): Promise<{ cluster: Cluster; svc: ServiceRow }> {
@@ -107,7 +101,7 @@ async function requirePackages(location: string, def: ServiceDefinition, version
   const refuse = (message: string) => new SophonError('PACKAGE_MISSING', message, [{ path: 'version', message }]);
   const packages = def.versions.find((v) => v.version === version)?.packages ?? [];
   for (const arch of archs) {
-    const file = (packages.find((p) => p.arch === arch) ?? packages.find((p) => p.arch === 'noarch'))?.file;
+    const file = packageFor(packages, arch)?.file;
     if (!file) throw refuse(`${def.name} ${version} has no package for ${arch} hosts (it has ${packages.map((p) => p.arch).join(', ')})`);
     if (!index)
       throw refuse(
