@@ -2,9 +2,10 @@
 # by scripts/build-packages.sh).
 #
 # scripts/packages/hadoop/pom.xml names the artifacts; Maven copies them with their runtime
-# dependencies into lib/, the Prometheus JMX exporter agent into agent/ and the HDFS web UIs
-# into share/hdfs/. bin/hadoop-java runs any Hadoop main class with that classpath. Two
-# versions, for upgrade tests. Maven's local repository lives in the download cache, so a
+# dependencies into lib/, the Prometheus JMX exporter agent into agent/, the HDFS web UIs into
+# share/hdfs/ and the MapReduce examples job into share/mapreduce/. bin/hadoop-java runs any
+# Hadoop main class with that classpath (the daemons), bin/hadoop-tool a short-lived command.
+# Two versions, for upgrade tests. Maven's local repository lives in the download cache, so a
 # second build downloads nothing.
 
 HADOOP_VERSIONS=(3.4.1 3.4.2)
@@ -26,7 +27,10 @@ for version in "${HADOOP_VERSIONS[@]}"; do
   javac -nowarn --release 17 -cp "$stage/lib/*" -d "$classes" "$hadoop_dir"/src/sophon/hadoop/*.java
   jar --create --date="$(date -u -d "$MTIME" +%Y-%m-%dT%H:%M:%SZ)" --file "$stage/lib/sophon-hadoop-net.jar" -C "$classes" .
 
-  cp "$hadoop_dir/hadoop-java" "$stage/bin/hadoop-java"
-  chmod 755 "$stage/bin/hadoop-java"
+  # The examples (pi, wordcount) are a job jar for RunJar, not a library of the daemons.
+  mkdir -p "$stage/share/mapreduce"
+  mv "$stage"/lib/hadoop-mapreduce-examples-*.jar "$stage/share/mapreduce/hadoop-mapreduce-examples.jar"
+  cp "$hadoop_dir/hadoop-java" "$hadoop_dir/hadoop-tool" "$stage/bin/"
+  chmod 755 "$stage/bin/hadoop-java" "$stage/bin/hadoop-tool"
   pack "$stage" "hadoop-$version-noarch.tar.gz" hadoop "$version" noarch
 done
