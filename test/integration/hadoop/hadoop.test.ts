@@ -109,6 +109,21 @@ async function webhdfsRead(nn: string, file: string): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer());
 }
 
+/** Prints the resident memory of every role's JVM (for the record, not asserted). */
+function logRss(placements: Record<string, Record<string, string[]>>) {
+  const rows: string[] = [];
+  for (const [service, roles] of Object.entries(placements)) {
+    for (const [role, hosts] of Object.entries(roles)) {
+      for (const h of hosts) {
+        const pid = readFileSync(path.join(installRoot(h), `${service}/run/${role}/${role}.pid`), 'utf8').trim();
+        const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+        rows.push(`${role}@${h} ${Math.round(Number(rss) / 1024)}MiB`);
+      }
+    }
+  }
+  console.log(`RSS: ${rows.join(', ')}`);
+}
+
 const HDFS_CONFIG = { namenodeHeapMb: 128, datanodeHeapMb: 96, journalnodeHeapMb: 64, zkfcHeapMb: 64, replication: 2, jvmProfile: 'small' };
 
 before(async () => {
@@ -195,6 +210,19 @@ test('a file written over WebHDFS reads back byte-identical, and fsck finds the 
   assert.match(fsck.steps[0].stdoutTail, /is HEALTHY/);
 });
 
+test('the balancer, refresh-nodes and ha-state tasks run against the nameservice', async () => {
+  const balancer = await runTask('hdfs', 'balancer', { threshold: 10 });
+  assert.equal(balancer.status, 'SUCCEEDED', JSON.stringify(balancer));
+  assert.match(`${balancer.steps[0].stdoutTail}${balancer.steps[0].stderrTail}`, /The cluster is balanced/);
+  const refresh = await runTask('hdfs', 'refresh-nodes');
+  assert.equal(refresh.status, 'SUCCEEDED', JSON.stringify(refresh));
+  assert.equal(refresh.steps[0].stdoutTail.match(/Refresh nodes successful/g)?.length, 2, refresh.steps[0].stdoutTail);
+  const ha = await runTask('hdfs', 'ha-state');
+  assert.equal(ha.status, 'SUCCEEDED', JSON.stringify(ha));
+  const active = await activeNameNode();
+  assert.match(ha.steps[0].stdoutTail, new RegExp(`${address(active).replace(/\./g, '\\.')}:8020\\s+active`));
+});
+
 test('YARN deploys on the HA nameservice and the MapReduce pi job ends SUCCEEDED', async () => {
   await deploy({
     service: 'yarn',
@@ -217,6 +245,9 @@ test('YARN deploys on the HA nameservice and the MapReduce pi job ends SUCCEEDED
   const core = readFileSync(path.join(installRoot('n3'), 'yarn/conf/resourcemanager/core-site.xml'), 'utf8');
   assert.match(core, new RegExp(`<value>hdfs://${CLUSTER}</value>`), 'YARN uses the HA nameservice');
 
+  const refresh = await runTask('yarn', 'refresh-nodes');
+  assert.equal(refresh.status, 'SUCCEEDED', JSON.stringify(refresh));
+
   const pi = await runTask('yarn', 'pi', { maps: 2, samples: 1000 });
   assert.equal(pi.status, 'SUCCEEDED', JSON.stringify(pi));
   assert.match(pi.steps[0].stdoutTail, /Estimated value of Pi is 3\.1/);
@@ -225,6 +256,10 @@ test('YARN deploys on the HA nameservice and the MapReduce pi job ends SUCCEEDED
     apps.map((a) => `${a.applicationType} ${a.name} ${a.finalStatus}`),
     ['MAPREDUCE QuasiMonteCarlo SUCCEEDED'],
   );
+  logRss({
+    hdfs: { journalnode: ['n0', 'n1', 'n2'], namenode: NAMENODES, zkfc: NAMENODES, datanode: HOSTS },
+    yarn: { resourcemanager: ['n3'], nodemanager: ['n1', 'n2', 'n3'] },
+  });
 });
 
 test('SIGKILL of the active NameNode: the standby becomes active and writes go on', async () => {
