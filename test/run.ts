@@ -48,7 +48,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<n
 }
 
 /**
- * The package repository of real components built from Debian packages, which the catalog
+ * The package repository of real components built from Debian and Maven Central, which the catalog
  * tests deploy. Built once into .sophon/test-packages unless SOPHON_TEST_PACKAGE_REPO names one,
  * and again when the catalog names a package the built one lacks (a version added since).
  */

@@ -28,7 +28,9 @@ const goldenDir = join(root, 'test/golden');
 const update = process.env.UPDATE_GOLDEN === '1';
 
 const RUNNABLE = ['node-exporter', 'zookeeper', 'redis', 'prometheus', 'alertmanager'];
-const FAITHFUL = ['kafka', 'hdfs', 'yarn', 'spark', 'flink', 'doris', 'grafana', 'inference'];
+/** Runnable from the Hadoop package built from Maven Central (scripts/packages/hadoop.sh). */
+const HADOOP = ['hdfs', 'yarn'];
+const FAITHFUL = ['kafka', 'spark', 'flink', 'doris', 'grafana', 'inference'];
 
 /** A sample placement: as many hosts as the role's cardinality asks for, at least one. */
 function samplePlacement(def: ServiceDefinition): Record<string, HostRef[]> {
@@ -47,7 +49,7 @@ function samplePlacement(def: ServiceDefinition): Record<string, HostRef[]> {
 
 function sampleDeps(def: ServiceDefinition, all: Map<string, ServiceDefinition>): TemplateContext['deps'] {
   const deps: TemplateContext['deps'] = {};
-  for (const name of def.dependencies) {
+  for (const name of [...def.dependencies, ...def.optionalDependencies]) {
     const dep = all.get(name);
     assert.ok(dep, `${def.name} depends on ${name}`);
     const params = resolveParameters(dep);
@@ -92,6 +94,11 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
         const c = role[cmd];
         if (c) parts.push(`### command ${cmd} (timeout ${c.timeout}s)\n${renderCommand(def, c.run, ctx)}\n`);
       }
+      if (role.process) parts.push(`### process (stop timeout ${role.process.stopTimeout}s)\n${renderCommand(def, role.process.run, ctx)}\n`);
+      for (const step of role.init) {
+        parts.push(`### init ${step.name} (${step.where}) unless\n${renderCommand(def, step.unless, ctx)}\n`);
+        parts.push(`### init ${step.name} (${step.where}, timeout ${step.timeout}s)\n${renderCommand(def, step.run, ctx)}\n`);
+      }
       for (const h of role.healthChecks) {
         if (h.type === 'command') parts.push(`### health command\n${renderCommand(def, h.run, ctx)}\n`);
       }
@@ -113,7 +120,7 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
 void test('the catalog validates with no problem at all', async () => {
   const { definitions, issues } = await validateDefinitionsDir(defsDir);
   assert.deepEqual(issues.map(formatIssue), []);
-  assert.deepEqual(definitions.map((d) => d.name).sort(), [...RUNNABLE, ...FAITHFUL].sort());
+  assert.deepEqual(definitions.map((d) => d.name).sort(), [...RUNNABLE, ...HADOOP, ...FAITHFUL].sort());
 });
 
 void test('loadCatalog lists summaries and gets definitions by name', async () => {
@@ -133,6 +140,18 @@ void test('the runnable five reference two builds of zookeeper and redis', async
     for (const v of catalog.get(name).versions) {
       for (const p of v.packages) assert.equal(p.file, `${name}-${v.version}-${p.arch}.tar.gz`);
     }
+  }
+});
+
+void test('HDFS and YARN run the same two builds of the Hadoop package on Java 17', async () => {
+  const catalog = await loadCatalog(defsDir);
+  for (const name of HADOOP) {
+    const def = catalog.get(name);
+    assert.equal(def.requires.java, 17);
+    assert.deepEqual(
+      def.versions.map((v) => v.packages.map((p) => p.file)),
+      [['hadoop-3.4.1-noarch.tar.gz'], ['hadoop-3.4.2-noarch.tar.gz']],
+    );
   }
 });
 
@@ -267,30 +286,40 @@ void test('parameters are checked all at once', async () => {
   );
 });
 
-void test('HDFS with two NameNodes renders the HA nameservice, JournalNode quorum and ZooKeeper quorum', async () => {
+void test('HDFS with two NameNodes renders the nameservice of the cluster, the JournalNode quorum, ZooKeeper and each role by address', async () => {
   const catalog = await loadCatalog(defsDir);
   const all = new Map(catalog.list().map((s) => [s.name, catalog.get(s.name)]));
   const def = catalog.get('hdfs');
   const h = (i: number) => ({ hostname: `n${i}`, address: `127.0.20.${i}` });
   const placement = { namenode: [h(1), h(2)], zkfc: [h(1), h(2)], journalnode: [h(3), h(4), h(5)], datanode: [h(3), h(4), h(5)] };
-  const ctx = buildContext({
-    definition: def,
-    version: '3.3.6',
-    clusterName: 'prod',
-    placement,
-    role: 'namenode',
-    hostname: 'n2',
-    params: resolveParameters(def),
-    installRoot: '/opt/sophon',
-    deps: sampleDeps(def, all),
-  });
-  const files = Object.fromEntries(renderConfigFiles(def, ctx).map((f) => [f.path.split('/').pop(), f.content]));
-  assert.match(files['core-site.xml']!, /<value>hdfs:\/\/sophon<\/value>/);
-  assert.match(files['hdfs-site.xml']!, /dfs.ha.namenodes.sophon<\/name><value>nn1,nn2</);
-  assert.match(files['hdfs-site.xml']!, /dfs.namenode.rpc-address.sophon.nn2<\/name><value>127.0.20.2:8020</);
-  assert.match(files['hdfs-site.xml']!, /qjournal:\/\/127.0.20.3:8485;127.0.20.4:8485;127.0.20.5:8485\/sophon/);
-  assert.match(files['hdfs-site.xml']!, /dfs.replication<\/name><value>3</);
-  assert.equal(files['workers'], 'n3\nn4\nn5\n');
+  const render = (role: string, hostname: string) => {
+    const ctx = buildContext({
+      definition: def,
+      version: '3.4.2',
+      clusterName: 'prod',
+      placement,
+      role,
+      hostname,
+      params: resolveParameters(def),
+      installRoot: '/opt/sophon',
+      deps: sampleDeps(def, all),
+    });
+    return Object.fromEntries(renderConfigFiles(def, ctx).map((f) => [f.path.split('/').pop(), f.content]));
+  };
+  const nn2 = render('namenode', 'n2');
+  assert.match(nn2['core-site.xml']!, /<value>hdfs:\/\/prod<\/value>/);
+  assert.match(nn2['core-site.xml']!, /ha.zookeeper.quorum<\/name>\s*<value>127.0.10.1:2181,127.0.10.2:2181,127.0.10.3:2181</);
+  assert.match(nn2['hdfs-site.xml']!, /dfs.ha.namenodes.prod<\/name><value>nn1,nn2</);
+  assert.match(nn2['hdfs-site.xml']!, /dfs.namenode.rpc-address.prod.nn2<\/name><value>127.0.20.2:8020</);
+  assert.match(nn2['hdfs-site.xml']!, /dfs.ha.namenode.id<\/name><value>nn2</);
+  assert.match(nn2['hdfs-site.xml']!, /qjournal:\/\/127.0.20.3:8485;127.0.20.4:8485;127.0.20.5:8485\/prod/);
+  assert.match(nn2['hdfs-site.xml']!, /dfs.replication<\/name><value>3</);
+  assert.match(render('zkfc', 'n1')['hdfs-site.xml']!, /dfs.ha.namenode.id<\/name><value>nn1</);
+  const dn = render('datanode', 'n4');
+  assert.match(dn['hdfs-site.xml']!, /dfs.datanode.address<\/name><value>127.0.20.4:9866</);
+  assert.match(dn['hdfs-site.xml']!, /dfs.datanode.hostname<\/name><value>127.0.20.4</);
+  assert.doesNotMatch(dn['hdfs-site.xml']!, /dfs.ha.namenode.id/);
+  assert.match(dn['core-site.xml']!, /sophon.ipc.client.bind-address<\/name>\s*<value>127.0.20.4</);
 });
 
 void test('the API view hides the server path; restartNeeded names only restart-bound changes', async () => {

@@ -152,7 +152,7 @@ void test('an http repository that answers 404 is reported with the file', async
   }
 });
 
-// The packages built from Debian by scripts/build-packages.sh (.ci/run sets this variable).
+// The packages built from Debian and Maven Central by scripts/build-packages.sh (.ci/run sets this variable).
 const built = process.env.SOPHON_TEST_PACKAGE_REPO;
 const RUNNABLE: Record<string, string[]> = {
   'node-exporter': ['bin/node_exporter'],
@@ -160,6 +160,15 @@ const RUNNABLE: Record<string, string[]> = {
   redis: ['bin/redis-server', 'bin/redis-cli', 'lib/libjemalloc.so.2'],
   prometheus: ['bin/prometheus', 'bin/promtool'],
   alertmanager: ['bin/alertmanager', 'bin/amtool', 'share/alertmanager/default.tmpl'],
+  // The Hadoop package, which YARN runs too.
+  hdfs: [
+    'bin/hadoop-java',
+    'bin/hadoop-tool',
+    'lib/sophon-hadoop-net.jar',
+    'agent/jmx_prometheus_javaagent.jar',
+    'share/hdfs/webapps/hdfs/dfshealth.html',
+    'share/mapreduce/hadoop-mapreduce-examples.jar',
+  ],
 };
 
 void test(
@@ -180,7 +189,7 @@ void test(
           for (const f of files) assert.ok(await exists(join(root, f)), `${entry.file} has ${f}`);
         }
       }
-      assert.equal((await repo.index()).packages.length, 8);
+      assert.equal((await repo.index()).packages.length, 10);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
