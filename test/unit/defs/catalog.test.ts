@@ -94,7 +94,8 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
         const c = role[cmd];
         if (c) parts.push(`### command ${cmd} (timeout ${c.timeout}s)\n${renderCommand(def, c.run, ctx)}\n`);
       }
-      if (role.process) parts.push(`### process (stop timeout ${role.process.stopTimeout}s)\n${renderCommand(def, role.process.run, ctx)}\n`);
+      if (role.process)
+        parts.push(`### process (stop timeout ${role.process.stopTimeout}s)\n${renderCommand(def, role.process.run, ctx)}\n`);
       for (const step of role.init) {
         parts.push(`### init ${step.name} (${step.where}) unless\n${renderCommand(def, step.unless, ctx)}\n`);
         parts.push(`### init ${step.name} (${step.where}, timeout ${step.timeout}s)\n${renderCommand(def, step.run, ctx)}\n`);
