@@ -7,6 +7,7 @@
 #   lib/ plugins/ opt/ licenses/   as in the wheel
 #   bin/bash-java-utils.jar        Flink's memory calculator (JVM flags from config.yaml)
 #   bin/flink-daemon               runs a JobManager or TaskManager in the foreground (our own)
+#   bin/flink-run-job              runs a jar through the REST API and waits for the job (our own; curl)
 #   java-module-options            the JVM flags of flink-dist's default env.java.opts.all, as a java @argfile
 #   examples/sample-job.jar        Sophon's sample job (flink/SampleJob.java beside this file),
 #                                  compiled here against flink-dist: the wheel has no example jar
@@ -36,7 +37,7 @@ flink_dist="$flink_stage/lib/flink-dist-$FLINK_VERSION.jar"
 unzip -p "$flink_dist" config.yaml | sed -n 's/^ *all: \(--add-.*\)$/\1/p' | tr ' ' '\n' | grep . > "$flink_stage/java-module-options"
 grep -q -- '--add-opens' "$flink_stage/java-module-options"
 
-install -m 755 "$here/packages/flink/flink-daemon" "$flink_stage/bin/flink-daemon"
+install -m 755 "$here/packages/flink/flink-daemon" "$here/packages/flink/flink-run-job" "$flink_stage/bin/"
 
 # The sample job, compiled for Java 17 against flink-dist; a fixed date keeps the jar reproducible.
 flink_classes="$work/flink-classes"

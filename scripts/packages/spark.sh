@@ -9,6 +9,7 @@
 #   java-module-options        the JVM flags Spark needs on Java 17+ (a java @argfile), read from
 #                              Spark's own launcher so they follow the version
 #   bin/spark-submit           SparkSubmit on jars/ with those flags (our own few lines)
+#   bin/spark-health           a master's status and a worker's registration, from their JSON (Sophon's checks)
 #   examples/sparkpi.py        Sophon's own SparkPi: the smoke test a task runs
 # Java and python3 come from the host.
 
@@ -37,8 +38,7 @@ cp "$spark_x"/pyspark-*.dist-info/licenses/* "$spark_stage/licenses/"
 java -cp "$spark_stage/jars/spark-launcher_2.13-$SPARK_VERSION.jar" "$here/packages/spark/SparkModuleOptions.java" > "$spark_stage/java-module-options"
 grep -q -- '--add-opens' "$spark_stage/java-module-options"
 
-install -m 755 "$here/packages/spark/spark-submit" "$spark_stage/bin/spark-submit"
-
+install -m 755 "$here/packages/spark/spark-submit" "$here/packages/spark/spark-health" "$spark_stage/bin/"
 install -m 644 "$here/packages/spark/sparkpi.py" "$spark_stage/examples/sparkpi.py"
 
 pack "$spark_stage" "spark-$SPARK_VERSION-noarch.tar.gz" spark "$SPARK_VERSION" noarch
