@@ -351,7 +351,7 @@ export function parameterProblem(
 }
 
 const PATH_KEYS = ['root', 'install', 'conf', 'data', 'log', 'run'];
-const INSTANCE_KEYS = ['role', 'hostname', 'address', 'index', 'id', 'ports'];
+const INSTANCE_KEYS = ['role', 'hostname', 'address', 'labels', 'index', 'id', 'ports'];
 const HOST_KEYS = INSTANCE_KEYS;
 
 /** What is wrong with a reference into the template context, or null. */

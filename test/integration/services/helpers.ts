@@ -144,7 +144,23 @@ roles:
         run: mkdir -p {{ paths.data }} && echo mark >> {{ paths.data }}/init.log && touch {{ paths.data }}/marked
     healthChecks:
       - { type: http, port: metrics, path: /metrics, expectBody: node_time_seconds }
+  - name: client
+    kind: client
+    cardinality: 0+
+configFiles:
+  - path: client.properties
+    format: properties
+    entries:
+      nodes: "{% for h in cluster.roles.node.hosts %}{{ h.address }}:{{ h.ports.metrics }}{{ '' if loop.last else ',' }}{% endfor %}"
+  - path: topology.map
+    format: template
+    template: topology.map.njk
 `;
+
+/** Templates of the seeded definition: a rack map from the hosts' labels. */
+const SEEDED_TEMPLATES = {
+  'topology.map.njk': "{% for h in cluster.roles.node.hosts %}{{ h.address }} {{ h.labels.rack or '/default-rack' }}\n{% endfor %}",
+};
 
 /** A definition for tests only that needs a Java no host has. */
 const FUTURE_JAVA = `name: future-java
@@ -197,6 +213,8 @@ export async function startStack(opts: {
       await mkdir(path.join(defsDir, name));
       await writeFile(path.join(defsDir, name, 'service.yaml'), yaml);
     }
+    await mkdir(path.join(defsDir, 'seeded', 'templates'));
+    for (const [file, text] of Object.entries(SEEDED_TEMPLATES)) await writeFile(path.join(defsDir, 'seeded', 'templates', file), text);
 
     const fleet = await startFleet({ hosts: opts.hosts, baseAddress: fleetBase(opts.block) });
     // Also stops the components a failed test left running, which would answer the next run's checks.

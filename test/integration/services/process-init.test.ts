@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startStack, type Stack } from './helpers.js';
@@ -50,6 +51,8 @@ const sessionOf = (pid: number) => Number(execFileSync('ps', ['-o', 'sid=', '-p'
 const commandOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 
 test('deploy: the first instance is seeded and running before the others join; each is marked; every process has its own session', async () => {
+  const label = await s.call('PATCH', '/api/v1/clusters/seed/hosts/n1', { labels: { rack: '/r1' } });
+  assert.equal(label.status, 200, JSON.stringify(label.body));
   const res = await s.call('POST', '/api/v1/clusters/seed/services', { service: 'seeded', placement: { node: ['n0', 'n1', 'n2'] } });
   assert.equal(res.status, 202, JSON.stringify(res.body));
   const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
@@ -130,4 +133,39 @@ test('a host without the Java a definition needs is refused with 422 naming the 
   assert.ok(error, JSON.stringify(res.body.errors));
   assert.match(error.message, /host 'n0' has Java \d+[^;]*; future-java needs Java 99 or newer/);
   assert.equal((await s.call('GET', '/api/v1/operations?limit=500')).body.operations.length, before, 'no operation was created');
+});
+
+test("templates see the hosts' labels, and the client configuration is a tarball of the client role's files", async () => {
+  const addresses = ['n0', 'n1', 'n2', 'n3'].map((h) => s.fleet.hosts[Number(h.slice(1))]!.address);
+  // n3's files were written when it joined, with every member and n1's rack.
+  assert.equal(
+    readFileSync(path.join(root('n3'), 'seeded/conf/node/topology.map'), 'utf8'),
+    addresses.map((a, i) => `${a} ${i === 1 ? '/r1' : '/default-rack'}\n`).join(''),
+  );
+
+  const res = await fetch(`${s.api.url}/api/v1/clusters/seed/services/seeded/client-config`, {
+    headers: { authorization: `Bearer ${s.operator}` },
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/gzip');
+  assert.match(res.headers.get('content-disposition') ?? '', /seeded-client-config\.tar\.gz/);
+  const dir = mkdtempSync(path.join(tmpdir(), 'client-config-'));
+  try {
+    writeFileSync(path.join(dir, 'c.tar.gz'), Buffer.from(await res.arrayBuffer()));
+    const listed = execFileSync('tar', ['-tzf', path.join(dir, 'c.tar.gz')], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .sort();
+    assert.deepEqual(listed, ['seeded/client.properties', 'seeded/topology.map']);
+    execFileSync('tar', ['-xzf', path.join(dir, 'c.tar.gz'), '-C', dir]);
+    assert.equal(
+      readFileSync(path.join(dir, 'seeded/client.properties'), 'utf8'),
+      `nodes=${addresses.map((a) => `${a}:19111`).join(',')}\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const none = await s.call('GET', '/api/v1/clusters/seed/services/nosuch/client-config');
+  assert.equal(none.status, 404);
 });
