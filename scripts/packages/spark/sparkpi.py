@@ -3,7 +3,7 @@ import random
 import sys
 from operator import add
 
-from pyspark import SparkContext
+from pyspark import SparkConf, SparkContext
 
 
 def hit(_):
@@ -14,7 +14,8 @@ def hit(_):
 if __name__ == "__main__":
     partitions = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     n = 100000 * partitions
-    sc = SparkContext(appName="SophonSparkPi")
+    # spark-submit --name wins over the default name.
+    sc = SparkContext(conf=SparkConf().setIfMissing("spark.app.name", "SparkPi"))
     inside = sc.parallelize(range(n), partitions).map(hit).reduce(add)
     print(f"Pi is roughly {4.0 * inside / n}")
     sc.stop()
