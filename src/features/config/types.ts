@@ -17,6 +17,8 @@ export interface ReconfigurePlan {
   instances: Array<InstanceRef & { files: string[]; action: 'restart' | 'reload' | 'none' }>;
   rolling: RollingPolicy;
   leaderRole: string | null;
+  /** The definition moves the leadership before the leader goes down (absent in plans of older workers). */
+  leaderHandoff?: boolean;
 }
 
 export const configWorkflowIds = {
@@ -36,6 +38,8 @@ export interface RefreshPlan {
   unchanged: number;
   rolling: RollingPolicy;
   leaderRole: string | null;
+  /** The definition moves the leadership before the leader goes down (absent in plans of older workers). */
+  leaderHandoff?: boolean;
 }
 
 /** A refresh started for a dependent service, or why it could not start. */

@@ -133,6 +133,7 @@ export function fakeActivities(): FakeActivities {
         instances: w.instances.filter((i) => !input.hosts?.length || input.hosts.includes(i.host)),
         rolling: { batchSize: 1, maxFailures: 0, pauseSeconds: 0 },
         leaderRole: null,
+        leaderHandoff: false,
       };
     },
     async findLeader() {

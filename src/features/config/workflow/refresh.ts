@@ -5,7 +5,7 @@
  */
 import { createEngine } from '../../operations/workflow/engine.js';
 import { runOperation } from '../../operations/workflow/run-operation.js';
-import { db, HOST_CONCURRENCY, onInstance, rollingBatches } from '../../services/workflow/steps.js';
+import { db, HOST_CONCURRENCY, leaderHandoff, onInstance, rollingBatches } from '../../services/workflow/steps.js';
 import type { RefreshInput } from '../types.js';
 
 export async function refreshServiceWorkflow(input: RefreshInput) {
@@ -34,6 +34,7 @@ export async function refreshServiceWorkflow(input: RefreshInput) {
       failed,
       skipped,
       run: (i, phase, tolerate) => onInstance(engine, operationId, phase, i, ['configure', 'stop', 'start', 'health'], { tolerate }),
+      handoff: leaderHandoff(engine, operationId, plan),
     });
     return {
       cause: input.cause ?? null,

@@ -16,7 +16,16 @@
 import { patched } from '@temporalio/workflow';
 import { createEngine, type Engine } from '../../operations/workflow/engine.js';
 import { runOperation } from '../../operations/workflow/run-operation.js';
-import { db, host, HOST_CONCURRENCY, initAndStart, onInstance, removeFromHosts, rollingBatches } from '../../services/workflow/steps.js';
+import {
+  db,
+  host,
+  HOST_CONCURRENCY,
+  initAndStart,
+  leaderHandoff,
+  onInstance,
+  removeFromHosts,
+  rollingBatches,
+} from '../../services/workflow/steps.js';
 import type { InstanceRef } from '../../services/types.js';
 import type { ScalePlan, ScaleServiceInput } from '../types.js';
 
@@ -66,6 +75,7 @@ export async function scaleServiceWorkflow(input: ScaleServiceInput) {
         skipped,
         run: (i, batchPhase, tolerate) =>
           onInstance(engine, operationId, batchPhase, i, ['configure', 'stop', 'start', 'health'], { tolerate }),
+        handoff: leaderHandoff(engine, operationId, p),
       });
 
     if (p.joining.length > 0) {

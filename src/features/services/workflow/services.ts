@@ -12,6 +12,7 @@ import {
   host,
   HOST_CONCURRENCY,
   initAndStart,
+  leaderHandoff,
   onInstance,
   removeFromHosts,
   rollingBatches,
@@ -115,6 +116,7 @@ export async function serviceActionWorkflow(input: ServiceActionInput) {
       failed,
       skipped,
       run: (i, phase, tolerate) => onInstance(engine, operationId, phase, i, steps, { tolerate }),
+      handoff: leaderHandoff(engine, operationId, plan),
     });
     return { action, instances: plan.instances.length, batches: total, skippedHosts: [...skipped].sort(), failed };
   });
