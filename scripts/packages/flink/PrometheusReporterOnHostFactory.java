@@ -27,9 +27,15 @@ import org.apache.flink.metrics.reporter.MetricReporterFactory;
 public class PrometheusReporterOnHostFactory implements MetricReporterFactory {
   @Override
   public MetricReporter createMetricReporter(Properties properties) {
-    String host = properties.getProperty("host");
-    if (host == null || host.isEmpty()) throw new IllegalArgumentException("the Prometheus reporter needs a host to serve on (metrics.reporter.<name>.host)");
-    return new Reporter(host, Integer.parseInt(properties.getProperty("port", "9249")));
+    // Values come as the YAML configuration typed them (a port is an Integer): read them as text.
+    String host = text(properties, "host", "");
+    if (host.isEmpty()) throw new IllegalArgumentException("the Prometheus reporter needs a host to serve on (metrics.reporter.<name>.host)");
+    return new Reporter(host, Integer.parseInt(text(properties, "port", "9249")));
+  }
+
+  private static String text(Properties properties, String key, String otherwise) {
+    Object value = properties.get(key);
+    return value == null ? otherwise : value.toString().trim();
   }
 
   static final class Reporter extends AbstractPrometheusReporter {

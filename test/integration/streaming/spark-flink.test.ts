@@ -23,6 +23,7 @@ const WORKER_WEB = 8081;
 const HISTORY_WEB = 18080;
 const REST = 8081;
 const JM_METRICS = 9249;
+const TM_METRICS = 9250;
 
 before(async () => {
   // Polls run when a test triggers them.
@@ -67,7 +68,6 @@ async function deploy(body: unknown) {
   assert.equal(res.status, 202, JSON.stringify(res.body));
   const op = await s.waitFor(res.body.operation.id, FINAL, 600_000);
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
-  for (const st of op.steps) console.error('TIMING', st.host, st.role, st.step, (Date.parse(st.finishedAt) - Date.parse(st.startedAt)) / 1000);
 }
 async function runTask(service: string, task: string, parameters: Record<string, unknown>) {
   const res = await s.call('POST', `/api/v1/clusters/stream/services/${service}/tasks/${task}`, { parameters });
@@ -110,6 +110,17 @@ async function pollUntil(service: string, role: string, h: string, state: 'RUNNI
     await new Promise((r) => setTimeout(r, 3000));
   }
 }
+
+/** The latest samples of `metric` that Sophon's polls scraped, as [host, role, value]. */
+const scraped = async (metric: string) =>
+  (
+    (await s.call('GET', `/api/v1/clusters/stream/metrics?metric=${metric}`)).body.samples as Array<{
+      host: string;
+      role: string;
+      value: number;
+      labels: Record<string, string>;
+    }>
+  ).map((x) => [x.host, x.role, x.value, x.labels]);
 
 /** The master's live workers, by worker id. */
 const aliveWorkers = async () =>
@@ -220,6 +231,20 @@ test('Spark: a worker killed with SIGKILL is seen down by the next poll, restart
   );
   assertBoundTo(newPid, 'n1', 'the restarted worker');
   await pollUntil('spark', 'worker', 'n1', 'RUNNING');
+  // The polls scrape the master's Prometheus servlet: two live workers once the master has timed
+  // out the killed one's registration (spark.worker.timeout, 60 s).
+  const samples = await eventually(
+    async () => {
+      await poll();
+      const found = await scraped('metrics_master_aliveWorkers_Value');
+      if (found.length === 1 && found[0]![2] === 2) return found;
+      await new Promise((r) => setTimeout(r, 3000));
+      return undefined;
+    },
+    'the scraped metrics_master_aliveWorkers_Value to be 2',
+    180_000,
+  );
+  assert.deepEqual(samples, [['n0', 'master', 2, { type: 'gauges' }]]);
 });
 
 test('Flink: a JobManager and two TaskManagers deploy, register and bind the instance address', async () => {
@@ -234,6 +259,11 @@ test('Flink: a JobManager and two TaskManagers deploy, register and bind the ins
   for (const h of ['n1', 'n2']) assertBoundTo(pidOf(h, 'flink', 'taskmanager'), h, `the TaskManager on ${h}`);
   // Flink's Prometheus reporter, on the JobManager's address.
   assert.match(await getText(`http://${address('n0')}:${JM_METRICS}/metrics`), /^flink_jobmanager_numRegisteredTaskManagers 2\.0$/m);
+  for (const h of ['n1', 'n2'])
+    assert.match(await getText(`http://${address(h)}:${TM_METRICS}/metrics`), /^flink_taskmanager_Status_JVM_Memory_NonHeap_Used\{/m);
+  // Sophon's poll scrapes them; the series carry no host label of their own.
+  await poll();
+  assert.deepEqual(await scraped('flink_jobmanager_numRegisteredTaskManagers'), [['n0', 'jobmanager', 2, {}]]);
 });
 
 test('Flink: the run-job task submits the sample job through the REST API and it FINISHES', async () => {
