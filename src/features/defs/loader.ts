@@ -203,8 +203,19 @@ function crossCheck(d: ServiceDefinitionData, folderName: string, templates: Rec
       if (!param) report(at('ports', pi, 'parameter'), `parameter '${p.parameter}' is not defined under parameters`);
       else if (param.type !== 'int') report(at('ports', pi, 'parameter'), `parameter '${p.parameter}' must be of type int to set a port`);
     });
-    if (r.kind !== 'client' && !r.start) report(at(), `role '${r.name}' of kind ${r.kind} needs a start command`);
-    if (r.start && !r.stop) report(at(), `role '${r.name}' has a start command but no stop command`);
+    if (r.process) {
+      for (const cmd of ['start', 'stop', 'status'] as const) {
+        if (r[cmd]) report(at(cmd), `role '${r.name}' has a process: Sophon starts, checks and stops it; drop '${cmd}'`);
+      }
+    } else {
+      if (r.kind !== 'client' && !r.start) report(at(), `role '${r.name}' of kind ${r.kind} needs a start command or a process`);
+      if (r.start && !r.stop) report(at(), `role '${r.name}' has a start command but no stop command`);
+    }
+    duplicates(
+      r.init,
+      (s) => s.name,
+      (i, k) => report(at('init', i, 'name'), `init step '${k}' is defined twice`),
+    );
     r.healthChecks.forEach((h, hi) => {
       if (h.type !== 'command') port(at('healthChecks', hi, 'port'), r.name, h.port);
     });
@@ -267,6 +278,15 @@ function crossCheck(d: ServiceDefinitionData, folderName: string, templates: Rec
     if (s.where === 'role') {
       if (s.on === undefined) report(['decommission', i, 'on'], "where: role needs 'on', the role whose host runs the step");
       else role(['decommission', i, 'on'], s.on);
+    }
+  });
+  if (d.optionalDependencies.includes(d.name)) report(['optionalDependencies'], 'a service cannot depend on itself');
+  d.placementRules.forEach((r, i) => {
+    role(['placementRules', i, 'when', 'role'], r.when.role);
+    if (r.role !== undefined) role(['placementRules', i, 'role'], r.role);
+    if (r.sameHostsAs !== undefined) role(['placementRules', i, 'sameHostsAs'], r.sameHostsAs);
+    if (r.service !== undefined && ![...d.dependencies, ...d.optionalDependencies].includes(r.service)) {
+      report(['placementRules', i, 'service'], `'${r.service}' must be listed under optionalDependencies to be required here`);
     }
   });
   d.alerts.forEach((a, i) => {
@@ -348,8 +368,9 @@ function referenceProblem(d: ServiceDefinition, path: string[], role: string | u
   if (!CONTEXT_ROOTS.includes(root as (typeof CONTEXT_ROOTS)[number])) {
     return `unknown variable '${root}'; templates see ${CONTEXT_ROOTS.join(', ')}`;
   }
-  if (root === 'deps' && a !== undefined && !d.dependencies.includes(a)) {
-    return `'${a}' is not among the dependencies of ${d.name} (${d.dependencies.length ? list(d.dependencies) : 'none'})`;
+  const deps = [...d.dependencies, ...d.optionalDependencies];
+  if (root === 'deps' && a !== undefined && !deps.includes(a)) {
+    return `'${a}' is not among the dependencies of ${d.name} (${deps.length ? list(deps) : 'none'})`;
   }
   if (root === 'params' && a !== undefined && !d.parameters.some((p) => p.name === a)) {
     return `parameter '${a}' is not defined under parameters`;
@@ -412,10 +433,14 @@ function checkTemplates(d: ServiceDefinition, file: string, templatesDir: string
   };
 
   d.roles.forEach((r, ri) => {
-    for (const cmd of ['start', 'stop', 'status', 'reload'] as const) {
+    for (const cmd of ['start', 'stop', 'status', 'reload', 'process'] as const) {
       const c = r[cmd];
       if (c) inline(['roles', ri, cmd, 'run'], c.run, r.name);
     }
+    r.init.forEach((step, si) => {
+      inline(['roles', ri, 'init', si, 'unless'], step.unless, r.name);
+      inline(['roles', ri, 'init', si, 'run'], step.run, r.name);
+    });
     r.healthChecks.forEach((h, hi) => {
       if (h.type === 'command') inline(['roles', ri, 'healthChecks', hi, 'run'], h.run, r.name);
     });
@@ -477,16 +502,18 @@ export async function validateDefinitionsDir(dir: string): Promise<ValidationRes
   const definitions = loaded.flatMap((l) => (l.definition ? [l.definition] : []));
   const known = new Set(folders);
   for (const { definition: d, at } of loaded) {
-    d?.dependencies.forEach((dep, i) => {
-      if (!known.has(dep)) {
-        issues.push({
-          file: join(d.dir, 'service.yaml'),
-          path: `dependencies.${i}`,
-          message: `service '${dep}' is not defined in ${dir}; add service-defs/${dep}/ or remove the dependency`,
-          ...at?.(['dependencies', i]),
-        });
-      }
-    });
+    for (const field of ['dependencies', 'optionalDependencies'] as const) {
+      d?.[field].forEach((dep, i) => {
+        if (!known.has(dep)) {
+          issues.push({
+            file: join(d.dir, 'service.yaml'),
+            path: `${field}.${i}`,
+            message: `service '${dep}' is not defined in ${dir}; add service-defs/${dep}/ or remove the dependency`,
+            ...at?.([field, i]),
+          });
+        }
+      });
+    }
   }
   return { definitions, issues };
 }

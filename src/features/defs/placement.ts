@@ -3,12 +3,14 @@
  * violation is collected and reported at once, in words an operator can act on.
  */
 import { SophonError, type FieldError } from '../../platform/errors.js';
-import { parseCardinality, type ParameterValue, type ServiceDefinition } from './schema.js';
+import { parseCardinality, type ParameterValue, type PlacementRule, type ServiceDefinition } from './schema.js';
 import { rolePorts } from './templates.js';
 
 export interface ClusterHost {
   hostname: string;
   status: string;
+  /** From the host's facts: null when it has no Java; absent when not judged (a host already placed). */
+  javaVersion?: string | null;
 }
 
 /** A port already taken on a host, by a deployed service. */
@@ -73,6 +75,10 @@ export function placementViolations(input: PlacementInput): FieldError[] {
       if (!host) add(`placement.${role.name}.${i}`, `host '${h}' is not in the cluster; add it first`);
       else if (host.status !== 'READY') {
         add(`placement.${role.name}.${i}`, `host '${h}' is ${host.status}, not READY; bring it back or choose another host`);
+      } else {
+        const java = javaProblem(def.requires.java, host.javaVersion);
+        if (java)
+          add(`placement.${role.name}.${i}`, `host '${h}' ${java}; ${def.name} needs Java ${def.requires.java} or newer on every host`);
       }
     });
   }
@@ -82,6 +88,7 @@ export function placementViolations(input: PlacementInput): FieldError[] {
       add('service', `${def.name} needs ${dep} in the cluster; deploy ${dep} first`);
     }
   }
+  for (const rule of def.placementRules) errors.push(...ruleViolations(def, rule, placement, input.deployedServices));
 
   // Ports: this service's roles placed together on a host, and services already there.
   const params = { ...defaultParams(def), ...input.params };
@@ -101,6 +108,58 @@ export function placementViolations(input: PlacementInput): FieldError[] {
           );
         } else taken.set(key, `${def.name} ${role.name}`);
       }
+    }
+  }
+  return errors;
+}
+
+/** The major version of `java -version` text: 17 for "17.0.9", 8 for "1.8.0_392". */
+export function javaMajor(version: string): number {
+  const [a, b] = version.split(/[._+-]/).map(Number);
+  return a === 1 && b !== undefined ? b : (a ?? 0);
+}
+
+function javaProblem(needed: number | undefined, version: string | null | undefined): string | null {
+  if (needed === undefined || version === undefined) return null;
+  if (version === null) return 'has no Java (no java on its PATH when it was bootstrapped)';
+  return javaMajor(version) >= needed ? null : `has Java ${version}`;
+}
+
+const fits = (n: number, cardinality: string) => {
+  const c = parseCardinality(cardinality);
+  return n >= c.min && (c.max === null || n <= c.max) && (!c.odd || n % 2 === 1);
+};
+
+/** A definition's placement rule against a placement: nothing when its condition does not hold. */
+function ruleViolations(
+  def: ServiceDefinition,
+  rule: PlacementRule,
+  placement: Record<string, string[]>,
+  deployed: string[],
+): FieldError[] {
+  const placedIn = (role: string) => placement[role] ?? [];
+  const condition = placedIn(rule.when.role).length;
+  if (!fits(condition, rule.when.cardinality)) return [];
+  const because = `with ${plural(condition, rule.when.role)}, ${rule.reason}`;
+  const errors: FieldError[] = [];
+  if (rule.service !== undefined && !deployed.includes(rule.service)) {
+    errors.push({ path: 'service', message: `${def.name} needs ${rule.service} in the cluster ${because}; deploy ${rule.service} first` });
+  }
+  if (rule.role === undefined) return errors;
+  const hosts = placedIn(rule.role);
+  if (rule.cardinality !== undefined && !fits(hosts.length, rule.cardinality)) {
+    errors.push({
+      path: `placement.${rule.role}`,
+      message: `role '${rule.role}' needs ${cardinalityWords(rule.cardinality)} ${because}, got ${hosts.length}`,
+    });
+  }
+  if (rule.sameHostsAs !== undefined) {
+    const want = [...placedIn(rule.sameHostsAs)].sort();
+    if (want.join(',') !== [...hosts].sort().join(',')) {
+      errors.push({
+        path: `placement.${rule.role}`,
+        message: `role '${rule.role}' must be on the hosts of '${rule.sameHostsAs}' (${want.join(', ') || 'none'}) ${because}, got ${hosts.join(', ') || 'none'}`,
+      });
     }
   }
   return errors;

@@ -108,6 +108,27 @@ const membershipSchema = z.strictObject({
   quorum: z.boolean().default(false),
 });
 
+/**
+ * A foreground command Sophon runs detached and supervises by pid: the start, status and stop
+ * of the role follow from it (see docs/service-definitions.md).
+ */
+const processSchema = z.strictObject({
+  run: z.string().min(1),
+  /** Seconds between SIGTERM and SIGKILL. */
+  stopTimeout: timeout.default(60),
+});
+
+/** Once-only preparation of an instance before its first start (format storage, fetch a standby's metadata). */
+const initStepSchema = z.strictObject({
+  name: z.string().min(1),
+  /** `first`: the role's lowest-index instance; `others`: the rest, once the first runs; `each`: all. */
+  where: z.enum(['first', 'others', 'each']).default('each'),
+  /** Exits 0 when the step already happened on this instance: `run` is skipped then. */
+  unless: z.string().min(1),
+  run: z.string().min(1),
+  timeout: timeout.default(600),
+});
+
 const roleSchema = z.strictObject({
   name: name('role'),
   label: z.string().optional(),
@@ -119,6 +140,8 @@ const roleSchema = z.strictObject({
   start: commandSchema.optional(),
   stop: commandSchema.optional(),
   status: commandSchema.optional(),
+  process: processSchema.optional(),
+  init: z.array(initStepSchema).default([]),
   /** Makes a running instance re-read its files (for `restart: false` parameters), e.g. a SIGHUP. */
   reload: commandSchema.optional(),
   healthChecks: z.array(healthCheckSchema).default([]),
@@ -239,6 +262,24 @@ const linkSchema = z.strictObject({
   scheme: z.enum(['http', 'https']).default('http'),
 });
 
+/**
+ * A placement condition beyond one role's cardinality: when role `when.role` is placed with
+ * `when.cardinality`, role `role` must match `cardinality` or sit on the hosts of `sameHostsAs`,
+ * and service `service` must be deployed. `reason` tells the operator why.
+ */
+const placementRuleSchema = z
+  .strictObject({
+    when: z.strictObject({ role: z.string(), cardinality: cardinalitySchema }),
+    role: z.string().optional(),
+    cardinality: cardinalitySchema.optional(),
+    sameHostsAs: z.string().optional(),
+    service: name('service').optional(),
+    reason: z.string().min(1),
+  })
+  .refine((r) => r.service !== undefined || (r.role !== undefined && (r.cardinality !== undefined || r.sameHostsAs !== undefined)), {
+    message: "expected 'service', or 'role' with 'cardinality' or 'sameHostsAs'",
+  });
+
 export const serviceDefinitionSchema = z.strictObject({
   name: name('service'),
   label: z.string().min(1),
@@ -247,6 +288,11 @@ export const serviceDefinitionSchema = z.strictObject({
   runAs: z.strictObject({ user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'expected a Unix user name'), group: z.string().optional() }),
   versions: z.array(versionSchema).min(1, 'expected at least one version'),
   dependencies: z.array(name('service')).default([]),
+  /** Services read when deployed (e.g. ZooKeeper for HA); placement rules may require them. */
+  optionalDependencies: z.array(name('service')).default([]),
+  /** What every placed host must have. */
+  requires: z.strictObject({ java: z.number().int().min(8).max(99).optional() }).default({}),
+  placementRules: z.array(placementRuleSchema).default([]),
   roles: z.array(roleSchema).min(1, 'expected at least one role'),
   configFiles: z.array(configFileSchema).default([]),
   parameters: z.array(parameterSchema).default([]),
@@ -268,6 +314,9 @@ export type ConfigFileDefinition = ServiceDefinitionData['configFiles'][number];
 export type ParameterDefinition = ServiceDefinitionData['parameters'][number];
 export type VersionDefinition = ServiceDefinitionData['versions'][number];
 export type PackageDefinition = VersionDefinition['packages'][number];
+export type ProcessDefinition = z.output<typeof processSchema>;
+export type InitStepDefinition = z.output<typeof initStepSchema>;
+export type PlacementRule = z.output<typeof placementRuleSchema>;
 export type TaskDefinition = ServiceDefinitionData['tasks'][number];
 export type AlertRuleDefinition = ServiceDefinitionData['alerts'][number];
 export type ParameterValue = string | number | boolean;

@@ -28,7 +28,8 @@ export interface InstanceRef {
 }
 
 export interface TemplateContext {
-  service: { name: string; version: string };
+  /** `id`: the service's UUID; `shortId`: its 16 bytes as 22 characters of URL-safe base64 (a Kafka cluster id). */
+  service: { name: string; version: string; id: string; shortId: string };
   cluster: { name: string; roles: Record<string, { hosts: InstanceRef[] }> };
   instance: InstanceRef;
   params: Record<string, ParameterValue>;
@@ -44,6 +45,8 @@ export const CONTEXT_ROOTS = ['service', 'cluster', 'instance', 'params', 'paths
 
 export interface ContextInput {
   definition: ServiceDefinition;
+  /** The deployed service's UUID (a zero UUID where there is none yet, e.g. a preview). */
+  serviceId?: string;
   version: string;
   clusterName: string;
   /** role → hosts, in placement order (this order gives indexes and ids unless a host carries its index). */
@@ -67,8 +70,16 @@ export function rolePorts(definition: ServiceDefinition, role: string, params: R
   return ports;
 }
 
+const NO_SERVICE = '00000000-0000-0000-0000-000000000000';
+
+/** A UUID's 16 bytes as URL-safe base64 without padding. */
+export function shortIdOf(uuid: string): string {
+  return Buffer.from(uuid.replace(/-/g, ''), 'hex').toString('base64url');
+}
+
 export function buildContext(input: ContextInput): TemplateContext {
   const { definition: def } = input;
+  const serviceId = input.serviceId ?? NO_SERVICE;
   const roles: TemplateContext['cluster']['roles'] = {};
   for (const role of def.roles) {
     const hosts = input.placement[role.name] ?? [];
@@ -92,7 +103,7 @@ export function buildContext(input: ContextInput): TemplateContext {
   }
   const install = `${input.installRoot}/${def.name}`;
   return {
-    service: { name: def.name, version: input.version },
+    service: { name: def.name, version: input.version, id: serviceId, shortId: shortIdOf(serviceId) },
     cluster: { name: input.clusterName, roles },
     instance,
     params: input.params,

@@ -26,6 +26,12 @@ export interface Host {
   updatedAt: Date;
 }
 
+/** The Java version bootstrap found (null: none on the PATH); undefined before facts are gathered. */
+export function javaVersionOf(host: Pick<Host, 'facts'>): string | null | undefined {
+  if (!host.facts) return undefined;
+  return (host.facts as { javaVersion?: string | null }).javaVersion ?? null;
+}
+
 type Db = Pool | PoolClient;
 
 const SELECT = `SELECT h.id, h.cluster_id AS "clusterId", c.name AS "clusterName", h.hostname, h.address, h.port,

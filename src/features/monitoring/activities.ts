@@ -20,7 +20,7 @@ import type { ActivityDeps } from '../../platform/temporal/activity-deps.js';
 import { hostActivity } from '../../platform/temporal/host-activity.js';
 import { targetOf } from '../hosts/activities.js';
 import { instanceContext, sceneOf } from '../services/render.js';
-import { runRoleCommand } from '../services/activities/on-host.js';
+import { lifecycleCommand } from '../services/activities/on-host.js';
 
 /** Targets of a chunk checked and scraped at once. */
 const CONCURRENCY = 32;
@@ -91,18 +91,12 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
 
   /** The status command's verdict: RUNNING, STOPPED, or UNKNOWN when it could not run. */
   async function statusOf(t: Target, signal: AbortSignal): Promise<{ state: ObservedState; reason: string | null } | undefined> {
-    if (!t.role.status) return undefined;
+    const status = lifecycleCommand(t.def, t.role, 'status', t.ctx);
+    if (!status) return undefined;
     if (t.host.status !== 'READY') return { state: 'UNKNOWN', reason: `host ${t.host.hostname} is ${t.host.status}` };
     try {
       const conn = await ssh.connect(targetOf(t.host));
-      const result = await runRoleCommand(
-        conn,
-        t.def,
-        t.role.status,
-        t.ctx,
-        { onStdout: noop, onStderr: noop, signal },
-        'the status command',
-      );
+      const result = await conn.exec(status.command, { timeoutMs: status.timeoutMs, onStdout: noop, onStderr: noop, signal });
       return result.exitCode === 0
         ? { state: 'RUNNING', reason: null }
         : { state: 'STOPPED', reason: `status command exited with ${result.exitCode}: ${result.stderr.trim().slice(-200)}` };

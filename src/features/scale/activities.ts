@@ -2,6 +2,7 @@
 import { notFound } from '../../platform/errors.js';
 import { servicesRepo, type InstanceRow } from '../services/repo.js';
 import type { InstanceRef } from '../services/types.js';
+import { initPlanOf } from '../services/activities/steps.js';
 import type { ScalePlan, ScaleServiceInput } from './types.js';
 import type { ActivityDeps } from '../../platform/temporal/activity-deps.js';
 
@@ -19,14 +20,15 @@ export function createScaleActivities({ pool, catalog }: ActivityDeps) {
       const all = await services.instances(svc.id);
       const reverse = def.rolling.order === 'reverse-index';
       const ordered = all.filter((i) => i.role === role.name).sort((a, b) => (reverse ? b.idx - a.idx : a.idx - b.idx));
+      const joining = new Set(input.add);
       const ref = (i: InstanceRow): InstanceRef => ({
         id: i.id,
         role: i.role,
         host: i.hostname,
         hostId: i.hostId,
         startOrder: role.startOrder,
+        ...(joining.has(i.id) ? initPlanOf(def, i, all) : {}),
       });
-      const joining = new Set(input.add);
       const leaving = new Set(input.remove);
       // A host keeps the service's files while another of its instances stays there.
       const hostsOf = (rows: InstanceRow[], others: InstanceRow[]) => {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from '../clusters/repo.js';
-import { hostsRepo } from '../hosts/repo.js';
+import { hostsRepo, javaVersionOf } from '../hosts/repo.js';
 import type { Pool } from '../../platform/db/pool.js';
 import { placementViolations, rolePorts, type Catalog } from '../defs/index.js';
 import { conflict, SophonError, type FieldError } from '../../platform/errors.js';
@@ -80,9 +80,9 @@ export async function checkScale(
       ...[...placed].map((hostname) => ({ hostname, status: 'READY' })),
       ...clusterHosts
         .filter((h) => !placed.has(h.hostname))
-        .map((h) => ({ hostname: h.hostname, status: h.maintenance ? 'in MAINTENANCE' : h.status })),
+        .map((h) => ({ hostname: h.hostname, status: h.maintenance ? 'in MAINTENANCE' : h.status, javaVersion: javaVersionOf(h) })),
     ],
-    deployedServices: def.dependencies,
+    deployedServices: (await services.list(cluster.id)).filter((s) => s.status === 'ACTIVE').map((s) => s.name),
     usedPorts,
     params: values,
   });

@@ -30,7 +30,7 @@ export function placementOf(instances: InstanceRow[], self?: string): Record<str
 export async function depsOf(pool: Pool, svc: ServiceRow, def: ServiceDefinition): Promise<TemplateContext['deps']> {
   const services = servicesRepo(pool);
   const deps: TemplateContext['deps'] = {};
-  for (const name of def.dependencies) {
+  for (const name of [...def.dependencies, ...def.optionalDependencies]) {
     const dep = await services.find(svc.clusterId, name);
     if (!dep) continue;
     const roles: TemplateContext['deps'][string]['roles'] = {};
@@ -72,6 +72,7 @@ export function instanceContext(
   const { svc, def } = scene;
   return buildContext({
     definition: def,
+    serviceId: svc.id,
     version: inst.version ?? svc.targetVersion,
     clusterName: svc.clusterName,
     placement: placementOf(scene.instances, inst.id),

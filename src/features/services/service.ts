@@ -7,7 +7,7 @@ import type { WorkflowInput, WorkflowName } from '../operations/types.js';
 import { randomUUID } from 'node:crypto';
 import { alertsRepo } from '../alerts/alerts-repo.js';
 import { findCluster, type Cluster } from '../clusters/repo.js';
-import { hostsRepo } from '../hosts/repo.js';
+import { hostsRepo, javaVersionOf } from '../hosts/repo.js';
 import { inTransaction, type Pool } from '../../platform/db/pool.js';
 import { auditRepo } from '../audit/repo.js';
 import { defaultVersion, resolveParameters, rolePorts, validatePlacement, type Catalog } from '../defs/index.js';
@@ -232,7 +232,11 @@ export function createServicesService({
       validatePlacement({
         definition: def,
         placement: req.placement,
-        hosts: clusterHosts.map((h) => ({ hostname: h.hostname, status: h.maintenance ? 'in MAINTENANCE' : h.status })),
+        hosts: clusterHosts.map((h) => ({
+          hostname: h.hostname,
+          status: h.maintenance ? 'in MAINTENANCE' : h.status,
+          javaVersion: javaVersionOf(h),
+        })),
         deployedServices: deployed.filter((s) => s.status === 'ACTIVE').map((s) => s.name),
         usedPorts,
         params: values,

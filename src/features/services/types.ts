@@ -36,6 +36,10 @@ export interface InstanceRef {
   host: string;
   hostId: string;
   startOrder: number;
+  /** The role's init steps this instance runs before its first start (deploy and scale-out plans). */
+  init?: Array<{ step: number; name: string }>;
+  /** Its init waits until the role's first instance runs (the role has a `where: others` step). */
+  afterFirst?: boolean;
 }
 
 export interface ServicePlan {

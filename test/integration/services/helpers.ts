@@ -105,6 +105,64 @@ roles:
     status: { run: 'false' }
 `;
 
+/**
+ * A definition for tests only whose role is a supervised process (node_exporter in the
+ * foreground) with init steps: `seed` once on the first instance, `join` on the others once the
+ * first answers, `mark` on each. Every init run appends a line to `<data>/init.log`.
+ */
+const SEEDED = `name: seeded
+label: Supervised process with once-only init steps (tests only)
+runAs: { user: sophon }
+versions:
+  - version: 1.5.0
+    default: true
+    packages:
+      - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
+roles:
+  - name: node
+    kind: worker
+    cardinality: 1+
+    ports:
+      - { name: metrics, port: 19111 }
+    process:
+      run: exec {{ paths.install }}/bin/node_exporter --web.listen-address={{ instance.address }}:{{ instance.ports.metrics }} --collector.disable-defaults --collector.time
+      stopTimeout: 10
+    init:
+      - name: seed
+        where: first
+        unless: test -f {{ paths.data }}/seeded
+        run: mkdir -p {{ paths.data }} && echo seed >> {{ paths.data }}/init.log && touch {{ paths.data }}/seeded
+      - name: join
+        where: others
+        unless: test -f {{ paths.data }}/joined
+        run: >-
+          bash -c 'exec 3<>/dev/tcp/{{ cluster.roles.node.hosts[0].address }}/{{ cluster.roles.node.hosts[0].ports.metrics }}' &&
+          mkdir -p {{ paths.data }} && echo join >> {{ paths.data }}/init.log && touch {{ paths.data }}/joined
+      - name: mark
+        where: each
+        unless: test -f {{ paths.data }}/marked
+        run: mkdir -p {{ paths.data }} && echo mark >> {{ paths.data }}/init.log && touch {{ paths.data }}/marked
+    healthChecks:
+      - { type: http, port: metrics, path: /metrics, expectBody: node_time_seconds }
+`;
+
+/** A definition for tests only that needs a Java no host has. */
+const FUTURE_JAVA = `name: future-java
+label: Needs Java 99 (tests only)
+runAs: { user: sophon }
+requires: { java: 99 }
+versions:
+  - version: 1.5.0
+    default: true
+    packages:
+      - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
+roles:
+  - name: node
+    kind: worker
+    cardinality: 1+
+    process: { run: 'exec sleep 1000' }
+`;
+
 export interface WorkerProcess {
   child: ChildProcess;
   exited: Promise<number | null>;
@@ -133,6 +191,8 @@ export async function startStack(opts: {
       ['sleeper', SLEEPER],
       ['counter', COUNTER],
       ['dependent', DEPENDENT],
+      ['seeded', SEEDED],
+      ['future-java', FUTURE_JAVA],
     ] as const) {
       await mkdir(path.join(defsDir, name));
       await writeFile(path.join(defsDir, name, 'service.yaml'), yaml);

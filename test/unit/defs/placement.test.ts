@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCatalog, placementViolations, validatePlacement, type ClusterHost } from '../../../src/features/defs/index.js';
+import {
+  javaMajor,
+  loadCatalog,
+  placementViolations,
+  serviceDefinitionSchema,
+  validatePlacement,
+  type ClusterHost,
+} from '../../../src/features/defs/index.js';
 
 const defsDir = join(dirname(fileURLToPath(import.meta.url)), '../../../service-defs');
 const catalog = await loadCatalog(defsDir);
@@ -104,4 +111,78 @@ void test('a port moved by a parameter is the one checked', () => {
   };
   assert.equal(placementViolations(base).length, 1);
   assert.deepEqual(placementViolations({ ...base, params: { clientPort: 12181 } }), []);
+});
+
+/** A definition with placement rules like an HA file system's: two heads need a log quorum, failover controllers beside them and a coordinator. */
+const haLike = {
+  ...serviceDefinitionSchema.parse({
+    name: 'ha-like',
+    label: 'HA-like (tests only)',
+    runAs: { user: 'x' },
+    requires: { java: 17 },
+    versions: [{ version: '1', packages: [{ arch: 'noarch', file: 'x-1.tar.gz' }] }],
+    optionalDependencies: ['coordinator'],
+    roles: [
+      { name: 'head', kind: 'master', cardinality: '1-2', process: { run: 'exec sleep 1' } },
+      { name: 'log', kind: 'master', cardinality: '0+', process: { run: 'exec sleep 1' } },
+      { name: 'failover', kind: 'master', cardinality: '0-2', process: { run: 'exec sleep 1' } },
+      { name: 'worker', kind: 'worker', cardinality: '1+', process: { run: 'exec sleep 1' } },
+    ],
+    placementRules: [
+      { when: { role: 'head', cardinality: '2' }, role: 'log', cardinality: '3+', reason: 'two heads share their log through a quorum' },
+      { when: { role: 'head', cardinality: '2' }, role: 'log', cardinality: 'odd', reason: 'a log quorum votes by majority' },
+      {
+        when: { role: 'head', cardinality: '2' },
+        role: 'failover',
+        sameHostsAs: 'head',
+        reason: 'each head fails over through a controller beside it',
+      },
+      { when: { role: 'head', cardinality: '2' }, service: 'coordinator', reason: 'failover elects the active head through it' },
+      { when: { role: 'head', cardinality: '1' }, role: 'log', cardinality: '0', reason: 'a single head keeps its own log' },
+    ],
+  }),
+  dir: '',
+  templates: {},
+};
+
+void test('placement rules: HA needs its quorum, controllers beside the heads and the coordinator; a single head needs none', () => {
+  const hosts = ready('a', 'b', 'c', 'd');
+  const check = (placement: Record<string, string[]>, deployedServices: string[] = []) =>
+    placementViolations({ definition: haLike, placement, hosts, deployedServices }).map((e) => `${e.path}: ${e.message}`);
+  assert.deepEqual(check({ head: ['a', 'b'], log: ['a', 'b', 'c'], failover: ['b', 'a'], worker: ['d'] }, ['coordinator']), []);
+  assert.deepEqual(check({ head: ['a'], worker: ['d'] }), []);
+  assert.deepEqual(check({ head: ['a', 'b'], log: ['a', 'b'], failover: ['a'], worker: ['d'] }), [
+    "placement.log: role 'log' needs at least 3 hosts with 2 heads, two heads share their log through a quorum, got 2",
+    "placement.log: role 'log' needs an odd number of hosts (1, 3, 5, ...) with 2 heads, a log quorum votes by majority, got 2",
+    "placement.failover: role 'failover' must be on the hosts of 'head' (a, b) with 2 heads, each head fails over through a controller beside it, got a",
+    'service: ha-like needs coordinator in the cluster with 2 heads, failover elects the active head through it; deploy coordinator first',
+  ]);
+  assert.deepEqual(check({ head: ['a'], log: ['b'], worker: ['d'] }), [
+    "placement.log: role 'log' needs exactly 0 hosts with 1 head, a single head keeps its own log, got 1",
+  ]);
+});
+
+void test('a definition that needs Java refuses hosts without it, or with an older one, naming the host', () => {
+  const hosts: ClusterHost[] = [
+    { hostname: 'a', status: 'READY', javaVersion: '17.0.9' },
+    { hostname: 'b', status: 'READY', javaVersion: null },
+    { hostname: 'c', status: 'READY', javaVersion: '1.8.0_392' },
+    { hostname: 'd', status: 'READY', javaVersion: '21' },
+  ];
+  const errors = placementViolations({
+    definition: haLike,
+    placement: { head: ['a'], worker: ['b', 'c', 'd'] },
+    hosts,
+    deployedServices: [],
+  });
+  assert.deepEqual(
+    errors.map((e) => `${e.path}: ${e.message}`),
+    [
+      "placement.worker.0: host 'b' has no Java (no java on its PATH when it was bootstrapped); ha-like needs Java 17 or newer on every host",
+      "placement.worker.1: host 'c' has Java 1.8.0_392; ha-like needs Java 17 or newer on every host",
+    ],
+  );
+  assert.equal(javaMajor('1.8.0_392'), 8);
+  assert.equal(javaMajor('25'), 25);
+  assert.equal(javaMajor('17.0.9+9'), 17);
 });

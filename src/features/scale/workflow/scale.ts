@@ -15,7 +15,7 @@
  */
 import { createEngine, type Engine } from '../../operations/workflow/engine.js';
 import { runOperation } from '../../operations/workflow/run-operation.js';
-import { db, host, HOST_CONCURRENCY, onInstance, removeFromHosts, rollingBatches } from '../../services/workflow/steps.js';
+import { db, host, HOST_CONCURRENCY, initAndStart, onInstance, removeFromHosts, rollingBatches } from '../../services/workflow/steps.js';
 import type { InstanceRef } from '../../services/types.js';
 import type { ScalePlan, ScaleServiceInput } from '../types.js';
 
@@ -81,7 +81,7 @@ export async function scaleServiceWorkflow(input: ScaleServiceInput) {
       });
       await engine.phase('start joining members');
       await engine.forEach(p.joining, p.membership.quorum ? 1 : HOST_CONCURRENCY, async (i) => {
-        if (!skipped.has(i.host) && !(await onInstance(engine, operationId, 'start', i, ['start', 'health']))) skipped.add(i.host);
+        if (!skipped.has(i.host) && !(await initAndStart(engine, operationId, 'start', i))) skipped.add(i.host);
       });
       if (p.membership.peers && p.peers.length > 0) await roll(p.peers, 'join: roll peers batch');
     }

@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 import { posix } from 'node:path';
 import { SophonError } from '../../../platform/errors.js';
-import type { HealthCheck, RenderedFile, ServiceDefinition, TemplateContext } from '../../defs/index.js';
+import type { HealthCheck, RenderedFile, RoleDefinition, ServiceDefinition, TemplateContext } from '../../defs/index.js';
 import { renderCommand } from '../../defs/index.js';
 import { ShellCommand, sh, uploadFile, type ExecResult, type SshConnection } from '../../../platform/ssh/index.js';
 import type { StepOutput } from '../../operations/steps.js';
@@ -84,6 +84,56 @@ export async function writeConfigFiles(
     written.push(f.path);
   }
   return written;
+}
+
+export type Lifecycle = 'start' | 'stop' | 'status';
+export interface HostCommand {
+  command: ShellCommand;
+  timeoutMs: number;
+}
+
+/**
+ * The role's start, stop or status as a shell command: its own, or the one that follows from its
+ * `process`, which runs detached in its own session with its pid in `<run>/<role>.pid` and its
+ * output appended to `<log>/<role>.out`. Undefined when the role has none.
+ */
+export function lifecycleCommand(
+  def: ServiceDefinition,
+  role: RoleDefinition,
+  which: Lifecycle,
+  ctx: TemplateContext,
+): HostCommand | undefined {
+  const process = role.process;
+  if (!process) {
+    const own = role[which];
+    return own && { command: new ShellCommand(renderCommand(def, own.run, ctx, `the ${which} command`)), timeoutMs: own.timeout * 1000 };
+  }
+  const { run, log } = ctx.paths;
+  const pidFile = posix.join(run, `${role.name}.pid`);
+  const out = posix.join(log, `${role.name}.out`);
+  if (which === 'status') return { command: sh`kill -0 "$(cat ${pidFile} 2>/dev/null)" 2>/dev/null`, timeoutMs: 10_000 };
+  if (which === 'start') {
+    const text = renderCommand(def, process.run, ctx, 'the process command');
+    // The inner shell records its own pid: setsid may fork, so $! would not be the session's.
+    return {
+      command: sh`mkdir -p -- ${run} ${log} && cd ${run} && rm -f -- ${pidFile} || exit 1
+        setsid sh -c 'echo $$ > "$1"; exec sh -c "$0"' ${text} ${pidFile} >> ${out} 2>&1 < /dev/null &
+        i=0; while [ ! -s ${pidFile} ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; sleep 1
+        if ! kill -0 "$(cat ${pidFile} 2>/dev/null)" 2>/dev/null; then
+          echo the process ended at once, the end of ${out} follows >&2; tail -n 30 ${out} >&2; exit 1
+        fi`,
+      timeoutMs: 30_000,
+    };
+  }
+  // SIGTERM to the session's process group; SIGKILL once stopTimeout has passed.
+  return {
+    command: sh`pid=$(cat ${pidFile} 2>/dev/null)
+      if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then echo 'not running'; exit 0; fi
+      kill -TERM -- -"$pid" 2>/dev/null || kill -TERM "$pid"
+      i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt ${process.stopTimeout * 10} ]; do sleep 0.1; i=$((i+1)); done
+      if kill -0 "$pid" 2>/dev/null; then kill -KILL -- -"$pid" 2>/dev/null || kill -KILL "$pid"; echo killed after ${process.stopTimeout}s; fi`,
+    timeoutMs: (process.stopTimeout + 15) * 1000,
+  };
 }
 
 /** Runs a rendered role command (start, stop, status, leader check) on the host. */

@@ -18,7 +18,16 @@ import { mapBounded } from '../../../platform/concurrency.js';
 import type { ActionPlanInput, InstanceRef, ServicePlan } from '../types.js';
 import type { ActivityDeps } from '../../../platform/temporal/activity-deps.js';
 import { targetOf } from '../../hosts/activities.js';
-import { checkHealth, ensureRunAs, installPackage, removeServiceFiles, runRoleCommand, writeConfigFiles } from './on-host.js';
+import {
+  checkHealth,
+  ensureRunAs,
+  installPackage,
+  lifecycleCommand,
+  removeServiceFiles,
+  runRoleCommand,
+  writeConfigFiles,
+  type HostCommand,
+} from './on-host.js';
 import { trackStep, type StepKey, type StepOutput } from '../../operations/steps.js';
 
 export interface HostStepInput {
@@ -57,6 +66,19 @@ export function inRollingOrder(def: ServiceDefinition, rows: InstanceRow[]): Ins
   return [...rows]
     .sort((a, b) => roleRank(a.role) - roleRank(b.role) || a.role.localeCompare(b.role) || (reverse ? b.idx - a.idx : a.idx - b.idx))
     .map((i) => ({ id: i.id, role: i.role, host: i.hostname, hostId: i.hostId, startOrder: startOrder.get(i.role) ?? 0 }));
+}
+
+/** The init steps an instance runs, by `where`, and whether it waits for the role's first instance. */
+export function initPlanOf(
+  def: ServiceDefinition,
+  inst: Pick<InstanceRow, 'role' | 'idx'>,
+  all: Array<Pick<InstanceRow, 'role' | 'idx'>>,
+): Pick<InstanceRef, 'init' | 'afterFirst'> {
+  const role = def.roles.find((r) => r.name === inst.role);
+  if (!role?.init.length) return {};
+  const first = Math.min(...all.filter((i) => i.role === inst.role).map((i) => i.idx)) === inst.idx;
+  const init = role.init.flatMap((s, step) => (s.where === 'each' || (s.where === 'first') === first ? [{ step, name: s.name }] : []));
+  return { init, afterFirst: !first && role.init.some((s) => s.where === 'others') };
 }
 
 /** The definition's rolling policy and the role whose leader goes last. */
@@ -164,9 +186,12 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
     return p;
   }
 
-  async function isRunning(l: Loaded, output: StepOutput, conn: Awaited<ReturnType<typeof ssh.connect>>): Promise<boolean> {
-    if (!l.role.status) return false;
-    return (await runRoleCommand(conn, l.def, l.role.status, l.ctx, output, 'the status command')).exitCode === 0;
+  type Conn = Awaited<ReturnType<typeof ssh.connect>>;
+  const runOn = (conn: Conn, c: HostCommand, output: StepOutput) => conn.exec(c.command, { timeoutMs: c.timeoutMs, ...output });
+
+  async function isRunning(l: Loaded, output: StepOutput, conn: Conn): Promise<boolean> {
+    const status = lifecycleCommand(l.def, l.role, 'status', l.ctx);
+    return status !== undefined && (await runOn(conn, status, output)).exitCode === 0;
   }
 
   return {
@@ -185,6 +210,7 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
           host: i.hostname,
           hostId: i.hostId,
           startOrder: order.get(i.role) ?? 0,
+          ...initPlanOf(def, i, instances),
         })),
       };
     },
@@ -262,10 +288,11 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
     /** Starts the instance unless its status command says it runs already. */
     async startInstance(input: InstanceStepInput): Promise<void> {
       await instanceStep(input, 'start', async (l, output) => {
-        if (!l.role.start) return `${l.role.name} has no start command`;
+        const start = lifecycleCommand(l.def, l.role, 'start', l.ctx);
+        if (!start) return `${l.role.name} has no start command`;
         const conn = await ssh.connect(targetOf(l.host));
         if (await isRunning(l, output, conn)) return 'already running';
-        const result = await runRoleCommand(conn, l.def, l.role.start, l.ctx, output, 'the start command');
+        const result = await runOn(conn, start, output);
         if (result.exitCode !== 0) {
           await services.setObserved(l.inst.id, 'FAILED', `start exited with ${result.exitCode}`);
           throw new SophonError(
@@ -274,6 +301,36 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
           );
         }
         return 'started';
+      });
+    },
+
+    /**
+     * Init step `step` of the instance's role: skipped when its `unless` check says it already
+     * happened, so a re-run after a crash never repeats a format.
+     */
+    async initInstance(input: InstanceStepInput & { step: number }): Promise<void> {
+      const l = await loadInstance(pool, catalog, input.instanceId, input.version);
+      const step = l.role.init[input.step];
+      if (!step) throw new SophonError('DEFINITION_INVALID', `${l.def.name} ${l.role.name} has no init step ${input.step}`);
+      await trackStep(pool, keyOf(input, l.host.hostname, l.inst.role, `init: ${step.name}`), async (output) => {
+        const conn = await ssh.connect(targetOf(l.host));
+        const done = await runRoleCommand(
+          conn,
+          l.def,
+          { run: step.unless, timeout: step.timeout },
+          l.ctx,
+          output,
+          `init step '${step.name}' (unless)`,
+        );
+        if (done.exitCode === 0) return { outcome: { message: 'already done' } };
+        const result = await runRoleCommand(conn, l.def, step, l.ctx, output, `init step '${step.name}'`);
+        if (result.exitCode !== 0) {
+          throw new SophonError(
+            'COMMAND_FAILED',
+            `init step '${step.name}' of ${l.def.name} ${l.role.name} on ${l.host.hostname} exited with ${result.exitCode}: ${`${result.stderr}${result.stdout}`.trim().slice(-500)}`,
+          );
+        }
+        return { outcome: { exitCode: 0, message: 'done' } };
       });
     },
 
@@ -309,23 +366,25 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
     async stopInstance(input: InstanceStepInput): Promise<void> {
       await instanceStep(input, 'stop', async (l, output) => {
         const conn = await ssh.connect(targetOf(l.host));
-        if (l.role.status && !(await isRunning(l, output, conn))) {
+        const hasStatus = lifecycleCommand(l.def, l.role, 'status', l.ctx) !== undefined;
+        if (hasStatus && !(await isRunning(l, output, conn))) {
           await services.setObserved(l.inst.id, 'STOPPED', null);
           return 'not running';
         }
-        if (!l.role.stop) throw new SophonError('DEFINITION_INVALID', `${l.def.name} ${l.role.name} has no stop command`);
-        const result = await runRoleCommand(conn, l.def, l.role.stop, l.ctx, output, 'the stop command');
+        const stop = lifecycleCommand(l.def, l.role, 'stop', l.ctx);
+        if (!stop) throw new SophonError('DEFINITION_INVALID', `${l.def.name} ${l.role.name} has no stop command`);
+        const result = await runOn(conn, stop, output);
         // A stop command may only signal the process: give it the command's own timeout to go.
-        const deadline = Date.now() + l.role.stop.timeout * 1000;
-        let running = l.role.status ? await isRunning(l, output, conn) : result.exitCode !== 0;
-        while (running && l.role.status && Date.now() < deadline && !output.signal.aborted) {
+        const deadline = Date.now() + stop.timeoutMs;
+        let running = hasStatus ? await isRunning(l, output, conn) : result.exitCode !== 0;
+        while (running && hasStatus && Date.now() < deadline && !output.signal.aborted) {
           await sleep(500, output.signal);
           running = await isRunning(l, output, conn);
         }
         if (running) {
           throw new SophonError(
             'COMMAND_FAILED',
-            `${l.def.name} ${l.role.name} on ${l.host.hostname} still runs ${l.role.stop.timeout}s after its stop command (exit ${result.exitCode})`,
+            `${l.def.name} ${l.role.name} on ${l.host.hostname} still runs ${stop.timeoutMs / 1000}s after its stop command (exit ${result.exitCode})`,
           );
         }
         await services.setObserved(l.inst.id, 'STOPPED', null);

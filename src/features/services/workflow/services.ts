@@ -11,9 +11,11 @@ import {
   db,
   host,
   HOST_CONCURRENCY,
+  initAndStart,
   onInstance,
   removeFromHosts,
   rollingBatches,
+  startWaves,
   stopAll,
   type InstanceStep,
 } from './steps.js';
@@ -28,7 +30,7 @@ export async function deployServiceWorkflow(input: ServiceOperationInput) {
     async () => {
       plan = await db.servicePlan(serviceId);
       const p = plan;
-      await engine.plan(p.hosts.length + p.instances.length * 3);
+      await engine.plan(p.hosts.length + p.instances.reduce((n, i) => n + 3 + (i.init?.length ?? 0), 0));
       const skipped = new Set<string>();
       const live = () => p.instances.filter((i) => !skipped.has(i.host));
       try {
@@ -46,12 +48,14 @@ export async function deployServiceWorkflow(input: ServiceOperationInput) {
           );
           if (!ok) skipped.add(i.host);
         });
-        // Definition order: a start-order group is running and healthy before the next starts.
+        // Definition order: a start-order group is initialised, running and healthy before the next starts.
         for (const group of byStartOrder(live())) {
           await engine.phase(`start ${[...new Set(group.map((i) => i.role))].join(', ')}`);
-          await engine.forEach(group, HOST_CONCURRENCY, async (i) => {
-            if (!(await onInstance(engine, operationId, 'start', i, ['start', 'health']))) skipped.add(i.host);
-          });
+          for (const wave of startWaves(group)) {
+            await engine.forEach(wave, HOST_CONCURRENCY, async (i) => {
+              if (!(await initAndStart(engine, operationId, 'start', i))) skipped.add(i.host);
+            });
+          }
         }
       } catch (err) {
         // A rollback removes the service; anything else (abort, cancel) leaves it FAILED, recorded even when cancelled.

@@ -60,6 +60,22 @@ export async function onInstance(
   return true;
 }
 
+/** Runs the instance's init steps (those it has), then starts it and waits until it is healthy. */
+export async function initAndStart(engine: Engine, operationId: string, phase: string, i: InstanceRef): Promise<boolean> {
+  for (const s of i.init ?? []) {
+    const ok = await engine.step({ host: i.host, role: i.role, phase, step: `init: ${s.name}` }, () =>
+      host.initInstance({ operationId, phase, instanceId: i.id, step: s.step }),
+    );
+    if (!ok) return false;
+  }
+  return onInstance(engine, operationId, phase, i, ['start', 'health']);
+}
+
+/** Instances that wait for their role's first instance come in a second wave. */
+export function startWaves(group: InstanceRef[]): InstanceRef[][] {
+  return [group.filter((i) => !i.afterFirst), group.filter((i) => i.afterFirst)].filter((w) => w.length > 0);
+}
+
 /** Stops instances, last-started roles first. */
 export async function stopAll(engine: Engine, operationId: string, phase: string, instances: InstanceRef[], skipped: Set<string>) {
   for (const group of byStartOrder(instances).reverse()) {

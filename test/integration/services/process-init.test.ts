@@ -1,0 +1,133 @@
+/**
+ * Supervised processes and once-only init steps on a real sshd fleet (the `seeded` test
+ * definition runs node_exporter in the foreground): Sophon starts the process detached in its
+ * own session and stops it by pid; `first` init runs once on the first instance, `others` only
+ * after the first answers, `each` everywhere; a step that already happened is not run again,
+ * not on restarts and not on scale-out. A host without the Java a definition needs is refused.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { startStack, type Stack } from './helpers.js';
+
+let s: Stack;
+
+before(async () => {
+  s = await startStack({ hosts: 4, block: 93, cluster: 'seed' });
+});
+after(async () => {
+  await s?.stop();
+});
+
+type Step = {
+  host: string;
+  role: string;
+  phase: string;
+  step: string;
+  status: string;
+  message?: string;
+  startedAt: string;
+  finishedAt: string;
+};
+const stepsOf = async (opId: string): Promise<Step[]> => (await s.call('GET', `/api/v1/operations/${opId}`)).body.operation.steps;
+const root = (h: string) => s.fleet.hosts[Number(h.slice(1))]!.installRoot;
+const initLog = (h: string) => {
+  const file = path.join(root(h), 'seeded/data/node/init.log');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
+};
+const pidOf = (h: string) => Number(readFileSync(path.join(root(h), 'seeded/run/node/node.pid'), 'utf8').trim());
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const sessionOf = (pid: number) => Number(execFileSync('ps', ['-o', 'sid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+const commandOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+
+test('deploy: the first instance is seeded and running before the others join; each is marked; every process has its own session', async () => {
+  const res = await s.call('POST', '/api/v1/clusters/seed/services', { service: 'seeded', placement: { node: ['n0', 'n1', 'n2'] } });
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+  const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
+  assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
+
+  assert.deepEqual(initLog('n0'), ['seed', 'mark']);
+  assert.deepEqual(initLog('n1'), ['join', 'mark']);
+  assert.deepEqual(initLog('n2'), ['join', 'mark']);
+
+  const steps = await stepsOf(op.id);
+  const at = (host: string, step: string) => steps.find((x) => x.host === host && x.step === step);
+  for (const h of ['n1', 'n2']) {
+    assert.ok(at(h, 'init: join'), `n1 and n2 ran join: ${JSON.stringify(steps.filter((x) => x.host === h))}`);
+    assert.ok(Date.parse(at(h, 'init: join')!.startedAt) >= Date.parse(at('n0', 'health')!.finishedAt), 'join began after n0 was healthy');
+    assert.equal(at(h, 'init: seed'), undefined, 'only the first instance is seeded');
+  }
+  assert.equal(at('n0', 'init: join'), undefined);
+
+  for (const h of ['n0', 'n1', 'n2']) {
+    const pid = pidOf(h);
+    assert.ok(alive(pid), `${h}'s pid ${pid} runs`);
+    assert.equal(sessionOf(pid), pid, `${h}'s process leads its own session`);
+    assert.match(
+      commandOf(pid),
+      new RegExp(`node_exporter --web.listen-address=${s.fleet.hosts[Number(h.slice(1))]!.address.replace(/\./g, '\\.')}:19111`),
+    );
+  }
+});
+
+test('a rolling restart runs new processes and no init step again; stop ends every process', async () => {
+  const before = ['n0', 'n1', 'n2'].map(pidOf);
+  const res = await s.call('POST', '/api/v1/clusters/seed/services/seeded/actions', { action: 'restart', rolling: { batchSize: 1 } });
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+  const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
+  assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
+  const after = ['n0', 'n1', 'n2'].map(pidOf);
+  after.forEach((pid, i) => {
+    assert.notEqual(pid, before[i]);
+    assert.ok(alive(pid));
+    assert.ok(!alive(before[i]!), `the old process ${before[i]} is gone`);
+  });
+  assert.deepEqual(initLog('n0'), ['seed', 'mark']);
+  assert.ok(!(await stepsOf(op.id)).some((x) => x.step.startsWith('init:')));
+
+  const stop = await s.call('POST', '/api/v1/clusters/seed/services/seeded/actions', { action: 'stop' });
+  assert.equal((await s.waitFor(stop.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
+  for (const pid of after) assert.ok(!alive(pid), `stopped process ${pid} is gone`);
+  const svc = (await s.call('GET', '/api/v1/clusters/seed/services/seeded')).body.service;
+  assert.deepEqual(
+    svc.instances.map((i: { observedState: string }) => i.observedState),
+    ['STOPPED', 'STOPPED', 'STOPPED'],
+  );
+  const start = await s.call('POST', '/api/v1/clusters/seed/services/seeded/actions', { action: 'start' });
+  assert.equal((await s.waitFor(start.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
+});
+
+test('scale-out: the joining member runs the others and each steps, and one that already happened is recorded as done', async () => {
+  // n3 already carries the mark (e.g. a run that crashed after it): mark must not run again.
+  const data = path.join(root('n3'), 'seeded/data/node');
+  mkdirSync(data, { recursive: true });
+  writeFileSync(path.join(data, 'marked'), '');
+  const res = await s.call('POST', '/api/v1/clusters/seed/services/seeded/scale', { role: 'node', add: ['n3'] });
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+  const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
+  assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
+  assert.deepEqual(initLog('n3'), ['join']);
+  const steps = (await stepsOf(op.id)).filter((x) => x.step.startsWith('init:'));
+  assert.deepEqual(steps.map((x) => `${x.host} ${x.step} ${x.status}`).sort(), ['n3 init: join SUCCEEDED', 'n3 init: mark SUCCEEDED']);
+  assert.deepEqual(initLog('n0'), ['seed', 'mark'], 'the first instance is not seeded again');
+  assert.ok(alive(pidOf('n3')));
+});
+
+test('a host without the Java a definition needs is refused with 422 naming the host and its Java', async () => {
+  const before = (await s.call('GET', '/api/v1/operations?limit=500')).body.operations.length;
+  const res = await s.call('POST', '/api/v1/clusters/seed/services', { service: 'future-java', placement: { node: ['n0'] } });
+  assert.equal(res.status, 422, JSON.stringify(res.body));
+  const error = res.body.errors.find((e: { path: string }) => e.path === 'placement.node.0');
+  assert.ok(error, JSON.stringify(res.body.errors));
+  assert.match(error.message, /host 'n0' has Java \d+[^;]*; future-java needs Java 99 or newer/);
+  assert.equal((await s.call('GET', '/api/v1/operations?limit=500')).body.operations.length, before, 'no operation was created');
+});
