@@ -123,23 +123,29 @@ function produce(topic: string) {
   };
 }
 
-/** Reads `topic` from the start with the verifiable consumer until every value of `expected` came, or 120 s passed. */
+/**
+ * Reads `topic` from the start with the verifiable consumer until every value of `expected` came,
+ * or until no record came for 60 s (the consumer caught up with all there is).
+ */
 async function consumeAll(topic: string, expected: Set<string>): Promise<{ missing: string[]; read: number }> {
   const seen = new Set<string>();
   let read = 0;
-  let done: () => void;
-  const complete = new Promise<void>((resolve) => (done = resolve));
+  let owed = expected.size;
+  let last = Date.now();
   const c = client(
     'kafka-verifiable-consumer.sh',
     ['--bootstrap-server', bootstrap(), '--topic', topic, '--group-id', `check-${Date.now()}`, '--reset-policy', 'earliest', '--verbose'],
     (r) => {
       if (r.name !== 'record_data') return;
       read++;
+      last = Date.now();
+      if (expected.has(r.value) && !seen.has(r.value)) owed--;
       seen.add(r.value);
-      if ([...expected].every((v) => seen.has(v))) done();
     },
   );
-  await Promise.race([complete, new Promise((r) => setTimeout(r, 120_000)), c.exited]);
+  let running = true;
+  void c.exited.then(() => (running = false));
+  while (running && owed > 0 && Date.now() - last < 60_000) await new Promise((r) => setTimeout(r, 500));
   c.child.kill('SIGTERM');
   await c.exited;
   return { missing: [...expected].filter((v) => !seen.has(v)), read };
@@ -308,9 +314,9 @@ test('a rolling restart under acks=all writes loses no acknowledged message; eac
 
   const { missing, read } = await consumeAll('orders', producer.acked);
   assert.deepEqual(
-    missing,
+    missing.slice(0, 20),
     [],
-    `every acknowledged message is read back (${producer.acked.size} acked, ${read} read, ${producer.errors()} send errors)`,
+    `every acknowledged message is read back (${producer.acked.size} acked, ${read} read, ${missing.length} missing, ${producer.errors()} send errors)`,
   );
 
   const order = restarts(await stepsOf(op.id));
@@ -375,9 +381,9 @@ test(`a rolling upgrade ${OLD} → ${NEW} under acks=all writes loses no acknowl
 
   const { missing, read } = await consumeAll(topic, producer.acked);
   assert.deepEqual(
-    missing,
+    missing.slice(0, 20),
     [],
-    `every acknowledged message is read back (${producer.acked.size} acked, ${read} read, ${producer.errors()} send errors)`,
+    `every acknowledged message is read back (${producer.acked.size} acked, ${read} read, ${missing.length} missing, ${producer.errors()} send errors)`,
   );
   const svc = (await s.call('GET', P)).body.service;
   assert.equal(svc.version, NEW);
