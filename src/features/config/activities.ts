@@ -33,7 +33,8 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
   /** What the instance's files and start command would be with `params`. */
   function rendered(scene: ServiceScene, inst: InstanceRow, installRoot: string, params: Record<string, ParameterValue>) {
     const { def } = scene;
-    const start = def.roles.find((r) => r.name === inst.role)?.start;
+    const role = def.roles.find((r) => r.name === inst.role);
+    const start = role?.process ?? role?.start;
     const ctx = instanceContext(scene, inst, installRoot, params);
     return {
       files: renderInstanceFiles(scene, inst, installRoot, params),

@@ -121,6 +121,17 @@ export function configRoutes(config: ConfigService) {
     }),
     route({
       method: 'post',
+      path: '/api/v1/clusters/:cluster/services/:service/refresh',
+      summary:
+        "Render the service's files again against what it reads now (its dependencies' members) and roll the instances whose files differ; " +
+        'Sophon starts one by itself after a scale or deploy of a service this one reads',
+      idempotent: true,
+      status: 202,
+      response: z.object({ operation: OperationView }),
+      handler: ({ req, params }) => config.refresh(params.cluster!, params.service!, requesterOf(req)),
+    }),
+    route({
+      method: 'post',
       path: `${BASE}/rollback`,
       summary: 'Return to an earlier config version: its values become a new version, applied like any change',
       body: ConfigRollbackBody,

@@ -155,6 +155,26 @@ export function createConfigService({ pool, catalog, operations }: { pool: Pool;
       return change(cluster, svc, who, next, changesBetween(current, next), req.note ?? '');
     },
 
+    /** Renders the service's files again against what it reads now and rolls the instances whose files differ. */
+    async refresh(clusterRef: string, serviceRef: string, who: Requester) {
+      const replay = await operations.replayed(who.idempotency);
+      if (replay) return replay;
+      const { cluster, svc } = await findService(pool, clusterRef, serviceRef);
+      if (svc.status !== 'ACTIVE') throw conflict(`${svc.name} is ${svc.status}; it can be refreshed once it is ACTIVE`);
+      return operations.start({
+        type: 'service.refresh',
+        workflowType: 'refreshServiceWorkflow',
+        workflowId: (opId) => configWorkflowIds.refresh(cluster.name, svc.name, opId),
+        args: (opId) => ({ operationId: opId, serviceId: svc.id }),
+        cluster: { id: cluster.id, name: cluster.name },
+        service: svc.name,
+        lock: { service: svc.name },
+        requestedBy: who.actor,
+        requestId: who.requestId,
+        idempotency: who.idempotency,
+      });
+    },
+
     /** An older version's values again, as a new version. */
     async rollback(clusterRef: string, serviceRef: string, req: { version: number; note?: string | undefined }, who: Requester) {
       const replay = await operations.replayed(who.idempotency);

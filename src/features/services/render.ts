@@ -21,7 +21,7 @@ export function placementOf(instances: InstanceRow[], self?: string): Record<str
     // Members a scale-in removes are left out (except `self`, whose commands still need its
     // context); stored indexes keep ids such as ZooKeeper's myid stable.
     if (i.leaving && i.id !== self) continue;
-    (placement[i.role] ??= []).push({ hostname: i.hostname, address: i.address, index: i.idx });
+    (placement[i.role] ??= []).push({ hostname: i.hostname, address: i.address, labels: i.labels, index: i.idx });
   }
   return placement;
 }
@@ -40,6 +40,7 @@ export async function depsOf(pool: Pool, svc: ServiceRow, def: ServiceDefinition
         role: i.role,
         hostname: i.hostname,
         address: i.address,
+        labels: i.labels,
         index: i.idx,
         id: i.idx + 1,
         ports: i.ports,

@@ -33,6 +33,8 @@ export interface InstanceRow {
   hostId: string;
   hostname: string;
   address: string;
+  /** The host's labels (e.g. rack=/r1), for templates such as a topology map. */
+  labels: Record<string, string>;
   version: string | null;
   configVersion: number | null;
   desiredState: DesiredState;
@@ -58,7 +60,7 @@ const SERVICE = `SELECT s.id, s.cluster_id AS "clusterId", c.name AS "clusterNam
   json_build_object('enabled', s.auto_recovery_enabled, 'maxPerHour', s.auto_recovery_max_per_hour) AS "autoRecovery", s.created_at AS "createdAt", s.updated_at AS "updatedAt"
   FROM services s JOIN clusters c ON c.id = s.cluster_id`;
 
-const INSTANCE = `SELECT i.id, i.service_id AS "serviceId", i.role, i.idx, i.host_id AS "hostId", h.hostname, h.address,
+const INSTANCE = `SELECT i.id, i.service_id AS "serviceId", i.role, i.idx, i.host_id AS "hostId", h.hostname, h.address, h.labels,
   i.version, i.config_version AS "configVersion", i.desired_state AS "desiredState", i.observed_state AS "observedState",
   i.status_reason AS "statusReason", i.observed_at AS "observedAt", i.ports, i.leaving
   FROM role_instances i JOIN hosts h ON h.id = i.host_id`;

@@ -23,6 +23,7 @@ import { scaleWorkflowIds } from '../scale/types.js';
 import { upgradeWorkflowIds } from '../upgrade/types.js';
 import { servicesRepo, type InstanceRow, type ServiceRow } from './repo.js';
 import { checkScale, type ScaleRequest } from '../scale/service.js';
+import { clientConfigFiles } from './client-config.js';
 
 export interface DeployRequest {
   service: string;
@@ -192,6 +193,9 @@ export function createServicesService({
       });
       return this.get(clusterRef, serviceRef);
     },
+
+    /** The files of the service's client role, as an edge node needs them. */
+    clientConfig: (clusterRef: string, serviceRef: string) => clientConfigFiles(pool, catalog, clusterRef, serviceRef),
 
     /** Live endpoints per role: what clients of the service connect to. */
     async discovery(clusterRef: string, serviceRef: string) {

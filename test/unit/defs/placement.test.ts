@@ -135,6 +135,7 @@ const haLike = {
     runAs: { user: 'x' },
     requires: { java: 17 },
     versions: [{ version: '1', packages: [{ arch: 'noarch', file: 'x-1.tar.gz' }] }],
+    parameters: [{ name: 'copies', type: 'int', default: 1 }],
     optionalDependencies: ['coordinator'],
     roles: [
       { name: 'head', kind: 'master', cardinality: '1-2', process: { run: 'exec sleep 1' } },
@@ -153,6 +154,7 @@ const haLike = {
       },
       { when: { role: 'head', cardinality: '2' }, service: 'coordinator', reason: 'failover elects the active head through it' },
       { when: { role: 'head', cardinality: '1' }, role: 'log', cardinality: '0', reason: 'a single head keeps its own log' },
+      { role: 'worker', atLeastParameter: 'copies', reason: 'every block keeps that many copies on distinct workers' },
     ],
   }),
   dir: '',
@@ -199,4 +201,24 @@ void test('a definition that needs Java refuses hosts without it, or with an old
   assert.equal(javaMajor('1.8.0_392'), 8);
   assert.equal(javaMajor('25'), 25);
   assert.equal(javaMajor('17.0.9+9'), 17);
+});
+
+void test('a rule with a parameter: too few workers for the copies asked for, with the default or a value', () => {
+  const hosts = ready('a', 'b', 'c');
+  const check = (worker: string[], params?: Record<string, number>) =>
+    placementViolations({
+      definition: haLike,
+      placement: { head: ['a'], worker },
+      hosts,
+      deployedServices: [],
+      ...(params ? { params } : {}),
+    }).map((e) => `${e.path}: ${e.message}`);
+  assert.deepEqual(check(['b']), []);
+  assert.deepEqual(check(['b', 'c'], { copies: 2 }), []);
+  assert.deepEqual(check(['b'], { copies: 2 }), [
+    "placement.worker: role 'worker' needs at least 2 hosts (copies is 2): every block keeps that many copies on distinct workers, got 1",
+  ]);
+  assert.deepEqual(check(['b', 'c'], { copies: 3 }), [
+    "placement.worker: role 'worker' needs at least 3 hosts (copies is 3): every block keeps that many copies on distinct workers, got 2",
+  ]);
 });

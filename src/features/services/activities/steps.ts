@@ -83,9 +83,11 @@ export function initPlanOf(
 
 /** The definition's rolling policy and the role whose leader goes last. */
 export function rollingPolicyOf(def: ServiceDefinition) {
+  const leaderRole = def.rolling.order === 'followers-first' ? (def.rolling.leader?.role ?? null) : null;
   return {
     rolling: { batchSize: def.rolling.batchSize, maxFailures: def.rolling.maxFailures, pauseSeconds: def.rolling.pauseSeconds },
-    leaderRole: def.rolling.order === 'followers-first' ? (def.rolling.leader?.role ?? null) : null,
+    leaderRole,
+    leaderHandoff: leaderRole !== null && def.rolling.leader?.handoff !== undefined,
   };
 }
 
@@ -389,6 +391,23 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
         }
         await services.setObserved(l.inst.id, 'STOPPED', null);
         return 'stopped';
+      });
+    },
+
+    /** The definition's `rolling.leader.handoff` on the leading instance, before a roll takes it down. */
+    async handOffLeadership(input: InstanceStepInput): Promise<void> {
+      await instanceStep(input, 'handoff', async (l, output) => {
+        const handoff = l.def.rolling.leader?.handoff;
+        if (!handoff) return 'the definition has no handoff';
+        const conn = await ssh.connect(targetOf(l.host));
+        const result = await runRoleCommand(conn, l.def, handoff, l.ctx, output, 'the leader handoff');
+        if (result.exitCode !== 0) {
+          throw new SophonError(
+            'COMMAND_FAILED',
+            `the leader handoff of ${l.def.name} ${l.role.name} on ${l.host.hostname} exited with ${result.exitCode}: ${`${result.stderr}${result.stdout}`.trim().slice(-500)}`,
+          );
+        }
+        return `handed off: ${result.stdout.trim().slice(-200)}`;
       });
     },
 
