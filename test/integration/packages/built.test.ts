@@ -21,6 +21,15 @@ const RUNNABLE: Record<string, string[]> = {
   redis: ['bin/redis-server', 'bin/redis-cli', 'lib/libjemalloc.so.2'],
   prometheus: ['bin/prometheus', 'bin/promtool'],
   alertmanager: ['bin/alertmanager', 'bin/amtool', 'share/alertmanager/default.tmpl'],
+  kafka: [
+    'bin/kafka-run-class',
+    'bin/kafka-server-start.sh',
+    'bin/kafka-storage.sh',
+    'bin/kafka-metadata-quorum.sh',
+    'bin/kafka-topics.sh',
+    'config/log4j2.properties',
+    'agent/jmx_prometheus_javaagent.jar',
+  ],
 };
 
 const exists = (p: string) =>
