@@ -7,6 +7,7 @@ import { hostsRepo, type Host } from '../hosts/repo.js';
 import { renderCommand, restartNeeded, type ParameterValue, type RenderedFile } from '../defs/index.js';
 import { notFound, SophonError } from '../../platform/errors.js';
 import { configRepo } from './repo.js';
+import { effectiveValues, type ConfigSet } from './groups.js';
 import { instanceContext, renderInstanceFiles, sceneOf, type ServiceScene } from '../services/render.js';
 import { servicesRepo, type InstanceRow } from '../services/repo.js';
 import type { ReconfigurePlan, ReconfigurePlanInput } from './types.js';
@@ -54,17 +55,18 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
       if (!svc) throw notFound('Service', input.serviceId);
       const def = catalog.get(svc.name);
       const scene = await sceneOf(pool, svc, def);
-      const valuesOf = new Map<number, Promise<Record<string, ParameterValue>>>();
-      const values = (v: number) => {
-        if (!valuesOf.has(v)) valuesOf.set(v, services.configValues(svc.id, v));
-        return valuesOf.get(v)!;
+      const sets = new Map<number, Promise<ConfigSet>>();
+      const configOf = (v: number) => {
+        if (!sets.has(v)) sets.set(v, services.configSet(svc.id, v));
+        return sets.get(v)!;
       };
-      const target = await values(svc.configVersion);
       const instances: ReconfigurePlan['instances'] = [];
       for (const ref of inRollingOrder(def, scene.instances)) {
         const inst = scene.instances.find((i) => i.id === ref.id)!;
         const { installRoot } = await hostOf(inst.hostId);
-        const before = await values(input.running?.[inst.id] ?? inst.configVersion ?? svc.configVersion);
+        // Each instance with its own effective values: a change to one group reaches only its hosts.
+        const target = effectiveValues(await configOf(svc.configVersion), inst);
+        const before = effectiveValues(await configOf(input.running?.[inst.id] ?? inst.configVersion ?? svc.configVersion), inst);
         const restartParams = restartNeeded(def, before, target);
         const was = rendered(scene, inst, installRoot, before);
         const will = rendered(scene, inst, installRoot, target);
