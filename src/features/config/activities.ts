@@ -4,12 +4,12 @@
  * reloading, and recording the version an instance runs.
  */
 import { hostsRepo, type Host } from '../hosts/repo.js';
-import { renderCommand, restartNeeded, type ParameterValue, type RenderedFile } from '../defs/index.js';
+import { restartNeeded, type RenderedFile } from '../defs/index.js';
 import { notFound, SophonError } from '../../platform/errors.js';
 import { configRepo } from './repo.js';
 import { effectiveValues, type ConfigSet } from './groups.js';
-import { instanceContext, renderInstanceFiles, sceneOf, type ServiceScene } from '../services/render.js';
-import { servicesRepo, type InstanceRow } from '../services/repo.js';
+import { renderInstance, renderInstanceFiles, sceneOf } from '../services/render.js';
+import { servicesRepo } from '../services/repo.js';
 import type { ReconfigurePlan, ReconfigurePlanInput } from './types.js';
 import type { ActivityDeps } from '../../platform/temporal/activity-deps.js';
 import { targetOf } from '../hosts/activities.js';
@@ -29,18 +29,6 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
     const host = await hosts.get(id);
     if (!host) throw notFound('Host', id);
     return host;
-  }
-
-  /** What the instance's files and start command would be with `params`. */
-  function rendered(scene: ServiceScene, inst: InstanceRow, installRoot: string, params: Record<string, ParameterValue>) {
-    const { def } = scene;
-    const role = def.roles.find((r) => r.name === inst.role);
-    const start = role?.process ?? role?.start;
-    const ctx = instanceContext(scene, inst, installRoot, params);
-    return {
-      files: renderInstanceFiles(scene, inst, installRoot, params),
-      start: start ? renderCommand(def, start.run, ctx, 'the start command') : '',
-    };
   }
 
   return {
@@ -68,10 +56,10 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
         const target = effectiveValues(await configOf(svc.configVersion), inst);
         const before = effectiveValues(await configOf(input.running?.[inst.id] ?? inst.configVersion ?? svc.configVersion), inst);
         const restartParams = restartNeeded(def, before, target);
-        const was = rendered(scene, inst, installRoot, before);
-        const will = rendered(scene, inst, installRoot, target);
+        const was = renderInstance(scene, inst, installRoot, before);
+        const will = renderInstance(scene, inst, installRoot, target);
         // Only the restart-needing changes applied: does any of them reach this instance?
-        const restartOnly = rendered(scene, inst, installRoot, {
+        const restartOnly = renderInstance(scene, inst, installRoot, {
           ...before,
           ...Object.fromEntries(restartParams.map((p) => [p, target[p]!])),
         });

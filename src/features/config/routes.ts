@@ -15,12 +15,8 @@ const VERSION = z.number().int().min(1).max(2_147_483_647);
 
 const PARAMS = z.record(safeText().min(1).max(253), Value);
 
-const GROUP_NAME = z
-  .string({ error: 'expected a string' })
-  .regex(
-    /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/,
-    'expected 2-63 characters: lower-case letters, digits and "-", starting with a letter and not ending with "-"',
-  );
+const GROUP_NAME_RULE = '2-63 characters: lower-case letters, digits and "-", starting with a letter and not ending with "-"';
+const GROUP_NAME = z.string().regex(/^[a-z][a-z0-9-]{0,61}[a-z0-9]$/, `expected ${GROUP_NAME_RULE}`);
 
 const GroupBody = z.strictObject({
   role: safeText().min(1).max(253).describe("a role of the service's definition"),
@@ -42,7 +38,9 @@ export const ConfigChangeBody = z
   .strictObject({
     values: VALUES.optional(),
     groups: z
-      .record(GROUP_NAME, GroupBody)
+      .record(GROUP_NAME, GroupBody, {
+        error: (issue) => (issue.code === 'invalid_key' ? `expected a group name of ${GROUP_NAME_RULE}` : undefined),
+      })
       .refine((g) => Object.keys(g).length <= 100, 'expected at most 100 groups')
       .optional()
       .describe("role groups: name → {role, hosts, values}, replacing the current version's groups; absent: they stay; {}: none"),
@@ -108,7 +106,20 @@ export const ConfigDiff = z.object({
   from: z.number().int(),
   to: z.number().int(),
   changes: Changes,
-  instances: z.array(z.object({ role: z.string(), host: z.string(), files: z.array(z.object({ path: z.string(), diff: z.string() })) })),
+  instances: z
+    .array(
+      z.object({
+        role: z.string(),
+        host: z.string(),
+        changes: Changes.describe("the instance's values (its group's applied) that change"),
+        files: z.array(z.object({ path: z.string(), diff: z.string() })),
+        start: z
+          .object({ from: z.string(), to: z.string() })
+          .optional()
+          .describe('the start (or process) command, when it changes (e.g. a heap flag): the instance restarts'),
+      }),
+    )
+    .describe('the instances whose files or start command differ'),
 });
 
 const BASE = '/api/v1/clusters/:cluster/services/:service/config';
@@ -156,7 +167,8 @@ export function configRoutes(config: ConfigService) {
     route({
       method: 'get',
       path: `${BASE}/versions/:a/diff/:b`,
-      summary: 'What changes between two config versions: per instance, a unified diff of each rendered file that differs',
+      summary:
+        'What changes between two config versions: per instance (role groups applied), a unified diff of each rendered file that differs and the start command when it differs',
       query: DiffQuery,
       status: 200,
       response: ConfigDiff,

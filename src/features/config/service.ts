@@ -13,7 +13,7 @@ import { conflict, notFound, SophonError } from '../../platform/errors.js';
 import type { OperationsService } from '../operations/service.js';
 import { invalidField } from '../../platform/validation.js';
 import { configWorkflowIds } from './types.js';
-import { configRepo, type Changes, type ConfigVersionRow } from './repo.js';
+import { changesBetween, configRepo, type Changes, type ConfigVersionRow } from './repo.js';
 import {
   configChanges,
   effectiveValues,
@@ -25,7 +25,7 @@ import {
   type ConfigSet,
   type GroupInput,
 } from './groups.js';
-import { renderInstanceFiles, sceneOf } from '../services/render.js';
+import { renderInstance, sceneOf } from '../services/render.js';
 import { servicesRepo, type ServiceRow } from '../services/repo.js';
 import { findService } from '../services/service.js';
 import type { Requester } from '../../platform/http/idempotency.js';
@@ -140,7 +140,11 @@ export function createConfigService({ pool, catalog, operations }: { pool: Pool;
       };
     },
 
-    /** Per instance (or the one on `host`), a unified diff of each rendered file that differs between versions a and b. */
+    /**
+     * Per instance (or the one on `host`) whose files or start command differ between versions a
+     * and b, each with its group's values applied: a unified diff of each file, both start
+     * commands, and which of its values change.
+     */
     async diff(clusterRef: string, serviceRef: string, a: number, b: number, host?: string) {
       const { svc } = await findService(pool, clusterRef, serviceRef);
       const def = catalog.get(svc.name);
@@ -152,16 +156,20 @@ export function createConfigService({ pool, catalog, operations }: { pool: Pool;
       for (const inst of chosen) {
         const root = (await hostsRepo(pool).get(inst.hostId))?.installRoot;
         if (root === undefined) continue;
-        const before = renderInstanceFiles(scene, inst, root, effectiveValues(from, inst));
-        const after = renderInstanceFiles(scene, inst, root, effectiveValues(to, inst));
-        const files = after
-          .map((f) => ({ f, old: before.find((o) => o.path === f.path)?.content ?? '' }))
+        const [was, will] = [effectiveValues(from, inst), effectiveValues(to, inst)];
+        const before = renderInstance(scene, inst, root, was);
+        const after = renderInstance(scene, inst, root, will);
+        const files = after.files
+          .map((f) => ({ f, old: before.files.find((o) => o.path === f.path)?.content ?? '' }))
           .filter(({ f, old }) => old !== f.content)
           .map(({ f, old }) => ({
             path: f.path,
             diff: createTwoFilesPatch(f.path, f.path, old, f.content, `config version ${a}`, `config version ${b}`),
           }));
-        if (files.length > 0) instances.push({ role: inst.role, host: inst.hostname, files });
+        const start = before.start === after.start ? undefined : { from: before.start, to: after.start };
+        if (files.length > 0 || start) {
+          instances.push({ role: inst.role, host: inst.hostname, changes: changesBetween(was, will), files, ...(start && { start }) });
+        }
       }
       return { from: a, to: b, changes: configChanges(from, to), instances };
     },
