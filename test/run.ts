@@ -62,6 +62,10 @@ async function ensureTestPackages(env: NodeJS.ProcessEnv): Promise<string> {
   return repo;
 }
 
+function nodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], env);
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const explicitFiles = args.filter((a) => a.endsWith('.ts'));
@@ -74,7 +78,10 @@ async function main() {
     process.exit(1);
   }
 
-  const needsServers = files.some((f) => !path.normalize(f).split(path.sep).includes('unit'));
+  const isUnit = (f: string) => path.normalize(f).split(path.sep).includes('unit');
+  const unitFiles = files.filter(isUnit);
+  const otherFiles = files.filter((f) => !isUnit(f));
+  const needsServers = otherFiles.length > 0;
   const env: NodeJS.ProcessEnv = { ...process.env };
   let postgres: RunningPostgres | undefined;
   let temporal: RunningTemporal | undefined;
@@ -88,26 +95,30 @@ async function main() {
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
   try {
-    env.SOPHON_TEST_PACKAGE_REPO = await ensureTestPackages(env);
-    if (needsServers) {
-      if (!process.env.DATABASE_URL) {
-        scratch = await mkdtemp(path.join(tmpdir(), 'sophon-test-'));
-        await chmod(scratch, 0o755);
-        postgres = await startEmbeddedPostgres(path.join(scratch, 'postgres'), await freePort(), logger);
-      }
-      // With its UI, which test/integration/temporal-ui.test.ts opens in a browser.
-      const uiPort = await freePort();
-      temporal = await startEmbeddedTemporal(
-        { namespace: 'default', cli: process.env.TEMPORAL_CLI, port: await freePort(), uiPort },
-        logger,
-      );
-      env.SOPHON_TEST_DATABASE_URL = process.env.DATABASE_URL ?? postgres!.url;
-      env.SOPHON_TEST_TEMPORAL_ADDRESS = temporal.address;
-      env.SOPHON_TEST_TEMPORAL_UI_URL = `http://127.0.0.1:${uiPort}`;
+    // Unit tests need no packages: they run while the package repository builds.
+    const packages = needsServers ? ensureTestPackages(env) : undefined;
+    packages?.catch(() => undefined);
+    let code = 0;
+    if (unitFiles.length > 0) code = await nodeTest(unitFiles, env);
+    if (!needsServers) {
+      await cleanup();
+      process.exit(code);
     }
-    const code = await run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], env);
+    env.SOPHON_TEST_PACKAGE_REPO = await packages!;
+    if (!process.env.DATABASE_URL) {
+      scratch = await mkdtemp(path.join(tmpdir(), 'sophon-test-'));
+      await chmod(scratch, 0o755);
+      postgres = await startEmbeddedPostgres(path.join(scratch, 'postgres'), await freePort(), logger);
+    }
+    // With its UI, which test/integration/temporal-ui.test.ts opens in a browser.
+    const uiPort = await freePort();
+    temporal = await startEmbeddedTemporal({ namespace: 'default', cli: process.env.TEMPORAL_CLI, port: await freePort(), uiPort }, logger);
+    env.SOPHON_TEST_DATABASE_URL = process.env.DATABASE_URL ?? postgres!.url;
+    env.SOPHON_TEST_TEMPORAL_ADDRESS = temporal.address;
+    env.SOPHON_TEST_TEMPORAL_UI_URL = `http://127.0.0.1:${uiPort}`;
+    const integration = await nodeTest(otherFiles, env);
     await cleanup();
-    process.exit(code);
+    process.exit(code || integration);
   } catch (err) {
     await cleanup();
     throw err;

@@ -10,6 +10,7 @@ import { hostsRepo } from '../hosts/repo.js';
 import { targetOf } from '../hosts/activities.js';
 import { createOperationsService } from '../operations/service.js';
 import { renderInstanceFiles, sceneOf } from '../services/render.js';
+import { effectiveValues } from './groups.js';
 import { servicesRepo } from '../services/repo.js';
 import { inRollingOrder, rollingPolicyOf } from '../services/activities/steps.js';
 import { hostSums } from '../services/activities/on-host.js';
@@ -30,14 +31,14 @@ export function createRefreshActivities({ pool, ssh, catalog, temporal, config, 
       if (!svc) throw notFound('Service', serviceId);
       const def = catalog.get(svc.name);
       const scene = await sceneOf(pool, svc, def);
-      const params = await services.configValues(svc.id, svc.configVersion);
+      const config = await services.configSet(svc.id, svc.configVersion);
       const signal = Context.current().cancellationSignal;
       const checked = await mapBounded(inRollingOrder(def, scene.instances), 8, async (ref) => {
         Context.current().heartbeat(ref.host);
         const inst = scene.instances.find((i) => i.id === ref.id)!;
         const host = await hosts.get(inst.hostId);
         if (!host) throw notFound('Host', inst.hostId);
-        const files = renderInstanceFiles(scene, inst, host.installRoot, params);
+        const files = renderInstanceFiles(scene, inst, host.installRoot, effectiveValues(config, inst));
         const changed = await ssh
           .connect(targetOf(host))
           .then((conn) => hostSums(conn, files, signal))

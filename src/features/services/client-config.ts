@@ -13,6 +13,7 @@ import { SophonError } from '../../platform/errors.js';
 import { buildContext, renderConfigFiles, type Catalog } from '../defs/index.js';
 import { placementOf, sceneOf } from './render.js';
 import { servicesRepo } from './repo.js';
+import { effectiveValues } from '../config/groups.js';
 import { findService } from './service.js';
 
 /** Where the paths inside client files point (an edge node's install root). */
@@ -37,6 +38,9 @@ export async function clientConfigFiles(pool: Pool, catalog: Catalog, clusterRef
   // An edge node that is not placed still gets the view a client on a new host would get.
   const edge = placement[role.name]?.[0] ?? { hostname: 'edge', address: '127.0.0.1', labels: {}, index: 0 };
   placement[role.name] ??= [edge];
+  // The edge node's values: those of the placed client's group, if it has one.
+  const placed = scene.instances.find((i) => i.role === role.name && i.hostname === edge.hostname && !i.leaving);
+  const config = await servicesRepo(pool).configSet(svc.id, svc.configVersion);
   const ctx = buildContext({
     definition: def,
     serviceId: svc.id,
@@ -45,7 +49,7 @@ export async function clientConfigFiles(pool: Pool, catalog: Catalog, clusterRef
     placement,
     role: role.name,
     hostname: edge.hostname,
-    params: await servicesRepo(pool).configValues(svc.id, svc.configVersion),
+    params: placed ? effectiveValues(config, placed) : config.values,
     installRoot: EDGE_ROOT,
     deps: scene.deps,
   });

@@ -6,6 +6,7 @@
 import type { Pool } from '../../platform/db/pool.js';
 import {
   buildContext,
+  renderCommand,
   renderConfigFiles,
   type HostRef,
   type ParameterValue,
@@ -88,4 +89,16 @@ export function instanceContext(
 /** The files an instance gets with the given parameter values. */
 export function renderInstanceFiles(scene: ServiceScene, inst: InstanceRow, installRoot: string, params: Record<string, ParameterValue>) {
   return renderConfigFiles(scene.def, instanceContext(scene, inst, installRoot, params));
+}
+
+/** What decides whether an instance must restart: its files and its start (or process) command with the given values. */
+export function renderInstance(scene: ServiceScene, inst: InstanceRow, installRoot: string, params: Record<string, ParameterValue>) {
+  const { def } = scene;
+  const role = def.roles.find((r) => r.name === inst.role);
+  const start = role?.process ?? role?.start;
+  const ctx = instanceContext(scene, inst, installRoot, params);
+  return {
+    files: renderConfigFiles(def, ctx),
+    start: start ? renderCommand(def, start.run, ctx, 'the start command') : '',
+  };
 }

@@ -1,6 +1,7 @@
 /** Services, their role instances and config versions in Postgres. */
 import type { Pool, PoolClient } from '../../platform/db/pool.js';
 import type { ParameterValue } from '../defs/index.js';
+import type { ConfigSet } from '../config/groups.js';
 
 type Db = Pool | PoolClient;
 
@@ -145,14 +146,15 @@ export function servicesRepo(db: Db) {
       return (await db.query<InstanceRow>(`${INSTANCE} WHERE i.id = $1`, [id])).rows[0];
     },
 
-    async configValues(serviceId: string, version: number): Promise<Record<string, ParameterValue>> {
+    /** A config version's values and role groups; render an instance with `effectiveValues` of it. */
+    async configSet(serviceId: string, version: number): Promise<ConfigSet> {
       const row = (
-        await db.query<{ values: Record<string, ParameterValue> }>(
-          `SELECT "values" FROM config_versions WHERE service_id = $1 AND version = $2`,
-          [serviceId, version],
-        )
+        await db.query<ConfigSet>(`SELECT "values", groups FROM config_versions WHERE service_id = $1 AND version = $2`, [
+          serviceId,
+          version,
+        ])
       ).rows[0];
-      return row?.values ?? {};
+      return row ?? { values: {}, groups: {} };
     },
 
     /** Ports used by deployed services on the cluster's hosts, for placement checks. */

@@ -13,6 +13,7 @@ import { renderConfigFiles, type Catalog, type ServiceDefinition, type TemplateC
 import { notFound, SophonError } from '../../../platform/errors.js';
 import { listUnsafeEntries, type PackageEntry } from '../../packages/index.js';
 import { instanceContext, sceneOf, type ServiceScene } from '../render.js';
+import { effectiveValues } from '../../config/groups.js';
 import { servicesRepo, type InstanceRow, type ServiceRow } from '../repo.js';
 import { mapBounded } from '../../../platform/concurrency.js';
 import type { ActionPlanInput, InstanceRef, ServicePlan } from '../types.js';
@@ -116,7 +117,7 @@ export async function loadInstance(pool: Pool, catalog: Catalog, instanceId: str
     scene,
     version ? { ...inst, version } : inst,
     host.installRoot,
-    await services.configValues(svc.id, svc.configVersion),
+    effectiveValues(await services.configSet(svc.id, svc.configVersion), inst),
   );
   return { svc, def, inst, host, scene, ctx, role: def.roles.find((r) => r.name === inst.role)! };
 }
