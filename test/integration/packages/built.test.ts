@@ -30,6 +30,23 @@ const RUNNABLE: Record<string, string[]> = {
     'config/log4j2.properties',
     'agent/jmx_prometheus_javaagent.jar',
   ],
+  spark: [
+    'jars/spark-core_2.13-4.3.0.jar',
+    'java-module-options',
+    'python/lib/pyspark.zip',
+    'bin/spark-submit',
+    'bin/spark-health',
+    'examples/sparkpi.py',
+  ],
+  flink: [
+    'lib/flink-dist-2.3.0.jar',
+    'bin/bash-java-utils.jar',
+    'bin/flink-daemon',
+    'bin/flink-run-job',
+    'java-module-options',
+    'plugins/metrics-prometheus/sophon-prometheus-reporter-on-host.jar',
+    'examples/sample-job.jar',
+  ],
 };
 
 const exists = (p: string) =>
