@@ -231,8 +231,8 @@ test('Spark: a worker killed with SIGKILL is seen down by the next poll, restart
   );
   assertBoundTo(newPid, 'n1', 'the restarted worker');
   await pollUntil('spark', 'worker', 'n1', 'RUNNING');
-  // The polls scrape the master's Prometheus servlet: two live workers once the master has timed
-  // out the killed one's registration (spark.worker.timeout, 60 s).
+  // The polls scrape the master's Prometheus servlet: two live workers once the master has dropped
+  // the killed one (at once when its connection closes, else after spark.worker.timeout).
   const samples = await eventually(
     async () => {
       await poll();
