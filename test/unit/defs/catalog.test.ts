@@ -8,6 +8,7 @@ import {
   defaultVersion,
   formatIssue,
   loadCatalog,
+  parameterProblem,
   publicDefinition,
   restartNeeded,
   renderConfigFiles,
@@ -107,10 +108,11 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
         parts.push(`### decommission: ${step.name}\n${renderCommand(def, step.run, ctx)}\n`);
       }
       for (const task of def.tasks.filter((t) => t.role === role.name)) {
-        // A parameter without a default gets a sample value (a string 'sample', a number its minimum).
-        const samples = Object.fromEntries(
-          task.parameters.filter((p) => p.default === undefined).map((p) => [p.name, p.type === 'string' ? 'sample' : (p.min ?? 1)]),
-        );
+        // A parameter without a default gets a sample value (a string 'sample', or '/sample' where a path is
+        // expected; a number its minimum).
+        const sample = (p: (typeof task.parameters)[number]) =>
+          p.type === 'string' ? (['sample', '/sample'].find((v) => parameterProblem(p, v) === null) ?? 'sample') : (p.min ?? 1);
+        const samples = Object.fromEntries(task.parameters.filter((p) => p.default === undefined).map((p) => [p.name, sample(p)]));
         const taskCtx = { ...ctx, task: resolveTaskParameters(def, task, samples) };
         parts.push(`### task ${task.name} (${task.where}, timeout ${task.timeout}s)\n${renderCommand(def, task.run, taskCtx)}\n`);
       }
