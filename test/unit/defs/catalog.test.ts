@@ -8,6 +8,7 @@ import {
   defaultVersion,
   formatIssue,
   loadCatalog,
+  parameterProblem,
   publicDefinition,
   restartNeeded,
   renderConfigFiles,
@@ -27,8 +28,8 @@ const goldenDir = join(root, 'test/golden');
 // UPDATE_GOLDEN=1 rewrites the golden files after an intended change.
 const update = process.env.UPDATE_GOLDEN === '1';
 
-const RUNNABLE = ['node-exporter', 'zookeeper', 'redis', 'prometheus', 'alertmanager', 'kafka', 'spark', 'flink'];
-const FAITHFUL = ['hdfs', 'yarn', 'doris', 'grafana', 'inference'];
+const RUNNABLE = ['node-exporter', 'zookeeper', 'redis', 'prometheus', 'alertmanager', 'kafka'];
+const FAITHFUL = ['hdfs', 'yarn', 'spark', 'flink', 'doris', 'grafana', 'inference'];
 
 /** A sample placement: as many hosts as the role's cardinality asks for, at least one. */
 function samplePlacement(def: ServiceDefinition): Record<string, HostRef[]> {
@@ -107,14 +108,11 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
         parts.push(`### decommission: ${step.name}\n${renderCommand(def, step.run, ctx)}\n`);
       }
       for (const task of def.tasks.filter((t) => t.role === role.name)) {
-        // A parameter without a default gets a sample value (a string 'sample', or '/sample' where
-        // the pattern asks for a path; a number its minimum).
-        const sampleText = (pattern?: string) => ['sample', '/sample'].find((v) => !pattern || new RegExp(pattern).test(v)) ?? 'sample';
-        const samples = Object.fromEntries(
-          task.parameters
-            .filter((p) => p.default === undefined)
-            .map((p) => [p.name, p.type === 'string' ? sampleText(p.pattern) : (p.min ?? 1)]),
-        );
+        // A parameter without a default gets a sample value (a string 'sample', or '/sample' where a path is
+        // expected; a number its minimum).
+        const sample = (p: (typeof task.parameters)[number]) =>
+          p.type === 'string' ? (['sample', '/sample'].find((v) => parameterProblem(p, v) === null) ?? 'sample') : (p.min ?? 1);
+        const samples = Object.fromEntries(task.parameters.filter((p) => p.default === undefined).map((p) => [p.name, sample(p)]));
         const taskCtx = { ...ctx, task: resolveTaskParameters(def, task, samples) };
         parts.push(`### task ${task.name} (${task.where}, timeout ${task.timeout}s)\n${renderCommand(def, task.run, taskCtx)}\n`);
       }
