@@ -146,6 +146,15 @@ test('a group giving one server 160 MiB restarts only that server, onto the new 
     );
   assert.deepEqual([...(await modes())].sort(), ['follower', 'follower', 'leader']);
 
+  const instances = (await s.call('GET', ZK)).body.service.instances as Array<{ host: string; group: string | null }>;
+  assert.deepEqual(
+    instances.map((i) => [i.host, i.group]),
+    [
+      ['n0', null],
+      ['n1', 'big'],
+      ['n2', null],
+    ],
+  );
   const config = (await s.call('GET', `${ZK}/config`)).body.config;
   assert.equal(config.values.heapMb, 128, "the service's value stays");
   assert.deepEqual(config.groups.big.role, 'server');
@@ -234,6 +243,7 @@ test('a replica that leaves by scale-in drops out of its group; one that joins i
   assert.match(set.stdout, /service\.reconfigure rg\/redis: SUCCEEDED/);
   const [v] = (await s.call('GET', `${REDIS}/config/versions?limit=1`)).body.versions;
   assert.deepEqual(v.groups, { lean: { role: 'replica', hosts: ['n2'], values: { maxmemoryMb: 32 } } });
+  assert.deepEqual(v.changes, { 'groups.lean.hosts': { from: 'n2 (another instance)', to: 'n2' } });
   assert.match(redisConf('n2'), /^maxmemory 32mb$/m);
   lean = (await s.call('GET', `${REDIS}/config`)).body.config.groups.lean;
   assert.deepEqual([lean.hosts, lean.departed], [['n2'], []]);
