@@ -23,7 +23,7 @@
 # ~/.cache/sophon/packages): a second build downloads nothing.
 set -euo pipefail
 
-RECIPES=(debian)
+RECIPES=(debian kafka spark flink)
 here=$(cd "$(dirname "$0")" && pwd)
 
 only=""

@@ -18,12 +18,26 @@ const ready = (...names: string[]): ClusterHost[] => names.map((hostname) => ({ 
 void test('a good placement has no violation', () => {
   const errors = placementViolations({
     definition: catalog.get('kafka'),
-    placement: { broker: ['h1', 'h2', 'h3'] },
+    // Controllers and brokers share hosts: their ports differ.
+    placement: { controller: ['h1', 'h2', 'h3'], broker: ['h1', 'h2', 'h3'] },
     hosts: ready('h1', 'h2', 'h3'),
     deployedServices: ['zookeeper'],
     usedPorts: [{ hostname: 'h1', port: 2181, service: 'zookeeper', role: 'server' }],
   });
   assert.deepEqual(errors, []);
+});
+
+void test('a dependency that is not deployed is named', () => {
+  const errors = placementViolations({
+    definition: catalog.get('yarn'),
+    placement: { resourcemanager: ['h1'], nodemanager: ['h2'] },
+    hosts: ready('h1', 'h2'),
+    deployedServices: [],
+  });
+  assert.deepEqual(
+    errors.map((e) => e.message),
+    ['yarn needs hdfs in the cluster; deploy hdfs first'],
+  );
 });
 
 void test('all violations are reported together, in words an operator understands', () => {
@@ -32,7 +46,7 @@ void test('all violations are reported together, in words an operator understand
     () =>
       validatePlacement({
         definition: catalog.get('kafka'),
-        placement: { broker: ['h1', 'h4', 'h9', 'h1'], controller: ['h2'] },
+        placement: { broker: ['h1', 'h4', 'h9', 'h1'], controller: ['h2', 'h3'], gateway: ['h2'] },
         hosts,
         deployedServices: [],
         usedPorts: [{ hostname: 'h1', port: 9092, service: 'redis', role: 'master' }],
@@ -42,14 +56,14 @@ void test('all violations are reported together, in words an operator understand
       assert.equal(err.status, 422);
       const messages = err.errors.map((e) => e.message);
       assert.deepEqual(messages, [
-        "kafka has no role 'controller'; its roles are broker",
+        "kafka has no role 'gateway'; its roles are controller, broker",
+        "role 'controller' needs an odd number of hosts (1, 3, 5, ...), got 2: h2, h3 (an even ensemble cannot out-vote a split)",
         "host 'h4' is UNREACHABLE, not READY; bring it back or choose another host",
         "host 'h9' is not in the cluster; add it first",
         "host 'h1' is listed twice for role 'broker'",
-        'kafka needs zookeeper in the cluster; deploy zookeeper first',
         "port 9092/tcp (plaintext) of kafka broker on host 'h1' is already used by redis master; choose another host or change the port",
       ]);
-      assert.match(err.message, /^Cannot place kafka: kafka has no role 'controller'/);
+      assert.match(err.message, /^Cannot place kafka: kafka has no role 'gateway'/);
       return true;
     },
   );
