@@ -150,4 +150,14 @@ void test("a version's changes name the groups' roles, hosts and values readably
     'groups.old.tickTime': { from: 3000, to: null },
   });
   assert.deepEqual(configChanges(after, after), {});
+  // n2 left and joined again: listing it again reaches a new instance, so it is a change.
+  const rejoined: ConfigSet = {
+    values: base,
+    groups: { big: { role: 'server', hosts: [{ hostname: 'n2', instanceId: 'zk-7' }], values: { heapMb: 192 } } },
+  };
+  const departed: ConfigSet = {
+    ...rejoined,
+    groups: { big: { ...rejoined.groups.big!, hosts: [{ hostname: 'n2', instanceId: 'zk-2' }] } },
+  };
+  assert.deepEqual(configChanges(departed, rejoined), { 'groups.big.hosts': { from: 'n2 (another instance)', to: 'n2' } });
 });

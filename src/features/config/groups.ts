@@ -148,12 +148,17 @@ export function resolveGroups(
   return { groups, errors };
 }
 
-/** A group's hosts and values as flat, readable keys: `groups.big.role`, `groups.big.hosts`, `groups.big.heapMb`. */
-function flatten(groups: RoleGroups): Values {
+/**
+ * A group's hosts and values as flat, readable keys: `groups.big.role`, `groups.big.hosts`,
+ * `groups.big.heapMb`. A host whose instance is not the one `other` lists under the same name
+ * (it left and joined again) is marked, so re-listing it still shows as a change.
+ */
+function flatten(groups: RoleGroups, other: RoleGroups = {}): Values {
   const flat: Values = {};
   for (const [name, g] of Object.entries(groups)) {
+    const replaced = (h: GroupMember) => other[name]?.hosts.some((o) => o.hostname === h.hostname && o.instanceId !== h.instanceId);
     flat[`groups.${name}.role`] = g.role;
-    flat[`groups.${name}.hosts`] = g.hosts.map((h) => h.hostname).join(', ');
+    flat[`groups.${name}.hosts`] = g.hosts.map((h) => (replaced(h) ? `${h.hostname} (another instance)` : h.hostname)).join(', ');
     for (const [param, v] of Object.entries(g.values)) flat[`groups.${name}.${param}`] = v;
   }
   return flat;
@@ -161,7 +166,10 @@ function flatten(groups: RoleGroups): Values {
 
 /** What changes between two versions: the parameters, then each group's role, hosts and values. */
 export function configChanges(before: ConfigSet, after: ConfigSet): Changes {
-  return { ...changesBetween(before.values, after.values), ...changesBetween(flatten(before.groups), flatten(after.groups)) };
+  return {
+    ...changesBetween(before.values, after.values),
+    ...changesBetween(flatten(before.groups, after.groups), flatten(after.groups)),
+  };
 }
 
 /** Groups as the API shows them: hostnames only. */

@@ -97,6 +97,7 @@ const Instance = z.object({
   version: z.string().nullable(),
   configVersion: z.number().int().nullable(),
   stale: z.boolean().describe("runs an older config version than the service's (files or a restart pending)"),
+  group: z.string().nullable().describe("the role group of the service's config version that lists it (its values override the service's)"),
   desiredState: z.enum(['RUNNING', 'STOPPED']),
   observedState: z.enum(['UNKNOWN', 'RUNNING', 'STOPPED', 'FAILED']),
   statusReason: z.string().nullable(),

@@ -2,12 +2,15 @@
  * Role groups on a real fleet: a 3-server ZooKeeper ensemble (tiny heaps) where a group gives
  * one server a larger heap — only that server restarts, its JVM runs the new heap, the diff
  * names only it, a rollback restores it; bad groups are refused at their field paths with no
- * operation; and Redis replicas leaving and rejoining by scale keep and lose their group.
+ * operation; Redis replicas leaving and rejoining by scale drop out of their group until a change
+ * (here from the CLI) lists them again.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { runSophon, showRun } from '../../helpers/sophon-cli.js';
 import { modeOf, srvr, startStack, type Stack } from './helpers.js';
 
 let s: Stack;
@@ -143,6 +146,15 @@ test('a group giving one server 160 MiB restarts only that server, onto the new 
     );
   assert.deepEqual([...(await modes())].sort(), ['follower', 'follower', 'leader']);
 
+  const instances = (await s.call('GET', ZK)).body.service.instances as Array<{ host: string; group: string | null }>;
+  assert.deepEqual(
+    instances.map((i) => [i.host, i.group]),
+    [
+      ['n0', null],
+      ['n1', 'big'],
+      ['n2', null],
+    ],
+  );
   const config = (await s.call('GET', `${ZK}/config`)).body.config;
   assert.equal(config.values.heapMb, 128, "the service's value stays");
   assert.deepEqual(config.groups.big.role, 'server');
@@ -223,11 +235,24 @@ test('a replica that leaves by scale-in drops out of its group; one that joins i
   lean = (await s.call('GET', `${REDIS}/config`)).body.config.groups.lean;
   assert.deepEqual([lean.hosts, lean.departed], [[], ['n2']]);
 
-  const op = await succeeded(
-    await s.call('PUT', `${REDIS}/config`, { groups: { lean: { role: 'replica', hosts: ['n2'], values: { maxmemoryMb: 32 } } } }),
-  );
-  assert.deepEqual(Object.keys(op.result.files), ['replica@n2']);
+  // From the CLI: the group keeps its role and values, and gets n2 (its new instance) again.
+  const home = mkdtempSync(path.join(tmpdir(), 'sophon-cli-home-'));
+  const sophon = (...args: string[]) => runSophon([...args, '-c', 'rg'], { home, url: s.api.url, token: s.operator });
+  const set = await sophon('services', 'config', 'group', 'redis', 'lean', '--hosts', 'n2');
+  assert.equal(set.code, 0, showRun(set));
+  assert.match(set.stdout, /service\.reconfigure rg\/redis: SUCCEEDED/);
+  const [v] = (await s.call('GET', `${REDIS}/config/versions?limit=1`)).body.versions;
+  assert.deepEqual(v.groups, { lean: { role: 'replica', hosts: ['n2'], values: { maxmemoryMb: 32 } } });
+  assert.deepEqual(v.changes, { 'groups.lean.hosts': { from: 'n2 (another instance)', to: 'n2' } });
   assert.match(redisConf('n2'), /^maxmemory 32mb$/m);
   lean = (await s.call('GET', `${REDIS}/config`)).body.config.groups.lean;
   assert.deepEqual([lean.hosts, lean.departed], [['n2'], []]);
+  const got = await sophon('services', 'config', 'get', 'redis');
+  assert.match(got.stdout, /lean.*replica.*n2.*maxmemoryMb=32/, got.stdout);
+
+  const deleted = await sophon('services', 'config', 'group', 'redis', 'lean', '--delete');
+  assert.equal(deleted.code, 0, showRun(deleted));
+  assert.deepEqual((await s.call('GET', `${REDIS}/config`)).body.config.groups, {});
+  assert.doesNotMatch(redisConf('n2'), /^maxmemory /m);
+  rmSync(home, { recursive: true, force: true });
 });
