@@ -1,5 +1,6 @@
 import { createClusterActivities } from '../src/features/clusters/activities.js';
 import { createConfigActivities } from '../src/features/config/activities.js';
+import { createRefreshActivities } from '../src/features/config/refresh-activities.js';
 import type { ActivityDeps } from '../src/platform/temporal/activity-deps.js';
 import { withFailureMapping } from '../src/platform/temporal/failures.js';
 import { createHostActivities } from '../src/features/hosts/activities.js';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHostActivities(deps),
     ...createServiceActivities(deps),
     ...createConfigActivities(deps),
+    ...createRefreshActivities(deps),
     ...createReconcileActivities(deps),
     ...createMonitoringActivities(deps),
     ...createUpgradeActivities(deps),

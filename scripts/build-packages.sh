@@ -23,7 +23,7 @@
 # ~/.cache/sophon/packages): a second build downloads nothing.
 set -euo pipefail
 
-RECIPES=(debian hadoop)
+RECIPES=(debian kafka spark flink hadoop)
 here=$(cd "$(dirname "$0")" && pwd)
 
 only=""

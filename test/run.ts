@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { startEmbeddedPostgres, type RunningPostgres } from '../src/dev/embedded-postgres.js';
 import { startEmbeddedTemporal, type RunningTemporal } from '../src/dev/embedded-temporal.js';
 import { loadCatalog } from '../src/features/defs/index.js';
@@ -40,15 +41,32 @@ async function missingPackages(repo: string): Promise<string[]> {
   return [...new Set(named)].filter((file) => !built.has(file));
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** Runs a command; with `prefix`, its output lines are printed behind it (two lanes share the terminal). */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, prefix?: string): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: 'inherit', env });
+    const child = spawn(command, args, { stdio: prefix ? ['ignore', 'pipe', 'pipe'] : 'inherit', env });
+    if (prefix) {
+      for (const [from, to] of [
+        [child.stdout!, process.stdout],
+        [child.stderr!, process.stderr],
+      ] as const) {
+        createInterface({ input: from }).on('line', (line) => to.write(`${prefix} ${line}\n`));
+      }
+    }
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });
 }
 
 /**
- * The package repository of real components built from Debian and Maven Central, which the catalog
+ * Test files of whole big-data components (many JVMs, minutes each): they run in a lane of
+ * their own beside the other integration files, on their own fleet blocks, so the suite's wall
+ * time is not their sum.
+ */
+const COMPONENT_DIRS = ['kafka', 'streaming', 'hadoop'].map((d) => path.join('test', 'integration', d) + path.sep);
+const isComponent = (f: string) => COMPONENT_DIRS.some((d) => path.normalize(f).startsWith(d));
+
+/**
+ * The package repository of real components built from Debian packages, which the catalog
  * tests deploy. Built once into .sophon/test-packages unless SOPHON_TEST_PACKAGE_REPO names one,
  * and again when the catalog names a package the built one lacks (a version added since).
  */
@@ -60,6 +78,11 @@ async function ensureTestPackages(env: NodeJS.ProcessEnv): Promise<string> {
     if ((await run('bash', ['scripts/build-packages.sh', repo], env)) !== 0) throw new Error('scripts/build-packages.sh failed');
   }
   return repo;
+}
+
+function nodeTest(files: string[], env: NodeJS.ProcessEnv, prefix?: string): Promise<number> {
+  if (files.length === 0) return Promise.resolve(0);
+  return run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], env, prefix);
 }
 
 async function main() {
@@ -74,7 +97,10 @@ async function main() {
     process.exit(1);
   }
 
-  const needsServers = files.some((f) => !path.normalize(f).split(path.sep).includes('unit'));
+  const isUnit = (f: string) => path.normalize(f).split(path.sep).includes('unit');
+  const unitFiles = files.filter(isUnit);
+  const otherFiles = files.filter((f) => !isUnit(f));
+  const needsServers = otherFiles.length > 0;
   const env: NodeJS.ProcessEnv = { ...process.env };
   let postgres: RunningPostgres | undefined;
   let temporal: RunningTemporal | undefined;
@@ -88,26 +114,37 @@ async function main() {
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
   try {
-    env.SOPHON_TEST_PACKAGE_REPO = await ensureTestPackages(env);
-    if (needsServers) {
-      if (!process.env.DATABASE_URL) {
-        scratch = await mkdtemp(path.join(tmpdir(), 'sophon-test-'));
-        await chmod(scratch, 0o755);
-        postgres = await startEmbeddedPostgres(path.join(scratch, 'postgres'), await freePort(), logger);
-      }
-      // With its UI, which test/integration/temporal-ui.test.ts opens in a browser.
-      const uiPort = await freePort();
-      temporal = await startEmbeddedTemporal(
-        { namespace: 'default', cli: process.env.TEMPORAL_CLI, port: await freePort(), uiPort },
-        logger,
-      );
-      env.SOPHON_TEST_DATABASE_URL = process.env.DATABASE_URL ?? postgres!.url;
-      env.SOPHON_TEST_TEMPORAL_ADDRESS = temporal.address;
-      env.SOPHON_TEST_TEMPORAL_UI_URL = `http://127.0.0.1:${uiPort}`;
+    // Unit tests need no packages: they run while the package repository builds.
+    const packages = needsServers ? ensureTestPackages(env) : undefined;
+    packages?.catch(() => undefined);
+    let code = 0;
+    if (unitFiles.length > 0) code = await nodeTest(unitFiles, env);
+    if (!needsServers) {
+      await cleanup();
+      process.exit(code);
     }
-    const code = await run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], env);
+    env.SOPHON_TEST_PACKAGE_REPO = await packages!;
+    if (!process.env.DATABASE_URL) {
+      scratch = await mkdtemp(path.join(tmpdir(), 'sophon-test-'));
+      await chmod(scratch, 0o755);
+      postgres = await startEmbeddedPostgres(path.join(scratch, 'postgres'), await freePort(), logger);
+    }
+    // With its UI, which test/integration/temporal-ui.test.ts opens in a browser.
+    const uiPort = await freePort();
+    temporal = await startEmbeddedTemporal({ namespace: 'default', cli: process.env.TEMPORAL_CLI, port: await freePort(), uiPort }, logger);
+    env.SOPHON_TEST_DATABASE_URL = process.env.DATABASE_URL ?? postgres!.url;
+    env.SOPHON_TEST_TEMPORAL_ADDRESS = temporal.address;
+    env.SOPHON_TEST_TEMPORAL_UI_URL = `http://127.0.0.1:${uiPort}`;
+    const components = otherFiles.filter(isComponent);
+    const [integration, componentsCode] = await Promise.all([
+      nodeTest(
+        otherFiles.filter((f) => !isComponent(f)),
+        env,
+      ),
+      nodeTest(components, env, components.length && components.length < otherFiles.length ? '[components]' : undefined),
+    ]);
     await cleanup();
-    process.exit(code);
+    process.exit(code || integration || componentsCode);
   } catch (err) {
     await cleanup();
     throw err;

@@ -5,6 +5,7 @@ export { hostReachabilityWorkflow } from '../src/features/hosts/workflow/host-re
 export { deployServiceWorkflow, removeServiceWorkflow, serviceActionWorkflow } from '../src/features/services/workflow/services.js';
 export { upgradeServiceWorkflow } from '../src/features/upgrade/workflow/upgrade.js';
 export { reconfigureWorkflow } from '../src/features/config/workflow/reconfigure.js';
+export { refreshServiceWorkflow } from '../src/features/config/workflow/refresh.js';
 export { reconcileOperationsWorkflow } from '../src/features/operations/workflow/reconcile.js';
 export { pollClusterWorkflow } from '../src/features/monitoring/workflow/poll-cluster.js';
 export { scaleServiceWorkflow } from '../src/features/scale/workflow/scale.js';

@@ -4,11 +4,12 @@
  * reloading, and recording the version an instance runs.
  */
 import { hostsRepo, type Host } from '../hosts/repo.js';
-import { renderCommand, restartNeeded, type ParameterValue, type RenderedFile } from '../defs/index.js';
+import { restartNeeded, type RenderedFile } from '../defs/index.js';
 import { notFound, SophonError } from '../../platform/errors.js';
 import { configRepo } from './repo.js';
-import { instanceContext, renderInstanceFiles, sceneOf, type ServiceScene } from '../services/render.js';
-import { servicesRepo, type InstanceRow } from '../services/repo.js';
+import { effectiveValues, type ConfigSet } from './groups.js';
+import { renderInstance, renderInstanceFiles, sceneOf } from '../services/render.js';
+import { servicesRepo } from '../services/repo.js';
 import type { ReconfigurePlan, ReconfigurePlanInput } from './types.js';
 import type { ActivityDeps } from '../../platform/temporal/activity-deps.js';
 import { targetOf } from '../hosts/activities.js';
@@ -30,17 +31,6 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
     return host;
   }
 
-  /** What the instance's files and start command would be with `params`. */
-  function rendered(scene: ServiceScene, inst: InstanceRow, installRoot: string, params: Record<string, ParameterValue>) {
-    const { def } = scene;
-    const start = def.roles.find((r) => r.name === inst.role)?.start;
-    const ctx = instanceContext(scene, inst, installRoot, params);
-    return {
-      files: renderInstanceFiles(scene, inst, installRoot, params),
-      start: start ? renderCommand(def, start.run, ctx, 'the start command') : '',
-    };
-  }
-
   return {
     /**
      * Per instance, from the version it runs (or `running` says it has) to the service's: which
@@ -53,22 +43,23 @@ export function createConfigActivities({ pool, ssh, catalog }: ActivityDeps) {
       if (!svc) throw notFound('Service', input.serviceId);
       const def = catalog.get(svc.name);
       const scene = await sceneOf(pool, svc, def);
-      const valuesOf = new Map<number, Promise<Record<string, ParameterValue>>>();
-      const values = (v: number) => {
-        if (!valuesOf.has(v)) valuesOf.set(v, services.configValues(svc.id, v));
-        return valuesOf.get(v)!;
+      const sets = new Map<number, Promise<ConfigSet>>();
+      const configOf = (v: number) => {
+        if (!sets.has(v)) sets.set(v, services.configSet(svc.id, v));
+        return sets.get(v)!;
       };
-      const target = await values(svc.configVersion);
       const instances: ReconfigurePlan['instances'] = [];
       for (const ref of inRollingOrder(def, scene.instances)) {
         const inst = scene.instances.find((i) => i.id === ref.id)!;
         const { installRoot } = await hostOf(inst.hostId);
-        const before = await values(input.running?.[inst.id] ?? inst.configVersion ?? svc.configVersion);
+        // Each instance with its own effective values: a change to one group reaches only its hosts.
+        const target = effectiveValues(await configOf(svc.configVersion), inst);
+        const before = effectiveValues(await configOf(input.running?.[inst.id] ?? inst.configVersion ?? svc.configVersion), inst);
         const restartParams = restartNeeded(def, before, target);
-        const was = rendered(scene, inst, installRoot, before);
-        const will = rendered(scene, inst, installRoot, target);
+        const was = renderInstance(scene, inst, installRoot, before);
+        const will = renderInstance(scene, inst, installRoot, target);
         // Only the restart-needing changes applied: does any of them reach this instance?
-        const restartOnly = rendered(scene, inst, installRoot, {
+        const restartOnly = renderInstance(scene, inst, installRoot, {
           ...before,
           ...Object.fromEntries(restartParams.map((p) => [p, target[p]!])),
         });

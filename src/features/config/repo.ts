@@ -1,6 +1,7 @@
 /** Config versions of services in Postgres: immutable rows, one per change. */
 import type { Pool, PoolClient } from '../../platform/db/pool.js';
 import type { ParameterValue } from '../defs/index.js';
+import type { RoleGroups } from './groups.js';
 
 type Db = Pool | PoolClient;
 
@@ -9,6 +10,7 @@ export type Changes = Record<string, { from: ParameterValue | null; to: Paramete
 export interface ConfigVersionRow {
   version: number;
   values: Record<string, ParameterValue>;
+  groups: RoleGroups;
   changes: Changes;
   author: string;
   note: string;
@@ -16,7 +18,7 @@ export interface ConfigVersionRow {
   createdAt: Date;
 }
 
-const VERSION = `SELECT version, "values", changes, author, note, operation_id AS "operationId", created_at AS "createdAt" FROM config_versions`;
+const VERSION = `SELECT version, "values", groups, changes, author, note, operation_id AS "operationId", created_at AS "createdAt" FROM config_versions`;
 
 /** Parameters whose value differs between two sets of values. */
 export function changesBetween(before: Record<string, ParameterValue>, after: Record<string, ParameterValue>): Changes {
@@ -50,6 +52,7 @@ export function configRepo(db: Db) {
     async append(v: {
       serviceId: string;
       values: Record<string, ParameterValue>;
+      groups: RoleGroups;
       changes: Changes;
       author: string;
       note: string;
@@ -63,8 +66,8 @@ export function configRepo(db: Db) {
         ])
       ).rows[0]!.next;
       await db.query(
-        `INSERT INTO config_versions (service_id, version, "values", changes, author, note, operation_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [v.serviceId, next, JSON.stringify(v.values), JSON.stringify(v.changes), v.author, v.note, v.operationId],
+        `INSERT INTO config_versions (service_id, version, "values", groups, changes, author, note, operation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [v.serviceId, next, JSON.stringify(v.values), JSON.stringify(v.groups), JSON.stringify(v.changes), v.author, v.note, v.operationId],
       );
       await db.query(`UPDATE services SET config_version = $2, updated_at = now() WHERE id = $1`, [v.serviceId, next]);
       return { previous, version: next };

@@ -282,7 +282,10 @@ function crossCheck(d: ServiceDefinitionData, folderName: string, templates: Rec
   });
   if (d.optionalDependencies.includes(d.name)) report(['optionalDependencies'], 'a service cannot depend on itself');
   d.placementRules.forEach((r, i) => {
-    role(['placementRules', i, 'when', 'role'], r.when.role);
+    if (r.when) role(['placementRules', i, 'when', 'role'], r.when.role);
+    if (r.atLeastParameter !== undefined && params.get(r.atLeastParameter)?.type !== 'int') {
+      report(['placementRules', i, 'atLeastParameter'], `expected an int parameter defined under parameters (got '${r.atLeastParameter}')`);
+    }
     if (r.role !== undefined) role(['placementRules', i, 'role'], r.role);
     if (r.sameHostsAs !== undefined) role(['placementRules', i, 'sameHostsAs'], r.sameHostsAs);
     if (r.service !== undefined && ![...d.dependencies, ...d.optionalDependencies].includes(r.service)) {
@@ -351,7 +354,7 @@ export function parameterProblem(
 }
 
 const PATH_KEYS = ['root', 'install', 'conf', 'data', 'log', 'run'];
-const INSTANCE_KEYS = ['role', 'hostname', 'address', 'index', 'id', 'ports'];
+const INSTANCE_KEYS = ['role', 'hostname', 'address', 'labels', 'index', 'id', 'ports'];
 const HOST_KEYS = INSTANCE_KEYS;
 
 /** What is wrong with a reference into the template context, or null. */

@@ -88,7 +88,8 @@ export function placementViolations(input: PlacementInput): FieldError[] {
       add('service', `${def.name} needs ${dep} in the cluster; deploy ${dep} first`);
     }
   }
-  for (const rule of def.placementRules) errors.push(...ruleViolations(def, rule, placement, input.deployedServices));
+  const values = { ...defaultParams(def), ...input.params };
+  for (const rule of def.placementRules) errors.push(...ruleViolations(def, rule, placement, input.deployedServices, values));
 
   // Ports: this service's roles placed together on a host, and services already there.
   const params = { ...defaultParams(def), ...input.params };
@@ -136,21 +137,29 @@ function ruleViolations(
   rule: PlacementRule,
   placement: Record<string, string[]>,
   deployed: string[],
+  params: Record<string, ParameterValue>,
 ): FieldError[] {
   const placedIn = (role: string) => placement[role] ?? [];
-  const condition = placedIn(rule.when.role).length;
-  if (!fits(condition, rule.when.cardinality)) return [];
-  const because = `with ${plural(condition, rule.when.role)}, ${rule.reason}`;
+  const condition = rule.when ? placedIn(rule.when.role).length : 0;
+  if (rule.when && !fits(condition, rule.when.cardinality)) return [];
+  const because = rule.when ? ` with ${plural(condition, rule.when.role)}, ${rule.reason}` : `: ${rule.reason}`;
   const errors: FieldError[] = [];
   if (rule.service !== undefined && !deployed.includes(rule.service)) {
-    errors.push({ path: 'service', message: `${def.name} needs ${rule.service} in the cluster ${because}; deploy ${rule.service} first` });
+    errors.push({ path: 'service', message: `${def.name} needs ${rule.service} in the cluster${because}; deploy ${rule.service} first` });
   }
   if (rule.role === undefined) return errors;
   const hosts = placedIn(rule.role);
   if (rule.cardinality !== undefined && !fits(hosts.length, rule.cardinality)) {
     errors.push({
       path: `placement.${rule.role}`,
-      message: `role '${rule.role}' needs ${cardinalityWords(rule.cardinality)} ${because}, got ${hosts.length}`,
+      message: `role '${rule.role}' needs ${cardinalityWords(rule.cardinality)}${because}, got ${hosts.length}`,
+    });
+  }
+  const least = rule.atLeastParameter === undefined ? undefined : params[rule.atLeastParameter];
+  if (typeof least === 'number' && hosts.length < least) {
+    errors.push({
+      path: `placement.${rule.role}`,
+      message: `role '${rule.role}' needs at least ${plural(least, 'host')} (${rule.atLeastParameter} is ${least})${because}, got ${hosts.length}`,
     });
   }
   if (rule.sameHostsAs !== undefined) {
@@ -158,7 +167,7 @@ function ruleViolations(
     if (want.join(',') !== [...hosts].sort().join(',')) {
       errors.push({
         path: `placement.${rule.role}`,
-        message: `role '${rule.role}' must be on the hosts of '${rule.sameHostsAs}' (${want.join(', ') || 'none'}) ${because}, got ${hosts.join(', ') || 'none'}`,
+        message: `role '${rule.role}' must be on the hosts of '${rule.sameHostsAs}' (${want.join(', ') || 'none'})${because}, got ${hosts.join(', ') || 'none'}`,
       });
     }
   }

@@ -200,7 +200,14 @@ const rollingSchema = z.strictObject({
   order: z.enum(['followers-first', 'index', 'reverse-index']).default('index'),
   /** How to tell the leader, for `followers-first`: a command whose output contains `expectOutput`. */
   leader: z
-    .strictObject({ role: z.string(), run: z.string().min(1), expectOutput: z.string().min(1), timeout: timeout.default(10) })
+    .strictObject({
+      role: z.string(),
+      run: z.string().min(1),
+      expectOutput: z.string().min(1),
+      timeout: timeout.default(10),
+      /** Run on the leader before a roll takes it down, to move the leadership first (an HA failover). */
+      handoff: commandSchema.optional(),
+    })
     .optional(),
 });
 
@@ -264,21 +271,28 @@ const linkSchema = z.strictObject({
 
 /**
  * A placement condition beyond one role's cardinality: when role `when.role` is placed with
- * `when.cardinality`, role `role` must match `cardinality` or sit on the hosts of `sameHostsAs`,
- * and service `service` must be deployed. `reason` tells the operator why.
+ * `when.cardinality` (or always, without `when`), role `role` must match `cardinality`, have at
+ * least as many hosts as parameter `atLeastParameter` says, or sit on the hosts of
+ * `sameHostsAs`, and service `service` must be deployed. `reason` tells the operator why.
  */
 const placementRuleSchema = z
   .strictObject({
-    when: z.strictObject({ role: z.string(), cardinality: cardinalitySchema }),
+    /** Absent: the rule always holds. */
+    when: z.strictObject({ role: z.string(), cardinality: cardinalitySchema }).optional(),
     role: z.string().optional(),
     cardinality: cardinalitySchema.optional(),
+    /** An int parameter whose value is the fewest hosts `role` may have (DataNodes ≥ replication). */
+    atLeastParameter: z.string().optional(),
     sameHostsAs: z.string().optional(),
     service: name('service').optional(),
     reason: z.string().min(1),
   })
-  .refine((r) => r.service !== undefined || (r.role !== undefined && (r.cardinality !== undefined || r.sameHostsAs !== undefined)), {
-    message: "expected 'service', or 'role' with 'cardinality' or 'sameHostsAs'",
-  });
+  .refine(
+    (r) =>
+      r.service !== undefined ||
+      (r.role !== undefined && (r.cardinality !== undefined || r.sameHostsAs !== undefined || r.atLeastParameter !== undefined)),
+    { message: "expected 'service', or 'role' with 'cardinality', 'atLeastParameter' or 'sameHostsAs'" },
+  );
 
 export const serviceDefinitionSchema = z.strictObject({
   name: name('service'),

@@ -12,6 +12,7 @@ import type { ConfigFileDefinition, ParameterValue, ServiceDefinition } from './
 export interface HostRef {
   hostname: string;
   address: string;
+  labels?: Record<string, string>;
   /** The instance's stored index; its position in the placement when absent. Kept across scaling, so ids never change. */
   index?: number;
 }
@@ -20,6 +21,8 @@ export interface InstanceRef {
   role: string;
   hostname: string;
   address: string;
+  /** The host's labels, e.g. `rack`. */
+  labels: Record<string, string>;
   /** 0-based index in the role: its position at deployment; a member added later takes the next free one. */
   index: number;
   /** 1-based: `myid` for ZooKeeper, broker.id for Kafka. */
@@ -88,6 +91,7 @@ export function buildContext(input: ContextInput): TemplateContext {
         role: role.name,
         hostname: h.hostname,
         address: h.address,
+        labels: h.labels ?? {},
         index: h.index ?? position,
         id: (h.index ?? position) + 1,
         ports: rolePorts(def, role.name, input.params),

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { safeText } from '../../platform/validation.js';
 import { RunTaskBody } from '../tasks/routes.js';
-import { ConfigChangeBody } from '../config/routes.js';
+import { ConfigValuesChange } from '../config/routes.js';
 import { ServiceActionBody, UpgradeServiceBody } from '../services/routes.js';
 
 const NAME = safeText().min(1).max(253);
@@ -33,7 +33,7 @@ export const ScheduleAction = z.discriminatedUnion('kind', [
     task: NAME.describe("one of the service's tasks (GET .../services/:service/tasks)"),
   }),
   ServiceActionBody.omit({ action: true }).extend({ kind: z.literal('restart'), service: NAME }),
-  ConfigChangeBody.extend({ kind: z.literal('reconfigure'), service: NAME }),
+  ConfigValuesChange.extend({ kind: z.literal('reconfigure'), service: NAME }),
   UpgradeServiceBody.extend({ kind: z.literal('upgrade'), service: NAME }),
 ]);
 

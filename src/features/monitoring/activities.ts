@@ -20,6 +20,7 @@ import type { ActivityDeps } from '../../platform/temporal/activity-deps.js';
 import { hostActivity } from '../../platform/temporal/host-activity.js';
 import { targetOf } from '../hosts/activities.js';
 import { instanceContext, sceneOf } from '../services/render.js';
+import { effectiveValues } from '../config/groups.js';
 import { lifecycleCommand } from '../services/activities/on-host.js';
 
 /** Targets of a chunk checked and scraped at once. */
@@ -77,12 +78,12 @@ export function createMonitoringActivities({ pool, ssh, catalog, logger, config 
         continue;
       }
       const scene = await sceneOf(pool, svc, def);
-      const params = await services.configValues(svc.id, svc.configVersion);
+      const config = await services.configSet(svc.id, svc.configVersion);
       for (const inst of scene.instances.filter((i) => wanted.has(i.id))) {
         const host = await hostOf(inst.hostId);
         const role = def.roles.find((r) => r.name === inst.role);
         if (!host || !role) continue;
-        const ctx = instanceContext(scene, inst, host.installRoot, params);
+        const ctx = instanceContext(scene, inst, host.installRoot, effectiveValues(config, inst));
         targets.push({ inst, host, def, role, ctx });
       }
     }

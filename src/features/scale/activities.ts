@@ -55,6 +55,8 @@ export function createScaleActivities({ pool, catalog }: ActivityDeps) {
         decommission: def.decommission.flatMap((s, index) => (s.role === role.name ? [{ index, name: s.name }] : [])),
         membership: { peers: role.membership?.peers ?? false, quorum: role.membership?.quorum ?? false },
         leaderRole: def.rolling.order === 'followers-first' && def.rolling.leader?.role === role.name ? role.name : null,
+        leaderHandoff:
+          def.rolling.order === 'followers-first' && def.rolling.leader?.role === role.name && def.rolling.leader.handoff !== undefined,
         rolling: { batchSize: def.rolling.batchSize, maxFailures: 0, pauseSeconds: def.rolling.pauseSeconds },
       };
     },

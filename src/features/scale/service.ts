@@ -69,7 +69,8 @@ export async function checkScale(
   placement[role.name] = result;
   const clusterHosts = await hostsRepo(pool).named(cluster.id, add);
   const placed = new Set(instances.map((i) => i.hostname));
-  const values = await services.configValues(svc.id, svc.configVersion);
+  // Placement rules and ports read the service's values: a group cannot move ports, and a joining host is in no group.
+  const { values } = await services.configSet(svc.id, svc.configVersion);
   const usedPorts = (await services.usedPorts(cluster.id))
     .filter((u) => u.service !== svc.name)
     .flatMap((u) => Object.values(u.ports).map((port) => ({ hostname: u.hostname, port, service: u.service, role: u.role })));

@@ -23,6 +23,8 @@ export interface ScalePlan {
   decommission: Array<{ index: number; name: string }>;
   membership: { peers: boolean; quorum: boolean };
   leaderRole: string | null;
+  /** The definition moves the leadership before the leader goes down (absent in plans of older workers). */
+  leaderHandoff?: boolean;
   rolling: RollingPolicy;
 }
 

@@ -6,6 +6,7 @@
 import type { Pool } from '../../platform/db/pool.js';
 import {
   buildContext,
+  renderCommand,
   renderConfigFiles,
   type HostRef,
   type ParameterValue,
@@ -21,7 +22,7 @@ export function placementOf(instances: InstanceRow[], self?: string): Record<str
     // Members a scale-in removes are left out (except `self`, whose commands still need its
     // context); stored indexes keep ids such as ZooKeeper's myid stable.
     if (i.leaving && i.id !== self) continue;
-    (placement[i.role] ??= []).push({ hostname: i.hostname, address: i.address, index: i.idx });
+    (placement[i.role] ??= []).push({ hostname: i.hostname, address: i.address, labels: i.labels, index: i.idx });
   }
   return placement;
 }
@@ -40,6 +41,7 @@ export async function depsOf(pool: Pool, svc: ServiceRow, def: ServiceDefinition
         role: i.role,
         hostname: i.hostname,
         address: i.address,
+        labels: i.labels,
         index: i.idx,
         id: i.idx + 1,
         ports: i.ports,
@@ -87,4 +89,16 @@ export function instanceContext(
 /** The files an instance gets with the given parameter values. */
 export function renderInstanceFiles(scene: ServiceScene, inst: InstanceRow, installRoot: string, params: Record<string, ParameterValue>) {
   return renderConfigFiles(scene.def, instanceContext(scene, inst, installRoot, params));
+}
+
+/** What decides whether an instance must restart: its files and its start (or process) command with the given values. */
+export function renderInstance(scene: ServiceScene, inst: InstanceRow, installRoot: string, params: Record<string, ParameterValue>) {
+  const { def } = scene;
+  const role = def.roles.find((r) => r.name === inst.role);
+  const start = role?.process ?? role?.start;
+  const ctx = instanceContext(scene, inst, installRoot, params);
+  return {
+    files: renderConfigFiles(def, ctx),
+    start: start ? renderCommand(def, start.run, ctx, 'the start command') : '',
+  };
 }

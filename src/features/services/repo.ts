@@ -1,6 +1,7 @@
 /** Services, their role instances and config versions in Postgres. */
 import type { Pool, PoolClient } from '../../platform/db/pool.js';
 import type { ParameterValue } from '../defs/index.js';
+import type { ConfigSet } from '../config/groups.js';
 
 type Db = Pool | PoolClient;
 
@@ -33,6 +34,8 @@ export interface InstanceRow {
   hostId: string;
   hostname: string;
   address: string;
+  /** The host's labels (e.g. rack=/r1), for templates such as a topology map. */
+  labels: Record<string, string>;
   version: string | null;
   configVersion: number | null;
   desiredState: DesiredState;
@@ -58,7 +61,7 @@ const SERVICE = `SELECT s.id, s.cluster_id AS "clusterId", c.name AS "clusterNam
   json_build_object('enabled', s.auto_recovery_enabled, 'maxPerHour', s.auto_recovery_max_per_hour) AS "autoRecovery", s.created_at AS "createdAt", s.updated_at AS "updatedAt"
   FROM services s JOIN clusters c ON c.id = s.cluster_id`;
 
-const INSTANCE = `SELECT i.id, i.service_id AS "serviceId", i.role, i.idx, i.host_id AS "hostId", h.hostname, h.address,
+const INSTANCE = `SELECT i.id, i.service_id AS "serviceId", i.role, i.idx, i.host_id AS "hostId", h.hostname, h.address, h.labels,
   i.version, i.config_version AS "configVersion", i.desired_state AS "desiredState", i.observed_state AS "observedState",
   i.status_reason AS "statusReason", i.observed_at AS "observedAt", i.ports, i.leaving
   FROM role_instances i JOIN hosts h ON h.id = i.host_id`;
@@ -143,14 +146,15 @@ export function servicesRepo(db: Db) {
       return (await db.query<InstanceRow>(`${INSTANCE} WHERE i.id = $1`, [id])).rows[0];
     },
 
-    async configValues(serviceId: string, version: number): Promise<Record<string, ParameterValue>> {
+    /** A config version's values and role groups; render an instance with `effectiveValues` of it. */
+    async configSet(serviceId: string, version: number): Promise<ConfigSet> {
       const row = (
-        await db.query<{ values: Record<string, ParameterValue> }>(
-          `SELECT "values" FROM config_versions WHERE service_id = $1 AND version = $2`,
-          [serviceId, version],
-        )
+        await db.query<ConfigSet>(`SELECT "values", groups FROM config_versions WHERE service_id = $1 AND version = $2`, [
+          serviceId,
+          version,
+        ])
       ).rows[0];
-      return row?.values ?? {};
+      return row ?? { values: {}, groups: {} };
     },
 
     /** Ports used by deployed services on the cluster's hosts, for placement checks. */

@@ -7,6 +7,8 @@ import { route } from '../../platform/http/registry.js';
 import { OperationView } from '../operations/routes.js';
 import { MaintenanceUntil, Timestamp } from '../../platform/http/schemas.js';
 import type { ServicesService } from './service.js';
+import { finished } from 'node:stream/promises';
+import { clientConfigArchive } from './client-config.js';
 
 const NAME = safeText().min(1).max(253);
 const NAME_LIST = z.array(NAME).max(1000);
@@ -95,6 +97,7 @@ const Instance = z.object({
   version: z.string().nullable(),
   configVersion: z.number().int().nullable(),
   stale: z.boolean().describe("runs an older config version than the service's (files or a restart pending)"),
+  group: z.string().nullable().describe("the role group of the service's config version that lists it (its values override the service's)"),
   desiredState: z.enum(['RUNNING', 'STOPPED']),
   observedState: z.enum(['UNKNOWN', 'RUNNING', 'STOPPED', 'FAILED']),
   statusReason: z.string().nullable(),
@@ -197,6 +200,21 @@ export function serviceRoutes(services: ServicesService) {
       status: 202,
       response: Started,
       handler: ({ req, params }) => services.remove(params.cluster!, params.service!, requesterOf(req)),
+    }),
+    route({
+      method: 'get',
+      path: `${BASE}/:service/client-config`,
+      summary:
+        "Client configuration for an edge node: the files of the service's client role (e.g. core-site.xml, hdfs-site.xml) as a gzipped tarball, rendered from the current placement and config version",
+      status: 200,
+      produces: 'application/gzip',
+      handler: async ({ res, params }) => {
+        const files = await services.clientConfig(params.cluster!, params.service!);
+        const archive = await clientConfigArchive(files);
+        res.status(200).type('application/gzip').attachment(`${params.service}-client-config.tar.gz`);
+        archive.pipe(res);
+        await finished(res);
+      },
     }),
     route({
       method: 'get',

@@ -21,8 +21,10 @@ import { invalidField } from '../../platform/validation.js';
 import { serviceWorkflowIds, type RollingPolicy, type ServiceAction } from './types.js';
 import { scaleWorkflowIds } from '../scale/types.js';
 import { upgradeWorkflowIds } from '../upgrade/types.js';
+import { groupOf, type RoleGroups } from '../config/groups.js';
 import { servicesRepo, type InstanceRow, type ServiceRow } from './repo.js';
 import { checkScale, type ScaleRequest } from '../scale/service.js';
+import { clientConfigFiles } from './client-config.js';
 
 export interface DeployRequest {
   service: string;
@@ -131,13 +133,14 @@ export function createServicesService({
 
   const serviceOf = (clusterRef: string, serviceRef: string) => findService(pool, clusterRef, serviceRef);
 
-  const instanceView = (i: InstanceRow, svc: ServiceRow) => ({
+  const instanceView = (i: InstanceRow, svc: ServiceRow, groups: RoleGroups) => ({
     id: i.id,
     role: i.role,
     host: i.hostname,
     address: i.address,
     version: i.version,
     configVersion: i.configVersion,
+    group: groupOf(groups, i) ?? null,
     // Runs an older config version than the service's: files or a restart still pending.
     stale: i.configVersion !== null && i.configVersion < svc.configVersion,
     desiredState: i.desiredState,
@@ -174,7 +177,8 @@ export function createServicesService({
       const health: Record<string, number> = {};
       for (const i of instances) health[i.observedState] = (health[i.observedState] ?? 0) + 1;
       const openAlerts = (await alertsRepo(pool).openCounts(svc.clusterId)).get(svc.name) ?? 0;
-      return { ...summary(svc), health, openAlerts, instances: instances.map((i) => instanceView(i, svc)) };
+      const { groups } = await services.configSet(svc.id, svc.configVersion);
+      return { ...summary(svc), health, openAlerts, instances: instances.map((i) => instanceView(i, svc, groups)) };
     },
 
     async patch(clusterRef: string, serviceRef: string, patch: ServicePatch, who: Requester) {
@@ -192,6 +196,9 @@ export function createServicesService({
       });
       return this.get(clusterRef, serviceRef);
     },
+
+    /** The files of the service's client role, as an edge node needs them. */
+    clientConfig: (clusterRef: string, serviceRef: string) => clientConfigFiles(pool, catalog, clusterRef, serviceRef),
 
     /** Live endpoints per role: what clients of the service connect to. */
     async discovery(clusterRef: string, serviceRef: string) {

@@ -108,7 +108,9 @@ roles:
 /**
  * A definition for tests only whose role is a supervised process (node_exporter in the
  * foreground) with init steps: `seed` once on the first instance, `join` on the others once the
- * first answers, `mark` on each. Every init run appends a line to `<data>/init.log`.
+ * first answers, `mark` on each. Every init run appends a line to `<data>/init.log`. It reads
+ * Redis when the cluster has one (`redis.list`). The seeded instance leads, and a roll hands off
+ * before it goes down (a line in `<data>/handoffs.log`).
  */
 const SEEDED = `name: seeded
 label: Supervised process with once-only init steps (tests only)
@@ -118,6 +120,7 @@ versions:
     default: true
     packages:
       - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
+optionalDependencies: [redis]
 roles:
   - name: node
     kind: worker
@@ -144,7 +147,35 @@ roles:
         run: mkdir -p {{ paths.data }} && echo mark >> {{ paths.data }}/init.log && touch {{ paths.data }}/marked
     healthChecks:
       - { type: http, port: metrics, path: /metrics, expectBody: node_time_seconds }
+  - name: client
+    kind: client
+    cardinality: 0+
+configFiles:
+  - path: client.properties
+    format: properties
+    entries:
+      nodes: "{% for h in cluster.roles.node.hosts %}{{ h.address }}:{{ h.ports.metrics }}{{ '' if loop.last else ',' }}{% endfor %}"
+  - path: topology.map
+    format: template
+    template: topology.map.njk
+  - path: redis.list
+    format: template
+    template: redis.list.njk
+rolling:
+  order: followers-first
+  leader:
+    role: node
+    run: test -f {{ paths.data }}/seeded && echo leads
+    expectOutput: leads
+    handoff: { run: 'echo handoff >> {{ paths.data }}/handoffs.log' }
 `;
+
+/** Templates of the seeded definition: a rack map from the hosts' labels, and the Redis it reads when there is one. */
+const SEEDED_TEMPLATES = {
+  'topology.map.njk': "{% for h in cluster.roles.node.hosts %}{{ h.address }} {{ h.labels.rack or '/default-rack' }}\n{% endfor %}",
+  'redis.list.njk':
+    '{% if deps.redis %}{% for role, r in deps.redis.roles %}{% for h in r.hosts %}{{ role }} {{ h.address }}:{{ h.ports.redis }}\n{% endfor %}{% endfor %}{% endif %}',
+};
 
 /** A definition for tests only that needs a Java no host has. */
 const FUTURE_JAVA = `name: future-java
@@ -197,6 +228,8 @@ export async function startStack(opts: {
       await mkdir(path.join(defsDir, name));
       await writeFile(path.join(defsDir, name, 'service.yaml'), yaml);
     }
+    await mkdir(path.join(defsDir, 'seeded', 'templates'));
+    for (const [file, text] of Object.entries(SEEDED_TEMPLATES)) await writeFile(path.join(defsDir, 'seeded', 'templates', file), text);
 
     const fleet = await startFleet({ hosts: opts.hosts, baseAddress: fleetBase(opts.block) });
     // Also stops the components a failed test left running, which would answer the next run's checks.

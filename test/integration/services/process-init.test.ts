@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startStack, type Stack } from './helpers.js';
@@ -50,6 +51,8 @@ const sessionOf = (pid: number) => Number(execFileSync('ps', ['-o', 'sid=', '-p'
 const commandOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 
 test('deploy: the first instance is seeded and running before the others join; each is marked; every process has its own session', async () => {
+  const label = await s.call('PATCH', '/api/v1/clusters/seed/hosts/n1', { labels: { rack: '/r1' } });
+  assert.equal(label.status, 200, JSON.stringify(label.body));
   const res = await s.call('POST', '/api/v1/clusters/seed/services', { service: 'seeded', placement: { node: ['n0', 'n1', 'n2'] } });
   assert.equal(res.status, 202, JSON.stringify(res.body));
   const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
@@ -92,7 +95,19 @@ test('a rolling restart runs new processes and no init step again; stop ends eve
     assert.ok(!alive(before[i]!), `the old process ${before[i]} is gone`);
   });
   assert.deepEqual(initLog('n0'), ['seed', 'mark']);
-  assert.ok(!(await stepsOf(op.id)).some((x) => x.step.startsWith('init:')));
+  const steps = await stepsOf(op.id);
+  assert.ok(!steps.some((x) => x.step.startsWith('init:')));
+  // The leader (the seeded n0) goes last, and hands off before it stops.
+  const handoff = steps.find((x) => x.step === 'handoff');
+  assert.equal(handoff?.host, 'n0', JSON.stringify(steps));
+  const others = steps.filter((x) => x.host !== 'n0' && x.step === 'health');
+  assert.ok(
+    others.every((x) => Date.parse(x.finishedAt) <= Date.parse(handoff.startedAt)),
+    'the followers rolled first',
+  );
+  const n0stop = steps.find((x) => x.host === 'n0' && x.step === 'stop')!;
+  assert.ok(Date.parse(handoff.finishedAt) <= Date.parse(n0stop.startedAt), 'the handoff ran before the leader stopped');
+  assert.equal(readFileSync(path.join(root('n0'), 'seeded/data/node/handoffs.log'), 'utf8'), 'handoff\n');
 
   const stop = await s.call('POST', '/api/v1/clusters/seed/services/seeded/actions', { action: 'stop' });
   assert.equal((await s.waitFor(stop.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING'])).status, 'SUCCEEDED');
@@ -130,4 +145,84 @@ test('a host without the Java a definition needs is refused with 422 naming the 
   assert.ok(error, JSON.stringify(res.body.errors));
   assert.match(error.message, /host 'n0' has Java \d+[^;]*; future-java needs Java 99 or newer/);
   assert.equal((await s.call('GET', '/api/v1/operations?limit=500')).body.operations.length, before, 'no operation was created');
+});
+
+test("templates see the hosts' labels, and the client configuration is a tarball of the client role's files", async () => {
+  const addresses = ['n0', 'n1', 'n2', 'n3'].map((h) => s.fleet.hosts[Number(h.slice(1))]!.address);
+  // n3's files were written when it joined, with every member and n1's rack.
+  assert.equal(
+    readFileSync(path.join(root('n3'), 'seeded/conf/node/topology.map'), 'utf8'),
+    addresses.map((a, i) => `${a} ${i === 1 ? '/r1' : '/default-rack'}\n`).join(''),
+  );
+
+  const res = await fetch(`${s.api.url}/api/v1/clusters/seed/services/seeded/client-config`, {
+    headers: { authorization: `Bearer ${s.operator}` },
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/gzip');
+  assert.match(res.headers.get('content-disposition') ?? '', /seeded-client-config\.tar\.gz/);
+  const dir = mkdtempSync(path.join(tmpdir(), 'client-config-'));
+  try {
+    writeFileSync(path.join(dir, 'c.tar.gz'), Buffer.from(await res.arrayBuffer()));
+    const listed = execFileSync('tar', ['-tzf', path.join(dir, 'c.tar.gz')], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .sort();
+    assert.deepEqual(listed, ['seeded/client.properties', 'seeded/redis.list', 'seeded/topology.map']);
+    execFileSync('tar', ['-xzf', path.join(dir, 'c.tar.gz'), '-C', dir]);
+    assert.equal(
+      readFileSync(path.join(dir, 'seeded/client.properties'), 'utf8'),
+      `nodes=${addresses.map((a) => `${a}:19111`).join(',')}\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const none = await s.call('GET', '/api/v1/clusters/seed/services/nosuch/client-config');
+  assert.equal(none.status, 404);
+});
+
+test('a service reading another is refreshed by a follow-up operation when that one is deployed or scaled', async () => {
+  const nodes = ['n0', 'n1', 'n2', 'n3'];
+  const list = (h: string) => readFileSync(path.join(root(h), 'seeded/conf/node/redis.list'), 'utf8');
+  const addr = (h: string) => s.fleet.hosts[Number(h.slice(1))]!.address;
+  for (const h of nodes) assert.equal(list(h), '', 'no Redis yet');
+  const pidsBefore = nodes.map(pidOf);
+
+  const deployed = await s.call('POST', '/api/v1/clusters/seed/services', {
+    service: 'redis',
+    placement: { master: ['n0'] },
+    config: { port: 16379 },
+  });
+  assert.equal(deployed.status, 202, JSON.stringify(deployed.body));
+  const deploy = await s.waitFor(deployed.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
+  assert.equal(deploy.status, 'SUCCEEDED', JSON.stringify(deploy));
+  const [followUp] = deploy.result.followUps;
+  assert.equal(followUp.service, 'seeded', JSON.stringify(deploy.result));
+  const refresh = await s.waitFor(followUp.operationId, ['SUCCEEDED', 'FAILED', 'HOLDING']);
+  assert.equal(refresh.status, 'SUCCEEDED', JSON.stringify(refresh));
+  assert.equal(refresh.type, 'service.refresh');
+  assert.deepEqual(refresh.result.cause, { operationId: deploy.id, service: 'redis' });
+  for (const h of nodes) assert.equal(list(h), `master ${addr('n0')}:16379\n`);
+  nodes.forEach((h, i) => assert.notEqual(pidOf(h), pidsBefore[i], `${h} was restarted onto its new file`));
+  const steps = await stepsOf(refresh.id);
+  assert.deepEqual([...new Set(steps.map((x) => x.phase))], ['refresh batch 1', 'refresh batch 2', 'refresh batch 3', 'refresh batch 4']);
+
+  const scaled = await s.call('POST', '/api/v1/clusters/seed/services/redis/scale', { role: 'replica', add: ['n1'] });
+  assert.equal(scaled.status, 202, JSON.stringify(scaled.body));
+  const scale = await s.waitFor(scaled.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
+  assert.equal(scale.status, 'SUCCEEDED', JSON.stringify(scale));
+  assert.equal(scale.result.followUps.length, 1, JSON.stringify(scale.result));
+  const second = await s.waitFor(scale.result.followUps[0].operationId, ['SUCCEEDED', 'FAILED', 'HOLDING']);
+  assert.equal(second.status, 'SUCCEEDED', JSON.stringify(second));
+  for (const h of nodes) assert.equal(list(h), `master ${addr('n0')}:16379\nreplica ${addr('n1')}:16379\n`);
+
+  // Asked by hand with nothing changed: nothing is restarted.
+  const pids = nodes.map(pidOf);
+  const manual = await s.call('POST', '/api/v1/clusters/seed/services/seeded/refresh');
+  assert.equal(manual.status, 202, JSON.stringify(manual.body));
+  const idle = await s.waitFor(manual.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
+  assert.equal(idle.status, 'SUCCEEDED', JSON.stringify(idle));
+  assert.match(idle.result.message, /^nothing to do/);
+  assert.deepEqual(nodes.map(pidOf), pids);
 });

@@ -32,7 +32,7 @@ test('bad deploy requests are refused with the field path, and nothing is record
     [{ service: 'nosuch', placement: {} }, 400, 'service'],
     [{ service: 'zookeeper', placement: { server: ['n0', 'ghost', 'n2'] } }, 422, 'placement.server.1'],
     [{ service: 'zookeeper', placement: { server: ['n0', 'n1'] } }, 422, 'placement.server'],
-    [{ service: 'kafka', placement: { broker: ['n0'] } }, 422, 'service'],
+    [{ service: 'dependent', placement: { worker: ['n3'] } }, 422, 'service'],
     [{ service: 'zookeeper', placement: { server: ['n0'] }, config: { tickTime: 5 } }, 400, 'config.tickTime'],
     [{ service: 'zookeeper', placement: { server: ['n0'] }, config: { tickTime: 'fast' } }, 400, 'config.tickTime'],
     [{ service: 'zookeeper', placement: { server: ['n0'] }, config: { nosuch: 1 } }, 400, 'config.nosuch'],

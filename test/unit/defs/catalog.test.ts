@@ -8,6 +8,7 @@ import {
   defaultVersion,
   formatIssue,
   loadCatalog,
+  parameterProblem,
   publicDefinition,
   restartNeeded,
   renderConfigFiles,
@@ -27,10 +28,10 @@ const goldenDir = join(root, 'test/golden');
 // UPDATE_GOLDEN=1 rewrites the golden files after an intended change.
 const update = process.env.UPDATE_GOLDEN === '1';
 
-const RUNNABLE = ['node-exporter', 'zookeeper', 'redis', 'prometheus', 'alertmanager'];
+const RUNNABLE = ['node-exporter', 'zookeeper', 'redis', 'prometheus', 'alertmanager', 'kafka'];
 /** Runnable from the Hadoop package built from Maven Central (scripts/packages/hadoop.sh). */
 const HADOOP = ['hdfs', 'yarn'];
-const FAITHFUL = ['kafka', 'spark', 'flink', 'doris', 'grafana', 'inference'];
+const FAITHFUL = ['spark', 'flink', 'doris', 'grafana', 'inference'];
 
 /** A sample placement: as many hosts as the role's cardinality asks for, at least one. */
 function samplePlacement(def: ServiceDefinition): Record<string, HostRef[]> {
@@ -97,8 +98,9 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
       if (role.process)
         parts.push(`### process (stop timeout ${role.process.stopTimeout}s)\n${renderCommand(def, role.process.run, ctx)}\n`);
       for (const step of role.init) {
-        parts.push(`### init ${step.name} (${step.where}) unless\n${renderCommand(def, step.unless, ctx)}\n`);
-        parts.push(`### init ${step.name} (${step.where}, timeout ${step.timeout}s)\n${renderCommand(def, step.run, ctx)}\n`);
+        parts.push(
+          `### init ${step.name} (${step.where}, timeout ${step.timeout}s)\n${renderCommand(def, step.unless, ctx)}\n${renderCommand(def, step.run, ctx)}\n`,
+        );
       }
       for (const h of role.healthChecks) {
         if (h.type === 'command') parts.push(`### health command\n${renderCommand(def, h.run, ctx)}\n`);
@@ -108,7 +110,12 @@ function renderAll(def: ServiceDefinition, all: Map<string, ServiceDefinition>):
         parts.push(`### decommission: ${step.name}\n${renderCommand(def, step.run, ctx)}\n`);
       }
       for (const task of def.tasks.filter((t) => t.role === role.name)) {
-        const taskCtx = { ...ctx, task: resolveTaskParameters(def, task) };
+        // A parameter without a default gets a sample value (a string 'sample', or '/sample' where a path is
+        // expected; a number its minimum).
+        const sample = (p: (typeof task.parameters)[number]) =>
+          p.type === 'string' ? (['sample', '/sample'].find((v) => parameterProblem(p, v) === null) ?? 'sample') : (p.min ?? 1);
+        const samples = Object.fromEntries(task.parameters.filter((p) => p.default === undefined).map((p) => [p.name, sample(p)]));
+        const taskCtx = { ...ctx, task: resolveTaskParameters(def, task, samples) };
         parts.push(`### task ${task.name} (${task.where}, timeout ${task.timeout}s)\n${renderCommand(def, task.run, taskCtx)}\n`);
       }
       for (const f of renderConfigFiles(def, ctx)) parts.push(`### file ${f.path} (${f.mode}, sha256 ${f.sha256})\n${f.content}`);
@@ -129,14 +136,15 @@ void test('loadCatalog lists summaries and gets definitions by name', async () =
   const zk = catalog.list().find((s) => s.name === 'zookeeper');
   assert.equal(zk?.defaultVersion, '3.8.0-deb12u2');
   assert.deepEqual(zk?.versions, ['3.8.0-deb12u1', '3.8.0-deb12u2']);
-  assert.deepEqual(catalog.get('kafka').dependencies, ['zookeeper']);
+  assert.deepEqual(catalog.get('yarn').dependencies, ['hdfs']);
   assert.throws(() => catalog.get('nope'), { code: 'NOT_FOUND' });
 });
 
-void test('the runnable five reference two builds of zookeeper and redis', async () => {
+void test('the runnable services name their packages <service>-<version>-<arch>.tar.gz; zookeeper, redis and kafka come in two versions', async () => {
   const catalog = await loadCatalog(defsDir);
   assert.equal(catalog.get('zookeeper').versions.length, 2);
   assert.equal(catalog.get('redis').versions.length, 2);
+  assert.equal(catalog.get('kafka').versions.length, 2);
   for (const name of RUNNABLE) {
     for (const v of catalog.get(name).versions) {
       for (const p of v.packages) assert.equal(p.file, `${name}-${v.version}-${p.arch}.tar.gz`);

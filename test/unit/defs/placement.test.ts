@@ -18,12 +18,26 @@ const ready = (...names: string[]): ClusterHost[] => names.map((hostname) => ({ 
 void test('a good placement has no violation', () => {
   const errors = placementViolations({
     definition: catalog.get('kafka'),
-    placement: { broker: ['h1', 'h2', 'h3'] },
+    // Controllers and brokers share hosts: their ports differ.
+    placement: { controller: ['h1', 'h2', 'h3'], broker: ['h1', 'h2', 'h3'] },
     hosts: ready('h1', 'h2', 'h3'),
     deployedServices: ['zookeeper'],
     usedPorts: [{ hostname: 'h1', port: 2181, service: 'zookeeper', role: 'server' }],
   });
   assert.deepEqual(errors, []);
+});
+
+void test('a dependency that is not deployed is named', () => {
+  const errors = placementViolations({
+    definition: catalog.get('yarn'),
+    placement: { resourcemanager: ['h1'], nodemanager: ['h2'] },
+    hosts: ready('h1', 'h2'),
+    deployedServices: [],
+  });
+  assert.deepEqual(
+    errors.map((e) => e.message),
+    ['yarn needs hdfs in the cluster; deploy hdfs first'],
+  );
 });
 
 void test('all violations are reported together, in words an operator understands', () => {
@@ -32,7 +46,7 @@ void test('all violations are reported together, in words an operator understand
     () =>
       validatePlacement({
         definition: catalog.get('kafka'),
-        placement: { broker: ['h1', 'h4', 'h9', 'h1'], controller: ['h2'] },
+        placement: { broker: ['h1', 'h4', 'h9', 'h1'], controller: ['h2', 'h3'], gateway: ['h2'] },
         hosts,
         deployedServices: [],
         usedPorts: [{ hostname: 'h1', port: 9092, service: 'redis', role: 'master' }],
@@ -42,14 +56,14 @@ void test('all violations are reported together, in words an operator understand
       assert.equal(err.status, 422);
       const messages = err.errors.map((e) => e.message);
       assert.deepEqual(messages, [
-        "kafka has no role 'controller'; its roles are broker",
+        "kafka has no role 'gateway'; its roles are controller, broker",
+        "role 'controller' needs an odd number of hosts (1, 3, 5, ...), got 2: h2, h3 (an even ensemble cannot out-vote a split)",
         "host 'h4' is UNREACHABLE, not READY; bring it back or choose another host",
         "host 'h9' is not in the cluster; add it first",
         "host 'h1' is listed twice for role 'broker'",
-        'kafka needs zookeeper in the cluster; deploy zookeeper first',
         "port 9092/tcp (plaintext) of kafka broker on host 'h1' is already used by redis master; choose another host or change the port",
       ]);
-      assert.match(err.message, /^Cannot place kafka: kafka has no role 'controller'/);
+      assert.match(err.message, /^Cannot place kafka: kafka has no role 'gateway'/);
       return true;
     },
   );
@@ -121,6 +135,7 @@ const haLike = {
     runAs: { user: 'x' },
     requires: { java: 17 },
     versions: [{ version: '1', packages: [{ arch: 'noarch', file: 'x-1.tar.gz' }] }],
+    parameters: [{ name: 'copies', type: 'int', default: 1 }],
     optionalDependencies: ['coordinator'],
     roles: [
       { name: 'head', kind: 'master', cardinality: '1-2', process: { run: 'exec sleep 1' } },
@@ -139,6 +154,7 @@ const haLike = {
       },
       { when: { role: 'head', cardinality: '2' }, service: 'coordinator', reason: 'failover elects the active head through it' },
       { when: { role: 'head', cardinality: '1' }, role: 'log', cardinality: '0', reason: 'a single head keeps its own log' },
+      { role: 'worker', atLeastParameter: 'copies', reason: 'every block keeps that many copies on distinct workers' },
     ],
   }),
   dir: '',
@@ -185,4 +201,24 @@ void test('a definition that needs Java refuses hosts without it, or with an old
   assert.equal(javaMajor('1.8.0_392'), 8);
   assert.equal(javaMajor('25'), 25);
   assert.equal(javaMajor('17.0.9+9'), 17);
+});
+
+void test('a rule with a parameter: too few workers for the copies asked for, with the default or a value', () => {
+  const hosts = ready('a', 'b', 'c');
+  const check = (worker: string[], params?: Record<string, number>) =>
+    placementViolations({
+      definition: haLike,
+      placement: { head: ['a'], worker },
+      hosts,
+      deployedServices: [],
+      ...(params ? { params } : {}),
+    }).map((e) => `${e.path}: ${e.message}`);
+  assert.deepEqual(check(['b']), []);
+  assert.deepEqual(check(['b', 'c'], { copies: 2 }), []);
+  assert.deepEqual(check(['b'], { copies: 2 }), [
+    "placement.worker: role 'worker' needs at least 2 hosts (copies is 2): every block keeps that many copies on distinct workers, got 1",
+  ]);
+  assert.deepEqual(check(['b', 'c'], { copies: 3 }), [
+    "placement.worker: role 'worker' needs at least 3 hosts (copies is 3): every block keeps that many copies on distinct workers, got 2",
+  ]);
 });

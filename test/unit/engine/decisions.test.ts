@@ -92,9 +92,9 @@ test('a step that keeps failing is retried by its policy, then holds; retry runs
   assert.deepEqual(await decide(handle, 'retry'), { accepted: 'retry', steps: 1 });
   assert.equal(op.state?.status, 'RUNNING', 'the decision is recorded before the Update answers');
 
-  assert.deepEqual(await handle.result(), { hosts: 2, instances: 2, skippedHosts: [] });
+  assert.deepEqual(await handle.result(), { hosts: 2, instances: 2, skippedHosts: [], followUps: [] });
   assert.equal(op.count('install h2'), 4);
-  assert.deepEqual(op.finished, { status: 'SUCCEEDED', result: { hosts: 2, instances: 2, skippedHosts: [] } });
+  assert.deepEqual(op.finished, { status: 'SUCCEEDED', result: { hosts: 2, instances: 2, skippedHosts: [], followUps: [] } });
   for (const h of ['h1', 'h2']) for (const s of ['configure', 'start', 'health']) assert.equal(op.count(`${s} ${h}`), 1, `${s} ${h}`);
   assert.ok(op.calls.includes('markServiceDeployed'));
   assert.deepEqual(op.skipped, []);
@@ -108,7 +108,7 @@ test('skip carries on without the host and records the step skipped; a definitiv
 
   assert.deepEqual(await decide(handle, 'skip'), { accepted: 'skip', steps: 1 });
   const result = await handle.result();
-  assert.deepEqual(result, { hosts: 2, instances: 1, skippedHosts: ['h2'] });
+  assert.deepEqual(result, { hosts: 2, instances: 1, skippedHosts: ['h2'], followUps: [] });
   assert.deepEqual(op.skipped, [
     {
       key: { operationId: op.operationId, host: 'h2', role: '', phase: 'install', step: 'install' },

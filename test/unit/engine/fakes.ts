@@ -12,6 +12,7 @@ import type { OperationError } from '../../../src/features/operations/types.js';
 type FakeActivities = Pick<
   Activities,
   | 'markOperationRunning'
+  | 'startDependentRefreshes'
   | 'finishOperation'
   | 'reportOperationState'
   | 'recordSkippedStep'
@@ -133,6 +134,7 @@ export function fakeActivities(): FakeActivities {
         instances: w.instances.filter((i) => !input.hosts?.length || input.hosts.includes(i.host)),
         rolling: { batchSize: 1, maxFailures: 0, pauseSeconds: 0 },
         leaderRole: null,
+        leaderHandoff: false,
       };
     },
     async findLeader() {
@@ -158,6 +160,10 @@ export function fakeActivities(): FakeActivities {
     },
     async markServiceDeployed(serviceId) {
       world(serviceId).calls.push('markServiceDeployed');
+    },
+    // No service reads the fake one.
+    async startDependentRefreshes() {
+      return [];
     },
     async setServiceStatus(serviceId, status) {
       world(serviceId).calls.push(`setServiceStatus ${status}`);

@@ -6,7 +6,7 @@
  */
 import { createEngine } from '../../operations/workflow/engine.js';
 import { runOperation } from '../../operations/workflow/run-operation.js';
-import { db, host, HOST_CONCURRENCY, onInstance, rollingBatches } from '../../services/workflow/steps.js';
+import { db, host, HOST_CONCURRENCY, leaderHandoff, onInstance, rollingBatches } from '../../services/workflow/steps.js';
 import type { InstanceRef } from '../../services/types.js';
 import type { ReconfigureInput, ReconfigurePlan } from '../types.js';
 
@@ -57,6 +57,7 @@ export async function reconfigureWorkflow(input: ReconfigureInput) {
       phase: (n) => `${label} batch ${n}`,
       failed,
       skipped,
+      handoff: leaderHandoff(engine, operationId, plan),
       run: async (i, phase, tolerate) => {
         const ok =
           (await configure(i, phase, { tolerate })) &&

@@ -13,9 +13,19 @@
  * their own; then the remaining members roll onto the smaller list (the leaving ones, fewer
  * than a majority of the old list, can no longer form one) and only then the leaving stop.
  */
+import { patched } from '@temporalio/workflow';
 import { createEngine, type Engine } from '../../operations/workflow/engine.js';
 import { runOperation } from '../../operations/workflow/run-operation.js';
-import { db, host, HOST_CONCURRENCY, initAndStart, onInstance, removeFromHosts, rollingBatches } from '../../services/workflow/steps.js';
+import {
+  db,
+  host,
+  HOST_CONCURRENCY,
+  initAndStart,
+  leaderHandoff,
+  onInstance,
+  removeFromHosts,
+  rollingBatches,
+} from '../../services/workflow/steps.js';
 import type { InstanceRef } from '../../services/types.js';
 import type { ScalePlan, ScaleServiceInput } from '../types.js';
 
@@ -65,6 +75,7 @@ export async function scaleServiceWorkflow(input: ScaleServiceInput) {
         skipped,
         run: (i, batchPhase, tolerate) =>
           onInstance(engine, operationId, batchPhase, i, ['configure', 'stop', 'start', 'health'], { tolerate }),
+        handoff: leaderHandoff(engine, operationId, p),
       });
 
     if (p.joining.length > 0) {
@@ -113,8 +124,11 @@ export async function scaleServiceWorkflow(input: ScaleServiceInput) {
       await removeFromHosts(engine, operationId, serviceId, 'remove', p.removeHosts);
       await db.forgetInstances(p.leaving.map((i) => i.id));
     }
+    // Services reading this one's members render them anew in operations of their own.
+    const followUps = patched('refresh-dependents') ? await db.startDependentRefreshes({ operationId, serviceId }) : [];
     return {
       role: input.role,
+      followUps,
       added: p.joining.map((i) => i.host),
       removed: p.leaving.map((i) => i.host),
       members: p.survivors.map((i) => i.host),

@@ -48,6 +48,17 @@ export async function installPackage(
   return `${upload.skipped ? 'package already on the host' : `uploaded ${opts.file}`}; ${unpacked}`;
 }
 
+/** The sha256 of each of the files the host has (absent ones are missing from the map). */
+export async function hostSums(conn: SshConnection, files: RenderedFile[], signal: AbortSignal): Promise<Map<string, string>> {
+  const present = await conn.exec(sh`sha256sum -- ${files.map((f) => f.path)} 2>/dev/null; true`, { timeoutMs: 60_000, signal });
+  const onHost = new Map<string, string>();
+  for (const line of present.stdout.split('\n')) {
+    const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line);
+    if (m) onHost.set(m[2]!, m[1]!);
+  }
+  return onHost;
+}
+
 /** Writes the files whose content differs from what the host has; returns the paths written. */
 export async function writeConfigFiles(
   conn: SshConnection,
@@ -63,15 +74,7 @@ export async function writeConfigFiles(
     { timeoutMs: 60_000, ...output },
   );
   if (files.length === 0) return [];
-  const present = await conn.exec(sh`sha256sum -- ${files.map((f) => f.path)} 2>/dev/null; true`, {
-    timeoutMs: 60_000,
-    signal: output.signal,
-  });
-  const onHost = new Map<string, string>();
-  for (const line of present.stdout.split('\n')) {
-    const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line);
-    if (m) onHost.set(m[2]!, m[1]!);
-  }
+  const onHost = await hostSums(conn, files, output.signal);
   const written: string[] = [];
   for (const f of files) {
     if (onHost.get(f.path) === f.sha256) continue;

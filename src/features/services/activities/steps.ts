@@ -13,6 +13,7 @@ import { renderConfigFiles, type Catalog, type ServiceDefinition, type TemplateC
 import { notFound, SophonError } from '../../../platform/errors.js';
 import { listUnsafeEntries, type PackageEntry } from '../../packages/index.js';
 import { instanceContext, sceneOf, type ServiceScene } from '../render.js';
+import { effectiveValues } from '../../config/groups.js';
 import { servicesRepo, type InstanceRow, type ServiceRow } from '../repo.js';
 import { mapBounded } from '../../../platform/concurrency.js';
 import type { ActionPlanInput, InstanceRef, ServicePlan } from '../types.js';
@@ -83,9 +84,11 @@ export function initPlanOf(
 
 /** The definition's rolling policy and the role whose leader goes last. */
 export function rollingPolicyOf(def: ServiceDefinition) {
+  const leaderRole = def.rolling.order === 'followers-first' ? (def.rolling.leader?.role ?? null) : null;
   return {
     rolling: { batchSize: def.rolling.batchSize, maxFailures: def.rolling.maxFailures, pauseSeconds: def.rolling.pauseSeconds },
-    leaderRole: def.rolling.order === 'followers-first' ? (def.rolling.leader?.role ?? null) : null,
+    leaderRole,
+    leaderHandoff: leaderRole !== null && def.rolling.leader?.handoff !== undefined,
   };
 }
 
@@ -114,7 +117,7 @@ export async function loadInstance(pool: Pool, catalog: Catalog, instanceId: str
     scene,
     version ? { ...inst, version } : inst,
     host.installRoot,
-    await services.configValues(svc.id, svc.configVersion),
+    effectiveValues(await services.configSet(svc.id, svc.configVersion), inst),
   );
   return { svc, def, inst, host, scene, ctx, role: def.roles.find((r) => r.name === inst.role)! };
 }
@@ -389,6 +392,23 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
         }
         await services.setObserved(l.inst.id, 'STOPPED', null);
         return 'stopped';
+      });
+    },
+
+    /** The definition's `rolling.leader.handoff` on the leading instance, before a roll takes it down. */
+    async handOffLeadership(input: InstanceStepInput): Promise<void> {
+      await instanceStep(input, 'handoff', async (l, output) => {
+        const handoff = l.def.rolling.leader?.handoff;
+        if (!handoff) return 'the definition has no handoff';
+        const conn = await ssh.connect(targetOf(l.host));
+        const result = await runRoleCommand(conn, l.def, handoff, l.ctx, output, 'the leader handoff');
+        if (result.exitCode !== 0) {
+          throw new SophonError(
+            'COMMAND_FAILED',
+            `the leader handoff of ${l.def.name} ${l.role.name} on ${l.host.hostname} exited with ${result.exitCode}: ${`${result.stderr}${result.stdout}`.trim().slice(-500)}`,
+          );
+        }
+        return `handed off: ${result.stdout.trim().slice(-200)}`;
       });
     },
 

@@ -3,7 +3,7 @@
  * Every host touch is a step of the engine, so each can be retried, skipped, aborted or
  * rolled back by the operator, and every step is idempotent on the host.
  */
-import { CancellationScope } from '@temporalio/workflow';
+import { CancellationScope, patched } from '@temporalio/workflow';
 import { createEngine, RollbackRequested } from '../../operations/workflow/engine.js';
 import { runOperation } from '../../operations/workflow/run-operation.js';
 import {
@@ -12,6 +12,7 @@ import {
   host,
   HOST_CONCURRENCY,
   initAndStart,
+  leaderHandoff,
   onInstance,
   removeFromHosts,
   rollingBatches,
@@ -63,7 +64,9 @@ export async function deployServiceWorkflow(input: ServiceOperationInput) {
         throw err;
       }
       await db.markServiceDeployed(serviceId);
-      return { hosts: p.hosts.length, instances: live().length, skippedHosts: [...skipped].sort() };
+      // Services that read this one when it is there (optional dependencies) render it in operations of their own.
+      const followUps = patched('refresh-dependents') ? await db.startDependentRefreshes({ operationId, serviceId }) : [];
+      return { hosts: p.hosts.length, instances: live().length, skippedHosts: [...skipped].sort(), followUps };
     },
     // Undo in reverse: stop what may run, remove the files, forget the service.
     async () => {
@@ -113,6 +116,7 @@ export async function serviceActionWorkflow(input: ServiceActionInput) {
       failed,
       skipped,
       run: (i, phase, tolerate) => onInstance(engine, operationId, phase, i, steps, { tolerate }),
+      handoff: leaderHandoff(engine, operationId, plan),
     });
     return { action, instances: plan.instances.length, batches: total, skippedHosts: [...skipped].sort(), failed };
   });

@@ -109,16 +109,29 @@ export async function nextBatch(
   queue: InstanceRef[],
   leaderRole: string | null,
   batchSize: number,
-): Promise<InstanceRef[]> {
+): Promise<{ batch: InstanceRef[]; leader: string | null }> {
   let candidates = queue;
+  let leader: string | null = null;
   if (leaderRole && queue.some((i) => i.role === leaderRole)) {
-    const leader = await db.findLeader(serviceId, leaderRole);
+    leader = await db.findLeader(serviceId, leaderRole);
     const followers = queue.filter((i) => i.id !== leader);
     if (followers.length > 0) candidates = followers;
   }
   const batch = candidates.slice(0, batchSize);
   for (const i of batch) queue.splice(queue.indexOf(i), 1);
-  return batch;
+  return { batch, leader };
+}
+
+/**
+ * The definition's `rolling.leader.handoff` as a step on the leader before it goes down (an HA
+ * NameNode fails over to its standby first); undefined when the plan has none.
+ */
+export function leaderHandoff(engine: Engine, operationId: string, plan: { leaderHandoff?: boolean }): RollingRun['handoff'] {
+  if (!plan.leaderHandoff) return undefined;
+  return (i, phase) =>
+    engine.step({ host: i.host, role: i.role, phase, step: 'handoff' }, () =>
+      host.handOffLeadership({ operationId, phase, instanceId: i.id }),
+    );
 }
 
 export interface RollingRun {
@@ -135,6 +148,8 @@ export interface RollingRun {
   skipped: Set<string>;
   /** Works on one instance; false when a step was skipped or tolerated. */
   run: (i: InstanceRef, phase: string, tolerate: () => boolean) => Promise<boolean>;
+  /** Runs on the leader before `run` takes it down (see leaderHandoff). */
+  handoff?: ((leader: InstanceRef, phase: string) => Promise<boolean>) | undefined;
 }
 
 /** Batch by batch, `pauseSeconds` apart, tolerating up to `maxFailures` failed instances. */
@@ -143,11 +158,12 @@ export async function rollingBatches(engine: Engine, r: RollingRun): Promise<{ b
   const queue = [...r.instances];
   const total = Math.ceil(queue.length / policy.batchSize);
   for (let n = 1; queue.length > 0; n++) {
-    const batch = await nextBatch(r.serviceId, queue, r.leaderRole, policy.batchSize);
+    const { batch, leader } = await nextBatch(r.serviceId, queue, r.leaderRole, policy.batchSize);
     const phase = r.phase(n);
     await engine.phase(`${phase} of ${total}`);
     await engine.forEach(batch, policy.batchSize, async (i) => {
       const name = `${i.role}@${i.host}`;
+      if (r.handoff && i.id === leader && !(await r.handoff(i, phase))) return void r.skipped.add(i.host);
       const ok = await r.run(i, phase, () => (failed.length < policy.maxFailures ? (failed.push(name), true) : false));
       if (!ok && !failed.includes(name)) r.skipped.add(i.host);
     });

@@ -163,7 +163,7 @@ export async function upgradeServiceWorkflow(input: UpgradeServiceInput) {
       let n = 0;
       while (queue.length > 0) {
         n++;
-        const batch = await nextBatch(serviceId, queue, order.leaderRole, policy.batchSize);
+        const { batch } = await nextBatch(serviceId, queue, order.leaderRole, policy.batchSize);
         // Instances on one host share its `current` link, so they move together.
         for (const other of queue.filter((q) => batch.some((b) => b.hostId === q.hostId))) {
           batch.push(other);
