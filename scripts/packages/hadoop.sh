@@ -32,5 +32,6 @@ for version in "${HADOOP_VERSIONS[@]}"; do
   mv "$stage"/lib/hadoop-mapreduce-examples-*.jar "$stage/share/mapreduce/hadoop-mapreduce-examples.jar"
   cp "$hadoop_dir/hadoop-java" "$hadoop_dir/hadoop-tool" "$stage/bin/"
   chmod 755 "$stage/bin/hadoop-java" "$stage/bin/hadoop-tool"
-  pack "$stage" "hadoop-$version-noarch.tar.gz" hadoop "$version" noarch
+  # Recorded under hdfs, whose versions name these files (YARN's name the same ones).
+  pack "$stage" "hadoop-$version-noarch.tar.gz" hdfs "$version" noarch
 done
