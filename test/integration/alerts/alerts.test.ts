@@ -430,7 +430,8 @@ test('rate and avg_over_time read the stored history of every host, kept from th
       ...RULE,
       name: 'IdleCpuCounts',
       expr: 'rate(node_cpu_seconds_total{mode="idle", cpu="0"}[5m])',
-      op: '>',
+      // A rate exists only from two stored samples; on a busy machine CPU 0 may not idle between them.
+      op: '>=',
       threshold: 0,
       for: '0s',
       policy: undefined,
@@ -459,7 +460,7 @@ test('rate and avg_over_time read the stored history of every host, kept from th
   for (const name of ['IdleCpuCounts', 'PressureAverage']) {
     const of = firing.filter((a) => a.rule === name);
     assert.deepEqual(of.map((a) => a.host).sort(), HOSTS, name);
-    for (const a of of) assert.ok(typeof a.value === 'number' && a.value > 0, `${name} on ${a.host}: ${a.value}`);
+    for (const a of of) assert.ok(typeof a.value === 'number' && a.value >= 0, `${name} on ${a.host}: ${a.value}`);
   }
   // Every host's average lies between the lowest (1) and the highest (9) value it exported.
   for (const a of firing.filter((x) => x.rule === 'PressureAverage')) assert.ok(a.value >= 1 && a.value <= 9, `${a.host}: ${a.value}`);
