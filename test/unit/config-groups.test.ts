@@ -109,11 +109,11 @@ void test('a host belongs to one group per role, but to a group of each of its r
   const { errors } = resolveGroups(
     hdfs,
     {
-      disks: { role: 'datanode', hosts: ['h1'], values: { heapMb: 512 } },
-      journal: { role: 'journalnode', hosts: ['h1'], values: { heapMb: 256 } },
+      disks: { role: 'datanode', hosts: ['h1'], values: { datanodeHeapMb: 512 } },
+      journal: { role: 'journalnode', hosts: ['h1'], values: { journalnodeHeapMb: 256 } },
     },
     instances,
-    { heapMb: 2048 },
+    { datanodeHeapMb: 1024, journalnodeHeapMb: 512 },
   );
   assert.deepEqual(errors, []);
   const { errors: missing } = resolveGroups(hdfs, { x: { role: 'namenode', hosts: ['h1'], values: {} } }, instances, {});
