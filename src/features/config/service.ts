@@ -27,7 +27,7 @@ import {
 } from './groups.js';
 import { renderInstance, sceneOf } from '../services/render.js';
 import { servicesRepo, type ServiceRow } from '../services/repo.js';
-import { findService } from '../services/service.js';
+import { findService, startServiceOperation } from '../services/service.js';
 import type { Requester } from '../../platform/http/idempotency.js';
 
 export interface ConfigChangeRequest {
@@ -64,23 +64,23 @@ export function createConfigService({ pool, catalog, operations }: { pool: Pool;
   /** Records the new version and starts the reconfigure that applies it, all under the service lock. */
   function change(cluster: Cluster, svc: ServiceRow, who: Requester, next: ConfigSet, changes: Changes, note: string) {
     if (svc.status !== 'ACTIVE') throw conflict(`${svc.name} is ${svc.status}; its configuration can change once it is ACTIVE`);
-    return operations.start({
-      type: 'service.reconfigure',
-      workflowType: 'reconfigureWorkflow',
-      workflowId: (opId) => configWorkflowIds.reconfigure(cluster.name, svc.name, opId),
-      args: (opId) => ({ operationId: opId, serviceId: svc.id, fromVersion: svc.configVersion }),
-      cluster: { id: cluster.id, name: cluster.name },
-      service: svc.name,
-      lock: { service: svc.name },
-      requestedBy: who.actor,
-      requestId: who.requestId,
-      idempotency: who.idempotency,
-      prepare: async (tx, operationId) => {
+    return startServiceOperation(
+      operations,
+      cluster,
+      svc.name,
+      who,
+      {
+        type: 'service.reconfigure',
+        workflowType: 'reconfigureWorkflow',
+        workflowId: (opId) => configWorkflowIds.reconfigure(cluster.name, svc.name, opId),
+        args: (opId) => ({ operationId: opId, serviceId: svc.id, fromVersion: svc.configVersion }),
+      },
+      async (tx, operationId) => {
         const { previous } = await configRepo(tx).append({ serviceId: svc.id, ...next, changes, author: who.actor, note, operationId });
         if (previous !== svc.configVersion)
           throw conflict(`${svc.name}'s configuration changed to version ${previous} meanwhile; look at it and send the change again`);
       },
-    });
+    );
   }
 
   return {
@@ -213,17 +213,11 @@ export function createConfigService({ pool, catalog, operations }: { pool: Pool;
       if (replay) return replay;
       const { cluster, svc } = await findService(pool, clusterRef, serviceRef);
       if (svc.status !== 'ACTIVE') throw conflict(`${svc.name} is ${svc.status}; it can be refreshed once it is ACTIVE`);
-      return operations.start({
+      return startServiceOperation(operations, cluster, svc.name, who, {
         type: 'service.refresh',
         workflowType: 'refreshServiceWorkflow',
         workflowId: (opId) => configWorkflowIds.refresh(cluster.name, svc.name, opId),
         args: (opId) => ({ operationId: opId, serviceId: svc.id }),
-        cluster: { id: cluster.id, name: cluster.name },
-        service: svc.name,
-        lock: { service: svc.name },
-        requestedBy: who.actor,
-        requestId: who.requestId,
-        idempotency: who.idempotency,
       });
     },
 

@@ -74,15 +74,6 @@ function assertQuorumKept(
   }
 }
 
-const stepsOf = async (opId: string) =>
-  (await s.call('GET', `/api/v1/operations/${opId}`)).body.operation.steps as Array<{
-    host: string;
-    phase: string;
-    step: string;
-    status: string;
-    startedAt: string;
-  }>;
-
 test('ZooKeeper and Prometheus deploy at config version 1', async () => {
   const zk = await s.call('POST', '/api/v1/clusters/cfg/services', {
     service: 'zookeeper',
@@ -159,7 +150,7 @@ test('tickTime rewrites zoo.cfg on all three and restarts them rolling, leader l
   assert.equal(op.result.configVersion, 2);
   assert.equal(op.result.restarted.length, 3);
   assert.deepEqual(op.result.reloaded, []);
-  const steps = await stepsOf(op.id);
+  const steps = await s.steps(op.id);
   const last = steps.filter((x) => x.phase === 'reconfigure batch 3');
   assert.ok(last.length > 0 && last.every((x) => x.host === leader), `the leader ${leader} is restarted last: ${JSON.stringify(last)}`);
   assertQuorumKept(op, steps, samples, 'reconfigure batch 3');
@@ -221,7 +212,7 @@ test('setting the same value again makes a version and restarts nothing', async 
   assert.match(op.result.message, /nothing changed/);
   assert.deepEqual(zkPids(), pidsBefore, 'no server was restarted');
   assert.ok(
-    (await stepsOf(op.id)).every((x) => x.step === 'configure'),
+    (await s.steps(op.id)).every((x) => x.step === 'configure'),
     'only files were checked',
   );
   const [v3] = (await s.call('GET', `${ZK}/config/versions?limit=1`)).body.versions;
@@ -235,7 +226,7 @@ test('rollback to version 1 is a new version with the old values, applied rollin
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
   assert.equal(op.result.configVersion, 4);
   assert.equal(op.result.restarted.length, 3);
-  assertQuorumKept(op, await stepsOf(op.id), samples, 'reconfigure batch 3');
+  assertQuorumKept(op, await s.steps(op.id), samples, 'reconfigure batch 3');
   for (const h of SERVERS) assert.match(zooCfg(h), /^tickTime=2000$/m, `zoo.cfg on ${h} is back`);
   const [v4] = (await s.call('GET', `${ZK}/config/versions`)).body.versions;
   assert.deepEqual([v4.version, v4.note, v4.changes], [4, 'rollback to version 1', { tickTime: { from: 3000, to: 2000 } }]);

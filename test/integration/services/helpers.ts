@@ -1,6 +1,7 @@
 /** A whole Sophon (API, worker, real Temporal and Postgres) over a real sshd fleet, with a cluster of its hosts. */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, writeFile, mkdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,7 +35,21 @@ export interface Stack {
   call(method: string, path: string, body?: unknown): ReturnType<TestApi['call']>;
   /** Waits until the operation's status is one of `statuses`; returns the operation. */
   waitFor(operationId: string, statuses: string[], timeoutMs?: number): Promise<any>;
+  /** The step records of an operation, as the API shows them. */
+  steps(operationId: string): Promise<OperationStep[]>;
   stop(): Promise<void>;
+}
+
+export interface OperationStep {
+  host: string;
+  role: string;
+  phase: string;
+  step: string;
+  status: string;
+  message?: string;
+  stderrTail?: string;
+  startedAt: string;
+  finishedAt: string;
 }
 
 /**
@@ -315,12 +330,28 @@ export async function startStack(opts: {
       defsDir,
       call,
       waitFor,
+      steps: async (operationId) => (await call('GET', `/api/v1/operations/${operationId}`)).body.operation.steps,
       stop: stopAll,
     };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/** Whether a process with this pid exists (the fleet's hosts are this machine). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid Sophon keeps for a `process` role's instance under a host's install root. */
+export function processPid(installRoot: string, service: string, role: string): number {
+  return Number(readFileSync(path.join(installRoot, service, 'run', role, `${role}.pid`), 'utf8').trim());
 }
 
 /** Pids of processes whose command line matches `pattern` (the fleet's hosts are this machine). */

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startStack, type Stack } from './helpers.js';
+import { alive, processPid, startStack, type Stack } from './helpers.js';
 
 let s: Stack;
 
@@ -22,31 +22,12 @@ after(async () => {
   await s?.stop();
 });
 
-type Step = {
-  host: string;
-  role: string;
-  phase: string;
-  step: string;
-  status: string;
-  message?: string;
-  startedAt: string;
-  finishedAt: string;
-};
-const stepsOf = async (opId: string): Promise<Step[]> => (await s.call('GET', `/api/v1/operations/${opId}`)).body.operation.steps;
 const root = (h: string) => s.fleet.hosts[Number(h.slice(1))]!.installRoot;
 const initLog = (h: string) => {
   const file = path.join(root(h), 'seeded/data/node/init.log');
   return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
 };
-const pidOf = (h: string) => Number(readFileSync(path.join(root(h), 'seeded/run/node/node.pid'), 'utf8').trim());
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const pidOf = (h: string) => processPid(root(h), 'seeded', 'node');
 const sessionOf = (pid: number) => Number(execFileSync('ps', ['-o', 'sid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
 const commandOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 
@@ -62,7 +43,7 @@ test('deploy: the first instance is seeded and running before the others join; e
   assert.deepEqual(initLog('n1'), ['join', 'mark']);
   assert.deepEqual(initLog('n2'), ['join', 'mark']);
 
-  const steps = await stepsOf(op.id);
+  const steps = await s.steps(op.id);
   const at = (host: string, step: string) => steps.find((x) => x.host === host && x.step === step);
   for (const h of ['n1', 'n2']) {
     assert.ok(at(h, 'init: join'), `n1 and n2 ran join: ${JSON.stringify(steps.filter((x) => x.host === h))}`);
@@ -95,7 +76,7 @@ test('a rolling restart runs new processes and no init step again; stop ends eve
     assert.ok(!alive(before[i]!), `the old process ${before[i]} is gone`);
   });
   assert.deepEqual(initLog('n0'), ['seed', 'mark']);
-  const steps = await stepsOf(op.id);
+  const steps = await s.steps(op.id);
   assert.ok(!steps.some((x) => x.step.startsWith('init:')));
   // The leader (the seeded n0) goes last, and hands off before it stops.
   const handoff = steps.find((x) => x.step === 'handoff');
@@ -131,7 +112,7 @@ test('scale-out: the joining member runs the others and each steps, and one that
   const op = await s.waitFor(res.body.operation.id, ['SUCCEEDED', 'FAILED', 'HOLDING']);
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
   assert.deepEqual(initLog('n3'), ['join']);
-  const steps = (await stepsOf(op.id)).filter((x) => x.step.startsWith('init:'));
+  const steps = (await s.steps(op.id)).filter((x) => x.step.startsWith('init:'));
   assert.deepEqual(steps.map((x) => `${x.host} ${x.step} ${x.status}`).sort(), ['n3 init: join SUCCEEDED', 'n3 init: mark SUCCEEDED']);
   assert.deepEqual(initLog('n0'), ['seed', 'mark'], 'the first instance is not seeded again');
   assert.ok(alive(pidOf('n3')));
@@ -205,7 +186,7 @@ test('a service reading another is refreshed by a follow-up operation when that 
   assert.deepEqual(refresh.result.cause, { operationId: deploy.id, service: 'redis' });
   for (const h of nodes) assert.equal(list(h), `master ${addr('n0')}:16379\n`);
   nodes.forEach((h, i) => assert.notEqual(pidOf(h), pidsBefore[i], `${h} was restarted onto its new file`));
-  const steps = await stepsOf(refresh.id);
+  const steps = await s.steps(refresh.id);
   assert.deepEqual([...new Set(steps.map((x) => x.phase))], ['refresh batch 1', 'refresh batch 2', 'refresh batch 3', 'refresh batch 4']);
 
   const scaled = await s.call('POST', '/api/v1/clusters/seed/services/redis/scale', { role: 'replica', add: ['n1'] });

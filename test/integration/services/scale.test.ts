@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { modeOf, pgrep, sampleEvery, srvr, startStack, type Stack } from './helpers.js';
+import { modeOf, pgrep, sampleEvery, srvr, startStack, type OperationStep, type Stack } from './helpers.js';
 
 let s: Stack;
 const CLIENT_PORT = 22181;
@@ -46,11 +46,8 @@ const expectedLines = (members: Record<string, number>) =>
 /** srvr of every host every 200 ms until stopped. */
 const sampler = () => sampleEvery(async () => ({ modes: await modes() }));
 
-type Step = { host: string; phase: string; step: string; status: string; startedAt: string | null; finishedAt: string | null };
-const stepsOf = async (opId: string): Promise<Step[]> => (await s.call('GET', `/api/v1/operations/${opId}`)).body.operation.steps;
-
 /** From a step's start to a later step's end on the same host and phase: when leadership changes hands. */
-function window(steps: Step[], phase: string): [number, number] | undefined {
+function window(steps: OperationStep[], phase: string): [number, number] | undefined {
   const stop = steps.find((x) => x.phase === phase && x.step === 'stop');
   const health = steps.find((x) => x.phase === phase && x.step === 'health');
   if (!stop || !health) return undefined;
@@ -119,7 +116,7 @@ test('3 → 5: the new servers join, the old ones roll onto the 5-server list, q
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
   assert.deepEqual(op.result.added, ['n3', 'n4']);
 
-  const steps = await stepsOf(op.id);
+  const steps = await s.steps(op.id);
   const rolled = steps.filter((x) => x.phase.startsWith('join: roll peers') && x.step === 'stop');
   assert.deepEqual(rolled.map((x) => x.host).sort(), ['n0', 'n1', 'n2'], 'the old servers are rolled');
   assert.equal(rolled.at(-1)!.host, leader, `the leader ${leader} rolls last`);
@@ -161,7 +158,7 @@ test('5 → 3 removing the leader and a server in the middle: survivors keep the
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
   assert.deepEqual([...op.result.removed].sort(), [...removed].sort());
 
-  const steps = await stepsOf(op.id);
+  const steps = await s.steps(op.id);
   assert.ok(
     steps.some((x) => x.phase === 'move leadership' && x.host === leader && x.step === 'stop'),
     'the leaving leader hands over first',

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { eventually } from '../../helpers/harness.js';
-import { startStack, type Stack } from './helpers.js';
+import { alive, startStack, type Stack } from './helpers.js';
 
 let s: Stack;
 const HOSTS = ['n0', 'n1', 'n2'];
@@ -33,14 +33,6 @@ test(
     assert.deepEqual([0, 1, 2].map(starts), [1, 1, 1]);
     const pids = () =>
       [0, 1, 2].map((i) => Number(readFileSync(path.join(s.fleet.hosts[i]!.installRoot, 'counter/run/worker/counter.pid'), 'utf8')));
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     const before = pids();
 
     const res = await s.call('POST', '/api/v1/clusters/pair/services/counter/actions', { action: 'restart', rolling: { batchSize: 1 } });

@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { eventually } from '../../helpers/harness.js';
-import { modeOf, pgrep, sampleEvery, srvr, startStack, type Stack } from './helpers.js';
+import { modeOf, pgrep, sampleEvery, srvr, startStack, type OperationStep, type Stack } from './helpers.js';
 
 let s: Stack;
 const ZK_OLD = '3.8.0-deb12u1';
@@ -49,8 +49,6 @@ const currentOf = (hostname: string, service: string) => readlinkSync(path.join(
 const modes = async () => Promise.all(SERVERS.map(async (h) => modeOf(await srvr(address(h), CLIENT_PORT))));
 const operationCount = async () => (await s.call('GET', '/api/v1/operations?limit=500')).body.operations.length;
 const serviceView = async (p: string) => (await s.call('GET', p)).body.service;
-type Step = { host: string; role: string; phase: string; step: string; status: string; startedAt: string };
-const stepsOf = async (id: string): Promise<Step[]> => (await s.call('GET', `/api/v1/operations/${id}`)).body.operation.steps;
 
 async function upgrade(p: string, body: Record<string, unknown>): Promise<string> {
   const res = await s.call('POST', `${p}/upgrade`, body);
@@ -133,7 +131,7 @@ async function upgradeWithHostLost(p: string, to: string, victim: (firstBatchHos
   const id = await upgrade(p, { version: to, batchSize: 1, pauseSeconds: 10 });
   const first = await eventually(
     async () => {
-      const steps = await stepsOf(id);
+      const steps = await s.steps(id);
       const health = steps.find((x) => x.phase === 'upgrade batch 1' && x.step === 'health' && x.status === 'SUCCEEDED');
       if (health) return health.host;
       const op = (await s.call('GET', `/api/v1/operations/${id}`)).body.operation;
@@ -159,7 +157,9 @@ async function upgradeWithHostLost(p: string, to: string, victim: (firstBatchHos
   const done = await s.waitFor(id, ['ROLLED_BACK', 'FAILED', 'SUCCEEDED', 'HOLDING'], 300_000);
   assert.equal(done.status, 'ROLLED_BACK', JSON.stringify(done));
   // Last upgraded first: the held host, then the first batch's.
-  const rollbackStops = done.steps.filter((x: Step) => x.phase.startsWith('rollback') && x.step === 'stop').map((x: Step) => x.host);
+  const rollbackStops = done.steps
+    .filter((x: OperationStep) => x.phase.startsWith('rollback') && x.step === 'stop')
+    .map((x: OperationStep) => x.host);
   assert.deepEqual(rollbackStops, [down, first]);
   return { id, first, down, done };
 }
@@ -227,7 +227,7 @@ test('ZooKeeper upgrades deb12u1 → deb12u2 with batch 1: quorum kept, versions
     SERVERS.map((h) => `server@${h}`),
   );
 
-  const steps = op.steps as Step[];
+  const steps = op.steps as OperationStep[];
   assert.ok(steps.some((x) => x.phase === 'pre-checks' && x.step === 'reachable' && x.status === 'SUCCEEDED'));
   const last = steps.filter((x) => x.phase === 'upgrade batch 3');
   assert.ok(last.length > 0 && last.every((x) => x.host === leader), `the leader ${leader} is upgraded last: ${JSON.stringify(last)}`);
@@ -282,8 +282,8 @@ test('a failed pre-check fails the operation naming what failed, before anything
     assert.match(op.error.message, /n2 is unreachable/);
     assert.doesNotMatch(op.error.message, /n0 is|n1 is/, 'only n2 failed its pre-checks');
     assert.ok(
-      op.steps.every((x: Step) => x.phase === 'pre-checks'),
-      `only pre-checks ran: ${JSON.stringify(op.steps.map((x: Step) => x.phase))}`,
+      op.steps.every((x: OperationStep) => x.phase === 'pre-checks'),
+      `only pre-checks ran: ${JSON.stringify(op.steps.map((x: OperationStep) => x.phase))}`,
     );
   } finally {
     await s.fleet.startHost(2);
