@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cp, mkdtemp, writeFile, mkdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,163 +52,6 @@ export interface OperationStep {
   finishedAt: string;
 }
 
-/**
- * A definition for tests only: a worker role whose start command runs in the foreground for
- * a long time (so a test can cancel it mid-step), packaged with node-exporter's tarball.
- */
-const SLEEPER = `name: sleeper
-label: Long-running start command (tests only)
-runAs: { user: sophon }
-versions:
-  - version: 1.5.0
-    default: true
-    packages:
-      - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
-roles:
-  - name: worker
-    kind: worker
-    cardinality: 1+
-    start: { run: sleep 3007, timeout: 600 }
-    stop: { run: 'true' }
-    status: { run: 'false' }
-`;
-
-/**
- * A definition for tests only whose start takes a few seconds and leaves a line in
- * `<data>/starts.log` each time it really starts something: duplicate starts are countable.
- */
-const COUNTER = `name: counter
-label: Counts its starts (tests only)
-runAs: { user: sophon }
-versions:
-  - version: 1.5.0
-    default: true
-    packages:
-      - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
-roles:
-  - name: worker
-    kind: worker
-    cardinality: 1+
-    start:
-      run: >-
-        mkdir -p {{ paths.run }} {{ paths.data }} && sleep 4 && echo started >> {{ paths.data }}/starts.log &&
-        { setsid nohup sleep 100007 > /dev/null 2>&1 < /dev/null & echo $! > {{ paths.run }}/counter.pid; }
-      timeout: 60
-    stop: { run: 'kill "$(cat {{ paths.run }}/counter.pid)"', timeout: 30 }
-    status: { run: 'kill -0 "$(cat {{ paths.run }}/counter.pid)"' }
-`;
-
-/**
- * A definition for tests only that depends on ZooKeeper and never starts: its deploy holds
- * at the start step, so a test can watch a dependent service that is still deploying.
- */
-const DEPENDENT = `name: dependent
-label: Depends on ZooKeeper, never starts (tests only)
-runAs: { user: sophon }
-versions:
-  - version: 1.5.0
-    default: true
-    packages:
-      - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
-dependencies: [zookeeper]
-roles:
-  - name: worker
-    kind: worker
-    cardinality: 1+
-    start: { run: 'echo refusing to start >&2; false' }
-    stop: { run: 'true' }
-    status: { run: 'false' }
-`;
-
-/**
- * A definition for tests only whose role is a supervised process (node_exporter in the
- * foreground) with init steps: `seed` once on the first instance, `join` on the others once the
- * first answers, `mark` on each. Every init run appends a line to `<data>/init.log`. It reads
- * Redis when the cluster has one (`redis.list`). The seeded instance leads, and a roll hands off
- * before it goes down (a line in `<data>/handoffs.log`).
- */
-const SEEDED = `name: seeded
-label: Supervised process with once-only init steps (tests only)
-runAs: { user: sophon }
-versions:
-  - version: 1.5.0
-    default: true
-    packages:
-      - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
-optionalDependencies: [redis]
-roles:
-  - name: node
-    kind: worker
-    cardinality: 1+
-    ports:
-      - { name: metrics, port: 19111 }
-    process:
-      run: exec {{ paths.install }}/bin/node_exporter --web.listen-address={{ instance.address }}:{{ instance.ports.metrics }} --collector.disable-defaults --collector.time
-      stopTimeout: 10
-    init:
-      - name: seed
-        where: first
-        unless: test -f {{ paths.data }}/seeded
-        run: mkdir -p {{ paths.data }} && echo seed >> {{ paths.data }}/init.log && touch {{ paths.data }}/seeded
-      - name: join
-        where: others
-        unless: test -f {{ paths.data }}/joined
-        run: >-
-          bash -c 'exec 3<>/dev/tcp/{{ cluster.roles.node.hosts[0].address }}/{{ cluster.roles.node.hosts[0].ports.metrics }}' &&
-          mkdir -p {{ paths.data }} && echo join >> {{ paths.data }}/init.log && touch {{ paths.data }}/joined
-      - name: mark
-        where: each
-        unless: test -f {{ paths.data }}/marked
-        run: mkdir -p {{ paths.data }} && echo mark >> {{ paths.data }}/init.log && touch {{ paths.data }}/marked
-    healthChecks:
-      - { type: http, port: metrics, path: /metrics, expectBody: node_time_seconds }
-  - name: client
-    kind: client
-    cardinality: 0+
-configFiles:
-  - path: client.properties
-    format: properties
-    entries:
-      nodes: "{% for h in cluster.roles.node.hosts %}{{ h.address }}:{{ h.ports.metrics }}{{ '' if loop.last else ',' }}{% endfor %}"
-  - path: topology.map
-    format: template
-    template: topology.map.njk
-  - path: redis.list
-    format: template
-    template: redis.list.njk
-rolling:
-  order: followers-first
-  leader:
-    role: node
-    run: test -f {{ paths.data }}/seeded && echo leads
-    expectOutput: leads
-    handoff: { run: 'echo handoff >> {{ paths.data }}/handoffs.log' }
-`;
-
-/** Templates of the seeded definition: a rack map from the hosts' labels, and the Redis it reads when there is one. */
-const SEEDED_TEMPLATES = {
-  'topology.map.njk': "{% for h in cluster.roles.node.hosts %}{{ h.address }} {{ h.labels.rack or '/default-rack' }}\n{% endfor %}",
-  'redis.list.njk':
-    '{% if deps.redis %}{% for role, r in deps.redis.roles %}{% for h in r.hosts %}{{ role }} {{ h.address }}:{{ h.ports.redis }}\n{% endfor %}{% endfor %}{% endif %}',
-};
-
-/** A definition for tests only that needs a Java no host has. */
-const FUTURE_JAVA = `name: future-java
-label: Needs Java 99 (tests only)
-runAs: { user: sophon }
-requires: { java: 99 }
-versions:
-  - version: 1.5.0
-    default: true
-    packages:
-      - { arch: x86_64, file: node-exporter-1.5.0-x86_64.tar.gz }
-roles:
-  - name: node
-    kind: worker
-    cardinality: 1+
-    process: { run: 'exec sleep 1000' }
-`;
-
 export interface WorkerProcess {
   child: ChildProcess;
   exited: Promise<number | null>;
@@ -233,18 +76,8 @@ export async function startStack(opts: {
     const defsDir = await mkdtemp(path.join(tmpdir(), 'sophon-defs-'));
     stops.push(() => rm(defsDir, { recursive: true, force: true }));
     await cp(path.resolve('service-defs'), defsDir, { recursive: true });
-    for (const [name, yaml] of [
-      ['sleeper', SLEEPER],
-      ['counter', COUNTER],
-      ['dependent', DEPENDENT],
-      ['seeded', SEEDED],
-      ['future-java', FUTURE_JAVA],
-    ] as const) {
-      await mkdir(path.join(defsDir, name));
-      await writeFile(path.join(defsDir, name, 'service.yaml'), yaml);
-    }
-    await mkdir(path.join(defsDir, 'seeded', 'templates'));
-    for (const [file, text] of Object.entries(SEEDED_TEMPLATES)) await writeFile(path.join(defsDir, 'seeded', 'templates', file), text);
+    // Definitions for tests only (test/fixtures/service-defs/*/service.yaml say what each is for).
+    await cp(path.resolve('test/fixtures/service-defs'), defsDir, { recursive: true });
 
     const fleet = await startFleet({ hosts: opts.hosts, baseAddress: fleetBase(opts.block) });
     // Also stops the components a failed test left running, which would answer the next run's checks.
