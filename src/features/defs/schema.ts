@@ -186,6 +186,11 @@ const parameterSchema = z.strictObject({
   max: z.number().optional(),
   enum: z.array(scalar).min(1).optional(),
   pattern: z.string().optional(),
+  /**
+   * string: the value is a list `name:number,name:number,...` (unique names, numbers ≥ 0) whose
+   * numbers add up to this total, e.g. queue capacities that sum to 100.
+   */
+  sumsTo: z.number().optional(),
   /** Whether a change needs the instances restarted (false: the service reloads it). */
   restart: z.boolean().default(true),
 });
