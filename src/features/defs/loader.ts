@@ -275,9 +275,12 @@ function crossCheck(d: ServiceDefinitionData, folderName: string, templates: Rec
   }
   d.decommission.forEach((s, i) => {
     role(['decommission', i, 'role'], s.role);
-    if (s.where === 'role') {
-      if (s.on === undefined) report(['decommission', i, 'on'], "where: role needs 'on', the role whose host runs the step");
+    if (s.where !== 'instance') {
+      if (s.on === undefined) report(['decommission', i, 'on'], `where: ${s.where} needs 'on', the role whose host runs the step`);
       else role(['decommission', i, 'on'], s.on);
+      if (s.where === 'leader' && s.on !== undefined && d.rolling.leader?.role !== s.on) {
+        report(['decommission', i, 'where'], `where: leader needs rolling.leader to tell the leader of '${s.on}'`);
+      }
     }
   });
   if (d.optionalDependencies.includes(d.name)) report(['optionalDependencies'], 'a service cannot depend on itself');

@@ -219,8 +219,12 @@ const rollingSchema = z.strictObject({
 const decommissionStepSchema = z.strictObject({
   name: z.string().min(1),
   role: z.string(),
-  /** `instance`: on the host being removed; `master`: on a host of `on`. */
-  where: z.enum(['instance', 'role']).default('instance'),
+  /**
+   * `instance`: on the host being removed; `role`: on a host of `on`; `leader`: on the instance
+   * of `on` that leads now by `rolling.leader` (e.g. the active ResourceManager, which alone acts
+   * on its own exclude list).
+   */
+  where: z.enum(['instance', 'role', 'leader']).default('instance'),
   on: z.string().optional(),
   run: z.string().min(1),
   timeout: timeout.default(600),

@@ -189,6 +189,15 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'decommission on the leader without a leader check',
+    edit: (y) => `${y}decommission:\n  - { name: leave, role: server, where: leader, on: server, run: 'true' }\n`,
+    expect: {
+      file: 'demo/service.yaml',
+      path: 'decommission.0.where',
+      message: /where: leader needs rolling.leader to tell the leader of 'server'/,
+    },
+  },
+  {
     name: 'malformed sha256',
     edit: replace('file: demo-1.0.0-x86_64.tar.gz }', 'file: demo-1.0.0-x86_64.tar.gz, sha256: abc }'),
     expect: { file: 'demo/service.yaml', path: 'versions.0.packages.0.sha256', message: /64 lower-case hex digits/, line: 7 },
