@@ -275,9 +275,12 @@ function crossCheck(d: ServiceDefinitionData, folderName: string, templates: Rec
   }
   d.decommission.forEach((s, i) => {
     role(['decommission', i, 'role'], s.role);
-    if (s.where === 'role') {
-      if (s.on === undefined) report(['decommission', i, 'on'], "where: role needs 'on', the role whose host runs the step");
+    if (s.where !== 'instance') {
+      if (s.on === undefined) report(['decommission', i, 'on'], `where: ${s.where} needs 'on', the role whose host runs the step`);
       else role(['decommission', i, 'on'], s.on);
+      if (s.where === 'leader' && s.on !== undefined && d.rolling.leader?.role !== s.on) {
+        report(['decommission', i, 'where'], `where: leader needs rolling.leader to tell the leader of '${s.on}'`);
+      }
     }
   });
   if (d.optionalDependencies.includes(d.name)) report(['optionalDependencies'], 'a service cannot depend on itself');
@@ -314,6 +317,7 @@ function checkParameters(parameters: ServiceDefinitionData['parameters'], base: 
     if ((p.min !== undefined || p.max !== undefined) && p.type !== 'int' && p.type !== 'number') {
       report(at(), `min/max apply to int and number parameters, not ${p.type}`);
     }
+    if (p.sumsTo !== undefined && p.type !== 'string') report(at('sumsTo'), `sumsTo applies to string parameters, not ${p.type}`);
     if (p.pattern !== undefined) {
       try {
         new RegExp(p.pattern);
@@ -334,7 +338,15 @@ function checkParameters(parameters: ServiceDefinitionData['parameters'], base: 
 
 /** Why a value does not fit a parameter, or null. */
 export function parameterProblem(
-  p: { name: string; type: string; min?: number; max?: number; enum?: Array<string | number | boolean>; pattern?: string },
+  p: {
+    name: string;
+    type: string;
+    min?: number;
+    max?: number;
+    enum?: Array<string | number | boolean>;
+    pattern?: string;
+    sumsTo?: number;
+  },
   v: unknown,
 ): string | null {
   const ok =
@@ -350,6 +362,25 @@ export function parameterProblem(
   if (p.pattern !== undefined && typeof v === 'string' && !new RegExp(p.pattern).test(v)) {
     return `expected '${p.name}' to match /${p.pattern}/ (got ${JSON.stringify(v)})`;
   }
+  if (p.sumsTo !== undefined && typeof v === 'string') return sumProblem(p.name, p.sumsTo, v);
+  return null;
+}
+
+const SHARE = /^([A-Za-z0-9_-]+):(\d+(?:\.\d+)?)$/;
+
+/** Why a `name:number,...` list is malformed, repeats a name or does not add up to `total`, or null. */
+function sumProblem(name: string, total: number, v: string): string | null {
+  const seen = new Set<string>();
+  let sum = 0;
+  for (const item of v.split(',')) {
+    const m = SHARE.exec(item);
+    if (!m) return `expected '${name}' to be a list like 'a:60,b:40' (got ${JSON.stringify(item)} in ${JSON.stringify(v)})`;
+    if (seen.has(m[1]!)) return `expected the names in '${name}' to be unique ('${m[1]}' is listed twice)`;
+    seen.add(m[1]!);
+    sum += Number(m[2]);
+  }
+  // Decimal shares such as 33.3 do not add up exactly in floating point.
+  if (Math.abs(sum - total) > 1e-6) return `expected the numbers in '${name}' to sum to ${total} (they sum to ${+sum.toFixed(6)})`;
   return null;
 }
 

@@ -186,6 +186,11 @@ const parameterSchema = z.strictObject({
   max: z.number().optional(),
   enum: z.array(scalar).min(1).optional(),
   pattern: z.string().optional(),
+  /**
+   * string: the value is a list `name:number,name:number,...` (unique names, numbers ≥ 0) whose
+   * numbers add up to this total, e.g. queue capacities that sum to 100.
+   */
+  sumsTo: z.number().optional(),
   /** Whether a change needs the instances restarted (false: the service reloads it). */
   restart: z.boolean().default(true),
 });
@@ -214,8 +219,12 @@ const rollingSchema = z.strictObject({
 const decommissionStepSchema = z.strictObject({
   name: z.string().min(1),
   role: z.string(),
-  /** `instance`: on the host being removed; `master`: on a host of `on`. */
-  where: z.enum(['instance', 'role']).default('instance'),
+  /**
+   * `instance`: on the host being removed; `role`: on a host of `on`; `leader`: on the instance
+   * of `on` that leads now by `rolling.leader` (e.g. the active ResourceManager, which alone acts
+   * on its own exclude list).
+   */
+  where: z.enum(['instance', 'role', 'leader']).default('instance'),
   on: z.string().optional(),
   run: z.string().min(1),
   timeout: timeout.default(600),

@@ -295,6 +295,18 @@ void test('parameters are checked all at once', async () => {
   );
 });
 
+void test('a sumsTo parameter takes name:number lists whose numbers add up, and says what is wrong otherwise', () => {
+  const p = { name: 'queues', type: 'string', sumsTo: 100 };
+  assert.equal(parameterProblem(p, 'default:60,etl:40'), null);
+  assert.equal(parameterProblem(p, 'a:33.3,b:33.3,c:33.4'), null);
+  assert.equal(parameterProblem(p, 'all:100'), null);
+  assert.match(parameterProblem(p, 'default:60,etl:30')!, /numbers in 'queues' to sum to 100 \(they sum to 90\)/);
+  assert.match(parameterProblem(p, 'a:50,a:50')!, /'a' is listed twice/);
+  for (const bad of ['', 'a:50,', 'a:50, b:50', 'a=50,b:50', 'a:-10,b:110', 'a b:50,c:50', 'a:1e2']) {
+    assert.match(parameterProblem(p, bad)!, /to be a list like 'a:60,b:40'/, bad);
+  }
+});
+
 void test('HDFS with two NameNodes renders the nameservice of the cluster, the JournalNode quorum, ZooKeeper and each role by address', async () => {
   const catalog = await loadCatalog(defsDir);
   const all = new Map(catalog.list().map((s) => [s.name, catalog.get(s.name)]));

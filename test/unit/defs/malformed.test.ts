@@ -174,6 +174,30 @@ const cases: Case[] = [
     expect: { file: 'demo/service.yaml', path: 'parameters.1.default', message: /one of "debug", "info" \(got "trace"\)/, line: 25 },
   },
   {
+    name: 'sumsTo on a parameter that is not a string',
+    edit: replace('min: 1024, max: 65535 }', 'min: 1024, max: 65535, sumsTo: 100 }'),
+    expect: { file: 'demo/service.yaml', path: 'parameters.0.sumsTo', message: /sumsTo applies to string parameters, not int/, line: 24 },
+  },
+  {
+    name: 'default whose shares do not sum to sumsTo',
+    edit: replace('default: info, enum: [debug, info] }', "default: 'a:50,b:40', sumsTo: 100 }"),
+    expect: {
+      file: 'demo/service.yaml',
+      path: 'parameters.1.default',
+      message: /numbers in 'level' to sum to 100 \(they sum to 90\)/,
+      line: 25,
+    },
+  },
+  {
+    name: 'decommission on the leader without a leader check',
+    edit: (y) => `${y}decommission:\n  - { name: leave, role: server, where: leader, on: server, run: 'true' }\n`,
+    expect: {
+      file: 'demo/service.yaml',
+      path: 'decommission.0.where',
+      message: /where: leader needs rolling.leader to tell the leader of 'server'/,
+    },
+  },
+  {
     name: 'malformed sha256',
     edit: replace('file: demo-1.0.0-x86_64.tar.gz }', 'file: demo-1.0.0-x86_64.tar.gz, sha256: abc }'),
     expect: { file: 'demo/service.yaml', path: 'versions.0.packages.0.sha256', message: /64 lower-case hex digits/, line: 7 },

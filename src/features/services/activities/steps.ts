@@ -133,6 +133,25 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
     return { svc, def: catalog.get(svc.name) };
   }
 
+  /** The instance of `role` (among those `pick` keeps) that the definition's leader check names, or null. */
+  async function leaderOf(serviceId: string, role: string, pick: (i: InstanceRow) => boolean): Promise<string | null> {
+    const { def } = await serviceOf(serviceId);
+    const check = def.rolling.leader;
+    if (!check) return null;
+    const candidates = (await services.instances(serviceId)).filter((i) => i.role === role && pick(i));
+    const leaders = await mapBounded(candidates, 8, async (i) => {
+      const l = await loadInstance(pool, catalog, i.id);
+      const noop = { onStdout: () => undefined, onStderr: () => undefined, signal: new AbortController().signal };
+      // A host that does not answer leads nothing the roll can wait for.
+      const result = await ssh
+        .connect(targetOf(l.host))
+        .then((conn) => runRoleCommand(conn, def, check, l.ctx, noop, 'the leader check'))
+        .catch(() => undefined);
+      return result && `${result.stdout}${result.stderr}`.includes(check.expectOutput) ? i.id : null;
+    });
+    return leaders.find((id) => id !== null) ?? null;
+  }
+
   async function hostOf(id: string): Promise<Host> {
     const host = await hosts.get(id);
     if (!host) throw notFound('Host', id);
@@ -233,21 +252,7 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
 
     /** The instance of `role` that leads now (the definition's leader check), or null. */
     async findLeader(serviceId: string, role: string): Promise<string | null> {
-      const { def } = await serviceOf(serviceId);
-      const check = def.rolling.leader;
-      if (!check) return null;
-      const candidates = (await services.instances(serviceId)).filter((i) => i.role === role);
-      const leaders = await mapBounded(candidates, 8, async (i) => {
-        const l = await loadInstance(pool, catalog, i.id);
-        const noop = { onStdout: () => undefined, onStderr: () => undefined, signal: new AbortController().signal };
-        // A host that does not answer leads nothing the roll can wait for.
-        const result = await ssh
-          .connect(targetOf(l.host))
-          .then((conn) => runRoleCommand(conn, def, check, l.ctx, noop, 'the leader check'))
-          .catch(() => undefined);
-        return result && `${result.stdout}${result.stderr}`.includes(check.expectOutput) ? i.id : null;
-      });
-      return leaders.find((id) => id !== null) ?? null;
+      return leaderOf(serviceId, role, () => true);
     },
 
     /** Checks that the host's package of `version` is in the repository with its sha256 (fetched into the worker's cache). */
@@ -414,7 +419,8 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
 
     /**
      * Decommission step `step` of the definition for an instance a scale-in removes: on its
-     * own host (`where: instance`) or on the first remaining instance of role `on` (`where: role`).
+     * own host (`where: instance`), on the first remaining instance of role `on` (`where: role`)
+     * or on the remaining one of `on` that leads now (`where: leader`).
      * `instance` in the command is always the instance leaving.
      */
     async decommissionInstance(input: InstanceStepInput & { step: number }): Promise<void> {
@@ -423,10 +429,16 @@ export function createServiceActivities({ pool, ssh, catalog, packages, packageC
       if (!step) throw new SophonError('DEFINITION_INVALID', `${l.def.name} has no decommission step ${input.step}`);
       let target = l.host;
       let ctx = l.ctx;
-      if (step.where === 'role') {
-        const runner = (await services.instances(l.svc.id)).find((i) => i.role === step.on && !i.leaving);
-        if (!runner) throw new SophonError('CONFLICT', `${l.def.name} has no ${step.on} left to run '${step.name}' on`);
-        const on = await loadInstance(pool, catalog, runner.id);
+      if (step.where !== 'instance') {
+        const runner =
+          step.where === 'leader'
+            ? await leaderOf(l.svc.id, step.on!, (i) => !i.leaving)
+            : (await services.instances(l.svc.id)).find((i) => i.role === step.on && !i.leaving)?.id;
+        if (!runner) {
+          const which = step.where === 'leader' ? `no leading ${step.on}` : `no ${step.on} left`;
+          throw new SophonError('CONFLICT', `${l.def.name} has ${which} to run '${step.name}' on`);
+        }
+        const on = await loadInstance(pool, catalog, runner);
         target = on.host;
         // Paths of the instance that runs the step; `instance` stays the one leaving.
         ctx = { ...ctx, paths: on.ctx.paths };
