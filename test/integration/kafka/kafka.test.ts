@@ -383,7 +383,7 @@ test('a rolling restart under acks=all writes loses no acknowledged message; eac
     () => undefined,
   );
   const producer = produce('orders');
-  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 60_000);
+  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 180_000);
 
   const res = await s.call('POST', `${P}/actions`, { action: 'restart', rolling: { batchSize: 1 } });
   assert.equal(res.status, 202, JSON.stringify(res.body));
@@ -472,7 +472,7 @@ test(`an upgrade ${OLD} → ${NEW} that loses a host mid-way holds on it; rollba
     '3',
   ]);
   const producer = produce(topic);
-  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 60_000);
+  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 180_000);
   const leader = activeController();
   const id = await upgradeTo(NEW, { pauseSeconds: 20 });
   // A host moves as one batch (its controller and broker share the `current` link).
@@ -531,7 +531,7 @@ test(`a rolling upgrade ${OLD} → ${NEW} under acks=all writes loses no acknowl
   });
   assert.equal((await s.waitFor(created.body.operation.id, FINAL)).status, 'SUCCEEDED');
   const producer = produce(topic);
-  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 60_000);
+  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 180_000);
 
   const op = await s.waitFor(await upgradeTo(NEW), FINAL, 1_200_000);
   await new Promise((r) => setTimeout(r, 3000));
@@ -565,7 +565,7 @@ test(`finalize-upgrade raises the finalized metadata.version from the ${OLD} rel
 
 test('a fourth broker joins and the rebalance task spreads replicas onto it; removing it moves its replicas off first; no partition offline or under-replicated, no acknowledged message lost', async () => {
   const producer = produce('orders');
-  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 60_000);
+  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 180_000);
   const scale = async (body: Record<string, unknown>) => {
     const res = await s.call('POST', `${P}/scale`, { role: 'broker', ...body });
     assert.equal(res.status, 202, JSON.stringify(res.body));
