@@ -1,8 +1,11 @@
 /**
  * A real Kafka cluster in KRaft mode through the API on a real sshd fleet (3 hosts, each with a
- * controller and a broker): deploy with storage formatted once under the service's cluster id,
- * the create-topic task (RF 3, min ISR 2), and a rolling restart and a rolling upgrade while the
- * package's verifiable producer (acks=all) writes, after which its verifiable consumer reads
+ * controller and a broker, and a fourth host for scaling): deploy with storage formatted once
+ * under the service's cluster id, the create-topic task (RF 3, min ISR 2), a rolling restart
+ * whose broker gates wait for throttled replicas to catch up, an upgrade that holds on a host
+ * lost mid-way and is rolled back, a rolling upgrade, the metadata.version finalize task, and a
+ * scale-out with a rebalance and a scale-in whose broker hands its replicas over first; all while
+ * the package's verifiable producer (acks=all) writes, after which its verifiable consumer reads
  * every acknowledged message. Bad input is refused with the field path; Kafka's own refusal of
  * a replication factor above the broker count reaches the operator without a stack trace.
  */
@@ -27,7 +30,7 @@ const P = '/api/v1/clusters/kf/services/kafka';
 const FINAL = ['SUCCEEDED', 'FAILED', 'HOLDING', 'CANCELLED'];
 
 before(async () => {
-  s = await startStack({ hosts: 3, block: 111, cluster: 'kf' });
+  s = await startStack({ hosts: 4, block: 111, cluster: 'kf' });
   tools = mkdtempSync(path.join(tmpdir(), 'kafka-tools-'));
   execFileSync('tar', ['-xzf', path.join(s.config.packageRepo, `kafka-${OLD}-noarch.tar.gz`), '-C', tools]);
 });
@@ -62,6 +65,38 @@ const alive = (pid: number) => {
 };
 const bootstrap = () => HOSTS.map((h) => `${address(h)}:9092`).join(',');
 const tool = (name: string, args: string[]) => execFileSync(path.join(tools, 'bin', name), args, { encoding: 'utf8', timeout: 60_000 });
+/** Replica broker ids of every partition of every topic (internal ones too), as `topic-partition` → ids. */
+const replicas = () =>
+  new Map(
+    [
+      ...tool('kafka-topics.sh', ['--bootstrap-server', bootstrap(), '--describe']).matchAll(
+        /Topic: (\S+)\tPartition: (\d+)\t.*\tReplicas: ([\d,]+)/g,
+      ),
+    ].map((m) => [`${m[1]}-${m[2]}`, m[3]!.split(',').map(Number)]),
+  );
+/** Partitions without a leader and under-replicated ones, as Kafka's own tool lists them (empty when none). */
+const unhealthyPartitions = () =>
+  ['--unavailable-partitions', '--under-replicated-partitions']
+    .map((flag) => tool('kafka-topics.sh', ['--bootstrap-server', bootstrap(), '--describe', flag]).trim())
+    .filter((x) => x !== '');
+const upgradeTo = async (version: string, more: Record<string, unknown> = {}) => {
+  const res = await s.call('POST', `${P}/upgrade`, { version, batchSize: 1, ...more });
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+  return res.body.operation.id as string;
+};
+/**
+ * Each host's `current` link points at `version`, the API shows every instance on it, and its
+ * process runs (the observed state may lag behind: the poll's status checks time out on a loaded machine).
+ */
+async function assertOn(version: string, hosts = HOSTS) {
+  const svc = (await s.call('GET', P)).body.service;
+  for (const i of svc.instances) {
+    assert.equal(i.version, version, `${i.role}@${i.host}`);
+    assert.ok(alive(pidOf(i.host, i.role)), `${i.role}@${i.host} runs`);
+  }
+  for (const h of hosts) assert.ok(existsSync(path.join(root(h), `kafka/current/libs/kafka_2.13-${version}.jar`)), `${h} runs ${version}`);
+  return svc;
+}
 /** The controller's node id, from its rendered configuration. */
 const nodeIdOf = (h: string) =>
   /^node\.id=(\d+)$/m.exec(readFileSync(path.join(root(h), 'kafka/conf/controller/controller.properties'), 'utf8'))![1]!;
@@ -296,11 +331,59 @@ function restarts(steps: Step[]) {
     .sort((a, b) => Date.parse(a.at('stop')!.startedAt) - Date.parse(b.at('stop')!.startedAt));
 }
 
-test('a rolling restart under acks=all writes loses no acknowledged message; each broker is healthy (caught up) before the next stops; the active controller goes last', async () => {
+/** Throttles the replication of `topic` to `bytesPerSecond` on every broker (Kafka's own replication quotas), or lifts it. */
+function throttle(topic: string, bytesPerSecond: number | null) {
+  const rates = 'leader.replication.throttled.rate,follower.replication.throttled.rate';
+  for (const id of ['1', '2', '3']) {
+    const change =
+      bytesPerSecond === null
+        ? ['--delete-config', rates]
+        : ['--add-config', `leader.replication.throttled.rate=${bytesPerSecond},follower.replication.throttled.rate=${bytesPerSecond}`];
+    tool('kafka-configs.sh', ['--bootstrap-server', bootstrap(), '--alter', '--entity-type', 'brokers', '--entity-name', id, ...change]);
+  }
+  const replicasConfig = 'leader.replication.throttled.replicas,follower.replication.throttled.replicas';
+  tool('kafka-configs.sh', [
+    '--bootstrap-server',
+    bootstrap(),
+    '--alter',
+    '--entity-type',
+    'topics',
+    '--entity-name',
+    topic,
+    ...(bytesPerSecond === null
+      ? ['--delete-config', replicasConfig]
+      : ['--add-config', 'leader.replication.throttled.replicas=*,follower.replication.throttled.replicas=*']),
+  ]);
+}
+
+test('a rolling restart under acks=all writes loses no acknowledged message; each broker is healthy (caught up) before the next stops, and the gates wait for throttled replicas; the active controller goes last', async () => {
   const leader = activeController();
   const pids = Object.fromEntries(HOSTS.flatMap((h) => ['controller', 'broker'].map((r) => [`${r}@${h}`, pidOf(h, r)])));
+  // Ballast: 60 KB/s of 1 KB records into a topic whose replication is throttled to 90 KB/s, so a
+  // restarted broker needs about twice as long as it was down to catch up (the gate must wait).
+  tool('kafka-topics.sh', [
+    '--bootstrap-server',
+    bootstrap(),
+    '--create',
+    '--topic',
+    'ballast',
+    '--partitions',
+    '3',
+    '--replication-factor',
+    '3',
+  ]);
+  throttle('ballast', 90 * 1024);
+  const ballast = client(
+    'kafka-producer-perf-test.sh',
+    ['--topic', 'ballast', '--num-records', '100000000', '--record-size', '1000', '--throughput', '60'].concat([
+      '--producer-props',
+      `bootstrap.servers=${bootstrap()}`,
+      'acks=1',
+    ]),
+    () => undefined,
+  );
   const producer = produce('orders');
-  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 60_000);
+  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 180_000);
 
   const res = await s.call('POST', `${P}/actions`, { action: 'restart', rolling: { batchSize: 1 } });
   assert.equal(res.status, 202, JSON.stringify(res.body));
@@ -309,6 +392,9 @@ test('a rolling restart under acks=all writes loses no acknowledged message; eac
   const ackedDuringRoll = producer.acked.size - ackedBefore;
   await new Promise((r) => setTimeout(r, 3000));
   await producer.stop();
+  ballast.child.kill('SIGTERM');
+  await ballast.exited;
+  throttle('ballast', null);
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
   assert.ok(ackedDuringRoll > 0, 'the producer kept writing during the roll');
 
@@ -354,12 +440,87 @@ test('a rolling restart under acks=all writes loses no acknowledged message; eac
     isr.map((m) => m[1]!.split(',').length),
     [3, 3, 3],
   );
-  // How often a broker's health gate saw under-replicated partitions and held the roll (for the report).
-  const held = order.filter(
-    (o) => o.key.startsWith('broker@') && /under-replicated partitions/.test(o.at('health')!.stderrTail ?? ''),
-  ).length;
+  // The broker gates waited: a health step that ended SUCCEEDED but whose record holds a failed
+  // poll that saw under-replicated partitions polled again, and the next instance stopped only after.
+  const gates = order
+    .filter((o) => o.key.startsWith('broker@'))
+    .map((o) => ({
+      key: o.key,
+      held: (o.at('health')!.stderrTail ?? '').match(/under-replicated partitions: .*ballast/g)?.length ?? 0,
+      seconds: (Date.parse(o.at('health')!.finishedAt) - Date.parse(o.at('health')!.startedAt)) / 1000,
+    }));
+  assert.ok(
+    gates.some((g) => g.held > 0),
+    `a broker gate saw the throttled ballast under-replicated and waited: ${JSON.stringify(gates)}`,
+  );
   process.stdout.write(
-    `# rolling restart: ${producer.acked.size} acked, ${read} read, ${producer.errors()} send errors, ${held} of 3 broker gates held on under-replicated partitions, order ${order.map((o) => o.key).join(' ')}\n`,
+    `# rolling restart: ${producer.acked.size} acked, ${read} read, ${producer.errors()} send errors, broker gates ${JSON.stringify(gates)}, order ${order.map((o) => o.key).join(' ')}\n`,
+  );
+});
+
+test(`an upgrade ${OLD} → ${NEW} that loses a host mid-way holds on it; rollback puts every controller and broker back on ${OLD}, no acknowledged message lost`, async () => {
+  const topic = 'refunds';
+  tool('kafka-topics.sh', [
+    '--bootstrap-server',
+    bootstrap(),
+    '--create',
+    '--topic',
+    topic,
+    '--partitions',
+    '3',
+    '--replication-factor',
+    '3',
+  ]);
+  const producer = produce(topic);
+  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 180_000);
+  const leader = activeController();
+  const id = await upgradeTo(NEW, { pauseSeconds: 20 });
+  // A host moves as one batch (its controller and broker share the `current` link).
+  const first = await eventually(
+    async () => {
+      const done = (await stepsOf(id)).filter((x) => x.phase === 'upgrade batch 1' && x.step === 'health' && x.status === 'SUCCEEDED');
+      if (done.length === 2) return done[0]!.host;
+      const op = (await s.call('GET', `/api/v1/operations/${id}`)).body.operation;
+      assert.ok(['PENDING', 'RUNNING'].includes(op.status), `the upgrade runs: ${JSON.stringify(op)}`);
+      return undefined;
+    },
+    'the first host to be upgraded',
+    600_000,
+  );
+  // The next batch's host (the other follower controller's) becomes unreachable; its Kafka keeps running.
+  const down = HOSTS.find((h) => h !== first && h !== leader)!;
+  await s.fleet.stopHost(Number(down.slice(1)));
+  let held;
+  try {
+    held = await s.waitFor(id, FINAL, 600_000);
+  } finally {
+    await s.fleet.startHost(Number(down.slice(1)));
+  }
+  assert.equal(held.status, 'HOLDING', JSON.stringify(held));
+  assert.equal(held.holding[0].host, down, `holds on ${down}: ${JSON.stringify(held.holding)}`);
+  assert.equal(held.canRollback, true);
+  assert.ok(existsSync(path.join(root(first), `kafka/current/libs/kafka_2.13-${NEW}.jar`)), `${first} was upgraded`);
+
+  const decided = await s.call('POST', `/api/v1/operations/${id}/decision`, { action: 'rollback' });
+  assert.equal(decided.status, 202, JSON.stringify(decided.body));
+  const done = await s.waitFor(id, ['ROLLED_BACK', 'FAILED', 'SUCCEEDED', 'HOLDING'], 1_200_000);
+  await new Promise((r) => setTimeout(r, 3000));
+  await producer.stop();
+  assert.equal(done.status, 'ROLLED_BACK', JSON.stringify(done));
+  assert.deepEqual(
+    [...done.result.rolledBack.restored].sort(),
+    [`broker@${down}: ${OLD}`, `broker@${first}: ${OLD}`, `controller@${down}: ${OLD}`, `controller@${first}: ${OLD}`].sort(),
+  );
+  assert.equal((await assertOn(OLD)).version, OLD);
+  assert.deepEqual(unhealthyPartitions(), [], 'no offline or under-replicated partition');
+  const { missing, read } = await consumeAll(topic, producer.acked);
+  assert.deepEqual(
+    missing.slice(0, 20),
+    [],
+    `every acknowledged message is read back (${producer.acked.size} acked, ${read} read, ${missing.length} missing, ${producer.errors()} send errors)`,
+  );
+  process.stdout.write(
+    `# upgrade with ${down} lost, rolled back: ${producer.acked.size} acked, ${read} read, ${producer.errors()} send errors\n`,
   );
 });
 
@@ -370,11 +531,9 @@ test(`a rolling upgrade ${OLD} → ${NEW} under acks=all writes loses no acknowl
   });
   assert.equal((await s.waitFor(created.body.operation.id, FINAL)).status, 'SUCCEEDED');
   const producer = produce(topic);
-  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 60_000);
+  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 180_000);
 
-  const res = await s.call('POST', `${P}/upgrade`, { version: NEW, batchSize: 1 });
-  assert.equal(res.status, 202, JSON.stringify(res.body));
-  const op = await s.waitFor(res.body.operation.id, FINAL, 1_200_000);
+  const op = await s.waitFor(await upgradeTo(NEW), FINAL, 1_200_000);
   await new Promise((r) => setTimeout(r, 3000));
   await producer.stop();
   assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
@@ -385,16 +544,77 @@ test(`a rolling upgrade ${OLD} → ${NEW} under acks=all writes loses no acknowl
     [],
     `every acknowledged message is read back (${producer.acked.size} acked, ${read} read, ${missing.length} missing, ${producer.errors()} send errors)`,
   );
-  const svc = (await s.call('GET', P)).body.service;
-  assert.equal(svc.version, NEW);
-  for (const i of svc.instances) assert.deepEqual([i.version, i.observedState], [NEW, 'RUNNING'], `${i.role}@${i.host}`);
-  for (const h of HOSTS) assert.ok(existsSync(path.join(root(h), `kafka/current/libs/kafka_2.13-${NEW}.jar`)), `${h} runs ${NEW}`);
+  assert.equal((await assertOn(NEW)).version, NEW);
   // The metadata version stays at the old release's until an operator finalizes the upgrade.
   assert.match(
     tool('kafka-features.sh', ['--bootstrap-server', bootstrap(), 'describe']),
     /Feature: metadata\.version\s+SupportedMinVersion: \S+\s+SupportedMaxVersion: 4\.2-\S+\s+FinalizedVersionLevel: 4\.1-/,
   );
   process.stdout.write(`# rolling upgrade: ${producer.acked.size} acked, ${read} read, ${producer.errors()} send errors\n`);
+});
+
+test(`finalize-upgrade raises the finalized metadata.version from the ${OLD} release's to ${NEW}'s`, async () => {
+  const res = await s.call('POST', `${P}/tasks/finalize-upgrade`, {});
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+  const op = await s.waitFor(res.body.operation.id, FINAL, 600_000);
+  assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
+  const finalized = /Feature: metadata\.version\s+SupportedMinVersion: \S+\s+SupportedMaxVersion: \S+\s+FinalizedVersionLevel: 4\.2-/;
+  assert.match(op.steps[0].stdoutTail, finalized);
+  assert.match(tool('kafka-features.sh', ['--bootstrap-server', bootstrap(), 'describe']), finalized);
+});
+
+test('a fourth broker joins and the rebalance task spreads replicas onto it; removing it moves its replicas off first; no partition offline or under-replicated, no acknowledged message lost', async () => {
+  const producer = produce('orders');
+  await eventually(async () => (producer.acked.size >= 200 ? true : undefined), 'the producer to get 200 acks', 180_000);
+  const scale = async (body: Record<string, unknown>) => {
+    const res = await s.call('POST', `${P}/scale`, { role: 'broker', ...body });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const op = await s.waitFor(res.body.operation.id, FINAL, 1_200_000);
+    assert.equal(op.status, 'SUCCEEDED', JSON.stringify(op));
+    return op;
+  };
+  const out = await scale({ add: ['n3'] });
+  assert.ok(
+    out.steps.some((x: Step) => x.host === 'n3' && x.step === 'init: format storage' && x.status === 'SUCCEEDED'),
+    'the new broker formatted its storage',
+  );
+  const n3 = address('n3').replace(/\./g, '\\.');
+  assert.match(
+    tool('kafka-broker-api-versions.sh', ['--bootstrap-server', bootstrap()]),
+    new RegExp(`${n3}:9092 \\(id: 4 .*isFenced: false\\)`),
+  );
+  const onFour = () => [...replicas().entries()].filter(([, ids]) => ids.includes(4)).map(([p]) => p);
+  assert.deepEqual(onFour(), [], 'a new broker holds nothing until the rebalance');
+
+  const rebalance = await s.call('POST', `${P}/tasks/rebalance`, {});
+  assert.equal(rebalance.status, 202, JSON.stringify(rebalance.body));
+  const rb = await s.waitFor(rebalance.body.operation.id, FINAL, 1_200_000);
+  assert.equal(rb.status, 'SUCCEEDED', JSON.stringify(rb));
+  assert.match(rb.steps[0].stdoutTail, /every replica is on brokers 1,2,3,4/);
+  const moved = onFour();
+  assert.ok(moved.length > 0, `broker 4 holds replicas now: ${moved}`);
+  assert.deepEqual(unhealthyPartitions(), [], 'no offline or under-replicated partition after the rebalance');
+
+  const inn = await scale({ remove: ['n3'] });
+  const on3 = (step: string) => inn.steps.find((x: Step) => x.host === 'n3' && x.role === 'broker' && x.step === step) as Step;
+  const handover = on3('decommission: move its partition replicas to the remaining brokers');
+  assert.equal(handover.status, 'SUCCEEDED', JSON.stringify(handover));
+  assert.ok(Date.parse(on3('stop').startedAt) >= Date.parse(handover.finishedAt), 'the broker stopped after its replicas moved');
+  assert.deepEqual(onFour(), [], 'no replica is left on the removed broker');
+  assert.deepEqual(unhealthyPartitions(), [], 'no offline or under-replicated partition after the removal');
+  assert.equal(existsSync(path.join(root('n3'), 'kafka')), false, 'the removed broker lost its files');
+
+  await new Promise((r) => setTimeout(r, 3000));
+  await producer.stop();
+  const { missing, read } = await consumeAll('orders', producer.acked);
+  assert.deepEqual(
+    missing.slice(0, 20),
+    [],
+    `every acknowledged message is read back (${producer.acked.size} acked, ${read} read, ${missing.length} missing, ${producer.errors()} send errors)`,
+  );
+  process.stdout.write(
+    `# scale 3 → 4 → 3 brokers: ${moved.length} partitions got a replica on broker 4 and lost it again, ${producer.acked.size} acked, ${read} read, ${producer.errors()} send errors\n`,
+  );
 });
 
 test('remove stops every process and deletes the files', async () => {
