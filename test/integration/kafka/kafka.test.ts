@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { shortIdOf } from '../../../src/features/defs/templates.js';
 import { eventually } from '../../helpers/harness.js';
-import { startStack, type Stack } from '../services/helpers.js';
+import { alive, processPid, startStack, type OperationStep, type Stack } from '../services/helpers.js';
 
 let s: Stack;
 /** The package's tools, unpacked for the test's own producer and consumer (upgrades replace the hosts' copies). */
@@ -40,29 +40,9 @@ after(async () => {
   if (tools) rmSync(tools, { recursive: true, force: true });
 });
 
-type Step = {
-  host: string;
-  role: string;
-  phase: string;
-  step: string;
-  status: string;
-  message?: string;
-  stderrTail?: string;
-  startedAt: string;
-  finishedAt: string;
-};
-const stepsOf = async (id: string): Promise<Step[]> => (await s.call('GET', `/api/v1/operations/${id}`)).body.operation.steps;
 const address = (h: string) => s.fleet.hosts[Number(h.slice(1))]!.address;
 const root = (h: string) => s.fleet.hosts[Number(h.slice(1))]!.installRoot;
-const pidOf = (h: string, role: string) => Number(readFileSync(path.join(root(h), `kafka/run/${role}/${role}.pid`), 'utf8').trim());
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const pidOf = (h: string, role: string) => processPid(root(h), 'kafka', role);
 const bootstrap = () => HOSTS.map((h) => `${address(h)}:9092`).join(',');
 const tool = (name: string, args: string[]) => execFileSync(path.join(tools, 'bin', name), args, { encoding: 'utf8', timeout: 60_000 });
 /** Replica broker ids of every partition of every topic (internal ones too), as `topic-partition` → ids. */
@@ -219,7 +199,7 @@ test('3 controllers and 3 brokers deploy: storage formatted once with the cluste
 
   const svc = (await s.call('GET', `${P}`)).body.service;
   const clusterId = shortIdOf(svc.id);
-  const steps = await stepsOf(op.id);
+  const steps = await s.steps(op.id);
   for (const h of HOSTS) {
     for (const role of ['controller', 'broker']) {
       const init = steps.filter((x) => x.host === h && x.role === role && x.step === 'init: format storage');
@@ -320,8 +300,8 @@ test("a replication factor above the broker count fails the task with Kafka's ow
 });
 
 /** Instances in the order the operation restarted them, with their stop, start and health steps. */
-function restarts(steps: Step[]) {
-  const byInstance = new Map<string, Step[]>();
+function restarts(steps: OperationStep[]) {
+  const byInstance = new Map<string, OperationStep[]>();
   for (const x of steps.filter((x) => x.phase.includes('batch'))) {
     const key = `${x.role}@${x.host}`;
     byInstance.set(key, [...(byInstance.get(key) ?? []), x]);
@@ -405,7 +385,7 @@ test('a rolling restart under acks=all writes loses no acknowledged message; eac
     `every acknowledged message is read back (${producer.acked.size} acked, ${read} read, ${missing.length} missing, ${producer.errors()} send errors)`,
   );
 
-  const order = restarts(await stepsOf(op.id));
+  const order = restarts(await s.steps(op.id));
   assert.equal(order.length, 6, order.map((o) => o.key).join(' '));
   for (const o of order)
     assert.deepEqual(
@@ -478,7 +458,7 @@ test(`an upgrade ${OLD} → ${NEW} that loses a host mid-way holds on it; rollba
   // A host moves as one batch (its controller and broker share the `current` link).
   const first = await eventually(
     async () => {
-      const done = (await stepsOf(id)).filter((x) => x.phase === 'upgrade batch 1' && x.step === 'health' && x.status === 'SUCCEEDED');
+      const done = (await s.steps(id)).filter((x) => x.phase === 'upgrade batch 1' && x.step === 'health' && x.status === 'SUCCEEDED');
       if (done.length === 2) return done[0]!.host;
       const op = (await s.call('GET', `/api/v1/operations/${id}`)).body.operation;
       assert.ok(['PENDING', 'RUNNING'].includes(op.status), `the upgrade runs: ${JSON.stringify(op)}`);
@@ -575,7 +555,7 @@ test('a fourth broker joins and the rebalance task spreads replicas onto it; rem
   };
   const out = await scale({ add: ['n3'] });
   assert.ok(
-    out.steps.some((x: Step) => x.host === 'n3' && x.step === 'init: format storage' && x.status === 'SUCCEEDED'),
+    out.steps.some((x: OperationStep) => x.host === 'n3' && x.step === 'init: format storage' && x.status === 'SUCCEEDED'),
     'the new broker formatted its storage',
   );
   const n3 = address('n3').replace(/\./g, '\\.');
@@ -596,7 +576,8 @@ test('a fourth broker joins and the rebalance task spreads replicas onto it; rem
   assert.deepEqual(unhealthyPartitions(), [], 'no offline or under-replicated partition after the rebalance');
 
   const inn = await scale({ remove: ['n3'] });
-  const on3 = (step: string) => inn.steps.find((x: Step) => x.host === 'n3' && x.role === 'broker' && x.step === step) as Step;
+  const on3 = (step: string) =>
+    inn.steps.find((x: OperationStep) => x.host === 'n3' && x.role === 'broker' && x.step === step) as OperationStep;
   const handover = on3('decommission: move its partition replicas to the remaining brokers');
   assert.equal(handover.status, 'SUCCEEDED', JSON.stringify(handover));
   assert.ok(Date.parse(on3('stop').startedAt) >= Date.parse(handover.finishedAt), 'the broker stopped after its replicas moved');
