@@ -58,12 +58,13 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, prefix?: s
 }
 
 /**
- * Test files of whole big-data components (many JVMs, minutes each): they run in a lane of
- * their own beside the other integration files, on their own fleet blocks, so the suite's wall
- * time is not their sum.
+ * Test files of whole big-data components (many JVMs, minutes each): they run in two lanes of
+ * their own (Hadoop; Kafka and the stream processors) beside the other integration files, on
+ * their own fleet blocks, so the suite's wall time is not their sum.
  */
-const COMPONENT_DIRS = ['kafka', 'streaming', 'hadoop'].map((d) => path.join('test', 'integration', d) + path.sep);
-const isComponent = (f: string) => COMPONENT_DIRS.some((d) => path.normalize(f).startsWith(d));
+const COMPONENT_LANES = [['hadoop'], ['kafka', 'streaming']].map((dirs) => dirs.map((d) => path.join('test', 'integration', d) + path.sep));
+const laneOf = (f: string) => COMPONENT_LANES.findIndex((dirs) => dirs.some((d) => path.normalize(f).startsWith(d)));
+const isComponent = (f: string) => laneOf(f) >= 0;
 
 /**
  * The package repository of real components built from Debian packages, which the catalog
@@ -136,15 +137,22 @@ async function main() {
     env.SOPHON_TEST_TEMPORAL_ADDRESS = temporal.address;
     env.SOPHON_TEST_TEMPORAL_UI_URL = `http://127.0.0.1:${uiPort}`;
     const components = otherFiles.filter(isComponent);
-    const [integration, componentsCode] = await Promise.all([
+    const prefixed = components.length > 0 && components.length < otherFiles.length;
+    const codes = await Promise.all([
       nodeTest(
         otherFiles.filter((f) => !isComponent(f)),
         env,
       ),
-      nodeTest(components, env, components.length && components.length < otherFiles.length ? '[components]' : undefined),
+      ...COMPONENT_LANES.map((_, lane) =>
+        nodeTest(
+          components.filter((f) => laneOf(f) === lane),
+          env,
+          prefixed ? `[components ${lane + 1}]` : undefined,
+        ),
+      ),
     ]);
     await cleanup();
-    process.exit(code || integration || componentsCode);
+    process.exit(code || codes.find((c) => c !== 0) || 0);
   } catch (err) {
     await cleanup();
     throw err;
