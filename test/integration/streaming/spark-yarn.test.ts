@@ -55,14 +55,19 @@ test('HDFS, YARN and Spark deploy; the Spark configuration names the cluster HDF
   await deploy({
     service: 'spark',
     placement: { master: ['n0'], worker: ['n1'] },
-    config: { daemonMemory: '96m', workerCores: 1, workerMemory: '512m' },
+    // YARN containers: the application master 256m + 256m, each executor 512m + 256m (Spark needs 450m of heap).
+    config: {
+      daemonMemory: '96m',
+      workerCores: 1,
+      workerMemory: '512m',
+      driverMemory: '512m',
+      executorMemory: '512m',
+      yarnAmMemory: '256m',
+      memoryOverhead: '256m',
+    },
   });
-  // Without HDFS and YARN the Hadoop client files are empty and the YARN task says what it needs.
-  const emptyCore = readFileSync(path.join(root('n0'), 'spark/conf/master/core-site.xml'), 'utf8');
-  assert.doesNotMatch(emptyCore, /fs\.defaultFS/);
-  const refused = await runTask('spark', 'spark-pi-yarn');
-  assert.equal(refused.status, 'FAILED');
-  assert.match(refused.steps[0].stderrTail, /needs the cluster to run HDFS and YARN/);
+  // Without HDFS and YARN the Hadoop client files are empty.
+  assert.doesNotMatch(readFileSync(path.join(root('n0'), 'spark/conf/master/core-site.xml'), 'utf8'), /fs\.defaultFS/);
 
   await deploy({
     service: 'hdfs',
@@ -147,4 +152,13 @@ test('spark-pi-yarn runs SparkPi with executors in YARN containers; the Resource
     (relisted.FileStatuses.FileStatus as typeof jars).map((f) => f.modificationTime),
     jars.map((f) => f.modificationTime),
   );
+});
+
+test('the ResourceManager serves the failed-applications counter YarnApplicationsFailed reads', async () => {
+  const rules = JSON.stringify((await s.call('GET', '/api/v1/alert-rules')).body);
+  assert.match(rules, /YarnApplicationsFailed/);
+  const metrics = await (await fetch(`http://${address('n0')}:27105/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  // The root queue's series (no q1 or user label): none failed, both SparkPi runs completed.
+  assert.match(metrics, /^hadoop_resourcemanager_appsfailed\{name="QueueMetrics",q0="root"\} 0\.0$/m);
+  assert.match(metrics, /^hadoop_resourcemanager_appscompleted\{name="QueueMetrics",q0="root"\} 2\.0$/m);
 });
