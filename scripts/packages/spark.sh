@@ -11,6 +11,8 @@
 #   bin/spark-submit           SparkSubmit on jars/ with those flags (our own few lines)
 #   bin/spark-health           a master's status and a worker's registration, from their JSON (Sophon's checks)
 #   examples/sparkpi.py        Sophon's own SparkPi: the smoke test a task runs
+#   examples/spark-pi.jar      the same in Java (spark/SparkPi.java), for YARN, whose containers
+#                              get no pyspark; compiled here: the wheel has no examples jar
 # Java and python3 come from the host.
 
 SPARK_VERSION=4.3.0
@@ -40,5 +42,11 @@ grep -q -- '--add-opens' "$spark_stage/java-module-options"
 
 install -m 755 "$here/packages/spark/spark-submit" "$here/packages/spark/spark-health" "$spark_stage/bin/"
 install -m 644 "$here/packages/spark/sparkpi.py" "$spark_stage/examples/sparkpi.py"
+
+# The Java SparkPi, compiled for Java 17 against the runtime; a fixed date keeps the jar reproducible.
+spark_classes="$work/spark-classes"
+mkdir -p "$spark_classes"
+javac -nowarn --release 17 -cp "$spark_stage/jars/*" -d "$spark_classes" "$here/packages/spark/SparkPi.java"
+jar --create --date="2023-11-14T22:13:20Z" --file "$spark_stage/examples/spark-pi.jar" -C "$spark_classes" .
 
 pack "$spark_stage" "spark-$SPARK_VERSION-noarch.tar.gz" spark "$SPARK_VERSION" noarch

@@ -239,6 +239,7 @@ test('metrics: every series the default alerts read is served by the JMX exporte
     .map((r) => r.name)
     .sort();
   assert.deepEqual(rules, [
+    'YarnApplicationsFailed',
     'YarnJvmHeapHigh',
     'YarnLostNodes',
     'YarnNoActiveResourceManager',
