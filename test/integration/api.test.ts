@@ -168,7 +168,9 @@ describe('creating a cluster through a workflow', () => {
       [op.id],
     );
 
+    // The operation's row says SUCCEEDED once its last activity ran; the run closes a moment later.
     const handle = api.core.temporal.workflow.getHandle(op.workflowId);
+    await handle.result();
     const description = await handle.describe();
     assert.equal(description.status.name, 'COMPLETED');
     assert.equal(description.searchAttributes.SophonCluster?.[0], 'analytics');
